@@ -1,0 +1,63 @@
+//! The subcommands: serving, Django's `clearsessions`, and printing the effective settings.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::lessons::LESSONS;
+use crate::session::Store;
+use crate::startup::{Application, Stores};
+
+/// `sessionlab serve`: runs until Ctrl-C or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let application = Application::build(settings.clone()).await?;
+    tracing::info!(
+        profile = %settings.profile,
+        "sessionlab is serving the lessons on http://{}:{}/",
+        settings.server.host,
+        application.port()
+    );
+    application.run_until_stopped().await?;
+    Ok(())
+}
+
+/// `sessionlab clearsessions`: deletes expired sessions from every configured store and
+/// reports how many went from each.
+pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
+    let stores = Stores::open(settings).await?;
+    let mut report = Vec::new();
+    for (engine, store) in stores.iter() {
+        let removed = store.clear_expired(Utc::now()).await?;
+        report.push(format!(
+            "{engine}: removed {removed} expired session(s) from {}",
+            store.describe()
+        ));
+    }
+    report.sort();
+    Ok(report.join("\n"))
+}
+
+/// `sessionlab config`: every lesson's effective session settings, as JSON (no secrets).
+pub fn describe_config(settings: &Settings) -> String {
+    let lessons: serde_json::Map<String, serde_json::Value> = LESSONS
+        .iter()
+        .map(|lesson| {
+            let effective = settings.lesson_session(lesson.slug, &lesson.mount_path());
+            (
+                lesson.slug.to_owned(),
+                json!({ "path": lesson.mount_path(), "session": effective }),
+            )
+        })
+        .collect();
+    let document = json!({
+        "profile": settings.profile,
+        "config_dir": settings.config_dir.display().to_string(),
+        "secret_key": "[redacted]",
+        "secret_key_is_development_key": settings.secret_key.is_development_key(),
+        "server": settings.server,
+        "database": { "url": settings.database.url, "max_connections": settings.database.max_connections },
+        "lessons": lessons,
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+

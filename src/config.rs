@@ -1,0 +1,773 @@
+//! Layered configuration: `config/default.toml` ← `config/<profile>.toml` ← `APP__SECTION__KEY`
+//! environment variables, validated so that a bad setting stops start-up with a message naming
+//! where it came from, the key, the bad value and what is allowed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The profile used when neither `--profile` nor `APP_PROFILE` names one.
+pub const DEFAULT_PROFILE: &str = "default";
+/// The profile that refuses development secrets.
+pub const PRODUCTION_PROFILE: &str = "production";
+/// Secret keys with this prefix are development keys (Django's convention for generated keys).
+pub const INSECURE_KEY_PREFIX: &str = "django-insecure-";
+/// Prefix of the environment variables that override configuration (`APP__SERVER__PORT`).
+pub const ENV_PREFIX: &str = "APP";
+/// Environment variable naming the configuration directory.
+pub const CONFIG_DIR_VAR: &str = "APP_CONFIG_DIR";
+/// Environment variable naming the profile.
+pub const PROFILE_VAR: &str = "APP_PROFILE";
+
+/// Every way loading the configuration can fail; each message names the source and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration directory is missing.
+    #[error(
+        "configuration directory {dir} does not exist (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
+    )]
+    MissingDir {
+        /// The directory looked for.
+        dir: PathBuf,
+    },
+    /// The requested profile has no file.
+    #[error(
+        "unknown profile `{profile}`: there is no {file}; available profiles: {available}"
+    )]
+    UnknownProfile {
+        /// The profile asked for.
+        profile: String,
+        /// The file that would define it.
+        file: PathBuf,
+        /// The profiles that exist.
+        available: String,
+    },
+    /// A source could not be read or holds a bad key or value.
+    #[error("invalid configuration in {source_name}: {message}")]
+    Invalid {
+        /// The file or environment variable(s) at fault.
+        source_name: String,
+        /// What is wrong, with the key and the allowed values.
+        message: String,
+    },
+}
+
+/// `SESSION_ENGINE`: where session data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// `django.contrib.sessions.backends.db`: the `django_session` table.
+    Db,
+    /// `django.contrib.sessions.backends.file`: one file per session.
+    File,
+    /// `django.contrib.sessions.backends.cache`: a cache only.
+    Cache,
+    /// `django.contrib.sessions.backends.cached_db`: write-through cache over the database.
+    CachedDb,
+    /// `django.contrib.sessions.backends.signed_cookies`: the data is the cookie.
+    SignedCookies,
+}
+
+impl Engine {
+    /// Every engine name, as written in configuration.
+    pub const NAMES: [&'static str; 5] = ["db", "file", "cache", "cached_db", "signed_cookies"];
+    /// Engines this build can serve.
+    pub const AVAILABLE: [Engine; 1] = [Engine::Db];
+
+    /// The configuration name of the engine.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Db => "db",
+            Engine::File => "file",
+            Engine::Cache => "cache",
+            Engine::CachedDb => "cached_db",
+            Engine::SignedCookies => "signed_cookies",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "db" => Engine::Db,
+            "file" => Engine::File,
+            "cache" => Engine::Cache,
+            "cached_db" => Engine::CachedDb,
+            "signed_cookies" => Engine::SignedCookies,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Engine {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Engine::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown engine `{s}`; allowed values: {}",
+                Engine::NAMES.join(", ")
+            ))
+        })
+    }
+}
+
+/// `SESSION_COOKIE_SAMESITE`: `Lax`, `Strict`, `None`, or `false` to omit the attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SameSite {
+    /// `SameSite=Lax` (Django's default).
+    Lax,
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=None` (browsers then require `Secure`).
+    None,
+    /// No `SameSite` attribute (`SESSION_COOKIE_SAMESITE = False`).
+    Omit,
+}
+
+impl SameSite {
+    /// The attribute value as Django writes it, or `None` when omitted.
+    pub fn attribute(self) -> Option<&'static str> {
+        match self {
+            SameSite::Lax => Some("Lax"),
+            SameSite::Strict => Some("Strict"),
+            SameSite::None => Some("None"),
+            SameSite::Omit => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SameSite {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Name(String),
+        }
+        let allowed = "allowed values: \"Lax\", \"Strict\", \"None\", false";
+        match Raw::deserialize(d)? {
+            Raw::Flag(false) => Ok(SameSite::Omit),
+            Raw::Flag(true) => Err(serde::de::Error::custom(format!(
+                "`true` is not a SameSite policy; {allowed}"
+            ))),
+            Raw::Name(s) => match s.to_ascii_lowercase().as_str() {
+                "lax" => Ok(SameSite::Lax),
+                "strict" => Ok(SameSite::Strict),
+                "none" => Ok(SameSite::None),
+                "false" => Ok(SameSite::Omit),
+                _ => Err(serde::de::Error::custom(format!(
+                    "unknown SameSite policy `{s}`; {allowed}"
+                ))),
+            },
+        }
+    }
+}
+
+/// The session settings as written in `[session]` or `[lessons.<slug>]`: every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOverrides {
+    /// `SESSION_ENGINE`.
+    pub engine: Option<Engine>,
+    /// `SESSION_COOKIE_AGE`, seconds.
+    pub cookie_age: Option<i64>,
+    /// `SESSION_COOKIE_NAME`.
+    pub cookie_name: Option<String>,
+    /// `SESSION_COOKIE_DOMAIN`; empty means none.
+    pub cookie_domain: Option<String>,
+    /// `SESSION_COOKIE_PATH`; absent means the lesson's mount path.
+    pub cookie_path: Option<String>,
+    /// `SESSION_COOKIE_SECURE`.
+    pub cookie_secure: Option<bool>,
+    /// `SESSION_COOKIE_HTTPONLY`.
+    pub cookie_httponly: Option<bool>,
+    /// `SESSION_COOKIE_SAMESITE`.
+    pub cookie_samesite: Option<SameSite>,
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
+    pub expire_at_browser_close: Option<bool>,
+    /// `SESSION_SAVE_EVERY_REQUEST`.
+    pub save_every_request: Option<bool>,
+    /// `SESSION_FILE_PATH` (file engine).
+    pub file_path: Option<String>,
+    /// `SESSION_CACHE_ALIAS` (cache engines).
+    pub cache_alias: Option<String>,
+}
+
+impl SessionOverrides {
+    /// `self` with every key that `over` sets replaced by `over`'s value.
+    fn layered(&self, over: &SessionOverrides) -> SessionOverrides {
+        SessionOverrides {
+            engine: over.engine.or(self.engine),
+            cookie_age: over.cookie_age.or(self.cookie_age),
+            cookie_name: over.cookie_name.clone().or_else(|| self.cookie_name.clone()),
+            cookie_domain: over.cookie_domain.clone().or_else(|| self.cookie_domain.clone()),
+            cookie_path: over.cookie_path.clone().or_else(|| self.cookie_path.clone()),
+            cookie_secure: over.cookie_secure.or(self.cookie_secure),
+            cookie_httponly: over.cookie_httponly.or(self.cookie_httponly),
+            cookie_samesite: over.cookie_samesite.or(self.cookie_samesite),
+            expire_at_browser_close: over.expire_at_browser_close.or(self.expire_at_browser_close),
+            save_every_request: over.save_every_request.or(self.save_every_request),
+            file_path: over.file_path.clone().or_else(|| self.file_path.clone()),
+            cache_alias: over.cache_alias.clone().or_else(|| self.cache_alias.clone()),
+        }
+    }
+
+    /// Checks every value that is set; the error names the key and the allowed values.
+    fn validate(&self, section: &str) -> Result<(), String> {
+        if let Some(engine) = self.engine {
+            if !Engine::AVAILABLE.contains(&engine) {
+                let available: Vec<_> = Engine::AVAILABLE.iter().map(|e| e.name()).collect();
+                return Err(format!(
+                    "`{section}.engine` = \"{engine}\" is not available in this build; available engines: {}",
+                    available.join(", ")
+                ));
+            }
+        }
+        if let Some(age) = self.cookie_age {
+            if !(0..=MAX_COOKIE_AGE).contains(&age) {
+                return Err(format!(
+                    "`{section}.cookie_age` = {age} is out of range; allowed: whole seconds from 0 to {MAX_COOKIE_AGE}"
+                ));
+            }
+        }
+        if let Some(name) = &self.cookie_name {
+            if name.is_empty() || !name.bytes().all(is_cookie_token_byte) {
+                return Err(format!(
+                    "`{section}.cookie_name` = {name:?} is not a cookie name; allowed: letters, digits and !#$%&'*+-.^_`|~"
+                ));
+            }
+        }
+        if let Some(path) = &self.cookie_path {
+            if !path.starts_with('/') || !path.bytes().all(is_cookie_attribute_byte) {
+                return Err(format!(
+                    "`{section}.cookie_path` = {path:?} is not a cookie path; allowed: a path starting with `/`, without `;`, spaces or control characters"
+                ));
+            }
+        }
+        if let Some(domain) = &self.cookie_domain {
+            if !domain.bytes().all(|b| is_cookie_attribute_byte(b) && b != b' ') {
+                return Err(format!(
+                    "`{section}.cookie_domain` = {domain:?} is not a cookie domain; allowed: a host name such as \".example.com\", or \"\" for none"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The largest accepted `cookie_age`: one hundred years.
+pub const MAX_COOKIE_AGE: i64 = 100 * 365 * 24 * 3600;
+
+fn is_cookie_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_cookie_attribute_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b';'
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Worker threads; absent means one per core.
+    pub workers: Option<usize>,
+}
+
+/// `[server]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    host: Option<String>,
+    port: Option<u16>,
+    workers: Option<usize>,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` (relative paths from the project root) or `sqlite::memory:`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// `[database]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<String>,
+    max_connections: Option<u32>,
+}
+
+/// `[lessons]`: one optional table of session overrides per lesson.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonOverrides {
+    /// `/basic/`.
+    pub basic: Option<SessionOverrides>,
+    /// `/dict/`.
+    pub dict: Option<SessionOverrides>,
+    /// `/timeout/`.
+    pub timeout: Option<SessionOverrides>,
+    /// `/testcookie/`.
+    pub testcookie: Option<SessionOverrides>,
+    /// `/settings/`.
+    pub settings: Option<SessionOverrides>,
+    /// `/pagesession/`.
+    pub pagesession: Option<SessionOverrides>,
+}
+
+impl LessonOverrides {
+    /// The overrides of the lesson `slug` (none for an unknown slug).
+    pub fn get(&self, slug: &str) -> Option<&SessionOverrides> {
+        match slug {
+            "basic" => self.basic.as_ref(),
+            "dict" => self.dict.as_ref(),
+            "timeout" => self.timeout.as_ref(),
+            "testcookie" => self.testcookie.as_ref(),
+            "settings" => self.settings.as_ref(),
+            "pagesession" => self.pagesession.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn each(&self) -> impl Iterator<Item = (&'static str, &SessionOverrides)> {
+        [
+            ("basic", &self.basic),
+            ("dict", &self.dict),
+            ("timeout", &self.timeout),
+            ("testcookie", &self.testcookie),
+            ("settings", &self.settings),
+            ("pagesession", &self.pagesession),
+        ]
+        .into_iter()
+        .filter_map(|(slug, o)| o.as_ref().map(|o| (slug, o)))
+    }
+}
+
+/// One configuration source as written: every key optional, unknown keys refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    secret_key: Option<String>,
+    #[serde(default)]
+    secret_key_fallbacks: Option<Vec<String>>,
+    server: Option<RawServer>,
+    database: Option<RawDatabase>,
+    session: Option<SessionOverrides>,
+    lessons: Option<LessonOverrides>,
+}
+
+impl RawSettings {
+    fn validate(&self) -> Result<(), String> {
+        if let Some(session) = &self.session {
+            session.validate("session")?;
+        }
+        if let Some(lessons) = &self.lessons {
+            for (slug, o) in lessons.each() {
+                o.validate(&format!("lessons.{slug}"))?;
+            }
+        }
+        if let Some(key) = &self.secret_key {
+            if key.trim().is_empty() {
+                return Err("`secret_key` is empty; allowed: any non-empty string (50 or more random characters in production)".into());
+            }
+        }
+        if let Some(db) = &self.database {
+            if let Some(url) = &db.url {
+                database_path_kind(url)?;
+            }
+            if db.max_connections == Some(0) {
+                return Err("`database.max_connections` = 0; allowed: 1 or more".into());
+            }
+        }
+        if let Some(server) = &self.server {
+            if server.workers == Some(0) {
+                return Err("`server.workers` = 0; allowed: 1 or more (absent: one per core)".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The effective session settings of one lesson: Django's defaults ← `[session]` ← `[lessons.<slug>]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionSettings {
+    /// `SESSION_ENGINE`.
+    pub engine: Engine,
+    /// `SESSION_COOKIE_AGE`.
+    pub cookie_age: i64,
+    /// `SESSION_COOKIE_NAME`.
+    pub cookie_name: String,
+    /// `SESSION_COOKIE_DOMAIN`.
+    pub cookie_domain: Option<String>,
+    /// `SESSION_COOKIE_PATH`.
+    pub cookie_path: String,
+    /// `SESSION_COOKIE_SECURE`.
+    pub cookie_secure: bool,
+    /// `SESSION_COOKIE_HTTPONLY`.
+    pub cookie_httponly: bool,
+    /// `SESSION_COOKIE_SAMESITE`.
+    pub cookie_samesite: SameSite,
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
+    pub expire_at_browser_close: bool,
+    /// `SESSION_SAVE_EVERY_REQUEST`.
+    pub save_every_request: bool,
+    /// `SESSION_FILE_PATH`.
+    pub file_path: Option<String>,
+    /// `SESSION_CACHE_ALIAS`.
+    pub cache_alias: String,
+}
+
+impl SessionSettings {
+    /// Django's defaults (`global_settings.py`) with the cookie path set to `mount_path`.
+    pub fn django_defaults(mount_path: &str) -> Self {
+        SessionSettings {
+            engine: Engine::Db,
+            cookie_age: 1_209_600,
+            cookie_name: "sessionid".into(),
+            cookie_domain: None,
+            cookie_path: mount_path.into(),
+            cookie_secure: false,
+            cookie_httponly: true,
+            cookie_samesite: SameSite::Lax,
+            expire_at_browser_close: false,
+            save_every_request: false,
+            file_path: None,
+            cache_alias: "default".into(),
+        }
+    }
+
+    fn with(mut self, o: &SessionOverrides) -> Self {
+        if let Some(v) = o.engine {
+            self.engine = v;
+        }
+        if let Some(v) = o.cookie_age {
+            self.cookie_age = v;
+        }
+        if let Some(v) = &o.cookie_name {
+            self.cookie_name = v.clone();
+        }
+        if let Some(v) = &o.cookie_domain {
+            self.cookie_domain = (!v.is_empty()).then(|| v.clone());
+        }
+        if let Some(v) = &o.cookie_path {
+            self.cookie_path = v.clone();
+        }
+        if let Some(v) = o.cookie_secure {
+            self.cookie_secure = v;
+        }
+        if let Some(v) = o.cookie_httponly {
+            self.cookie_httponly = v;
+        }
+        if let Some(v) = o.cookie_samesite {
+            self.cookie_samesite = v;
+        }
+        if let Some(v) = o.expire_at_browser_close {
+            self.expire_at_browser_close = v;
+        }
+        if let Some(v) = o.save_every_request {
+            self.save_every_request = v;
+        }
+        if let Some(v) = &o.file_path {
+            self.file_path = Some(v.clone());
+        }
+        if let Some(v) = &o.cache_alias {
+            self.cache_alias = v.clone();
+        }
+        self
+    }
+}
+
+/// A secret that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself, for the code that signs with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Whether this is a development key (`django-insecure-…`).
+    pub fn is_development_key(&self) -> bool {
+        self.0.starts_with(INSECURE_KEY_PREFIX)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(\"[redacted]\")")
+    }
+}
+
+/// Everything sessionlab runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The active profile name.
+    pub profile: String,
+    /// The directory the configuration files were read from.
+    pub config_dir: PathBuf,
+    /// The folder relative paths are resolved against (the parent of `config_dir`).
+    pub project_root: PathBuf,
+    /// Django's `SECRET_KEY`.
+    pub secret_key: Secret,
+    /// Django's `SECRET_KEY_FALLBACKS`: older keys still accepted when reading signed data.
+    pub secret_key_fallbacks: Vec<Secret>,
+    /// `[server]`.
+    pub server: ServerSettings,
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[session]` as written.
+    pub session: SessionOverrides,
+    /// `[lessons.<slug>]` as written.
+    pub lessons: LessonOverrides,
+}
+
+impl Settings {
+    /// Loads `profile` from `config_dir` plus the process environment.
+    pub fn load(config_dir: &Path, profile: &str) -> Result<Settings, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+            .collect();
+        Self::load_with_env(config_dir, profile, env)
+    }
+
+    /// Loads `profile` from `config_dir`, with `env` standing in for the process environment.
+    pub fn load_with_env(
+        config_dir: &Path,
+        profile: &str,
+        env: BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
+        if !config_dir.join("default.toml").is_file() {
+            return Err(ConfigError::MissingDir {
+                dir: config_dir.to_path_buf(),
+            });
+        }
+        let mut sources: Vec<(String, Box<dyn config::Source + Send + Sync>)> = Vec::new();
+        let default_file = config_dir.join("default.toml");
+        sources.push((
+            default_file.display().to_string(),
+            Box::new(File::from(default_file.clone()).format(FileFormat::Toml)),
+        ));
+        if profile != DEFAULT_PROFILE {
+            let profile_file = config_dir.join(format!("{profile}.toml"));
+            if !profile_file.is_file() {
+                return Err(ConfigError::UnknownProfile {
+                    profile: profile.into(),
+                    file: profile_file,
+                    available: available_profiles(config_dir).join(", "),
+                });
+            }
+            sources.push((
+                profile_file.display().to_string(),
+                Box::new(File::from(profile_file).format(FileFormat::Toml)),
+            ));
+        }
+        // One source per variable, so that an error names the variable.
+        for (name, value) in env {
+            let environment = Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some([(name.clone(), value)].into_iter().collect()));
+            sources.push((format!("environment variable {name}"), Box::new(environment)));
+        }
+
+        // Each source alone first, so an error names the one at fault.
+        for (name, source) in &sources {
+            let raw: RawSettings = Config::builder()
+                .add_source(vec![config::Source::clone_into_box(source.as_ref())])
+                .build()
+                .and_then(Config::try_deserialize)
+                .map_err(|e| ConfigError::Invalid {
+                    source_name: name.clone(),
+                    message: describe(e),
+                })?;
+            raw.validate().map_err(|message| ConfigError::Invalid {
+                source_name: name.clone(),
+                message,
+            })?;
+        }
+
+        let merged_name = sources
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let mut builder = Config::builder();
+        for (_, source) in sources {
+            builder = builder.add_source(vec![source]);
+        }
+        let invalid = |message: String| ConfigError::Invalid {
+            source_name: merged_name.clone(),
+            message,
+        };
+        let raw: RawSettings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| invalid(describe(e)))?;
+
+        let secret_key = raw
+            .secret_key
+            .ok_or_else(|| invalid("`secret_key` is not set".into()))?;
+        let raw_server = raw.server.unwrap_or_default();
+        let server = ServerSettings {
+            host: raw_server
+                .host
+                .ok_or_else(|| invalid("`server.host` is not set".into()))?,
+            port: raw_server
+                .port
+                .ok_or_else(|| invalid("`server.port` is not set".into()))?,
+            workers: raw_server.workers,
+        };
+        let raw_database = raw.database.unwrap_or_default();
+        let database = DatabaseSettings {
+            url: raw_database
+                .url
+                .ok_or_else(|| invalid("`database.url` is not set".into()))?,
+            max_connections: raw_database.max_connections.unwrap_or(8),
+        };
+        let project_root = config_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let settings = Settings {
+            profile: profile.into(),
+            config_dir: config_dir.to_path_buf(),
+            project_root,
+            secret_key: Secret::new(secret_key),
+            secret_key_fallbacks: raw
+                .secret_key_fallbacks
+                .unwrap_or_default()
+                .into_iter()
+                .map(Secret::new)
+                .collect(),
+            server,
+            database,
+            session: raw.session.unwrap_or_default(),
+            lessons: raw.lessons.unwrap_or_default(),
+        };
+        settings.check_profile_rules().map_err(invalid)?;
+        Ok(settings)
+    }
+
+    fn check_profile_rules(&self) -> Result<(), String> {
+        if self.profile == PRODUCTION_PROFILE && self.secret_key.is_development_key() {
+            return Err(format!(
+                "`secret_key` is the development key (it starts with `{INSECURE_KEY_PREFIX}`), which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective session settings of the lesson `slug` mounted at `mount_path`.
+    pub fn lesson_session(&self, slug: &str, mount_path: &str) -> SessionSettings {
+        let layered = match self.lessons.get(slug) {
+            Some(lesson) => self.session.layered(lesson),
+            None => self.session.clone(),
+        };
+        SessionSettings::django_defaults(mount_path).with(&layered)
+    }
+
+    /// The SQLite database file named by `[database] url`, resolved against the project root,
+    /// or `None` for an in-memory database.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match database_path_kind(&self.database.url) {
+            Ok(DatabaseKind::SqliteFile(path)) => Some(if path.is_absolute() {
+                path
+            } else {
+                self.project_root.join(path)
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What a `[database] url` points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// A SQLite file (relative paths are from the project root).
+    SqliteFile(PathBuf),
+    /// A private in-memory SQLite database.
+    SqliteMemory,
+}
+
+/// Parses a `[database] url`; the error lists the accepted forms.
+pub fn database_path_kind(url: &str) -> Result<DatabaseKind, String> {
+    let allowed = "allowed: sqlite://relative/path.sqlite3, sqlite:///absolute/path.sqlite3 or sqlite::memory:";
+    if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+        return Ok(DatabaseKind::SqliteMemory);
+    }
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(format!("`database.url` = {url:?} names no file; {allowed}"));
+        }
+        return Ok(DatabaseKind::SqliteFile(PathBuf::from(path)));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(format!(
+            "`database.url` = {url:?}: PostgreSQL is not available in this build; {allowed}"
+        ));
+    }
+    Err(format!("`database.url` = {url:?} is not a database URL; {allowed}"))
+}
+
+/// The profiles defined in `config_dir` (file stems), `default` first.
+pub fn available_profiles(config_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(config_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            (path.extension()? == "toml").then(|| path.file_stem()?.to_str().map(String::from))?
+        })
+        .filter(|name| name != DEFAULT_PROFILE)
+        .collect();
+    names.sort();
+    names.insert(0, DEFAULT_PROFILE.into());
+    names
+}
+
+/// The configuration directory: `APP_CONFIG_DIR`, else `config/` beside this crate's manifest.
+pub fn config_dir() -> PathBuf {
+    std::env::var_os(CONFIG_DIR_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+}
+
+/// Turns a `config` error into one sentence with the key in it.
+fn describe(e: config::ConfigError) -> String {
+    match e {
+        config::ConfigError::At { error, key, .. } => match key {
+            Some(key) => format!("key `{key}`: {}", describe(*error)),
+            None => describe(*error),
+        },
+        config::ConfigError::Type {
+            unexpected,
+            expected,
+            key,
+            ..
+        } => match key {
+            Some(key) => format!("key `{key}`: invalid value {unexpected}, expected {expected}"),
+            None => format!("invalid value {unexpected}, expected {expected}"),
+        },
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,95 @@
+//! One error type for the whole app: what the visitor sees (status and a short message) is
+//! kept apart from the cause, which goes to the log in full.
+
+use actix_web::body::BoxBody;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::session::StoreError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No page at this address.
+    #[error("There is no page at this address.")]
+    NotFound,
+    /// The session store failed; the session could not be read or saved.
+    #[error("The session store is unavailable, so your session could not be read or saved. Please try again in a moment.")]
+    SessionStore(#[source] StoreError),
+    /// Django's `SessionInterrupted`: the session was deleted while this request saved it.
+    #[error("The request's session was deleted before the request finished. This typically occurs when you log out (or flush the session) in another tab while this request runs.")]
+    SessionInterrupted,
+    /// A handler asked for a session outside a session-enabled scope.
+    #[error("This page has no session configured.")]
+    NoSessionMiddleware,
+    /// A page could not be rendered.
+    #[error("The page could not be rendered.")]
+    Template(#[source] tera::Error),
+    /// Anything else.
+    #[error("Something went wrong on the server.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::SessionStore(e)
+    }
+}
+
+impl From<tera::Error> for AppError {
+    fn from(e: tera::Error) -> Self {
+        AppError::Template(e)
+    }
+}
+
+impl AppError {
+    /// A short title for the error page.
+    pub fn title(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "Page not found",
+            AppError::SessionStore(_) => "Session store unavailable",
+            AppError::SessionInterrupted => "Session interrupted",
+            AppError::NoSessionMiddleware | AppError::Template(_) | AppError::Internal(_) => {
+                "Server error"
+            }
+        }
+    }
+
+    /// The full cause chain, for the log.
+    pub fn cause_chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        out
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
+            AppError::NoSessionMiddleware | AppError::Template(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// A plain-text answer; the app's error handler turns it into a page or JSON.
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        match self.status_code() {
+            status if status.is_server_error() => {
+                tracing::error!(status = status.as_u16(), cause = %self.cause_chain(), "request failed");
+            }
+            status => tracing::info!(status = status.as_u16(), "{self}"),
+        }
+        HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body(self.to_string())
+    }
+}

@@ -1,0 +1,74 @@
+//! Program 2: the session as a dictionary — `keys()`, `items()`, `setdefault()` and `flush()`.
+
+use actix_web::{HttpResponse, Scope};
+use serde_json::json;
+
+use super::{Lesson, Page, View, view};
+use crate::error::AppError;
+use crate::session::Session;
+
+/// `/dict/`.
+pub const LESSON: Lesson = Lesson {
+    slug: "dict",
+    title: "Dictionary methods and flush()",
+    summary: "keys(), items() and setdefault() keep insertion order; flush() ends the session for good.",
+    templates: "dict",
+    views: &[
+        View { name: "set", does: "request.session['name'] = 'Sonam'; request.session['lname'] = 'Ronaldo'" },
+        View { name: "get", does: "get('name'), get('lname'), keys(), items(), setdefault('age', '26')" },
+        View { name: "del", does: "del request.session['name'], request.session['lname']" },
+        View { name: "flush", does: "request.session.flush()" },
+    ],
+};
+
+pub(super) fn routes(scope: Scope) -> Scope {
+    scope
+        .route("/set/", view(set))
+        .route("/get/", view(get))
+        .route("/del/", view(del))
+        .route("/flush/", view(flush))
+}
+
+async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    session.insert("name", "Sonam");
+    session.insert("lname", "Ronaldo");
+    page.render("set", json!({}), &session)
+}
+
+/// Django's `keys()` and `items()` are live views, so the template shows `age` even though the
+/// view calls `setdefault` after them: the same is shown here by reading them afterwards.
+async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    let name = session.get("name");
+    let lname = session.get("lname");
+    let age = session.setdefault("age", "26");
+    let keys = session.keys();
+    let items = session.items();
+    page.render(
+        "get",
+        json!({ "name": name, "lname": lname, "age": age, "keys": keys, "items": items }),
+        &session,
+    )
+}
+
+async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    let mut missing = Vec::new();
+    let had_name = session.contains("name");
+    if had_name {
+        for key in ["name", "lname"] {
+            if session.remove(key).is_err() {
+                missing.push(key);
+            }
+        }
+    }
+    page.render(
+        "del",
+        json!({ "deleted": had_name, "missing": missing }),
+        &session,
+    )
+}
+
+async fn flush(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    let had_data = !session.keys().is_empty();
+    session.flush().await?;
+    page.render("flush", json!({ "flushed": had_data }), &session)
+}

@@ -1,0 +1,219 @@
+//! The six lessons, each an actix-web scope with its own session settings, reproducing one
+//! Django tutorial program view for view. Where Django would answer 500 (a missing key), a
+//! lesson answers 200 and explains what happened.
+
+mod basic;
+mod dict;
+mod pagesession;
+mod testcookie;
+mod timeout;
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, guard, web};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::SessionSettings;
+use crate::error::AppError;
+use crate::render::Renderer;
+use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
+
+/// A lesson: where it lives, what it is called, which views it has.
+#[derive(Debug, Serialize)]
+pub struct Lesson {
+    /// URL segment and the name of its `lessons/<slug>.md` text and `[lessons.<slug>]` table.
+    pub slug: &'static str,
+    /// Title on the index and the lesson page.
+    pub title: &'static str,
+    /// One line on what it teaches.
+    pub summary: &'static str,
+    /// The template folder of its views.
+    pub templates: &'static str,
+    /// Its views, in the order a student tries them.
+    pub views: &'static [View],
+}
+
+/// One view of a lesson.
+#[derive(Debug, Serialize)]
+pub struct View {
+    /// Path segment (`set` for `/basic/set/`) and template name.
+    pub name: &'static str,
+    /// What the view does, in Django terms.
+    pub does: &'static str,
+}
+
+impl Lesson {
+    /// The path the lesson is mounted at: `/<slug>/` (also its default cookie path).
+    pub fn mount_path(&self) -> String {
+        format!("/{}/", self.slug)
+    }
+}
+
+/// Every lesson, in teaching order.
+pub static LESSONS: [Lesson; 6] = [
+    basic::LESSON,
+    dict::LESSON,
+    timeout::LESSON,
+    testcookie::LESSON,
+    timeout::SETTINGS_LESSON,
+    pagesession::LESSON,
+];
+
+/// The lesson `slug`, if there is one.
+pub fn find(slug: &str) -> Option<&'static Lesson> {
+    LESSONS.iter().find(|l| l.slug == slug)
+}
+
+/// What a lesson's handlers need besides the session: which lesson they serve and with which
+/// settings.
+pub struct LessonContext {
+    /// The lesson.
+    pub lesson: &'static Lesson,
+    /// Its session engine (settings, store, clock).
+    pub engine: Arc<SessionEngine>,
+}
+
+/// Builds the scope of `lesson`: its page, its views and its own session middleware.
+pub fn scope(
+    lesson: &'static Lesson,
+    engine: Arc<SessionEngine>,
+) -> impl actix_web::dev::HttpServiceFactory + 'static {
+    let views = web::scope(&format!("/{}", lesson.slug))
+        .app_data(web::Data::new(LessonContext {
+            lesson,
+            engine: engine.clone(),
+        }))
+        .route("/", web::get().to(lesson_page));
+    let views = match lesson.slug {
+        "basic" => basic::routes(views),
+        "dict" => dict::routes(views),
+        "timeout" | "settings" => timeout::routes(views),
+        "testcookie" => testcookie::routes(views),
+        "pagesession" => pagesession::routes(views),
+        _ => views,
+    };
+    views.wrap(SessionMiddleware::new(engine))
+}
+
+/// A view route answering GET and POST, as Django function views do.
+fn view<F, Args>(handler: F) -> actix_web::Route
+where
+    F: actix_web::Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::route()
+        .guard(guard::Any(guard::Get()).or(guard::Post()).or(guard::Head()))
+        .to(handler)
+}
+
+/// Everything a lesson view renders with.
+pub struct Page {
+    req: HttpRequest,
+    lesson: web::Data<LessonContext>,
+    renderer: web::Data<Renderer>,
+}
+
+impl FromRequest for Page {
+    type Error = AppError;
+    type Future = Ready<Result<Page, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let lesson = req.app_data::<web::Data<LessonContext>>().cloned();
+        let renderer = req.app_data::<web::Data<Renderer>>().cloned();
+        ready(match (lesson, renderer) {
+            (Some(lesson), Some(renderer)) => Ok(Page {
+                req: req.clone(),
+                lesson,
+                renderer,
+            }),
+            _ => Err(AppError::Internal(anyhow::anyhow!(
+                "lesson view outside a lesson scope"
+            ))),
+        })
+    }
+}
+
+/// The JSON answer of a lesson view.
+#[derive(Serialize)]
+struct ViewJson<'a> {
+    lesson: &'static str,
+    view: &'a str,
+    context: &'a Value,
+    session: &'a SessionSnapshot,
+}
+
+/// The template context of a lesson view: the JSON answer plus what the page shows around it.
+#[derive(Serialize)]
+struct ViewPage<'a> {
+    lesson: &'static Lesson,
+    view: &'a str,
+    context: &'a Value,
+    session: &'a SessionSnapshot,
+    settings: &'a SessionSettings,
+    mount_path: String,
+}
+
+impl Page {
+    /// Renders view `view` of this lesson with `context`, showing the session as it is now
+    /// (after the view's changes).
+    pub fn render(
+        &self,
+        view: &str,
+        context: Value,
+        session: &Session,
+    ) -> Result<HttpResponse, AppError> {
+        let lesson = self.lesson.lesson;
+        let snapshot = session.snapshot();
+        let json = ViewJson {
+            lesson: lesson.slug,
+            view,
+            context: &context,
+            session: &snapshot,
+        };
+        let page = ViewPage {
+            lesson,
+            view,
+            context: &context,
+            session: &snapshot,
+            settings: &self.lesson.engine.settings,
+            mount_path: lesson.mount_path(),
+        };
+        let template = format!("{}/{view}.html", lesson.templates);
+        self.renderer.respond(&self.req, &template, &page, &json)
+    }
+}
+
+/// The lesson page context.
+#[derive(Serialize)]
+struct LessonPageContext<'a> {
+    lesson: &'static Lesson,
+    text: &'a str,
+    settings: &'a SessionSettings,
+    mount_path: String,
+}
+
+/// `/<slug>/`: the lesson text and the links to its views. It does not touch the session.
+async fn lesson_page(
+    req: HttpRequest,
+    lesson: web::Data<LessonContext>,
+    renderer: web::Data<Renderer>,
+) -> Result<HttpResponse, AppError> {
+    let text = renderer.lesson_html(lesson.lesson.slug).unwrap_or_default();
+    let context = LessonPageContext {
+        lesson: lesson.lesson,
+        text,
+        settings: &lesson.engine.settings,
+        mount_path: lesson.lesson.mount_path(),
+    };
+    let json = serde_json::json!({
+        "lesson": lesson.lesson.slug,
+        "title": lesson.lesson.title,
+        "views": lesson.lesson.views.iter().map(|v| v.name).collect::<Vec<_>>(),
+        "settings": &lesson.engine.settings,
+    });
+    renderer.respond(&req, "lesson.html", &context, &json)
+}

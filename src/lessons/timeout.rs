@@ -1,0 +1,64 @@
+//! Programs 3 and 5: expiry (`set_expiry(600)`, `get_expiry_age()`, `get_expiry_date()`,
+//! `get_expire_at_browser_close()`, `clear_expired()`), and the same views under the seed's
+//! `SESSION_*` settings.
+
+use actix_web::{HttpResponse, Scope};
+use serde_json::json;
+
+use super::{Lesson, Page, View, view};
+use crate::error::AppError;
+use crate::session::{Expiry, Session};
+
+const VIEWS: &[View] = &[
+    View { name: "set", does: "request.session['name'] = 'Sonam'; request.session.set_expiry(600)" },
+    View { name: "get", does: "request.session['name'], get_session_cookie_age(), get_expiry_age(), get_expiry_date(), get_expire_at_browser_close()" },
+    View { name: "del", does: "request.session.flush(); request.session.clear_expired()" },
+];
+
+/// `/timeout/`.
+pub const LESSON: Lesson = Lesson {
+    slug: "timeout",
+    title: "Session expiry",
+    summary: "set_expiry(600) gives one session its own lifetime; clear_expired() sweeps the dead ones.",
+    templates: "timeout",
+    views: VIEWS,
+};
+
+/// `/settings/`: the timeout views under `SESSION_COOKIE_AGE = 400`, a renamed, `Secure`,
+/// `HttpOnly` cookie and `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`.
+pub const SETTINGS_LESSON: Lesson = Lesson {
+    slug: "settings",
+    title: "The SESSION_* settings",
+    summary: "Cookie age, name, Secure, HttpOnly and expire-at-browser-close, and how set_expiry overrides them.",
+    templates: "timeout",
+    views: VIEWS,
+};
+
+pub(super) fn routes(scope: Scope) -> Scope {
+    scope
+        .route("/set/", view(set))
+        .route("/get/", view(get))
+        .route("/del/", view(del))
+}
+
+async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    session.insert("name", "Sonam");
+    session.set_expiry(Expiry::Seconds(600));
+    page.render("set", json!({}), &session)
+}
+
+/// Django's view reads `request.session['name']`, a KeyError (500) once the session is gone;
+/// here the page says the session has expired.
+async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    let context = match session.get("name") {
+        Some(name) => json!({ "name": name }),
+        None => json!({ "expired": true }),
+    };
+    page.render("get", context, &session)
+}
+
+async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    session.flush().await?;
+    let cleared = session.clear_expired().await?;
+    page.render("del", json!({ "expired_sessions_removed": cleared }), &session)
+}

@@ -1,0 +1,32 @@
+//! sessionlab teaches Django's session framework lesson by lesson, on a session engine that
+//! behaves like Django's over HTTP: the same cookie attributes, expiry arithmetic, key format
+//! and flush/cycle semantics, with the data in Django's own `django_session` format.
+//!
+//! A tour, in the order a request meets the code:
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+/// Files compiled into the binary: templates, lesson texts, CSS.
+pub mod assets;
+/// The command line: `serve`, `clearsessions`, `config`.
+pub mod cli;
+/// What the subcommands do.
+pub mod commands;
+/// Layered TOML + environment configuration, validated with precise messages.
+pub mod config;
+/// The one error type, its status codes and what the visitor is told.
+pub mod error;
+/// The six lessons, one scope each, with their own session settings.
+pub mod lessons;
+/// Tera pages and JSON answers from the same context.
+pub mod render;
+/// The index, `/healthz`, static files and error pages.
+pub mod routes;
+/// The Django-faithful session engine: API, expiry, keys, middleware, stores.
+pub mod session;
+/// Django's `django.core.signing`, byte for byte.
+pub mod signing;
+/// Binds the listener and assembles the app.
+pub mod startup;
+/// Logging set-up.
+pub mod telemetry;

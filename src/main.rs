@@ -1,0 +1,38 @@
+//! The `sessionlab` binary: parse the command line, load the settings, run the command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sessionlab::cli::{Cli, Command};
+use sessionlab::config::{Settings, config_dir};
+use sessionlab::{commands, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&config_dir(), &cli.profile) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("sessionlab: cannot start: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init();
+    let command = cli.command.unwrap_or(Command::Serve);
+    let result = match command {
+        Command::Config => {
+            println!("{}", commands::describe_config(&settings));
+            Ok(())
+        }
+        Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings)),
+        Command::Clearsessions => actix_web::rt::System::new()
+            .block_on(commands::clearsessions(&settings))
+            .map(|report| println!("{report}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sessionlab: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

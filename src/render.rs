@@ -1,0 +1,132 @@
+//! Pages and JSON from the same context: Tera templates (autoescaped, all extending
+//! `base.html`) for browsers, the context itself for `Accept: application/json`.
+
+use std::collections::HashMap;
+
+use actix_web::http::header::{self, Header};
+use actix_web::{HttpRequest, HttpResponse};
+use anyhow::Context as _;
+use pulldown_cmark::{Options, Parser, html};
+use serde::Serialize;
+use tera::Tera;
+
+use crate::assets::{LessonTexts, Templates};
+use crate::error::AppError;
+
+/// Templates and lesson texts, parsed once at start-up and shared by every worker.
+pub struct Renderer {
+    tera: Tera,
+    lesson_html: HashMap<String, String>,
+}
+
+impl Renderer {
+    /// Parses every template and renders every lesson text; a broken one stops start-up.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut templates = Vec::new();
+        for name in Templates::iter() {
+            let file = Templates::get(&name).with_context(|| format!("template {name} vanished"))?;
+            let text = String::from_utf8(file.data.into_owned())
+                .with_context(|| format!("template {name} is not UTF-8"))?;
+            templates.push((name.into_owned(), text));
+        }
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html"]);
+        tera.add_raw_templates(templates)
+            .context("the templates under templates/ do not parse")?;
+
+        let mut lesson_html = HashMap::new();
+        for name in LessonTexts::iter() {
+            let Some(slug) = name.strip_suffix(".md") else {
+                continue;
+            };
+            let file = LessonTexts::get(&name).with_context(|| format!("lesson {name} vanished"))?;
+            let text = String::from_utf8(file.data.into_owned())
+                .with_context(|| format!("lesson text {name} is not UTF-8"))?;
+            lesson_html.insert(slug.to_owned(), markdown_to_html(&text));
+        }
+        Ok(Renderer { tera, lesson_html })
+    }
+
+    /// The lesson text of `slug`, as HTML.
+    pub fn lesson_html(&self, slug: &str) -> Option<&str> {
+        self.lesson_html.get(slug).map(String::as_str)
+    }
+
+    /// Renders `template` with `context`.
+    pub fn render(&self, template: &str, context: &impl Serialize) -> Result<String, AppError> {
+        let context = tera::Context::from_serialize(context)?;
+        Ok(self.tera.render(template, &context)?)
+    }
+
+    /// Answers with `template` rendered from `context`, or with `json` when the client asked
+    /// for JSON.
+    pub fn respond(
+        &self,
+        req: &HttpRequest,
+        template: &str,
+        context: &impl Serialize,
+        json: &impl Serialize,
+    ) -> Result<HttpResponse, AppError> {
+        if wants_json(req) {
+            return Ok(HttpResponse::Ok().json(json));
+        }
+        let body = self.render(template, context)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body))
+    }
+}
+
+/// CommonMark with tables, as the lesson texts are written.
+pub fn markdown_to_html(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len() * 2);
+    html::push_html(&mut out, Parser::new_ext(markdown, Options::ENABLE_TABLES));
+    out
+}
+
+/// Whether the client ranks JSON above HTML in its `Accept` header.
+pub fn wants_json(req: &HttpRequest) -> bool {
+    let Ok(accept) = header::Accept::parse(req) else {
+        return false;
+    };
+    for mime in accept.ranked() {
+        match (mime.type_(), mime.subtype()) {
+            (mime::APPLICATION, mime::JSON) => return true,
+            (mime::TEXT, mime::HTML) | (mime::STAR, mime::STAR) => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn json_is_chosen_only_when_ranked_above_html() {
+        let json = TestRequest::default()
+            .insert_header(("Accept", "application/json"))
+            .to_http_request();
+        assert!(wants_json(&json));
+        let browser = TestRequest::default()
+            .insert_header(("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"))
+            .to_http_request();
+        assert!(!wants_json(&browser));
+        let html_preferred = TestRequest::default()
+            .insert_header(("Accept", "application/json;q=0.5, text/html"))
+            .to_http_request();
+        assert!(!wants_json(&html_preferred));
+        assert!(!wants_json(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn every_template_and_lesson_text_loads() {
+        let renderer = Renderer::load().unwrap();
+        for slug in ["basic", "dict", "timeout", "testcookie", "settings", "pagesession"] {
+            let html = renderer.lesson_html(slug).unwrap();
+            assert!(html.contains("<h1>"), "{slug} has a title");
+        }
+    }
+}

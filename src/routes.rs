@@ -1,0 +1,171 @@
+//! The pages outside the lessons: the index, `/healthz`, static files, and the error pages
+//! every failure ends up on.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::assets::StaticFiles;
+use crate::error::AppError;
+use crate::lessons::{LESSONS, Lesson};
+use crate::render::{Renderer, wants_json};
+use crate::session::Store;
+use crate::startup::AppState;
+
+#[derive(Serialize)]
+struct IndexContext {
+    lessons: &'static [Lesson],
+    profile: String,
+}
+
+/// `/`: the list of lessons.
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    renderer: web::Data<Renderer>,
+) -> Result<HttpResponse, AppError> {
+    let context = IndexContext {
+        lessons: &LESSONS,
+        profile: state.settings.profile.clone(),
+    };
+    let json = json!({
+        "lessons": LESSONS.iter().map(|l| json!({
+            "slug": l.slug,
+            "title": l.title,
+            "path": l.mount_path(),
+        })).collect::<Vec<_>>(),
+    });
+    renderer.respond(&req, "index.html", &context, &json)
+}
+
+/// `/healthz`: 200 when every store answers, 503 (naming the failing store) otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let mut stores = serde_json::Map::new();
+    let mut healthy = true;
+    for (engine, store) in state.stores.iter() {
+        let status = match store.ping().await {
+            Ok(()) => json!({ "store": store.describe(), "status": "ok" }),
+            Err(error) => {
+                healthy = false;
+                tracing::warn!(%error, "health check failed");
+                json!({ "store": store.describe(), "status": "unavailable", "error": error.to_string() })
+            }
+        };
+        stores.insert(engine.name().to_owned(), status);
+    }
+    let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// `/static/{file}`: files compiled into the binary.
+pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner();
+    let file = StaticFiles::get(&name).ok_or(AppError::NotFound)?;
+    let mime = mime_for(&name);
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(file.data.into_owned()))
+}
+
+fn mime_for(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Anything unrouted: a missing trailing slash is added (as Django's `APPEND_SLASH`), the rest
+/// is a 404 page.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let path = req.path();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if !path.ends_with('/') && !last.contains('.') && matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+        let query = req.query_string();
+        let location = if query.is_empty() {
+            format!("{path}/")
+        } else {
+            format!("{path}/?{query}")
+        };
+        return Ok(HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, location))
+            .finish());
+    }
+    Err(AppError::NotFound)
+}
+
+#[derive(Serialize)]
+struct ErrorContext<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// Turns every 4xx/5xx answer into a page (or JSON) that says what happened; the cause was
+/// logged where the error arose.
+pub fn render_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let status = res.status();
+    let (title, message) = match res.response().error().and_then(|e| e.as_error::<AppError>()) {
+        Some(error) => (error.title().to_owned(), error.to_string()),
+        None => (
+            status.canonical_reason().unwrap_or("Error").to_owned(),
+            default_message(status),
+        ),
+    };
+    let (req, response) = res.into_parts();
+    let context = ErrorContext {
+        status: status.as_u16(),
+        title: &title,
+        message: &message,
+    };
+    let rendered = if wants_json(&req) {
+        Some((
+            "application/json",
+            json!({ "error": { "status": status.as_u16(), "title": title, "message": message } })
+                .to_string(),
+        ))
+    } else {
+        req.app_data::<web::Data<Renderer>>()
+            .and_then(|renderer| match renderer.render("error.html", &context) {
+                Ok(html) => Some(("text/html; charset=utf-8", html)),
+                Err(error) => {
+                    tracing::error!(cause = %error.cause_chain(), "the error page could not be rendered");
+                    None
+                }
+            })
+    };
+    let mut response = match rendered {
+        Some((content_type, body)) => {
+            let mut new = response.set_body(BoxBody::new(body));
+            new.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            new
+        }
+        None => response.map_into_boxed_body(),
+    };
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    let res = ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body));
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+fn default_message(status: StatusCode) -> String {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not answer that method.".into(),
+        s if s.is_server_error() => "Something went wrong on the server.".into(),
+        _ => "The request could not be handled.".into(),
+    }
+}

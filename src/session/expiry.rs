@@ -1,0 +1,332 @@
+//! Session expiry exactly as Django computes it: `set_expiry`, `get_expiry_age`,
+//! `get_expiry_date` and `get_expire_at_browser_close`, over a [`Clock`] that tests can stop
+//! and move.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, TimeDelta, Utc};
+use serde_json::Value;
+
+/// The session key Django keeps a custom expiry under (an ordinary key, visible in `keys()`).
+pub const EXPIRY_KEY: &str = "_session_expiry";
+
+/// Where "now" comes from.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time (`django.utils.timezone.now()`).
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// A clock shared by the server, its stores and its sessions.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        // Microseconds, as Python's datetime keeps.
+        Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// A clock that stands still until told to move: expiry tests without sleeping.
+#[derive(Debug)]
+pub struct FakeClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl FakeClock {
+    /// A clock stopped at `at`.
+    pub fn new(at: DateTime<Utc>) -> Self {
+        FakeClock { now: Mutex::new(at) }
+    }
+
+    /// A clock stopped at the current wall-clock second.
+    pub fn at_wall_clock() -> Self {
+        Self::new(Utc::now().trunc_subsecs(0))
+    }
+
+    /// Moves the clock forward (or back, for a negative step).
+    pub fn advance(&self, step: TimeDelta) {
+        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *now = now.checked_add_signed(step).unwrap_or(*now);
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The argument of Django's `set_expiry(value)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// An int: expire after that many seconds of inactivity; `0` means at browser close,
+    /// a negative number means already expired.
+    Seconds(i64),
+    /// A `datetime`: expire at that moment.
+    At(DateTime<Utc>),
+    /// A `timedelta`: expire that long from now (stored as the resulting date).
+    After(TimeDelta),
+    /// `None`: back to the global policy (`cookie_age`, `expire_at_browser_close`).
+    GlobalPolicy,
+}
+
+impl Expiry {
+    /// The value stored under [`EXPIRY_KEY`], or `None` when the key is to be removed.
+    pub fn stored_value(self, now: DateTime<Utc>) -> Option<Value> {
+        match self {
+            Expiry::Seconds(seconds) => Some(Value::from(seconds)),
+            Expiry::At(at) => Some(Value::String(python_isoformat(at))),
+            Expiry::After(delta) => Some(Value::String(python_isoformat(add(now, delta)))),
+            Expiry::GlobalPolicy => None,
+        }
+    }
+}
+
+/// What `_session_expiry` holds, read the way Django's expiry methods read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredExpiry {
+    /// No custom expiry (`None`).
+    Unset,
+    /// An int (floats are floored, booleans count as 0 and 1, as in Python).
+    Seconds(i64),
+    /// A date (an ISO-8601 string).
+    Date(DateTime<Utc>),
+    /// A value Django could not use (a string that is no date, a list …): treated like an
+    /// absent expiry for the age and date, and as "not at browser close".
+    Unreadable,
+}
+
+impl StoredExpiry {
+    /// Reads the stored value of `_session_expiry`.
+    pub fn from_value(value: Option<&Value>) -> Self {
+        match value {
+            None | Some(Value::Null) => StoredExpiry::Unset,
+            Some(Value::Bool(b)) => StoredExpiry::Seconds(i64::from(*b)),
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) => StoredExpiry::Seconds(i),
+                None => n
+                    .as_f64()
+                    .filter(|f| f.is_finite())
+                    // `as` saturates at the i64 bounds, which is what an expiry that large means.
+                    .map(|f| StoredExpiry::Seconds(f.floor() as i64))
+                    .unwrap_or(StoredExpiry::Unreadable),
+            },
+            Some(Value::String(s)) => parse_isoformat(s)
+                .map(StoredExpiry::Date)
+                .unwrap_or(StoredExpiry::Unreadable),
+            Some(_) => StoredExpiry::Unreadable,
+        }
+    }
+
+    /// `get_expiry_age()`: seconds until the session expires, counted from `now`.
+    pub fn age(self, cookie_age: i64, now: DateTime<Utc>) -> i64 {
+        match self {
+            StoredExpiry::Seconds(seconds) if seconds != 0 => seconds,
+            StoredExpiry::Date(at) => floor_seconds(at - now),
+            _ => cookie_age,
+        }
+    }
+
+    /// `get_expiry_date()`: the moment the session expires.
+    pub fn date(self, cookie_age: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            StoredExpiry::Date(at) => at,
+            StoredExpiry::Seconds(seconds) if seconds != 0 => add_seconds(now, seconds),
+            _ => add_seconds(now, cookie_age),
+        }
+    }
+
+    /// `get_expire_at_browser_close()`: the global setting when unset, else `expiry == 0`.
+    pub fn at_browser_close(self, global_expire_at_browser_close: bool) -> bool {
+        match self {
+            StoredExpiry::Unset => global_expire_at_browser_close,
+            StoredExpiry::Seconds(seconds) => seconds == 0,
+            StoredExpiry::Date(_) | StoredExpiry::Unreadable => false,
+        }
+    }
+}
+
+/// `timedelta.days * 86400 + timedelta.seconds`: whole seconds, rounded down (also when negative).
+pub fn floor_seconds(delta: TimeDelta) -> i64 {
+    match delta.num_microseconds() {
+        Some(micros) => micros.div_euclid(1_000_000),
+        None => delta.num_seconds(),
+    }
+}
+
+/// `now + timedelta(seconds=n)`, saturating at the calendar's ends instead of panicking.
+pub fn add_seconds(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    match TimeDelta::try_seconds(seconds) {
+        Some(delta) => add(now, delta),
+        None if seconds > 0 => latest(),
+        None => DateTime::<Utc>::MIN_UTC,
+    }
+}
+
+fn add(now: DateTime<Utc>, delta: TimeDelta) -> DateTime<Utc> {
+    now.checked_add_signed(delta).unwrap_or_else(|| {
+        if delta > TimeDelta::zero() {
+            latest()
+        } else {
+            DateTime::<Utc>::MIN_UTC
+        }
+    })
+}
+
+fn latest() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC
+}
+
+/// Python's `datetime.isoformat()` of an aware UTC datetime: microseconds only when non-zero.
+pub fn python_isoformat(at: DateTime<Utc>) -> String {
+    let at = at.trunc_subsecs(6);
+    if at.timestamp_subsec_micros() == 0 {
+        at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    } else {
+        at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    }
+}
+
+/// Python's `datetime.fromisoformat()` for the forms Django stores; naive times are UTC.
+pub fn parse_isoformat(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(s) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z") {
+        return Some(at.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(naive.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|naive| naive.and_utc())
+}
+
+/// The `Expires` cookie attribute (`http_date`): `Sat, 05 Dec 2026 23:56:58 GMT`.
+pub fn http_date(at: DateTime<Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    const COOKIE_AGE: i64 = 1_209_600;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 23, 56, 58).unwrap()
+    }
+
+    #[test]
+    fn unset_expiry_uses_the_cookie_age_and_the_global_browser_close_setting() {
+        let e = StoredExpiry::from_value(None);
+        assert_eq!(e.age(COOKIE_AGE, now()), COOKIE_AGE);
+        assert_eq!(e.date(COOKIE_AGE, now()), now() + TimeDelta::days(14));
+        assert!(!e.at_browser_close(false));
+        assert!(e.at_browser_close(true));
+    }
+
+    #[test]
+    fn integer_expiry_is_returned_as_is_and_overrides_browser_close() {
+        let e = StoredExpiry::from_value(Some(&json!(600)));
+        assert_eq!(e.age(COOKIE_AGE, now()), 600);
+        assert_eq!(e.date(COOKIE_AGE, now()), now() + TimeDelta::seconds(600));
+        assert!(!e.at_browser_close(true), "set_expiry(600) overrides EXPIRE_AT_BROWSER_CLOSE");
+    }
+
+    #[test]
+    fn zero_means_browser_close_with_the_cookie_age_for_age_and_date() {
+        let e = StoredExpiry::from_value(Some(&json!(0)));
+        assert_eq!(e.age(COOKIE_AGE, now()), COOKIE_AGE);
+        assert_eq!(e.date(COOKIE_AGE, now()), now() + TimeDelta::days(14));
+        assert!(e.at_browser_close(false));
+    }
+
+    #[test]
+    fn negative_expiry_is_kept_negative() {
+        let e = StoredExpiry::from_value(Some(&json!(-10)));
+        assert_eq!(e.age(COOKIE_AGE, now()), -10);
+        assert_eq!(e.date(COOKIE_AGE, now()), now() - TimeDelta::seconds(10));
+    }
+
+    #[test]
+    fn date_expiry_is_floored_to_whole_seconds() {
+        let at = now() + TimeDelta::milliseconds(300_500);
+        let stored = Expiry::At(at).stored_value(now()).unwrap();
+        let e = StoredExpiry::from_value(Some(&stored));
+        assert_eq!(e.age(COOKIE_AGE, now()), 300);
+        assert_eq!(e.date(COOKIE_AGE, now()), at);
+        // A moment later the floor drops below the full delta: timedelta(120) reads as 119.
+        let later = now() + TimeDelta::milliseconds(1);
+        let stored = Expiry::After(TimeDelta::seconds(120)).stored_value(now()).unwrap();
+        assert_eq!(StoredExpiry::from_value(Some(&stored)).age(COOKIE_AGE, later), 119);
+        // And a date in the past floors towards minus infinity, like Python's timedelta.
+        let past = StoredExpiry::Date(now() - TimeDelta::milliseconds(500));
+        assert_eq!(past.age(COOKIE_AGE, now()), -1);
+    }
+
+    #[test]
+    fn dates_are_stored_as_python_isoformat_strings() {
+        assert_eq!(python_isoformat(now()), "2026-11-21T23:56:58+00:00");
+        let with_micros = now() + TimeDelta::microseconds(599_804);
+        assert_eq!(python_isoformat(with_micros), "2026-11-21T23:56:58.599804+00:00");
+        assert_eq!(parse_isoformat("2026-11-21T23:56:58.599804+00:00"), Some(with_micros));
+        assert_eq!(parse_isoformat("2026-11-21 23:56:58"), Some(now()));
+        assert_eq!(parse_isoformat("2026-11-22T00:56:58+01:00"), Some(now()));
+        assert_eq!(parse_isoformat("not a date"), None);
+    }
+
+    #[test]
+    fn global_policy_removes_the_key() {
+        assert_eq!(Expiry::GlobalPolicy.stored_value(now()), None);
+        assert_eq!(Expiry::Seconds(0).stored_value(now()), Some(json!(0)));
+    }
+
+    #[test]
+    fn unreadable_values_fall_back_without_panicking() {
+        for v in [json!("garbage"), json!([1]), json!({"a": 1})] {
+            let e = StoredExpiry::from_value(Some(&v));
+            assert_eq!(e, StoredExpiry::Unreadable);
+            assert_eq!(e.age(COOKIE_AGE, now()), COOKIE_AGE);
+            assert!(!e.at_browser_close(true));
+        }
+        assert_eq!(StoredExpiry::from_value(Some(&json!(1.9))), StoredExpiry::Seconds(1));
+    }
+
+    #[test]
+    fn extreme_expiry_saturates_instead_of_panicking() {
+        let e = StoredExpiry::Seconds(i64::MAX);
+        assert_eq!(e.date(COOKIE_AGE, now()), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(StoredExpiry::Seconds(i64::MIN).date(0, now()), DateTime::<Utc>::MIN_UTC);
+        let far = StoredExpiry::Date(DateTime::<Utc>::MAX_UTC);
+        assert!(far.age(COOKIE_AGE, now()) > 0);
+    }
+
+    #[test]
+    fn http_dates_match_djangos_cookie_format() {
+        assert_eq!(http_date(now() + TimeDelta::days(14)), "Sat, 05 Dec 2026 23:56:58 GMT");
+    }
+
+    #[test]
+    fn fake_clock_moves_only_when_told() {
+        let clock = FakeClock::new(now());
+        assert_eq!(clock.now(), now());
+        clock.advance(TimeDelta::seconds(21));
+        assert_eq!(clock.now(), now() + TimeDelta::seconds(21));
+    }
+}

@@ -1,0 +1,168 @@
+//! Django's `SessionMiddleware` for one actix-web scope: gives every request a lazily loaded
+//! [`Session`], and after the view decides, as `process_response` does, whether to save the
+//! session, hand out or delete the cookie, and add `Vary: Cookie`.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{Error, HttpMessage};
+use futures_util::future::LocalBoxFuture;
+
+use super::cookie::{deletion_cookie, request_cookie, session_cookie};
+use super::{Session, SessionEngine, SessionError};
+use crate::error::AppError;
+
+/// Wraps a scope so that its handlers can extract a [`Session`] configured by `engine`.
+#[derive(Clone)]
+pub struct SessionMiddleware {
+    engine: Arc<SessionEngine>,
+}
+
+impl SessionMiddleware {
+    /// Sessions for one scope, with that scope's settings and store.
+    pub fn new(engine: Arc<SessionEngine>) -> Self {
+        SessionMiddleware { engine }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for SessionMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = SessionService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            service: Rc::new(service),
+            engine: self.engine.clone(),
+        }))
+    }
+}
+
+/// The per-worker service built by [`SessionMiddleware`].
+pub struct SessionService<S> {
+    service: Rc<S>,
+    engine: Arc<SessionEngine>,
+}
+
+impl<S, B> Service<ServiceRequest> for SessionService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            let cookie = request_cookie(req.headers(), &engine.settings.cookie_name);
+            let had_cookie = cookie.is_some();
+            let session = Session::new(engine, cookie);
+            req.extensions_mut().insert(session.clone());
+
+            let mut res = service.call(req).await?;
+            match process_response(&session, had_cookie, &mut res).await {
+                Ok(()) => Ok(res.map_into_left_body()),
+                Err(error) => {
+                    let app_error = match error {
+                        SessionError::Interrupted => AppError::SessionInterrupted,
+                        SessionError::Store(e) => AppError::SessionStore(e),
+                        SessionError::Random(e) => AppError::Internal(anyhow::anyhow!(e)),
+                    };
+                    let (request, _) = res.into_parts();
+                    Ok(ServiceResponse::from_err(app_error, request).map_into_right_body())
+                }
+            }
+        })
+    }
+}
+
+/// Django's `SessionMiddleware.process_response`, step by step.
+async fn process_response<B>(
+    session: &Session,
+    had_cookie: bool,
+    res: &mut ServiceResponse<B>,
+) -> Result<(), SessionError> {
+    let engine = session.engine();
+    let settings = &engine.settings;
+    let (accessed, modified, empty) = {
+        let state = session.state();
+        (state.accessed, state.modified, state.is_empty())
+    };
+    let mut need_vary = accessed;
+    if had_cookie && empty {
+        // The browser holds a cookie for a session that is gone: delete the cookie.
+        set_cookie_header(res, &deletion_cookie(settings));
+        need_vary = true;
+    } else if (modified || settings.save_every_request) && !empty {
+        session.ensure_loaded().await?;
+            let lifetime = {
+                let mut state = session.state();
+                if state.expire_at_browser_close() {
+                    None
+                } else {
+                    let max_age = state.expiry_age();
+                    let expires = super::expiry::add_seconds(state.now(), max_age);
+                    Some((max_age, expires))
+                }
+            };
+            // A server error saves nothing and sets no cookie.
+            if res.status().as_u16() < 500 {
+                session.save().await?;
+                if let Some(key) = session.session_key() {
+                    set_cookie_header(res, &session_cookie(settings, &key, lifetime));
+                }
+                need_vary = true;
+            }
+    }
+    if need_vary {
+        patch_vary_cookie(res);
+    }
+    Ok(())
+}
+
+fn set_cookie_header<B>(res: &mut ServiceResponse<B>, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(value) => {
+            res.headers_mut().append(header::SET_COOKIE, value);
+        }
+        Err(error) => tracing::error!(%error, "could not write the session cookie header"),
+    }
+}
+
+/// Django's `patch_vary_headers(response, ("Cookie",))`: adds `Cookie` once.
+fn patch_vary_cookie<B>(res: &mut ServiceResponse<B>) {
+    let headers = res.headers_mut();
+    let existing: Vec<String> = headers
+        .get_all(header::VARY)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if existing
+        .iter()
+        .any(|v| v == "*" || v.eq_ignore_ascii_case("cookie"))
+    {
+        return;
+    }
+    let mut values = existing;
+    values.push("Cookie".into());
+    if let Ok(value) = HeaderValue::from_str(&values.join(", ")) {
+        headers.insert(header::VARY, value);
+    }
+}

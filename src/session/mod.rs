@@ -1,0 +1,406 @@
+//! The Django-faithful session engine: the `request.session` API under Django's names,
+//! its expiry rules, its key format, its middleware, and the stores sessions live in.
+
+pub mod cookie;
+pub mod expiry;
+pub mod key;
+pub mod middleware;
+mod state;
+pub mod store;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use expiry::{Clock, Expiry, FakeClock, SharedClock, SystemClock};
+pub use middleware::SessionMiddleware;
+pub use store::{AnyStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
+
+use crate::config::SessionSettings;
+use crate::error::AppError;
+use expiry::EXPIRY_KEY;
+use state::{Fetched, SessionState};
+
+/// Django's `TEST_COOKIE_NAME`.
+pub const TEST_COOKIE_NAME: &str = "testcookie";
+/// Django's `TEST_COOKIE_VALUE`.
+pub const TEST_COOKIE_VALUE: &str = "worked";
+
+/// How many times `create()` draws a key before giving up (a 165-bit key never collides; a
+/// store that keeps saying "exists" is broken).
+const CREATE_ATTEMPTS: usize = 8;
+
+/// Everything a lesson's sessions run with: its settings, its store and the clock.
+pub struct SessionEngine {
+    /// The effective session settings.
+    pub settings: SessionSettings,
+    /// Where the sessions live.
+    pub store: AnyStore,
+    /// Where "now" comes from.
+    pub clock: SharedClock,
+}
+
+/// Django's `KeyError`: the key is not in the session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("KeyError: {0:?} is not in the session")]
+pub struct KeyError(pub String);
+
+/// Why saving a session failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Django's `SessionInterrupted`: the session was deleted by another request meanwhile.
+    #[error(
+        "the session was deleted (by a concurrent request, or by logging out) before this request could save it"
+    )]
+    Interrupted,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The operating system had no randomness for a key.
+    #[error("no randomness available for a session key: {0}")]
+    Random(String),
+}
+
+impl From<SaveError> for SessionError {
+    fn from(e: SaveError) -> Self {
+        match e {
+            SaveError::Missing => SessionError::Interrupted,
+            SaveError::Store(e) => SessionError::Store(e),
+            SaveError::KeyExists => SessionError::Interrupted,
+        }
+    }
+}
+
+/// `request.session`: a handle on this request's session. Cheap to clone; every clone is the
+/// same session. Extracting it loads the session from its store (503 if the store is down).
+#[derive(Clone)]
+pub struct Session(Rc<RefCell<SessionState>>);
+
+/// The state of a session at one moment, as lesson pages and JSON answers show it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionSnapshot {
+    /// `keys()`, in insertion order.
+    pub keys: Vec<String>,
+    /// `items()`, in insertion order.
+    pub items: Vec<(String, Value)>,
+    /// `get_session_cookie_age()`.
+    pub cookie_age: i64,
+    /// `get_expiry_age()`.
+    pub expiry_age: i64,
+    /// `get_expiry_date()`.
+    pub expiry_date: DateTime<Utc>,
+    /// `get_expire_at_browser_close()`.
+    pub expire_at_browser_close: bool,
+    /// `test_cookie_worked()`.
+    pub test_cookie_worked: bool,
+    /// The engine's configuration name (`db`).
+    pub engine: &'static str,
+}
+
+impl Session {
+    pub(crate) fn new(engine: Arc<SessionEngine>, cookie_value: Option<String>) -> Self {
+        Session(Rc::new(RefCell::new(SessionState::new(engine, cookie_value))))
+    }
+
+    /// Asks the store for the request's session if that was not done yet.
+    pub(crate) async fn ensure_loaded(&self) -> Result<(), StoreError> {
+        let (store, key, now) = {
+            let state = self.0.borrow();
+            match state.key_to_fetch() {
+                Some(key) => (state.store().clone(), key.to_owned(), state.now()),
+                None => return Ok(()),
+            }
+        };
+        let loaded = store.load(&key, now).await?;
+        self.0.borrow_mut().fetched = match loaded {
+            Some(data) => Fetched::Found(data),
+            None => Fetched::Missing,
+        };
+        Ok(())
+    }
+
+    /// `request.session.get(key)`.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0.borrow_mut().data().get(key).cloned()
+    }
+
+    /// `request.session.get(key, default)`.
+    pub fn get_or(&self, key: &str, default: impl Into<Value>) -> Value {
+        self.get(key).unwrap_or_else(|| default.into())
+    }
+
+    /// `request.session[key] = value`.
+    pub fn insert(&self, key: impl Into<String>, value: impl Into<Value>) {
+        self.0.borrow_mut().set(key.into(), value.into());
+    }
+
+    /// `del request.session[key]`: a missing key is a [`KeyError`] and changes nothing.
+    pub fn remove(&self, key: &str) -> Result<Value, KeyError> {
+        let mut state = self.0.borrow_mut();
+        let value = state
+            .data()
+            .shift_remove(key)
+            .ok_or_else(|| KeyError(key.to_owned()))?;
+        state.modified = true;
+        Ok(value)
+    }
+
+    /// `key in request.session`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.borrow_mut().data().contains_key(key)
+    }
+
+    /// `request.session.keys()`, in insertion order.
+    pub fn keys(&self) -> Vec<String> {
+        self.0.borrow_mut().data().keys().cloned().collect()
+    }
+
+    /// `request.session.values()`, in insertion order.
+    pub fn values(&self) -> Vec<Value> {
+        self.0.borrow_mut().data().values().cloned().collect()
+    }
+
+    /// `request.session.items()`, in insertion order.
+    pub fn items(&self) -> Vec<(String, Value)> {
+        self.0
+            .borrow_mut()
+            .data()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// `request.session.pop(key)`: a missing key is a [`KeyError`].
+    pub fn pop(&self, key: &str) -> Result<Value, KeyError> {
+        self.remove(key)
+    }
+
+    /// `request.session.pop(key, default)`: modified only if the key was there.
+    pub fn pop_or(&self, key: &str, default: impl Into<Value>) -> Value {
+        self.remove(key).unwrap_or_else(|_| default.into())
+    }
+
+    /// `request.session.setdefault(key, value)`: returns the existing value, or stores and
+    /// returns `value` (only then is the session modified).
+    pub fn setdefault(&self, key: &str, value: impl Into<Value>) -> Value {
+        let mut state = self.0.borrow_mut();
+        if let Some(existing) = state.data().get(key) {
+            return existing.clone();
+        }
+        let value = value.into();
+        state.set(key.to_owned(), value.clone());
+        value
+    }
+
+    /// `request.session.update(pairs)`: always marks the session modified, even when empty.
+    pub fn update<K: Into<String>, V: Into<Value>>(&self, pairs: impl IntoIterator<Item = (K, V)>) {
+        let mut state = self.0.borrow_mut();
+        let data = state.data();
+        for (k, v) in pairs {
+            data.insert(k.into(), v.into());
+        }
+        state.modified = true;
+    }
+
+    /// `request.session.clear()`.
+    pub fn clear(&self) {
+        self.0.borrow_mut().clear();
+    }
+
+    /// `request.session.is_empty()`.
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    /// `request.session.modified`.
+    pub fn modified(&self) -> bool {
+        self.0.borrow().modified
+    }
+
+    /// `request.session.modified = value`: `true` forces a save (and a fresh cookie).
+    pub fn set_modified(&self, value: bool) {
+        self.0.borrow_mut().modified = value;
+    }
+
+    /// `request.session.accessed`.
+    pub fn accessed(&self) -> bool {
+        self.0.borrow().accessed
+    }
+
+    /// `request.session.session_key`: `None` until the session has been saved under a key.
+    pub fn session_key(&self) -> Option<String> {
+        self.0.borrow().key.clone()
+    }
+
+    /// `request.session.set_expiry(value)`.
+    pub fn set_expiry(&self, expiry: Expiry) {
+        let mut state = self.0.borrow_mut();
+        let now = state.now();
+        match expiry.stored_value(now) {
+            Some(value) => state.set(EXPIRY_KEY.to_owned(), value),
+            None => {
+                // `del self["_session_expiry"]`, with the KeyError swallowed.
+                if state.data().shift_remove(EXPIRY_KEY).is_some() {
+                    state.modified = true;
+                }
+            }
+        }
+    }
+
+    /// `request.session.get_session_cookie_age()`: `SESSION_COOKIE_AGE`.
+    pub fn get_session_cookie_age(&self) -> i64 {
+        self.0.borrow().engine.settings.cookie_age
+    }
+
+    /// `request.session.get_expiry_age()`: seconds from now until the session expires.
+    pub fn get_expiry_age(&self) -> i64 {
+        self.0.borrow_mut().expiry_age()
+    }
+
+    /// `request.session.get_expiry_date()`.
+    pub fn get_expiry_date(&self) -> DateTime<Utc> {
+        self.0.borrow_mut().expiry_date()
+    }
+
+    /// `request.session.get_expire_at_browser_close()`.
+    pub fn get_expire_at_browser_close(&self) -> bool {
+        self.0.borrow_mut().expire_at_browser_close()
+    }
+
+    /// `request.session.set_test_cookie()`.
+    pub fn set_test_cookie(&self) {
+        self.insert(TEST_COOKIE_NAME, TEST_COOKIE_VALUE);
+    }
+
+    /// `request.session.test_cookie_worked()`.
+    pub fn test_cookie_worked(&self) -> bool {
+        self.get(TEST_COOKIE_NAME).as_ref().and_then(Value::as_str) == Some(TEST_COOKIE_VALUE)
+    }
+
+    /// `request.session.delete_test_cookie()`: a [`KeyError`] when there is none.
+    pub fn delete_test_cookie(&self) -> Result<(), KeyError> {
+        self.remove(TEST_COOKIE_NAME).map(|_| ())
+    }
+
+    /// `request.session.flush()`: empties the session, deletes it from the store and drops the
+    /// key, so the browser's cookie is deleted and the old key is dead.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (store, key) = {
+            let mut state = self.0.borrow_mut();
+            state.clear();
+            (state.store().clone(), state.key.take())
+        };
+        if let Some(key) = key {
+            store.delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// `request.session.cycle_key()`: the same data under a new key; the old key is deleted.
+    pub async fn cycle_key(&self) -> Result<(), SessionError> {
+        let old_key = {
+            let mut state = self.0.borrow_mut();
+            state.data();
+            state.key.take()
+        };
+        self.create().await?;
+        if let Some(old_key) = old_key {
+            let store = self.0.borrow().store().clone();
+            store.delete(&old_key).await?;
+        }
+        Ok(())
+    }
+
+    /// `request.session.clear_expired()`: removes every expired session from this store.
+    pub async fn clear_expired(&self) -> Result<u64, StoreError> {
+        let (store, now) = {
+            let state = self.0.borrow();
+            (state.store().clone(), state.now())
+        };
+        store.clear_expired(now).await
+    }
+
+    /// Django's `create()`: saves the data under a fresh key, drawing again on a collision.
+    async fn create(&self) -> Result<(), SessionError> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let key = key::new_session_key().map_err(|e| SessionError::Random(e.to_string()))?;
+            let (store, record) = {
+                let mut state = self.0.borrow_mut();
+                (state.store().clone(), state.record(key.clone()))
+            };
+            match store.save(&record, SaveMode::Create).await {
+                Ok(()) => {
+                    let mut state = self.0.borrow_mut();
+                    state.key = Some(key);
+                    state.modified = true;
+                    return Ok(());
+                }
+                Err(SaveError::KeyExists) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(SessionError::Store(StoreError::new(
+            self.0.borrow().store().describe(),
+            anyhow::anyhow!("the store reported every new session key as taken"),
+        )))
+    }
+
+    /// Django's `save()`: creates when there is no key, otherwise updates (and reports a
+    /// session deleted meanwhile as [`SessionError::Interrupted`]).
+    pub(crate) async fn save(&self) -> Result<(), SessionError> {
+        let key = self.0.borrow().key.clone();
+        let Some(key) = key else {
+            return self.create().await;
+        };
+        let (store, record) = {
+            let mut state = self.0.borrow_mut();
+            (state.store().clone(), state.record(key))
+        };
+        store.save(&record, SaveMode::Update).await?;
+        Ok(())
+    }
+
+    /// The session as lesson pages show it (this reads the session, as a template would).
+    pub fn snapshot(&self) -> SessionSnapshot {
+        let items = self.items();
+        SessionSnapshot {
+            keys: items.iter().map(|(k, _)| k.clone()).collect(),
+            cookie_age: self.get_session_cookie_age(),
+            expiry_age: self.get_expiry_age(),
+            expiry_date: self.get_expiry_date(),
+            expire_at_browser_close: self.get_expire_at_browser_close(),
+            test_cookie_worked: self.test_cookie_worked(),
+            engine: self.0.borrow().engine.settings.engine.name(),
+            items,
+        }
+    }
+
+    pub(crate) fn state(&self) -> std::cell::RefMut<'_, SessionState> {
+        self.0.borrow_mut()
+    }
+
+    pub(crate) fn engine(&self) -> Arc<SessionEngine> {
+        self.0.borrow().engine.clone()
+    }
+}
+
+impl FromRequest for Session {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Session, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.extensions().get::<Session>().cloned();
+        Box::pin(async move {
+            let session = session.ok_or(AppError::NoSessionMiddleware)?;
+            session.ensure_loaded().await?;
+            Ok(session)
+        })
+    }
+}

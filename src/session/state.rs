@@ -1,0 +1,146 @@
+//! One request's session, with Django's `SessionBase` rules: lazy loading, the `accessed` and
+//! `modified` flags, emptiness, and what `save()` writes. No I/O happens here; the
+//! [`Session`](super::Session) handle and the middleware do the awaiting.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::expiry::{EXPIRY_KEY, StoredExpiry};
+use super::key::is_valid_session_key;
+use super::store::{AnyStore, SessionData, SessionRecord};
+use super::SessionEngine;
+
+/// What the store said about the request's key, before the view looked at the data.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// Not asked yet.
+    No,
+    /// A live session with this data.
+    Found(SessionData),
+    /// No such session (never was, expired, or deleted).
+    Missing,
+}
+
+/// The state behind a [`Session`](super::Session) handle.
+pub(crate) struct SessionState {
+    pub(crate) engine: Arc<SessionEngine>,
+    /// Django's `_session_key`: `None` until there is a valid key.
+    pub(crate) key: Option<String>,
+    /// Django's `_session_cache`: `None` until the data was first used.
+    cache: Option<SessionData>,
+    pub(crate) fetched: Fetched,
+    /// Django's `accessed`.
+    pub(crate) accessed: bool,
+    /// Django's `modified`.
+    pub(crate) modified: bool,
+}
+
+impl SessionState {
+    /// Django's `SessionStore(session_key)`: an invalid key (shorter than 8) is dropped at once.
+    pub(crate) fn new(engine: Arc<SessionEngine>, cookie_value: Option<String>) -> Self {
+        SessionState {
+            engine,
+            key: cookie_value.filter(|k| is_valid_session_key(k)),
+            cache: None,
+            fetched: Fetched::No,
+            accessed: false,
+            modified: false,
+        }
+    }
+
+    /// The key the store must be asked about before the data can be used, if any.
+    pub(crate) fn key_to_fetch(&self) -> Option<&str> {
+        match (&self.cache, &self.fetched) {
+            (None, Fetched::No) => self.key.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &AnyStore {
+        &self.engine.store
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.engine.clock.now()
+    }
+
+    /// Django's `_session`: marks the session accessed and materialises the data, dropping the
+    /// key when the store had no such session (so a write gets a fresh key: no fixation).
+    pub(crate) fn data(&mut self) -> &mut SessionData {
+        self.accessed = true;
+        if self.cache.is_none() {
+            let data = match std::mem::replace(&mut self.fetched, Fetched::Missing) {
+                Fetched::Found(data) => data,
+                Fetched::Missing => {
+                    self.key = None;
+                    SessionData::new()
+                }
+                Fetched::No => {
+                    if self.key.is_some() {
+                        // The handle and the middleware fetch before any use; reaching this
+                        // would be a bug, and the safe reading is "no such session".
+                        tracing::error!("session data used before it was loaded; treating it as missing");
+                        self.key = None;
+                    }
+                    SessionData::new()
+                }
+            };
+            self.cache = Some(data);
+        }
+        self.cache.get_or_insert_with(SessionData::new)
+    }
+
+    /// Django's `is_empty()`: no key and no data. Does not load or mark anything.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.key.is_none() && self.cache.as_ref().is_none_or(SessionData::is_empty)
+    }
+
+    /// The stored `_session_expiry`, read as Django's expiry methods read it.
+    pub(crate) fn stored_expiry(&mut self) -> StoredExpiry {
+        StoredExpiry::from_value(self.data().get(EXPIRY_KEY))
+    }
+
+    /// `get_expiry_age()`.
+    pub(crate) fn expiry_age(&mut self) -> i64 {
+        let now = self.now();
+        self.stored_expiry().age(self.engine.settings.cookie_age, now)
+    }
+
+    /// `get_expiry_date()`.
+    pub(crate) fn expiry_date(&mut self) -> DateTime<Utc> {
+        let now = self.now();
+        self.stored_expiry().date(self.engine.settings.cookie_age, now)
+    }
+
+    /// `get_expire_at_browser_close()`.
+    pub(crate) fn expire_at_browser_close(&mut self) -> bool {
+        self.stored_expiry()
+            .at_browser_close(self.engine.settings.expire_at_browser_close)
+    }
+
+    /// `clear()`: empties the data and marks the session modified.
+    pub(crate) fn clear(&mut self) {
+        // Django clears without loading, so a stale cookie key survives and the save that
+        // follows fails with a 400. Loading first drops such a key and the save just creates.
+        self.data().clear();
+        self.modified = true;
+    }
+
+    /// The record `save()` writes under `key`: the data and `get_expiry_date()`.
+    pub(crate) fn record(&mut self, key: String) -> SessionRecord {
+        let expire_date = self.expiry_date();
+        SessionRecord {
+            key,
+            data: self.data().clone(),
+            expire_date,
+        }
+    }
+
+    /// Puts the value of a key, keeping its position when it exists (as a dict does).
+    pub(crate) fn set(&mut self, key: String, value: Value) {
+        self.data().insert(key, value);
+        self.modified = true;
+    }
+}

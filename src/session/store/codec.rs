@@ -1,0 +1,70 @@
+//! `session_data` as Django writes it: `signing.dumps(data, salt="django.contrib.sessions.
+//! SessionStore", compress=True)`, so a Django app with the same `SECRET_KEY` reads our rows
+//! and we read its rows.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::SessionData;
+use crate::config::Settings;
+use crate::signing::{SESSION_SALT, Signer};
+
+/// Encodes and decodes stored session data.
+#[derive(Clone)]
+pub struct SessionCodec {
+    signer: Signer,
+}
+
+impl SessionCodec {
+    /// A codec signing with the configured `secret_key` and accepting its fallbacks.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let fallbacks: Vec<String> = settings
+            .secret_key_fallbacks
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect();
+        SessionCodec {
+            signer: Signer::new(settings.secret_key.expose(), &fallbacks, SESSION_SALT),
+        }
+    }
+
+    /// Django's `SessionBase.encode()`, timestamped `now`.
+    pub fn encode(&self, data: &SessionData, now: DateTime<Utc>) -> String {
+        self.signer.sign_object(data, true, now.timestamp())
+    }
+
+    /// Django's `SessionBase.decode()`: anything that is not a signed JSON object of ours
+    /// reads as an empty session, with a warning in the log (never an error page).
+    pub fn decode(&self, session_data: &str, now: DateTime<Utc>) -> SessionData {
+        match self.signer.unsign_object(session_data, None, now.timestamp()) {
+            Ok(Value::Object(data)) => data,
+            Ok(other) => {
+                tracing::warn!(
+                    target: "sessionlab::security",
+                    kind = json_kind(&other),
+                    "Session data corrupted: not a JSON object; reading it as an empty session"
+                );
+                SessionData::new()
+            }
+            Err(error) => {
+                tracing::warn!(
+                    target: "sessionlab::security",
+                    %error,
+                    "Session data corrupted; reading it as an empty session"
+                );
+                SessionData::new()
+            }
+        }
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}

@@ -1,0 +1,257 @@
+//! The `db` engine: Django's `django_session` table in SQLite, same schema and same value
+//! formats, so Django's `clearsessions` or admin could work on the very same file.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{SaveError, SaveMode, SessionCodec, SessionData, SessionRecord, Store, StoreError};
+use crate::config::{DatabaseKind, Settings, database_path_kind};
+use crate::session::key::is_storable_session_key;
+
+const ENGINE: &str = "db (SQLite)";
+
+/// Rows deleted per statement by `clear_expired`, so live requests wait at most one chunk.
+const CLEAR_CHUNK: i64 = 10_000;
+
+/// Django's `migrate` for `django.contrib.sessions` (`0001_initial`), as `sqlmigrate` prints it.
+const SCHEMA: [&str; 2] = [
+    r#"CREATE TABLE IF NOT EXISTS "django_session" ("session_key" varchar(40) NOT NULL PRIMARY KEY, "session_data" text NOT NULL, "expire_date" datetime NOT NULL)"#,
+    r#"CREATE INDEX IF NOT EXISTS "django_session_expire_date_a5c62663" ON "django_session" ("expire_date")"#,
+];
+
+/// Sessions in the `django_session` table.
+#[derive(Clone)]
+pub struct DbStore {
+    pool: SqlitePool,
+    codec: SessionCodec,
+}
+
+impl DbStore {
+    /// Opens (creating when missing) the database named by `[database] url` and creates the
+    /// table, like `manage.py migrate`.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let options = match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
+            DatabaseKind::SqliteMemory => SqliteConnectOptions::from_str("sqlite::memory:")?,
+            DatabaseKind::SqliteFile(_) => {
+                let path = settings
+                    .sqlite_path()
+                    .context("the database URL names no SQLite file")?;
+                ensure_parent_dir(&path)?;
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+            }
+        };
+        let in_memory = settings.database.url.contains(":memory:");
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(false);
+        // An in-memory database lives as long as its one connection.
+        let max_connections = if in_memory {
+            1
+        } else {
+            settings.database.max_connections
+        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(u32::from(in_memory))
+            .idle_timeout((!in_memory).then(|| Duration::from_secs(600)))
+            .max_lifetime((!in_memory).then(|| Duration::from_secs(3600)))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {}", settings.database.url))?;
+        for statement in SCHEMA {
+            sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .context("cannot create the django_session table")?;
+        }
+        Ok(DbStore {
+            pool,
+            codec: SessionCodec::from_settings(settings),
+        })
+    }
+
+    /// How many sessions are stored and not expired at `now`.
+    pub async fn count_live(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        sqlx::query("SELECT COUNT(*) FROM django_session WHERE expire_date > ?")
+            .bind(sqlite_datetime(now))
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0))
+            .map_err(unavailable)
+    }
+}
+
+fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the data directory {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+fn unavailable(error: sqlx::Error) -> StoreError {
+    StoreError::new(ENGINE, error)
+}
+
+/// Django's SQLite representation of an aware datetime (`USE_TZ = True`): naive UTC text,
+/// microseconds only when non-zero, so text comparison orders rows by time.
+pub fn sqlite_datetime(at: DateTime<Utc>) -> String {
+    let micros = at.timestamp_subsec_micros();
+    if micros == 0 {
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        format!("{}.{micros:06}", at.format("%Y-%m-%d %H:%M:%S"))
+    }
+}
+
+impl Store for DbStore {
+    fn describe(&self) -> &'static str {
+        ENGINE
+    }
+
+    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT session_data FROM django_session WHERE session_key = ? AND expire_date > ?",
+        )
+        .bind(key)
+        .bind(sqlite_datetime(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        match row {
+            None => Ok(None),
+            Some(row) => {
+                let text: String = row.try_get(0).map_err(unavailable)?;
+                Ok(Some(self.codec.decode(&text, now)))
+            }
+        }
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT 1 FROM django_session WHERE session_key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(row.is_some())
+    }
+
+    async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
+        if !is_storable_session_key(&record.key) {
+            return Err(StoreError::new(
+                ENGINE,
+                anyhow::anyhow!("refusing to store a session under a malformed key"),
+            )
+            .into());
+        }
+        // The signing timestamp is informational (Django never checks it for stored data).
+        let data = self.codec.encode(&record.data, Utc::now());
+        let expire_date = sqlite_datetime(record.expire_date);
+        match mode {
+            SaveMode::Create => {
+                let result = sqlx::query(
+                    "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)",
+                )
+                .bind(&record.key)
+                .bind(data)
+                .bind(expire_date)
+                .execute(&self.pool)
+                .await;
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        Err(SaveError::KeyExists)
+                    }
+                    Err(e) => Err(unavailable(e).into()),
+                }
+            }
+            SaveMode::Update => {
+                let done = sqlx::query(
+                    "UPDATE django_session SET session_data = ?, expire_date = ? WHERE session_key = ?",
+                )
+                .bind(data)
+                .bind(expire_date)
+                .bind(&record.key)
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
+                if done.rows_affected() == 0 {
+                    Err(SaveError::Missing)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM django_session WHERE session_key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let cutoff = sqlite_datetime(now);
+        let mut removed = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM django_session WHERE rowid IN \
+                 (SELECT rowid FROM django_session WHERE expire_date < ? LIMIT ?)",
+            )
+            .bind(&cutoff)
+            .bind(CLEAR_CHUNK)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            removed += done.rows_affected();
+            if done.rows_affected() < CLEAR_CHUNK as u64 {
+                return Ok(removed);
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn datetimes_use_djangos_sqlite_text_form() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 5, 23, 56, 58).unwrap();
+        assert_eq!(sqlite_datetime(at), "2026-12-05 23:56:58");
+        let micro = at + chrono::TimeDelta::microseconds(42);
+        assert_eq!(sqlite_datetime(micro), "2026-12-05 23:56:58.000042");
+    }
+}

@@ -1,0 +1,110 @@
+//! Where sessions live. One trait shaped like Django's `SessionBase` storage methods
+//! (`load`/`exists`/`save(must_create)`/`delete`/`clear_expired`), one file per engine, and
+//! [`AnyStore`] to pick an engine at run time.
+
+mod any;
+mod codec;
+mod db;
+
+pub use any::AnyStore;
+pub use codec::SessionCodec;
+pub use db::DbStore;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// A session's data: a JSON object that keeps insertion order, as Python's dict does.
+pub type SessionData = Map<String, Value>;
+
+/// What a store keeps for one session (Django's `django_session` row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// `session_key`.
+    pub key: String,
+    /// The decoded `session_data`.
+    pub data: SessionData,
+    /// `expire_date`: after it, the session is gone.
+    pub expire_date: DateTime<Utc>,
+}
+
+/// Django's `must_create` flag of `save()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    /// `must_create=True`: fail with [`SaveError::KeyExists`] if the key is taken.
+    Create,
+    /// `must_create=False`: fail with [`SaveError::Missing`] if the session is gone.
+    Update,
+}
+
+/// The store could not be reached or refused to work; the request answers 503.
+#[derive(Debug, thiserror::Error)]
+#[error("the session store ({engine}) is unavailable: {source:#}")]
+pub struct StoreError {
+    /// Which store failed, for the log and the error page.
+    pub engine: &'static str,
+    /// The underlying failure.
+    #[source]
+    pub source: anyhow::Error,
+}
+
+impl StoreError {
+    /// Wraps a store failure.
+    pub fn new(engine: &'static str, source: impl Into<anyhow::Error>) -> Self {
+        StoreError {
+            engine,
+            source: source.into(),
+        }
+    }
+}
+
+/// Why a `save()` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// Django's `CreateError`: the key is taken (draw another one).
+    #[error("a session with this key already exists")]
+    KeyExists,
+    /// Django's `UpdateError`: the session was deleted (by another request) meanwhile.
+    #[error("the session was deleted before it could be saved")]
+    Missing,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A session store with Django's storage semantics. Keys handed to a store have passed
+/// [`crate::session::key::is_storable_session_key`] where it matters; stores check again
+/// wherever a key could reach a path or a query.
+pub trait Store {
+    /// The engine's name for logs, `/healthz` and the inspector (`"db (SQLite)"`).
+    fn describe(&self) -> &'static str;
+
+    /// Django's `load()`: the data of a live session, `None` when there is no such session or
+    /// it expired before `now`. Data that cannot be decoded reads as empty (and is logged).
+    fn load(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<SessionData>, StoreError>>;
+
+    /// Django's `exists()`: whether the key is taken (expired or not).
+    fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>>;
+
+    /// Django's `save(must_create)`.
+    fn save(
+        &self,
+        record: &SessionRecord,
+        mode: SaveMode,
+    ) -> impl Future<Output = Result<(), SaveError>>;
+
+    /// Django's `delete()`; deleting a missing session is not an error.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>>;
+
+    /// Django's `clear_expired()`: removes sessions that expired before `now`; returns how
+    /// many were removed.
+    fn clear_expired(&self, now: DateTime<Utc>) -> impl Future<Output = Result<u64, StoreError>>;
+
+    /// Whether the store answers (for `/healthz`).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>>;
+}
