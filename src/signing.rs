@@ -19,15 +19,11 @@
 //! where the HMAC key is `SHA256(salt + "signer" + SECRET_KEY)` and the message
 //! is everything before the last `:`. A leading `.` marks a compressed payload.
 //!
-//! Caveat, compressed payloads: CPython's `zlib.compress` is C zlib, while this
-//! module compresses with whichever backend `flate2` is built with. Only its
-//! `zlib` feature (C zlib) reproduces Django's bytes; the default pure-Rust
-//! `miniz_oxide` and the `zlib-rs` backend write different (equally valid)
-//! streams. Either way both sides read each other's values, since the JSON
-//! inside is identical; only the compressed bytes, and so the signature, of
-//! values long enough to be compressed differ from Django's (and, at the
-//! margin, whether compression pays off at all). Uncompressed values are always
-//! byte-identical.
+//! Compressed payloads: CPython's `zlib.compress` is C zlib, so sessionlab builds
+//! `flate2` with its `zlib` feature (C zlib) and reproduces Django's bytes exactly.
+//! The pure-Rust `miniz_oxide` and `zlib-rs` backends write different (equally
+//! valid) streams: with them both sides would still read each other's values,
+//! but compressed values would not be byte-identical.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -818,7 +814,7 @@ mod tests {
 
     /// Vectors Django compressed: ours is compressed too, carries the same JSON
     /// and timestamp and verifies, whatever flate2's backend. (The zlib bytes
-    /// themselves match only on C zlib; see the ignored test below.)
+    /// themselves match on C zlib, which the next test checks.)
     #[test]
     fn django_vectors_compressed_sign_equivalent() {
         let mut checked = 0;
@@ -840,12 +836,9 @@ mod tests {
         assert_eq!(checked, 2);
     }
 
-    /// The compressed vectors byte for byte. CPython's `zlib.compress` is C
-    /// zlib; flate2 gives the same bytes only when built with its `zlib`
-    /// feature (checked: all vectors pass then). Its default `miniz_oxide` and
-    /// its `zlib-rs` backend emit different, equally valid streams.
+    /// The compressed vectors byte for byte: flate2 is built with C zlib, as
+    /// CPython's `zlib.compress` is.
     #[test]
-    #[ignore = "byte-identical zlib output needs flate2's `zlib` (C zlib) feature"]
     fn django_vectors_compressed_sign_byte_identical() {
         for v in DJANGO_VECTORS.iter().filter(|v| v.signed.starts_with('.')) {
             let signed =

@@ -245,7 +245,46 @@ impl Store for DbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Settings, config_dir};
+    use crate::session::store::acceptance::acceptance_suite;
     use chrono::TimeZone;
+    use std::collections::BTreeMap;
+
+    async fn store_in(dir: &Path) -> DbStore {
+        let url = format!("sqlite://{}/sessions.sqlite3", dir.display());
+        let env = BTreeMap::from([("APP__DATABASE__URL".to_owned(), url)]);
+        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        DbStore::connect(&settings).await.unwrap()
+    }
+
+    #[actix_web::test]
+    async fn sqlite_store_passes_the_acceptance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        acceptance_suite(&store_in(dir.path()).await).await;
+    }
+
+    #[actix_web::test]
+    async fn in_memory_sqlite_store_passes_the_acceptance_suite() {
+        let env = BTreeMap::from([("APP__DATABASE__URL".to_owned(), "sqlite::memory:".to_owned())]);
+        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        acceptance_suite(&DbStore::connect(&settings).await.unwrap()).await;
+    }
+
+    #[actix_web::test]
+    async fn corrupted_session_data_reads_as_an_empty_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path()).await;
+        let now = Utc::now();
+        sqlx::query("INSERT INTO django_session VALUES (?, ?, ?)")
+            .bind("corruptedcorruptedcorrupted12345")
+            .bind("this is not signed data")
+            .bind(sqlite_datetime(now + chrono::TimeDelta::hours(1)))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let loaded = store.load("corruptedcorruptedcorrupted12345", now).await.unwrap();
+        assert_eq!(loaded, Some(SessionData::new()), "the key is kept, the data is empty");
+    }
 
     #[test]
     fn datetimes_use_djangos_sqlite_text_form() {

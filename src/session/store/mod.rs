@@ -2,6 +2,7 @@
 //! (`load`/`exists`/`save(must_create)`/`delete`/`clear_expired`), one file per engine, and
 //! [`AnyStore`] to pick an engine at run time.
 
+pub mod acceptance;
 mod any;
 mod codec;
 mod db;
