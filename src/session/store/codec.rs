@@ -23,8 +23,13 @@ impl SessionCodec {
             .iter()
             .map(|s| s.expose().to_owned())
             .collect();
+        Self::new(settings.secret_key.expose(), &fallbacks)
+    }
+
+    /// A codec signing with `secret_key` and also accepting data signed with `fallbacks`.
+    pub fn new(secret_key: &str, fallbacks: &[String]) -> Self {
         SessionCodec {
-            signer: Signer::new(settings.secret_key.expose(), &fallbacks, SESSION_SALT),
+            signer: Signer::new(secret_key, fallbacks, SESSION_SALT),
         }
     }
 
