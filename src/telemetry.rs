@@ -11,3 +11,13 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Quieter logging for tests: warnings and errors only unless `RUST_LOG` says otherwise,
+/// through the test harness's captured output.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

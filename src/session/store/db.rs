@@ -234,7 +234,7 @@ impl Store for DbStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
+        sqlx::query("SELECT 1 FROM django_session LIMIT 1")
             .execute(&self.pool)
             .await
             .map(|_| ())

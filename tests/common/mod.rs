@@ -1,0 +1,262 @@
+//! The real server on a random port, with a clock the test moves, spoken to over HTTP.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::header::{HeaderMap, SET_COOKIE, VARY};
+use sessionlab::config::{Settings, config_dir};
+use sessionlab::session::FakeClock;
+use sessionlab::startup::Application;
+
+/// A running sessionlab with its own data directory and a fake clock.
+pub struct TestApp {
+    pub address: String,
+    pub clock: Arc<FakeClock>,
+    pub data_dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// A response, read whole.
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// Every `Set-Cookie` header value.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The single `Set-Cookie` value, failing if there is not exactly one.
+    pub fn set_cookie(&self) -> String {
+        let all = self.set_cookies();
+        assert_eq!(all.len(), 1, "expected one Set-Cookie, got {all:?}");
+        all.into_iter().next().unwrap()
+    }
+
+    /// The value the `Set-Cookie` gives cookie `name`, if any.
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        self.set_cookies().iter().find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (n, v) = pair.split_once('=')?;
+            (n == name).then(|| v.to_owned())
+        })
+    }
+
+    pub fn vary(&self) -> Option<String> {
+        self.headers
+            .get(VARY)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Loads the committed configuration with `overrides` as environment variables, on port 0 and
+/// a database in `data_dir`.
+pub fn test_settings(data_dir: &std::path::Path, overrides: &[(&str, &str)]) -> Settings {
+    let mut env = BTreeMap::from([
+        ("APP__SERVER__PORT".to_owned(), "0".to_owned()),
+        ("APP__SERVER__WORKERS".to_owned(), "2".to_owned()),
+        (
+            "APP__DATABASE__URL".to_owned(),
+            format!("sqlite://{}/sessions.sqlite3", data_dir.display()),
+        ),
+    ]);
+    for (k, v) in overrides {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Settings::load_with_env(&config_dir(), "default", env).expect("test settings load")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(data_dir.path(), overrides);
+    spawn_with_settings(settings, data_dir, Arc::new(FakeClock::at_wall_clock())).await
+}
+
+pub async fn spawn_with_settings(
+    settings: Settings,
+    data_dir: tempfile::TempDir,
+    clock: Arc<FakeClock>,
+) -> TestApp {
+    sessionlab::telemetry::init_for_tests();
+    let app = Application::build_with_clock(settings.clone(), clock.clone())
+        .await
+        .expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        clock,
+        data_dir,
+        client,
+        settings,
+        handle,
+    }
+}
+
+impl TestApp {
+    /// GET `path` with the `Cookie` header `cookie` (if any), as HTML.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Page {
+        self.request(reqwest::Method::GET, path, cookie, "text/html").await
+    }
+
+    /// GET `path` asking for JSON.
+    pub async fn get_json(&self, path: &str, cookie: Option<&str>) -> Page {
+        self.request(reqwest::Method::GET, path, cookie, "application/json")
+            .await
+    }
+
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: Option<&str>,
+        accept: &str,
+    ) -> Page {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header("Accept", accept);
+        if let Some(cookie) = cookie {
+            req = req.header("Cookie", cookie);
+        }
+        let res = req.send().await.expect("the server answers");
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        sessionlab::session::Clock::now(self.clock.as_ref())
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(TimeDelta::seconds(seconds));
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.path().join("sessions.sqlite3")
+    }
+
+    /// Reads the `django_session` rows straight from the SQLite file.
+    pub async fn rows(&self) -> Vec<(String, String, String)> {
+        let url = format!("sqlite://{}", self.db_path().display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT session_key, session_data, expire_date FROM django_session ORDER BY expire_date")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        rows
+    }
+
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.handle.stop(true).await;
+        self.data_dir
+    }
+}
+
+/// A minimal browser cookie jar for one host: keeps cookies by (name, path), sends the ones
+/// whose path covers the request, drops them on `Max-Age<=0`.
+#[derive(Default, Clone)]
+pub struct Jar {
+    cookies: BTreeMap<(String, String), String>,
+}
+
+impl Jar {
+    pub fn store(&mut self, page: &Page) {
+        for header in page.set_cookies() {
+            let mut parts = header.split(';').map(str::trim);
+            let (name, value) = parts.next().unwrap().split_once('=').unwrap();
+            let mut path = "/".to_owned();
+            let mut delete = false;
+            for attr in parts {
+                if let Some(p) = attr.strip_prefix("Path=") {
+                    path = p.to_owned();
+                }
+                if let Some(age) = attr.strip_prefix("Max-Age=") {
+                    delete = age.parse::<i64>().unwrap() <= 0;
+                }
+            }
+            let id = (name.to_owned(), path);
+            if delete {
+                self.cookies.remove(&id);
+            } else {
+                self.cookies.insert(id, value.to_owned());
+            }
+        }
+    }
+
+    pub fn header_for(&self, request_path: &str) -> Option<String> {
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|((_, path), _)| request_path.starts_with(path.as_str()))
+            .map(|((name, _), value)| format!("{name}={value}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    pub fn len(&self) -> usize {
+        self.cookies.len()
+    }
+}
+
+/// A browser-like client: a jar plus the app.
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    pub jar: Jar,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Browser { app, jar: Jar::default() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let cookie = self.jar.header_for(path);
+        let page = self.app.get(path, cookie.as_deref()).await;
+        self.jar.store(&page);
+        page
+    }
+
+    pub async fn get_json(&mut self, path: &str) -> Page {
+        let cookie = self.jar.header_for(path);
+        let page = self.app.get_json(path, cookie.as_deref()).await;
+        self.jar.store(&page);
+        page
+    }
+}
+
+/// `now + seconds` as the cookie `expires` attribute.
+pub fn http_date(at: DateTime<Utc>, seconds: i64) -> String {
+    sessionlab::session::expiry::http_date(at + TimeDelta::seconds(seconds))
+}

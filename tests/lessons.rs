@@ -1,0 +1,249 @@
+//! Every lesson's flow over HTTP, as a student clicks through it, checked on the JSON
+//! rendering of each view (the same context the HTML page is rendered from).
+
+mod common;
+
+use common::{Browser, http_date, spawn_app};
+use serde_json::json;
+
+#[actix_web::test]
+async fn basic_sets_gets_and_deletes_name_and_lname() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+
+    let before = browser.get_json("/basic/get/").await.json();
+    assert_eq!(before["context"], json!({"name": "Guest", "lname": "Guest"}));
+
+    browser.get_json("/basic/set/").await;
+    let after = browser.get_json("/basic/get/").await.json();
+    assert_eq!(after["context"], json!({"name": "Sonam", "lname": "rathore"}));
+    assert_eq!(after["session"]["keys"], json!(["name", "lname"]));
+    assert_eq!(after["session"]["items"], json!([["name", "Sonam"], ["lname", "rathore"]]));
+
+    let key = browser.jar.header_for("/basic/").unwrap();
+    let deleted = browser.get_json("/basic/del/").await;
+    assert_eq!(deleted.json()["context"], json!({"deleted": true, "missing": []}));
+    // Emptied but not flushed: Django saves the empty session under the same key.
+    assert_eq!(format!("sessionid={}", deleted.cookie_value("sessionid").unwrap()), key);
+    let rows = app.rows().await;
+    assert_eq!(rows.len(), 1, "the row is kept with empty data");
+
+    let gone = browser.get_json("/basic/get/").await.json();
+    assert_eq!(gone["context"], json!({"name": "Guest", "lname": "Guest"}));
+    let again = browser.get_json("/basic/del/").await.json();
+    assert_eq!(again["context"]["deleted"], false);
+}
+
+#[actix_web::test]
+async fn dict_keeps_insertion_order_and_setdefault_keeps_the_first_value() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.get_json("/dict/set/").await;
+
+    let first = browser.get_json("/dict/get/").await;
+    let json = first.json();
+    assert_eq!(json["context"]["keys"], json!(["name", "lname", "age"]));
+    assert_eq!(
+        json["context"]["items"],
+        json!([["name", "Sonam"], ["lname", "Ronaldo"], ["age", "26"]])
+    );
+    assert_eq!(json["context"]["age"], "26");
+    assert_eq!(first.set_cookies().len(), 1, "setdefault added a key: saved");
+
+    let second = browser.get_json("/dict/get/").await;
+    assert!(second.set_cookies().is_empty(), "setdefault on a present key changes nothing");
+    assert_eq!(second.json()["context"]["age"], "26");
+
+    let flushed = browser.get_json("/dict/flush/").await;
+    assert_eq!(flushed.json()["context"]["flushed"], true);
+    assert_eq!(flushed.json()["session"]["keys"], json!([]));
+    assert_eq!(browser.jar.len(), 0, "the browser dropped the cookie");
+}
+
+#[actix_web::test]
+async fn timeout_expires_after_600_seconds_and_explains_instead_of_failing() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let set = browser.get_json("/timeout/set/").await.json();
+    assert_eq!(set["session"]["keys"], json!(["name", "_session_expiry"]));
+    assert_eq!(set["session"]["items"][1], json!(["_session_expiry", 600]));
+
+    app.advance(599);
+    let live = browser.get_json("/timeout/get/").await.json();
+    assert_eq!(live["context"], json!({"name": "Sonam"}));
+    assert_eq!(live["session"]["cookie_age"], 1_209_600);
+    assert_eq!(live["session"]["expiry_age"], 600, "an int expiry is returned as is");
+    assert_eq!(live["session"]["expire_at_browser_close"], false);
+    let expected_date = (app.now() + chrono::TimeDelta::seconds(600)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    assert_eq!(live["session"]["expiry_date"], expected_date);
+
+    app.advance(2);
+    let expired = browser.get_json("/timeout/get/").await;
+    assert_eq!(expired.status, 200, "Django would raise KeyError here");
+    assert_eq!(expired.json()["context"], json!({"expired": true}));
+    assert!(expired.set_cookie().contains("Max-Age=0"), "the dead cookie is deleted");
+
+    let html = app.get("/timeout/get/", None).await;
+    assert!(html.body.contains("Your session has expired"), "{}", html.body);
+}
+
+#[actix_web::test]
+async fn timeout_del_flushes_and_clears_expired_sessions() {
+    let app = spawn_app().await;
+    // Two sessions that will expire, one that will not.
+    app.get("/timeout/set/", None).await;
+    app.get("/timeout/set/", None).await;
+    app.advance(601);
+    let mut browser = Browser::new(&app);
+    browser.get_json("/timeout/set/").await;
+    assert_eq!(app.rows().await.len(), 3);
+
+    let page = browser.get_json("/timeout/del/").await;
+    assert_eq!(page.json()["context"]["expired_sessions_removed"], 2);
+    assert!(page.set_cookie().starts_with("sessionid=\"\";"));
+    assert!(app.rows().await.is_empty());
+}
+
+#[actix_web::test]
+async fn testcookie_flow_and_deleting_a_missing_test_cookie_is_explained() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let none = browser.get_json("/testcookie/check/").await.json();
+    assert_eq!(none["context"], json!({"worked": false}));
+
+    browser.get_json("/testcookie/set/").await;
+    let worked = browser.get_json("/testcookie/check/").await.json();
+    assert_eq!(worked["context"], json!({"worked": true}));
+    assert_eq!(worked["session"]["items"], json!([["testcookie", "worked"]]));
+    assert_eq!(worked["session"]["test_cookie_worked"], true);
+
+    let deleted = browser.get_json("/testcookie/del/").await;
+    assert_eq!(deleted.json()["context"], json!({"deleted": true}));
+    assert_eq!(deleted.set_cookies().len(), 1, "deleting modifies the session");
+
+    let again = browser.get("/testcookie/del/").await;
+    assert_eq!(again.status, 200, "Django raises KeyError('testcookie') here");
+    assert!(again.body.contains("There was no test cookie to delete"));
+    let after = browser.get_json("/testcookie/check/").await.json();
+    assert_eq!(after["context"], json!({"worked": false}));
+}
+
+#[actix_web::test]
+async fn pagesession_slides_while_visited_and_expires_20_seconds_after_the_last_visit() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let set = browser.get_json("/pagesession/set/").await;
+    let key = set.cookie_value("sessionid").unwrap();
+
+    for _ in 0..3 {
+        app.advance(15);
+        let page = browser.get_json("/pagesession/get/").await;
+        assert_eq!(page.json()["context"], json!({"name": "Sonam"}));
+        assert_eq!(
+            page.set_cookie(),
+            format!(
+                "sessionid={key}; expires={}; HttpOnly; Max-Age=20; Path=/pagesession/; SameSite=Lax",
+                http_date(app.now(), 20)
+            ),
+            "modified = True re-saves under the same key with a fresh 20 s"
+        );
+    }
+    app.advance(21);
+    let expired = browser.get_json("/pagesession/get/").await;
+    assert_eq!(expired.json()["context"], json!({"expired": true}));
+    assert!(expired.set_cookie().contains("Max-Age=0"));
+}
+
+#[actix_web::test]
+async fn settings_lesson_runs_the_timeout_views_under_its_own_settings() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.get_json("/settings/set/").await;
+    app.advance(500);
+    let page = browser.get_json("/settings/get/").await.json();
+    assert_eq!(page["lesson"], "settings");
+    assert_eq!(page["context"], json!({"name": "Sonam"}));
+    assert_eq!(page["session"]["cookie_age"], 400);
+    app.advance(101);
+    let expired = browser.get_json("/settings/get/").await.json();
+    assert_eq!(expired["context"], json!({"expired": true}));
+}
+
+#[actix_web::test]
+async fn json_answers_have_the_documented_shape() {
+    let app = spawn_app().await;
+    let page = app.get_json("/basic/set/", None).await.json();
+    let top: Vec<&str> = page.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(top, ["lesson", "view", "context", "session"]);
+    assert_eq!(page["lesson"], "basic");
+    assert_eq!(page["view"], "set");
+    let session: Vec<&str> = page["session"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        session,
+        [
+            "keys",
+            "items",
+            "cookie_age",
+            "expiry_age",
+            "expiry_date",
+            "expire_at_browser_close",
+            "test_cookie_worked",
+            "engine"
+        ]
+    );
+    assert_eq!(page["session"]["engine"], "db");
+}
+
+#[actix_web::test]
+async fn views_answer_post_as_well_as_get() {
+    let app = spawn_app().await;
+    let page = app
+        .request(reqwest::Method::POST, "/basic/set/", None, "application/json")
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.json()["session"]["keys"], json!(["name", "lname"]));
+}
+
+#[actix_web::test]
+async fn index_lesson_pages_and_unknown_paths() {
+    let app = spawn_app().await;
+    let index = app.get_json("/", None).await.json();
+    let slugs: Vec<&str> = index["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["basic", "dict", "timeout", "testcookie", "settings", "pagesession"]);
+
+    for slug in slugs {
+        let page = app.get(&format!("/{slug}/"), None).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(&format!("href=\"/{slug}/set/\"")), "{slug} links its views");
+        assert!(page.body.contains("<h1>"), "{slug} renders its lesson text");
+    }
+
+    let missing = app.get("/basic/nope/", None).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("Page not found"));
+    let missing_json = app.get_json("/nope/", None).await;
+    assert_eq!(missing_json.status, 404);
+    assert_eq!(missing_json.json()["error"]["status"], 404);
+
+    let redirect = app.get("/basic/get", None).await;
+    assert_eq!(redirect.status, 301);
+    assert_eq!(redirect.headers["location"], "/basic/get/");
+}
+
+#[actix_web::test]
+async fn html_pages_extend_the_base_template_and_escape_values() {
+    let app = spawn_app().await;
+    let page = app.get("/dict/get/", None).await;
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.body.contains("<link rel=\"stylesheet\" href=\"/static/style.css\">"));
+    // setdefault stored "26", shown JSON-encoded and escaped.
+    assert!(page.body.contains("&quot;26&quot;"), "{}", page.body);
+    let css = app.get("/static/style.css", None).await;
+    assert_eq!(css.status, 200);
+    assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+}
