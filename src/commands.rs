@@ -60,4 +60,3 @@ pub fn describe_config(settings: &Settings) -> String {
     });
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
-

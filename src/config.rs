@@ -34,9 +34,7 @@ pub enum ConfigError {
         dir: PathBuf,
     },
     /// The requested profile has no file.
-    #[error(
-        "unknown profile `{profile}`: there is no {file}; available profiles: {available}"
-    )]
+    #[error("unknown profile `{profile}`: there is no {file}; available profiles: {available}")]
     UnknownProfile {
         /// The profile asked for.
         profile: String,
@@ -119,7 +117,7 @@ impl<'de> Deserialize<'de> for Engine {
 }
 
 /// `SESSION_COOKIE_SAMESITE`: `Lax`, `Strict`, `None`, or `false` to omit the attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
     /// `SameSite=Lax` (Django's default).
     Lax,
@@ -139,6 +137,16 @@ impl SameSite {
             SameSite::Strict => Some("Strict"),
             SameSite::None => Some("None"),
             SameSite::Omit => None,
+        }
+    }
+}
+
+impl Serialize for SameSite {
+    /// As written in configuration: `"Lax"`, `"Strict"`, `"None"` or `false`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.attribute() {
+            Some(name) => s.serialize_str(name),
+            None => s.serialize_bool(false),
         }
     }
 }
@@ -206,57 +214,73 @@ impl SessionOverrides {
         SessionOverrides {
             engine: over.engine.or(self.engine),
             cookie_age: over.cookie_age.or(self.cookie_age),
-            cookie_name: over.cookie_name.clone().or_else(|| self.cookie_name.clone()),
-            cookie_domain: over.cookie_domain.clone().or_else(|| self.cookie_domain.clone()),
-            cookie_path: over.cookie_path.clone().or_else(|| self.cookie_path.clone()),
+            cookie_name: over
+                .cookie_name
+                .clone()
+                .or_else(|| self.cookie_name.clone()),
+            cookie_domain: over
+                .cookie_domain
+                .clone()
+                .or_else(|| self.cookie_domain.clone()),
+            cookie_path: over
+                .cookie_path
+                .clone()
+                .or_else(|| self.cookie_path.clone()),
             cookie_secure: over.cookie_secure.or(self.cookie_secure),
             cookie_httponly: over.cookie_httponly.or(self.cookie_httponly),
             cookie_samesite: over.cookie_samesite.or(self.cookie_samesite),
-            expire_at_browser_close: over.expire_at_browser_close.or(self.expire_at_browser_close),
+            expire_at_browser_close: over
+                .expire_at_browser_close
+                .or(self.expire_at_browser_close),
             save_every_request: over.save_every_request.or(self.save_every_request),
             file_path: over.file_path.clone().or_else(|| self.file_path.clone()),
-            cache_alias: over.cache_alias.clone().or_else(|| self.cache_alias.clone()),
+            cache_alias: over
+                .cache_alias
+                .clone()
+                .or_else(|| self.cache_alias.clone()),
         }
     }
 
     /// Checks every value that is set; the error names the key and the allowed values.
     fn validate(&self, section: &str) -> Result<(), String> {
-        if let Some(engine) = self.engine {
-            if !Engine::AVAILABLE.contains(&engine) {
-                let available: Vec<_> = Engine::AVAILABLE.iter().map(|e| e.name()).collect();
-                return Err(format!(
-                    "`{section}.engine` = \"{engine}\" is not available in this build; available engines: {}",
-                    available.join(", ")
-                ));
-            }
+        if let Some(engine) = self.engine
+            && !Engine::AVAILABLE.contains(&engine)
+        {
+            let available: Vec<_> = Engine::AVAILABLE.iter().map(|e| e.name()).collect();
+            return Err(format!(
+                "`{section}.engine` = \"{engine}\" is not available in this build; available engines: {}",
+                available.join(", ")
+            ));
         }
-        if let Some(age) = self.cookie_age {
-            if !(0..=MAX_COOKIE_AGE).contains(&age) {
-                return Err(format!(
-                    "`{section}.cookie_age` = {age} is out of range; allowed: whole seconds from 0 to {MAX_COOKIE_AGE}"
-                ));
-            }
+        if let Some(age) = self.cookie_age
+            && !(0..=MAX_COOKIE_AGE).contains(&age)
+        {
+            return Err(format!(
+                "`{section}.cookie_age` = {age} is out of range; allowed: whole seconds from 0 to {MAX_COOKIE_AGE}"
+            ));
         }
-        if let Some(name) = &self.cookie_name {
-            if name.is_empty() || !name.bytes().all(is_cookie_token_byte) {
-                return Err(format!(
-                    "`{section}.cookie_name` = {name:?} is not a cookie name; allowed: letters, digits and !#$%&'*+-.^_`|~"
-                ));
-            }
+        if let Some(name) = &self.cookie_name
+            && (name.is_empty() || !name.bytes().all(is_cookie_token_byte))
+        {
+            return Err(format!(
+                "`{section}.cookie_name` = {name:?} is not a cookie name; allowed: letters, digits and !#$%&'*+-.^_`|~"
+            ));
         }
-        if let Some(path) = &self.cookie_path {
-            if !path.starts_with('/') || !path.bytes().all(is_cookie_attribute_byte) {
-                return Err(format!(
-                    "`{section}.cookie_path` = {path:?} is not a cookie path; allowed: a path starting with `/`, without `;`, spaces or control characters"
-                ));
-            }
+        if let Some(path) = &self.cookie_path
+            && (!path.starts_with('/') || !path.bytes().all(is_cookie_attribute_byte))
+        {
+            return Err(format!(
+                "`{section}.cookie_path` = {path:?} is not a cookie path; allowed: a path starting with `/`, without `;`, spaces or control characters"
+            ));
         }
-        if let Some(domain) = &self.cookie_domain {
-            if !domain.bytes().all(|b| is_cookie_attribute_byte(b) && b != b' ') {
-                return Err(format!(
-                    "`{section}.cookie_domain` = {domain:?} is not a cookie domain; allowed: a host name such as \".example.com\", or \"\" for none"
-                ));
-            }
+        if let Some(domain) = &self.cookie_domain
+            && !domain
+                .bytes()
+                .all(|b| is_cookie_attribute_byte(b) && b != b' ')
+        {
+            return Err(format!(
+                "`{section}.cookie_domain` = {domain:?} is not a cookie domain; allowed: a host name such as \".example.com\", or \"\" for none"
+            ));
         }
         Ok(())
     }
@@ -379,10 +403,10 @@ impl RawSettings {
                 o.validate(&format!("lessons.{slug}"))?;
             }
         }
-        if let Some(key) = &self.secret_key {
-            if key.trim().is_empty() {
-                return Err("`secret_key` is empty; allowed: any non-empty string (50 or more random characters in production)".into());
-            }
+        if let Some(key) = &self.secret_key
+            && key.trim().is_empty()
+        {
+            return Err("`secret_key` is empty; allowed: any non-empty string (50 or more random characters in production)".into());
         }
         if let Some(db) = &self.database {
             if let Some(url) = &db.url {
@@ -392,10 +416,10 @@ impl RawSettings {
                 return Err("`database.max_connections` = 0; allowed: 1 or more".into());
             }
         }
-        if let Some(server) = &self.server {
-            if server.workers == Some(0) {
-                return Err("`server.workers` = 0; allowed: 1 or more (absent: one per core)".into());
-            }
+        if let Some(server) = &self.server
+            && server.workers == Some(0)
+        {
+            return Err("`server.workers` = 0; allowed: 1 or more (absent: one per core)".into());
         }
         Ok(())
     }
@@ -585,7 +609,10 @@ impl Settings {
                 .separator("__")
                 .try_parsing(true)
                 .source(Some([(name.clone(), value)].into_iter().collect()));
-            sources.push((format!("environment variable {name}"), Box::new(environment)));
+            sources.push((
+                format!("environment variable {name}"),
+                Box::new(environment),
+            ));
         }
 
         // Each source alone first, so an error names the one at fault.
@@ -725,7 +752,9 @@ pub fn database_path_kind(url: &str) -> Result<DatabaseKind, String> {
             "`database.url` = {url:?}: PostgreSQL is not available in this build; {allowed}"
         ));
     }
-    Err(format!("`database.url` = {url:?} is not a database URL; {allowed}"))
+    Err(format!(
+        "`database.url` = {url:?} is not a database URL; {allowed}"
+    ))
 }
 
 /// The profiles defined in `config_dir` (file stems), `default` first.

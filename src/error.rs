@@ -14,10 +14,14 @@ pub enum AppError {
     #[error("There is no page at this address.")]
     NotFound,
     /// The session store failed; the session could not be read or saved.
-    #[error("The session store is unavailable, so your session could not be read or saved. Please try again in a moment.")]
+    #[error(
+        "The session store is unavailable, so your session could not be read or saved. Please try again in a moment."
+    )]
     SessionStore(#[source] StoreError),
     /// Django's `SessionInterrupted`: the session was deleted while this request saved it.
-    #[error("The request's session was deleted before the request finished. This typically occurs when you log out (or flush the session) in another tab while this request runs.")]
+    #[error(
+        "The request's session was deleted before the request finished. This typically occurs when you log out (or flush the session) in another tab while this request runs."
+    )]
     SessionInterrupted,
     /// A handler asked for a session outside a session-enabled scope.
     #[error("This page has no session configured.")]

@@ -24,7 +24,8 @@ impl Renderer {
     pub fn load() -> anyhow::Result<Self> {
         let mut templates = Vec::new();
         for name in Templates::iter() {
-            let file = Templates::get(&name).with_context(|| format!("template {name} vanished"))?;
+            let file =
+                Templates::get(&name).with_context(|| format!("template {name} vanished"))?;
             let text = String::from_utf8(file.data.into_owned())
                 .with_context(|| format!("template {name} is not UTF-8"))?;
             templates.push((name.into_owned(), text));
@@ -39,7 +40,8 @@ impl Renderer {
             let Some(slug) = name.strip_suffix(".md") else {
                 continue;
             };
-            let file = LessonTexts::get(&name).with_context(|| format!("lesson {name} vanished"))?;
+            let file =
+                LessonTexts::get(&name).with_context(|| format!("lesson {name} vanished"))?;
             let text = String::from_utf8(file.data.into_owned())
                 .with_context(|| format!("lesson text {name} is not UTF-8"))?;
             lesson_html.insert(slug.to_owned(), markdown_to_html(&text));
@@ -124,7 +126,14 @@ mod tests {
     #[test]
     fn every_template_and_lesson_text_loads() {
         let renderer = Renderer::load().unwrap();
-        for slug in ["basic", "dict", "timeout", "testcookie", "settings", "pagesession"] {
+        for slug in [
+            "basic",
+            "dict",
+            "timeout",
+            "testcookie",
+            "settings",
+            "pagesession",
+        ] {
             let html = renderer.lesson_html(slug).unwrap();
             assert!(html.contains("<h1>"), "{slug} has a title");
         }

@@ -92,7 +92,13 @@ fn mime_for(name: &str) -> &'static str {
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     let path = req.path();
     let last = path.rsplit('/').next().unwrap_or_default();
-    if !path.ends_with('/') && !last.contains('.') && matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+    if !path.ends_with('/')
+        && !last.contains('.')
+        && matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        )
+    {
         let query = req.query_string();
         let location = if query.is_empty() {
             format!("{path}/")
@@ -113,13 +119,21 @@ struct ErrorContext<'a> {
     message: &'a str,
 }
 
-/// Turns every 4xx/5xx answer into a page (or JSON) that says what happened; the cause was
+/// Turns every 4xx/5xx error into a page (or JSON) that says what happened; the cause was
 /// logged where the error arose.
 pub fn render_error<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    // Answers a handler built on purpose (such as /healthz's JSON) pass through untouched.
+    if res.response().error().is_none() {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let status = res.status();
-    let (title, message) = match res.response().error().and_then(|e| e.as_error::<AppError>()) {
+    let (title, message) = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
         Some(error) => (error.title().to_owned(), error.to_string()),
         None => (
             status.canonical_reason().unwrap_or("Error").to_owned(),

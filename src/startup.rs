@@ -37,7 +37,9 @@ impl Stores {
             }
             let store = match engine {
                 Engine::Db => AnyStore::Db(DbStore::connect(settings).await?),
-                other => anyhow::bail!("the `{other}` session engine is not available in this build"),
+                other => {
+                    anyhow::bail!("the `{other}` session engine is not available in this build")
+                }
             };
             by_engine.insert(engine, store);
         }
@@ -82,8 +84,9 @@ impl Application {
     /// Builds the server with `clock` as its notion of now (tests move a fake one).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&address)
-            .with_context(|| format!("cannot listen on {address} (set APP__SERVER__PORT to another port)"))?;
+        let listener = TcpListener::bind(&address).with_context(|| {
+            format!("cannot listen on {address} (set APP__SERVER__PORT to another port)")
+        })?;
         let port = listener.local_addr()?.port();
         let stores = Stores::open(&settings).await?;
         let renderer = web::Data::new(Renderer::load()?);

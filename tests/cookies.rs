@@ -6,7 +6,10 @@ mod common;
 use common::{Browser, http_date, spawn_app, spawn_app_with};
 
 fn is_django_key(key: &str) -> bool {
-    key.len() == 32 && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    key.len() == 32
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 #[actix_web::test]
@@ -47,7 +50,9 @@ async fn set_expiry_600_sets_max_age_600() {
 async fn settings_lesson_cookie_is_renamed_secure_and_set_expiry_overrides_browser_close() {
     let app = spawn_app().await;
     let page = app.get("/settings/set/", None).await;
-    let key = page.cookie_value("sessionname").expect("the cookie is renamed");
+    let key = page
+        .cookie_value("sessionname")
+        .expect("the cookie is renamed");
     assert_eq!(
         page.set_cookie(),
         format!(
@@ -66,7 +71,8 @@ async fn settings_lesson_cookie_is_renamed_secure_and_set_expiry_overrides_brows
 
 #[actix_web::test]
 async fn expire_at_browser_close_without_set_expiry_gives_a_browser_session_cookie() {
-    let app = spawn_app_with(&[("APP__LESSONS__TESTCOOKIE__EXPIRE_AT_BROWSER_CLOSE", "true")]).await;
+    let app =
+        spawn_app_with(&[("APP__LESSONS__TESTCOOKIE__EXPIRE_AT_BROWSER_CLOSE", "true")]).await;
     let page = app.get("/testcookie/set/", None).await;
     let key = page.cookie_value("sessionid").unwrap();
     assert_eq!(
@@ -98,7 +104,9 @@ async fn domain_samesite_and_httponly_settings_shape_the_cookie_and_its_deletion
             http_date(app.now(), 1_209_600)
         )
     );
-    let flushed = app.get("/dict/flush/", Some(&format!("sessionid={key}"))).await;
+    let flushed = app
+        .get("/dict/flush/", Some(&format!("sessionid={key}")))
+        .await;
     assert_eq!(
         flushed.set_cookie(),
         "sessionid=\"\"; Domain=.example.com; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/dict/; SameSite=Strict"
@@ -167,7 +175,11 @@ async fn an_unknown_key_is_never_adopted() {
 #[actix_web::test]
 async fn flush_deletes_the_cookie_with_djangos_exact_string_and_kills_the_key() {
     let app = spawn_app().await;
-    let key = app.get("/dict/set/", None).await.cookie_value("sessionid").unwrap();
+    let key = app
+        .get("/dict/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
     let cookie = format!("sessionid={key}");
     let page = app.get("/dict/flush/", Some(&cookie)).await;
     assert_eq!(
@@ -194,7 +206,11 @@ async fn flush_without_a_cookie_sets_no_cookie() {
 #[actix_web::test]
 async fn save_every_request_refreshes_the_cookie_on_every_response() {
     let app = spawn_app_with(&[("APP__LESSONS__BASIC__SAVE_EVERY_REQUEST", "true")]).await;
-    let key = app.get("/basic/set/", None).await.cookie_value("sessionid").unwrap();
+    let key = app
+        .get("/basic/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
     let cookie = format!("sessionid={key}");
     app.advance(100);
     for path in ["/basic/get/", "/basic/"] {
@@ -216,7 +232,11 @@ async fn save_every_request_refreshes_the_cookie_on_every_response() {
 #[actix_web::test]
 async fn the_last_duplicate_cookie_wins() {
     let app = spawn_app().await;
-    let key = app.get("/basic/set/", None).await.cookie_value("sessionid").unwrap();
+    let key = app
+        .get("/basic/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
     let header = format!("sessionid=zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz; sessionid={key}");
     let json = app.get_json("/basic/get/", Some(&header)).await.json();
     assert_eq!(json["context"]["name"], "Sonam");
@@ -246,7 +266,11 @@ async fn every_lesson_scopes_its_cookie_to_its_own_path() {
 #[actix_web::test]
 async fn the_session_key_is_never_rendered() {
     let app = spawn_app().await;
-    let key = app.get("/basic/set/", None).await.cookie_value("sessionid").unwrap();
+    let key = app
+        .get("/basic/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
     let cookie = format!("sessionid={key}");
     for path in ["/basic/get/", "/basic/", "/basic/set/"] {
         let html = app.get(path, Some(&cookie)).await;

@@ -12,19 +12,34 @@ async fn basic_sets_gets_and_deletes_name_and_lname() {
     let mut browser = Browser::new(&app);
 
     let before = browser.get_json("/basic/get/").await.json();
-    assert_eq!(before["context"], json!({"name": "Guest", "lname": "Guest"}));
+    assert_eq!(
+        before["context"],
+        json!({"name": "Guest", "lname": "Guest"})
+    );
 
     browser.get_json("/basic/set/").await;
     let after = browser.get_json("/basic/get/").await.json();
-    assert_eq!(after["context"], json!({"name": "Sonam", "lname": "rathore"}));
+    assert_eq!(
+        after["context"],
+        json!({"name": "Sonam", "lname": "rathore"})
+    );
     assert_eq!(after["session"]["keys"], json!(["name", "lname"]));
-    assert_eq!(after["session"]["items"], json!([["name", "Sonam"], ["lname", "rathore"]]));
+    assert_eq!(
+        after["session"]["items"],
+        json!([["name", "Sonam"], ["lname", "rathore"]])
+    );
 
     let key = browser.jar.header_for("/basic/").unwrap();
     let deleted = browser.get_json("/basic/del/").await;
-    assert_eq!(deleted.json()["context"], json!({"deleted": true, "missing": []}));
+    assert_eq!(
+        deleted.json()["context"],
+        json!({"deleted": true, "missing": []})
+    );
     // Emptied but not flushed: Django saves the empty session under the same key.
-    assert_eq!(format!("sessionid={}", deleted.cookie_value("sessionid").unwrap()), key);
+    assert_eq!(
+        format!("sessionid={}", deleted.cookie_value("sessionid").unwrap()),
+        key
+    );
     let rows = app.rows().await;
     assert_eq!(rows.len(), 1, "the row is kept with empty data");
 
@@ -48,10 +63,17 @@ async fn dict_keeps_insertion_order_and_setdefault_keeps_the_first_value() {
         json!([["name", "Sonam"], ["lname", "Ronaldo"], ["age", "26"]])
     );
     assert_eq!(json["context"]["age"], "26");
-    assert_eq!(first.set_cookies().len(), 1, "setdefault added a key: saved");
+    assert_eq!(
+        first.set_cookies().len(),
+        1,
+        "setdefault added a key: saved"
+    );
 
     let second = browser.get_json("/dict/get/").await;
-    assert!(second.set_cookies().is_empty(), "setdefault on a present key changes nothing");
+    assert!(
+        second.set_cookies().is_empty(),
+        "setdefault on a present key changes nothing"
+    );
     assert_eq!(second.json()["context"]["age"], "26");
 
     let flushed = browser.get_json("/dict/flush/").await;
@@ -72,19 +94,30 @@ async fn timeout_expires_after_600_seconds_and_explains_instead_of_failing() {
     let live = browser.get_json("/timeout/get/").await.json();
     assert_eq!(live["context"], json!({"name": "Sonam"}));
     assert_eq!(live["session"]["cookie_age"], 1_209_600);
-    assert_eq!(live["session"]["expiry_age"], 600, "an int expiry is returned as is");
+    assert_eq!(
+        live["session"]["expiry_age"], 600,
+        "an int expiry is returned as is"
+    );
     assert_eq!(live["session"]["expire_at_browser_close"], false);
-    let expected_date = (app.now() + chrono::TimeDelta::seconds(600)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let expected_date = (app.now() + chrono::TimeDelta::seconds(600))
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     assert_eq!(live["session"]["expiry_date"], expected_date);
 
     app.advance(2);
     let expired = browser.get_json("/timeout/get/").await;
     assert_eq!(expired.status, 200, "Django would raise KeyError here");
     assert_eq!(expired.json()["context"], json!({"expired": true}));
-    assert!(expired.set_cookie().contains("Max-Age=0"), "the dead cookie is deleted");
+    assert!(
+        expired.set_cookie().contains("Max-Age=0"),
+        "the dead cookie is deleted"
+    );
 
     let html = app.get("/timeout/get/", None).await;
-    assert!(html.body.contains("Your session has expired"), "{}", html.body);
+    assert!(
+        html.body.contains("Your session has expired"),
+        "{}",
+        html.body
+    );
 }
 
 #[actix_web::test]
@@ -114,15 +147,25 @@ async fn testcookie_flow_and_deleting_a_missing_test_cookie_is_explained() {
     browser.get_json("/testcookie/set/").await;
     let worked = browser.get_json("/testcookie/check/").await.json();
     assert_eq!(worked["context"], json!({"worked": true}));
-    assert_eq!(worked["session"]["items"], json!([["testcookie", "worked"]]));
+    assert_eq!(
+        worked["session"]["items"],
+        json!([["testcookie", "worked"]])
+    );
     assert_eq!(worked["session"]["test_cookie_worked"], true);
 
     let deleted = browser.get_json("/testcookie/del/").await;
     assert_eq!(deleted.json()["context"], json!({"deleted": true}));
-    assert_eq!(deleted.set_cookies().len(), 1, "deleting modifies the session");
+    assert_eq!(
+        deleted.set_cookies().len(),
+        1,
+        "deleting modifies the session"
+    );
 
     let again = browser.get("/testcookie/del/").await;
-    assert_eq!(again.status, 200, "Django raises KeyError('testcookie') here");
+    assert_eq!(
+        again.status, 200,
+        "Django raises KeyError('testcookie') here"
+    );
     assert!(again.body.contains("There was no test cookie to delete"));
     let after = browser.get_json("/testcookie/check/").await.json();
     assert_eq!(after["context"], json!({"worked": false}));
@@ -173,11 +216,21 @@ async fn settings_lesson_runs_the_timeout_views_under_its_own_settings() {
 async fn json_answers_have_the_documented_shape() {
     let app = spawn_app().await;
     let page = app.get_json("/basic/set/", None).await.json();
-    let top: Vec<&str> = page.as_object().unwrap().keys().map(String::as_str).collect();
+    let top: Vec<&str> = page
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(top, ["lesson", "view", "context", "session"]);
     assert_eq!(page["lesson"], "basic");
     assert_eq!(page["view"], "set");
-    let session: Vec<&str> = page["session"].as_object().unwrap().keys().map(String::as_str).collect();
+    let session: Vec<&str> = page["session"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         session,
         [
@@ -198,7 +251,12 @@ async fn json_answers_have_the_documented_shape() {
 async fn views_answer_post_as_well_as_get() {
     let app = spawn_app().await;
     let page = app
-        .request(reqwest::Method::POST, "/basic/set/", None, "application/json")
+        .request(
+            reqwest::Method::POST,
+            "/basic/set/",
+            None,
+            "application/json",
+        )
         .await;
     assert_eq!(page.status, 200);
     assert_eq!(page.json()["session"]["keys"], json!(["name", "lname"]));
@@ -214,12 +272,25 @@ async fn index_lesson_pages_and_unknown_paths() {
         .iter()
         .map(|l| l["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["basic", "dict", "timeout", "testcookie", "settings", "pagesession"]);
+    assert_eq!(
+        slugs,
+        [
+            "basic",
+            "dict",
+            "timeout",
+            "testcookie",
+            "settings",
+            "pagesession"
+        ]
+    );
 
     for slug in slugs {
         let page = app.get(&format!("/{slug}/"), None).await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains(&format!("href=\"/{slug}/set/\"")), "{slug} links its views");
+        assert!(
+            page.body.contains(&format!("href=\"/{slug}/set/\"")),
+            "{slug} links its views"
+        );
         assert!(page.body.contains("<h1>"), "{slug} renders its lesson text");
     }
 
@@ -239,11 +310,24 @@ async fn index_lesson_pages_and_unknown_paths() {
 async fn html_pages_extend_the_base_template_and_escape_values() {
     let app = spawn_app().await;
     let page = app.get("/dict/get/", None).await;
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(page.body.contains("<link rel=\"stylesheet\" href=\"/static/style.css\">"));
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.body
+            .contains("<link rel=\"stylesheet\" href=\"/static/style.css\">")
+    );
     // setdefault stored "26", shown JSON-encoded and escaped.
     assert!(page.body.contains("&quot;26&quot;"), "{}", page.body);
     let css = app.get("/static/style.css", None).await;
     assert_eq!(css.status, 200);
-    assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
 }

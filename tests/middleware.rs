@@ -51,20 +51,36 @@ async fn a_server_error_saves_nothing_and_sets_no_cookie() {
     let app = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(f.engine.clone()))
-            .route("/fail/{status}/", web::get().to(|session: Session, status: web::Path<u16>| async move {
-                session.insert("name", "Sonam");
-                HttpResponse::build(StatusCode::from_u16(status.into_inner()).unwrap()).finish()
-            })),
+            .route(
+                "/fail/{status}/",
+                web::get().to(|session: Session, status: web::Path<u16>| async move {
+                    session.insert("name", "Sonam");
+                    HttpResponse::build(StatusCode::from_u16(status.into_inner()).unwrap()).finish()
+                }),
+            ),
     )
     .await;
     for status in [500, 503] {
-        let res = test::call_service(&app, test::TestRequest::get().uri(&format!("/fail/{status}/")).to_request()).await;
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(&format!("/fail/{status}/"))
+                .to_request(),
+        )
+        .await;
         assert_eq!(res.status().as_u16(), status);
-        assert!(res.headers().get(SET_COOKIE).is_none(), "{status}: no cookie");
+        assert!(
+            res.headers().get(SET_COOKIE).is_none(),
+            "{status}: no cookie"
+        );
         assert_eq!(res.headers().get(VARY).unwrap(), "Cookie");
     }
     assert_eq!(count_rows(&f.store).await, Some(0), "no row was created");
-    let res = test::call_service(&app, test::TestRequest::get().uri("/fail/499/").to_request()).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/fail/499/").to_request(),
+    )
+    .await;
     assert!(cookie_key(&res).is_some(), "499 saves normally");
     assert_eq!(count_rows(&f.store).await, Some(1));
 }
@@ -76,20 +92,26 @@ async fn a_session_deleted_while_the_request_runs_is_a_400() {
     let app = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(f.engine.clone()))
-            .route("/set/", web::get().to(|session: Session| async move {
-                session.insert("name", "Sonam");
-                HttpResponse::Ok().finish()
-            }))
-            .route("/race/", web::get().to(move |session: Session| {
-                let store = store.clone();
-                async move {
-                    // Another request logs out while this one is still working.
-                    let key = session.session_key().unwrap();
-                    store.delete(&key).await.unwrap();
-                    session.insert("visits", 2);
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("name", "Sonam");
                     HttpResponse::Ok().finish()
-                }
-            })),
+                }),
+            )
+            .route(
+                "/race/",
+                web::get().to(move |session: Session| {
+                    let store = store.clone();
+                    async move {
+                        // Another request logs out while this one is still working.
+                        let key = session.session_key().unwrap();
+                        store.delete(&key).await.unwrap();
+                        session.insert("visits", 2);
+                        HttpResponse::Ok().finish()
+                    }
+                }),
+            ),
     )
     .await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await;
@@ -104,7 +126,11 @@ async fn a_session_deleted_while_the_request_runs_is_a_400() {
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get(SET_COOKIE).is_none());
-    assert_eq!(count_rows(&f.store).await, Some(0), "the deleted session stays deleted");
+    assert_eq!(
+        count_rows(&f.store).await,
+        Some(0),
+        "the deleted session stays deleted"
+    );
 }
 
 #[actix_web::test]
@@ -113,17 +139,26 @@ async fn cycle_key_keeps_the_data_under_a_new_key_and_kills_the_old_one() {
     let app = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(f.engine.clone()))
-            .route("/set/", web::get().to(|session: Session| async move {
-                session.insert("user", "sonam");
-                HttpResponse::Ok().finish()
-            }))
-            .route("/cycle/", web::get().to(|session: Session| async move {
-                session.cycle_key().await.unwrap();
-                HttpResponse::Ok().finish()
-            })),
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("user", "sonam");
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/cycle/",
+                web::get().to(|session: Session| async move {
+                    session.cycle_key().await.unwrap();
+                    HttpResponse::Ok().finish()
+                }),
+            ),
     )
     .await;
-    let old = cookie_key(&test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await).unwrap();
+    let old = cookie_key(
+        &test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await,
+    )
+    .unwrap();
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -135,8 +170,16 @@ async fn cycle_key_keeps_the_data_under_a_new_key_and_kills_the_old_one() {
     let new = cookie_key(&res).expect("the new key is sent");
     assert_ne!(new, old);
     let now = chrono::Utc::now();
-    assert!(f.store.load(&old, now).await.unwrap().is_none(), "old key is dead");
-    let data = f.store.load(&new, now).await.unwrap().expect("new key lives");
+    assert!(
+        f.store.load(&old, now).await.unwrap().is_none(),
+        "old key is dead"
+    );
+    let data = f
+        .store
+        .load(&new, now)
+        .await
+        .unwrap()
+        .expect("new key lives");
     assert_eq!(data["user"], "sonam");
 }
 
@@ -146,11 +189,14 @@ async fn clearing_a_session_whose_key_is_stale_creates_a_fresh_one_instead_of_fa
     let app = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(f.engine.clone()))
-            .route("/clear-and-set/", web::get().to(|session: Session| async move {
-                session.clear();
-                session.insert("fresh", true);
-                HttpResponse::Ok().finish()
-            })),
+            .route(
+                "/clear-and-set/",
+                web::get().to(|session: Session| async move {
+                    session.clear();
+                    session.insert("fresh", true);
+                    HttpResponse::Ok().finish()
+                }),
+            ),
     )
     .await;
     let stale = "qqqqqqqqwwwwwwwweeeeeeeerrrrrrrr";
@@ -173,14 +219,20 @@ async fn a_key_error_is_seen_by_the_view_and_changes_nothing() {
     let app = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(f.engine.clone()))
-            .route("/del/", web::get().to(|session: Session| async move {
-                let error = session.remove("missing").unwrap_err();
-                HttpResponse::Ok().body(error.to_string())
-            })),
+            .route(
+                "/del/",
+                web::get().to(|session: Session| async move {
+                    let error = session.remove("missing").unwrap_err();
+                    HttpResponse::Ok().body(error.to_string())
+                }),
+            ),
     )
     .await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/del/").to_request()).await;
-    assert!(res.headers().get(SET_COOKIE).is_none(), "nothing was modified");
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "nothing was modified"
+    );
     let body = test::read_body(res).await;
     assert_eq!(body, "KeyError: \"missing\" is not in the session");
 }

@@ -14,9 +14,18 @@ pub const LESSON: Lesson = Lesson {
     summary: "request.session works like a dictionary that follows the visitor from request to request.",
     templates: "basic",
     views: &[
-        View { name: "set", does: "request.session['name'] = 'Sonam'; request.session['lname'] = 'rathore'" },
-        View { name: "get", does: "request.session.get('name', default='Guest')" },
-        View { name: "del", does: "del request.session['name'], request.session['lname']" },
+        View {
+            name: "set",
+            does: "request.session['name'] = 'Sonam'; request.session['lname'] = 'rathore'",
+        },
+        View {
+            name: "get",
+            does: "request.session.get('name', default='Guest')",
+        },
+        View {
+            name: "del",
+            does: "del request.session['name'], request.session['lname']",
+        },
     ],
 };
 

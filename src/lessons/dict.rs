@@ -14,10 +14,22 @@ pub const LESSON: Lesson = Lesson {
     summary: "keys(), items() and setdefault() keep insertion order; flush() ends the session for good.",
     templates: "dict",
     views: &[
-        View { name: "set", does: "request.session['name'] = 'Sonam'; request.session['lname'] = 'Ronaldo'" },
-        View { name: "get", does: "get('name'), get('lname'), keys(), items(), setdefault('age', '26')" },
-        View { name: "del", does: "del request.session['name'], request.session['lname']" },
-        View { name: "flush", does: "request.session.flush()" },
+        View {
+            name: "set",
+            does: "request.session['name'] = 'Sonam'; request.session['lname'] = 'Ronaldo'",
+        },
+        View {
+            name: "get",
+            does: "get('name'), get('lname'), keys(), items(), setdefault('age', '26')",
+        },
+        View {
+            name: "del",
+            does: "del request.session['name'], request.session['lname']",
+        },
+        View {
+            name: "flush",
+            does: "request.session.flush()",
+        },
     ],
 };
 

@@ -15,9 +15,18 @@ pub const LESSON: Lesson = Lesson {
     summary: "SESSION_COOKIE_AGE = 20 and modified = True: the session lives 20 seconds past the last visit.",
     templates: "pagesession",
     views: &[
-        View { name: "set", does: "request.session['name'] = 'Sonam'" },
-        View { name: "get", does: "if 'name' in request.session: request.session.modified = True" },
-        View { name: "del", does: "request.session.flush(); request.session.clear_expired()" },
+        View {
+            name: "set",
+            does: "request.session['name'] = 'Sonam'",
+        },
+        View {
+            name: "get",
+            does: "if 'name' in request.session: request.session.modified = True",
+        },
+        View {
+            name: "del",
+            does: "request.session.flush(); request.session.clear_expired()",
+        },
     ],
 };
 
@@ -48,5 +57,9 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
 async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     session.flush().await?;
     let cleared = session.clear_expired().await?;
-    page.render("del", json!({ "expired_sessions_removed": cleared }), &session)
+    page.render(
+        "del",
+        json!({ "expired_sessions_removed": cleared }),
+        &session,
+    )
 }

@@ -14,9 +14,18 @@ pub const LESSON: Lesson = Lesson {
     summary: "set_test_cookie() on one request, test_cookie_worked() on the next, then delete_test_cookie().",
     templates: "testcookie",
     views: &[
-        View { name: "set", does: "request.session.set_test_cookie()" },
-        View { name: "check", does: "request.session.test_cookie_worked()" },
-        View { name: "del", does: "request.session.delete_test_cookie()" },
+        View {
+            name: "set",
+            does: "request.session.set_test_cookie()",
+        },
+        View {
+            name: "check",
+            does: "request.session.test_cookie_worked()",
+        },
+        View {
+            name: "del",
+            does: "request.session.delete_test_cookie()",
+        },
     ],
 };
 

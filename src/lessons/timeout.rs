@@ -10,9 +10,18 @@ use crate::error::AppError;
 use crate::session::{Expiry, Session};
 
 const VIEWS: &[View] = &[
-    View { name: "set", does: "request.session['name'] = 'Sonam'; request.session.set_expiry(600)" },
-    View { name: "get", does: "request.session['name'], get_session_cookie_age(), get_expiry_age(), get_expiry_date(), get_expire_at_browser_close()" },
-    View { name: "del", does: "request.session.flush(); request.session.clear_expired()" },
+    View {
+        name: "set",
+        does: "request.session['name'] = 'Sonam'; request.session.set_expiry(600)",
+    },
+    View {
+        name: "get",
+        does: "request.session['name'], get_session_cookie_age(), get_expiry_age(), get_expiry_date(), get_expire_at_browser_close()",
+    },
+    View {
+        name: "del",
+        does: "request.session.flush(); request.session.clear_expired()",
+    },
 ];
 
 /// `/timeout/`.
@@ -60,5 +69,9 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
 async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     session.flush().await?;
     let cleared = session.clear_expired().await?;
-    page.render("del", json!({ "expired_sessions_removed": cleared }), &session)
+    page.render(
+        "del",
+        json!({ "expired_sessions_removed": cleared }),
+        &session,
+    )
 }

@@ -102,7 +102,11 @@ pub fn deletion_cookie(settings: &SessionSettings) -> String {
     if let Some(domain) = &settings.cookie_domain {
         let _ = write!(out, "; Domain={domain}");
     }
-    let _ = write!(out, "; expires={EPOCH_HTTP_DATE}; Max-Age=0; Path={}", settings.cookie_path);
+    let _ = write!(
+        out,
+        "; expires={EPOCH_HTTP_DATE}; Max-Age=0; Path={}",
+        settings.cookie_path
+    );
     if let Some(samesite) = settings.cookie_samesite.attribute() {
         let _ = write!(out, "; SameSite={samesite}");
     }
@@ -169,7 +173,10 @@ mod tests {
     #[test]
     fn quoted_values_are_unquoted_like_python() {
         let h = headers(&[br#"sessionid="a\"b\\c\073d""#]);
-        assert_eq!(request_cookie(&h, "sessionid").as_deref(), Some("a\"b\\c;d"));
+        assert_eq!(
+            request_cookie(&h, "sessionid").as_deref(),
+            Some("a\"b\\c;d")
+        );
         let h = headers(&[br#"sessionid="""#]);
         assert_eq!(request_cookie(&h, "sessionid").as_deref(), Some(""));
     }

@@ -39,7 +39,9 @@ pub struct FakeClock {
 impl FakeClock {
     /// A clock stopped at `at`.
     pub fn new(at: DateTime<Utc>) -> Self {
-        FakeClock { now: Mutex::new(at) }
+        FakeClock {
+            now: Mutex::new(at),
+        }
     }
 
     /// A clock stopped at the current wall-clock second.
@@ -49,19 +51,28 @@ impl FakeClock {
 
     /// Moves the clock forward (or back, for a negative step).
     pub fn advance(&self, step: TimeDelta) {
-        let mut now = self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now = now.checked_add_signed(step).unwrap_or(*now);
     }
 
     /// Sets the clock.
     pub fn set(&self, at: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
 }
 
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -204,7 +215,11 @@ pub fn parse_isoformat(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z") {
         return Some(at.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, format) {
             return Some(naive.and_utc());
         }
@@ -246,7 +261,10 @@ mod tests {
         let e = StoredExpiry::from_value(Some(&json!(600)));
         assert_eq!(e.age(COOKIE_AGE, now()), 600);
         assert_eq!(e.date(COOKIE_AGE, now()), now() + TimeDelta::seconds(600));
-        assert!(!e.at_browser_close(true), "set_expiry(600) overrides EXPIRE_AT_BROWSER_CLOSE");
+        assert!(
+            !e.at_browser_close(true),
+            "set_expiry(600) overrides EXPIRE_AT_BROWSER_CLOSE"
+        );
     }
 
     #[test]
@@ -273,8 +291,13 @@ mod tests {
         assert_eq!(e.date(COOKIE_AGE, now()), at);
         // A moment later the floor drops below the full delta: timedelta(120) reads as 119.
         let later = now() + TimeDelta::milliseconds(1);
-        let stored = Expiry::After(TimeDelta::seconds(120)).stored_value(now()).unwrap();
-        assert_eq!(StoredExpiry::from_value(Some(&stored)).age(COOKIE_AGE, later), 119);
+        let stored = Expiry::After(TimeDelta::seconds(120))
+            .stored_value(now())
+            .unwrap();
+        assert_eq!(
+            StoredExpiry::from_value(Some(&stored)).age(COOKIE_AGE, later),
+            119
+        );
         // And a date in the past floors towards minus infinity, like Python's timedelta.
         let past = StoredExpiry::Date(now() - TimeDelta::milliseconds(500));
         assert_eq!(past.age(COOKIE_AGE, now()), -1);
@@ -284,8 +307,14 @@ mod tests {
     fn dates_are_stored_as_python_isoformat_strings() {
         assert_eq!(python_isoformat(now()), "2026-11-21T23:56:58+00:00");
         let with_micros = now() + TimeDelta::microseconds(599_804);
-        assert_eq!(python_isoformat(with_micros), "2026-11-21T23:56:58.599804+00:00");
-        assert_eq!(parse_isoformat("2026-11-21T23:56:58.599804+00:00"), Some(with_micros));
+        assert_eq!(
+            python_isoformat(with_micros),
+            "2026-11-21T23:56:58.599804+00:00"
+        );
+        assert_eq!(
+            parse_isoformat("2026-11-21T23:56:58.599804+00:00"),
+            Some(with_micros)
+        );
         assert_eq!(parse_isoformat("2026-11-21 23:56:58"), Some(now()));
         assert_eq!(parse_isoformat("2026-11-22T00:56:58+01:00"), Some(now()));
         assert_eq!(parse_isoformat("not a date"), None);
@@ -305,21 +334,30 @@ mod tests {
             assert_eq!(e.age(COOKIE_AGE, now()), COOKIE_AGE);
             assert!(!e.at_browser_close(true));
         }
-        assert_eq!(StoredExpiry::from_value(Some(&json!(1.9))), StoredExpiry::Seconds(1));
+        assert_eq!(
+            StoredExpiry::from_value(Some(&json!(1.9))),
+            StoredExpiry::Seconds(1)
+        );
     }
 
     #[test]
     fn extreme_expiry_saturates_instead_of_panicking() {
         let e = StoredExpiry::Seconds(i64::MAX);
         assert_eq!(e.date(COOKIE_AGE, now()), DateTime::<Utc>::MAX_UTC);
-        assert_eq!(StoredExpiry::Seconds(i64::MIN).date(0, now()), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            StoredExpiry::Seconds(i64::MIN).date(0, now()),
+            DateTime::<Utc>::MIN_UTC
+        );
         let far = StoredExpiry::Date(DateTime::<Utc>::MAX_UTC);
         assert!(far.age(COOKIE_AGE, now()) > 0);
     }
 
     #[test]
     fn http_dates_match_djangos_cookie_format() {
-        assert_eq!(http_date(now() + TimeDelta::days(14)), "Sat, 05 Dec 2026 23:56:58 GMT");
+        assert_eq!(
+            http_date(now() + TimeDelta::days(14)),
+            "Sat, 05 Dec 2026 23:56:58 GMT"
+        );
     }
 
     #[test]

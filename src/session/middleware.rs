@@ -110,24 +110,24 @@ async fn process_response<B>(
         need_vary = true;
     } else if (modified || settings.save_every_request) && !empty {
         session.ensure_loaded().await?;
-            let lifetime = {
-                let mut state = session.state();
-                if state.expire_at_browser_close() {
-                    None
-                } else {
-                    let max_age = state.expiry_age();
-                    let expires = super::expiry::add_seconds(state.now(), max_age);
-                    Some((max_age, expires))
-                }
-            };
-            // A server error saves nothing and sets no cookie.
-            if res.status().as_u16() < 500 {
-                session.save().await?;
-                if let Some(key) = session.session_key() {
-                    set_cookie_header(res, &session_cookie(settings, &key, lifetime));
-                }
-                need_vary = true;
+        let lifetime = {
+            let mut state = session.state();
+            if state.expire_at_browser_close() {
+                None
+            } else {
+                let max_age = state.expiry_age();
+                let expires = super::expiry::add_seconds(state.now(), max_age);
+                Some((max_age, expires))
             }
+        };
+        // A server error saves nothing and sets no cookie.
+        if res.status().as_u16() < 500 {
+            session.save().await?;
+            if let Some(key) = session.session_key() {
+                set_cookie_header(res, &session_cookie(settings, &key, lifetime));
+            }
+            need_vary = true;
+        }
     }
     if need_vary {
         patch_vary_cookie(res);

@@ -106,7 +106,10 @@ pub struct SessionSnapshot {
 
 impl Session {
     pub(crate) fn new(engine: Arc<SessionEngine>, cookie_value: Option<String>) -> Self {
-        Session(Rc::new(RefCell::new(SessionState::new(engine, cookie_value))))
+        Session(Rc::new(RefCell::new(SessionState::new(
+            engine,
+            cookie_value,
+        ))))
     }
 
     /// Asks the store for the request's session if that was not done yet.
@@ -402,5 +405,171 @@ impl FromRequest for Session {
             session.ensure_loaded().await?;
             Ok(session)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Settings, config_dir};
+    use crate::session::store::DbStore;
+    use chrono::{TimeDelta, TimeZone};
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    async fn engine() -> (Arc<SessionEngine>, Arc<FakeClock>) {
+        let env = BTreeMap::from([(
+            "APP__DATABASE__URL".to_owned(),
+            "sqlite::memory:".to_owned(),
+        )]);
+        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        let clock = Arc::new(FakeClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 21, 23, 56, 58).unwrap(),
+        ));
+        let engine = SessionEngine {
+            settings: SessionSettings::django_defaults("/"),
+            store: AnyStore::Db(DbStore::connect(&settings).await.unwrap()),
+            clock: clock.clone(),
+        };
+        (Arc::new(engine), clock)
+    }
+
+    async fn new_session() -> (Session, Arc<FakeClock>) {
+        let (engine, clock) = engine().await;
+        (Session::new(engine, None), clock)
+    }
+
+    #[actix_web::test]
+    async fn a_new_session_is_empty_untouched_and_unmodified() {
+        let (s, _) = new_session().await;
+        assert!(s.is_empty());
+        assert!(!s.accessed());
+        assert!(!s.modified());
+        assert_eq!(s.get("x"), None);
+        assert!(s.accessed(), "any read marks the session accessed");
+        assert!(!s.modified());
+    }
+
+    #[actix_web::test]
+    async fn dict_methods_follow_djangos_flag_rules() {
+        let (s, _) = new_session().await;
+        assert_eq!(s.setdefault("age", "26"), json!("26"));
+        assert!(s.modified(), "setdefault of an absent key modifies");
+        s.set_modified(false);
+        assert_eq!(s.setdefault("age", "27"), json!("26"));
+        assert!(!s.modified(), "setdefault of a present key does not");
+
+        assert_eq!(s.pop_or("missing", 1), json!(1));
+        assert!(
+            !s.modified(),
+            "pop of a missing key with a default does not modify"
+        );
+        assert_eq!(s.pop("missing"), Err(KeyError("missing".into())));
+        assert_eq!(s.pop("age"), Ok(json!("26")));
+        assert!(s.modified());
+
+        s.set_modified(false);
+        s.update(Vec::<(String, Value)>::new());
+        assert!(s.modified(), "update always modifies, even with nothing");
+
+        s.set_modified(false);
+        assert_eq!(s.remove("nope"), Err(KeyError("nope".into())));
+        assert!(!s.modified(), "a failed del changes nothing");
+    }
+
+    #[actix_web::test]
+    async fn order_is_insertion_order_and_survives_deletes_and_overwrites() {
+        let (s, _) = new_session().await;
+        s.update([("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
+        s.remove("b").unwrap();
+        s.insert("a", 10);
+        s.insert("e", 5);
+        assert_eq!(s.keys(), ["a", "c", "d", "e"]);
+        assert_eq!(s.values(), [json!(10), json!(3), json!(4), json!(5)]);
+        assert_eq!(s.items()[0], ("a".to_owned(), json!(10)));
+        assert!(s.contains("d") && !s.contains("b"));
+    }
+
+    #[actix_web::test]
+    async fn set_expiry_stores_djangos_values() {
+        let (s, clock) = new_session().await;
+        let now = clock.now();
+        s.set_expiry(Expiry::Seconds(600));
+        assert_eq!(s.get(EXPIRY_KEY), Some(json!(600)));
+        assert_eq!(s.keys(), [EXPIRY_KEY]);
+        assert_eq!(s.get_expiry_age(), 600);
+
+        s.set_expiry(Expiry::After(TimeDelta::seconds(120)));
+        assert_eq!(s.get(EXPIRY_KEY), Some(json!("2026-11-21T23:58:58+00:00")));
+        clock.advance(TimeDelta::milliseconds(1));
+        assert_eq!(
+            s.get_expiry_age(),
+            119,
+            "floored: time passed since set_expiry"
+        );
+
+        s.set_expiry(Expiry::At(now + TimeDelta::milliseconds(300_500)));
+        assert_eq!(s.get_expiry_date(), now + TimeDelta::milliseconds(300_500));
+
+        s.set_expiry(Expiry::Seconds(0));
+        assert!(s.get_expire_at_browser_close());
+        assert_eq!(s.get_expiry_age(), 1_209_600);
+
+        s.set_expiry(Expiry::Seconds(-10));
+        assert_eq!(s.get_expiry_age(), -10);
+
+        s.set_expiry(Expiry::GlobalPolicy);
+        assert_eq!(s.get(EXPIRY_KEY), None);
+        assert_eq!(s.get_expiry_age(), 1_209_600);
+        s.set_modified(false);
+        s.set_expiry(Expiry::GlobalPolicy);
+        assert!(!s.modified(), "removing an absent expiry changes nothing");
+    }
+
+    #[actix_web::test]
+    async fn test_cookie_is_a_key_with_the_value_worked() {
+        let (s, _) = new_session().await;
+        assert!(!s.test_cookie_worked());
+        s.set_test_cookie();
+        assert_eq!(s.get(TEST_COOKIE_NAME), Some(json!("worked")));
+        assert!(s.test_cookie_worked());
+        s.delete_test_cookie().unwrap();
+        assert_eq!(s.delete_test_cookie(), Err(KeyError("testcookie".into())));
+        s.insert(TEST_COOKIE_NAME, "other");
+        assert!(!s.test_cookie_worked());
+    }
+
+    #[actix_web::test]
+    async fn save_creates_then_updates_and_flush_forgets_the_key() {
+        let (s, _) = new_session().await;
+        s.insert("name", "Sonam");
+        s.save().await.unwrap();
+        let key = s.session_key().unwrap();
+        assert_eq!(key.len(), 32);
+        s.insert("lname", "Jha");
+        s.save().await.unwrap();
+        assert_eq!(
+            s.session_key().as_deref(),
+            Some(key.as_str()),
+            "an update keeps the key"
+        );
+
+        let engine = s.engine();
+        let reloaded = Session::new(engine.clone(), Some(key.clone()));
+        reloaded.ensure_loaded().await.unwrap();
+        assert_eq!(reloaded.keys(), ["name", "lname"]);
+
+        reloaded.flush().await.unwrap();
+        assert!(reloaded.is_empty());
+        assert_eq!(reloaded.session_key(), None);
+        assert!(engine.store.load(&key, Utc::now()).await.unwrap().is_none());
+    }
+
+    #[actix_web::test]
+    async fn a_short_cookie_value_is_no_key_at_all() {
+        let (engine, _) = engine().await;
+        let s = Session::new(engine, Some("abc".into()));
+        assert_eq!(s.session_key(), None);
+        assert!(s.is_empty());
     }
 }

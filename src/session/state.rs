@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::SessionEngine;
 use super::expiry::{EXPIRY_KEY, StoredExpiry};
 use super::key::is_valid_session_key;
 use super::store::{AnyStore, SessionData, SessionRecord};
-use super::SessionEngine;
 
 /// What the store said about the request's key, before the view looked at the data.
 #[derive(Debug)]
@@ -81,7 +81,9 @@ impl SessionState {
                     if self.key.is_some() {
                         // The handle and the middleware fetch before any use; reaching this
                         // would be a bug, and the safe reading is "no such session".
-                        tracing::error!("session data used before it was loaded; treating it as missing");
+                        tracing::error!(
+                            "session data used before it was loaded; treating it as missing"
+                        );
                         self.key = None;
                     }
                     SessionData::new()
@@ -105,13 +107,15 @@ impl SessionState {
     /// `get_expiry_age()`.
     pub(crate) fn expiry_age(&mut self) -> i64 {
         let now = self.now();
-        self.stored_expiry().age(self.engine.settings.cookie_age, now)
+        self.stored_expiry()
+            .age(self.engine.settings.cookie_age, now)
     }
 
     /// `get_expiry_date()`.
     pub(crate) fn expiry_date(&mut self) -> DateTime<Utc> {
         let now = self.now();
-        self.stored_expiry().date(self.engine.settings.cookie_age, now)
+        self.stored_expiry()
+            .date(self.engine.settings.cookie_age, now)
     }
 
     /// `get_expire_at_browser_close()`.

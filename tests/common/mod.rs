@@ -61,8 +61,7 @@ impl Page {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
@@ -122,7 +121,8 @@ pub async fn spawn_with_settings(
 impl TestApp {
     /// GET `path` with the `Cookie` header `cookie` (if any), as HTML.
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Page {
-        self.request(reqwest::Method::GET, path, cookie, "text/html").await
+        self.request(reqwest::Method::GET, path, cookie, "text/html")
+            .await
     }
 
     /// GET `path` asking for JSON.
@@ -238,7 +238,10 @@ pub struct Browser<'a> {
 
 impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Self {
-        Browser { app, jar: Jar::default() }
+        Browser {
+            app,
+            jar: Jar::default(),
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Page {

@@ -60,15 +60,28 @@ async fn creates_then_loads_in_insertion_order<S: Store>(store: &S, now: DateTim
         ("_session_expiry", json!(600)),
     ];
     store
-        .save(&record(&key, &pairs, now + TimeDelta::hours(1)), SaveMode::Create)
+        .save(
+            &record(&key, &pairs, now + TimeDelta::hours(1)),
+            SaveMode::Create,
+        )
         .await
         .expect("create a new session");
     let loaded = store.load(&key, now).await.expect("load").expect("found");
     let keys: Vec<&str> = loaded.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["name", "lname", "age", "_session_expiry"], "insertion order kept");
+    assert_eq!(
+        keys,
+        ["name", "lname", "age", "_session_expiry"],
+        "insertion order kept"
+    );
     assert_eq!(loaded["_session_expiry"], json!(600), "ints stay ints");
-    assert!(store.exists(&key).await.expect("exists"), "a created key exists");
-    assert!(!store.exists(&fresh_key()).await.expect("exists"), "an unknown key does not");
+    assert!(
+        store.exists(&key).await.expect("exists"),
+        "a created key exists"
+    );
+    assert!(
+        !store.exists(&fresh_key()).await.expect("exists"),
+        "an unknown key does not"
+    );
     store.delete(&key).await.expect("delete");
 }
 
@@ -82,7 +95,11 @@ async fn create_refuses_a_taken_key<S: Store>(store: &S, now: DateTime<Utc>) {
         other => panic!("creating a taken key must be KeyExists, got {other:?}"),
     }
     let loaded = store.load(&key, now).await.expect("load").expect("found");
-    assert_eq!(loaded["n"], json!(1), "a refused create leaves the first session intact");
+    assert_eq!(
+        loaded["n"],
+        json!(1),
+        "a refused create leaves the first session intact"
+    );
     store.delete(&key).await.expect("delete");
 }
 
@@ -103,7 +120,10 @@ async fn update_replaces_data_and_expiry<S: Store>(store: &S, now: DateTime<Utc>
     let key = fresh_key();
     let short = now + TimeDelta::seconds(20);
     store
-        .save(&record(&key, &[("a", json!(1)), ("b", json!(2))], short), SaveMode::Create)
+        .save(
+            &record(&key, &[("a", json!(1)), ("b", json!(2))], short),
+            SaveMode::Create,
+        )
         .await
         .expect("create");
     let long = now + TimeDelta::hours(2);
@@ -117,7 +137,11 @@ async fn update_replaces_data_and_expiry<S: Store>(store: &S, now: DateTime<Utc>
         .await
         .expect("load")
         .expect("the update moved the expiry past 30 s");
-    assert_eq!(loaded, data(&[("b", json!(3))]), "an update replaces the whole data");
+    assert_eq!(
+        loaded,
+        data(&[("b", json!(3))]),
+        "an update replaces the whole data"
+    );
     store.delete(&key).await.expect("delete");
 }
 
@@ -125,11 +149,18 @@ async fn expired_sessions_do_not_load<S: Store>(store: &S, now: DateTime<Utc>) {
     let key = fresh_key();
     let expiry = now + TimeDelta::seconds(20);
     store
-        .save(&record(&key, &[("name", json!("Sonam"))], expiry), SaveMode::Create)
+        .save(
+            &record(&key, &[("name", json!("Sonam"))], expiry),
+            SaveMode::Create,
+        )
         .await
         .expect("create");
     assert!(
-        store.load(&key, now + TimeDelta::seconds(19)).await.expect("load").is_some(),
+        store
+            .load(&key, now + TimeDelta::seconds(19))
+            .await
+            .expect("load")
+            .is_some(),
         "live one second before expiry"
     );
     assert!(
@@ -137,7 +168,11 @@ async fn expired_sessions_do_not_load<S: Store>(store: &S, now: DateTime<Utc>) {
         "expired exactly at expire_date (Django loads only expire_date > now)"
     );
     assert!(
-        store.load(&key, now + TimeDelta::days(1)).await.expect("load").is_none(),
+        store
+            .load(&key, now + TimeDelta::days(1))
+            .await
+            .expect("load")
+            .is_none(),
         "expired a day later"
     );
     store.delete(&key).await.expect("delete");
@@ -146,15 +181,30 @@ async fn expired_sessions_do_not_load<S: Store>(store: &S, now: DateTime<Utc>) {
 async fn delete_removes_and_tolerates_missing<S: Store>(store: &S, now: DateTime<Utc>) {
     let key = fresh_key();
     store
-        .save(&record(&key, &[("x", json!(true))], now + TimeDelta::hours(1)), SaveMode::Create)
+        .save(
+            &record(&key, &[("x", json!(true))], now + TimeDelta::hours(1)),
+            SaveMode::Create,
+        )
         .await
         .expect("create");
     store.delete(&key).await.expect("delete");
-    assert!(store.load(&key, now).await.expect("load").is_none(), "deleted");
-    assert!(!store.exists(&key).await.expect("exists"), "deleted keys do not exist");
-    store.delete(&key).await.expect("deleting a missing session is fine");
+    assert!(
+        store.load(&key, now).await.expect("load").is_none(),
+        "deleted"
+    );
+    assert!(
+        !store.exists(&key).await.expect("exists"),
+        "deleted keys do not exist"
+    );
+    store
+        .delete(&key)
+        .await
+        .expect("deleting a missing session is fine");
     match store
-        .save(&record(&key, &[("x", json!(1))], now + TimeDelta::hours(1)), SaveMode::Update)
+        .save(
+            &record(&key, &[("x", json!(1))], now + TimeDelta::hours(1)),
+            SaveMode::Update,
+        )
         .await
     {
         Err(SaveError::Missing) => {}
@@ -173,9 +223,18 @@ async fn malformed_keys_are_never_found<S: Store>(store: &S, now: DateTime<Utc>)
         "abcdefgh/ijklmnop",
         &"a".repeat(4096),
     ] {
-        assert!(store.load(key, now).await.expect("load").is_none(), "{key:?} loads nothing");
-        assert!(!store.exists(key).await.expect("exists"), "{key:?} does not exist");
-        store.delete(key).await.expect("deleting a malformed key is a no-op");
+        assert!(
+            store.load(key, now).await.expect("load").is_none(),
+            "{key:?} loads nothing"
+        );
+        assert!(
+            !store.exists(key).await.expect("exists"),
+            "{key:?} does not exist"
+        );
+        store
+            .delete(key)
+            .await
+            .expect("deleting a malformed key is a no-op");
     }
 }
 
@@ -184,20 +243,32 @@ async fn clear_expired_keeps_live_sessions<S: Store>(store: &S, now: DateTime<Ut
     let live = fresh_key();
     for key in &dead {
         store
-            .save(&record(key, &[("d", json!(1))], now + TimeDelta::seconds(5)), SaveMode::Create)
+            .save(
+                &record(key, &[("d", json!(1))], now + TimeDelta::seconds(5)),
+                SaveMode::Create,
+            )
             .await
             .expect("create");
     }
     store
-        .save(&record(&live, &[("l", json!(1))], now + TimeDelta::hours(1)), SaveMode::Create)
+        .save(
+            &record(&live, &[("l", json!(1))], now + TimeDelta::hours(1)),
+            SaveMode::Create,
+        )
         .await
         .expect("create");
     let later = now + TimeDelta::seconds(10);
     store.clear_expired(later).await.expect("clear_expired");
     for key in &dead {
-        assert!(!store.exists(key).await.expect("exists"), "expired sessions are removed");
+        assert!(
+            !store.exists(key).await.expect("exists"),
+            "expired sessions are removed"
+        );
     }
-    assert!(store.load(&live, later).await.expect("load").is_some(), "live sessions stay");
+    assert!(
+        store.load(&live, later).await.expect("load").is_some(),
+        "live sessions stay"
+    );
     store.delete(&live).await.expect("delete");
 }
 
@@ -205,11 +276,17 @@ async fn unicode_and_nested_values_round_trip<S: Store>(store: &S, now: DateTime
     let key = fresh_key();
     let pairs = [
         ("text", json!("café 日本 🎉 \"quoted\" \\ \n")),
-        ("nested", json!({"list": [1, 2.5, null, false], "obj": {"z": 1, "a": 2}})),
+        (
+            "nested",
+            json!({"list": [1, 2.5, null, false], "obj": {"z": 1, "a": 2}}),
+        ),
         ("big", json!("x".repeat(10_000))),
     ];
     store
-        .save(&record(&key, &pairs, now + TimeDelta::hours(1)), SaveMode::Create)
+        .save(
+            &record(&key, &pairs, now + TimeDelta::hours(1)),
+            SaveMode::Create,
+        )
         .await
         .expect("create");
     let loaded = store.load(&key, now).await.expect("load").expect("found");

@@ -41,7 +41,10 @@ impl SessionCodec {
     /// Django's `SessionBase.decode()`: anything that is not a signed JSON object of ours
     /// reads as an empty session, with a warning in the log (never an error page).
     pub fn decode(&self, session_data: &str, now: DateTime<Utc>) -> SessionData {
-        match self.signer.unsign_object(session_data, None, now.timestamp()) {
+        match self
+            .signer
+            .unsign_object(session_data, None, now.timestamp())
+        {
             Ok(Value::Object(data)) => data,
             Ok(other) => {
                 tracing::warn!(

@@ -36,18 +36,19 @@ impl DbStore {
     /// Opens (creating when missing) the database named by `[database] url` and creates the
     /// table, like `manage.py migrate`.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let options = match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
-            DatabaseKind::SqliteMemory => SqliteConnectOptions::from_str("sqlite::memory:")?,
-            DatabaseKind::SqliteFile(_) => {
-                let path = settings
-                    .sqlite_path()
-                    .context("the database URL names no SQLite file")?;
-                ensure_parent_dir(&path)?;
-                SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true)
-            }
-        };
+        let options =
+            match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
+                DatabaseKind::SqliteMemory => SqliteConnectOptions::from_str("sqlite::memory:")?,
+                DatabaseKind::SqliteFile(_) => {
+                    let path = settings
+                        .sqlite_path()
+                        .context("the database URL names no SQLite file")?;
+                    ensure_parent_dir(&path)?;
+                    SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true)
+                }
+            };
         let in_memory = settings.database.url.contains(":memory:");
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
@@ -68,7 +69,9 @@ impl DbStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot open the SQLite database {}", settings.database.url))?;
+            .with_context(|| {
+                format!("cannot open the SQLite database {}", settings.database.url)
+            })?;
         for statement in SCHEMA {
             sqlx::query(statement)
                 .execute(&pool)
@@ -265,7 +268,10 @@ mod tests {
 
     #[actix_web::test]
     async fn in_memory_sqlite_store_passes_the_acceptance_suite() {
-        let env = BTreeMap::from([("APP__DATABASE__URL".to_owned(), "sqlite::memory:".to_owned())]);
+        let env = BTreeMap::from([(
+            "APP__DATABASE__URL".to_owned(),
+            "sqlite::memory:".to_owned(),
+        )]);
         let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
         acceptance_suite(&DbStore::connect(&settings).await.unwrap()).await;
     }
@@ -282,8 +288,15 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-        let loaded = store.load("corruptedcorruptedcorrupted12345", now).await.unwrap();
-        assert_eq!(loaded, Some(SessionData::new()), "the key is kept, the data is empty");
+        let loaded = store
+            .load("corruptedcorruptedcorrupted12345", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded,
+            Some(SessionData::new()),
+            "the key is kept, the data is empty"
+        );
     }
 
     #[test]

@@ -1,0 +1,65 @@
+# Shell helpers (sourced, not run) that install and start the services sessionlab's tests and
+# benchmarks use, when they are missing. Debian packages; root or sudo.
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  if [ -z "${SESSIONLAB_APT_UPDATED:-}" ]; then
+    as_root apt-get update -qq
+    export SESSIONLAB_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+# Redis on 127.0.0.1:6379, keeping nothing on disk.
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  command -v redis-server >/dev/null || apt_install redis-server redis-tools
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 50); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "Redis did not start on 127.0.0.1:6379" >&2
+  return 1
+}
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth and a database named `test`.
+ensure_postgres() {
+  if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    ensure_postgres_test_db
+    return 0
+  fi
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 100); do
+    pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || {
+    echo "PostgreSQL did not start on 127.0.0.1:5432" >&2
+    return 1
+  }
+  ensure_postgres_test_db
+}
+
+ensure_postgres_test_db() {
+  if psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then return 0; fi
+  # A fresh cluster: allow local trust auth and create the database.
+  local hba
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n 1)
+  if ! grep -q "sessionlab" "$hba"; then
+    as_root sh -c "printf '%s\n' '# sessionlab tests' 'host all all 127.0.0.1/32 trust' 'host all all ::1/128 trust' | cat - '$hba' > '$hba.new' && mv '$hba.new' '$hba'"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main reload
+  fi
+  as_root su postgres -c "psql -c 'create database test'" >/dev/null 2>&1 || true
+  psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null
+}

@@ -1,0 +1,275 @@
+//! The `sessionlab` binary: bad configuration stops start-up with a message naming the file or
+//! variable, the key and the allowed values; `config` redacts the secret; `clearsessions` does
+//! what Django's command does.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sessionlab");
+
+/// A private copy of the committed config directory, plus `extra` files.
+fn config_dir_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), config.join(entry.file_name())).unwrap();
+    }
+    for (name, text) in extra {
+        std::fs::write(config.join(name), text).unwrap();
+    }
+    dir
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("APP_CONFIG_DIR", dir.join("config"))
+        .env(
+            "APP__DATABASE__URL",
+            format!("sqlite://{}/db.sqlite3", dir.display()),
+        )
+        .env("APP__SERVER__PORT", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn refused(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "start-up is refused");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn an_unknown_key_in_a_profile_names_the_file_the_key_and_the_allowed_keys() {
+    let dir = config_dir_with(&[("typo.toml", "[session]\ncookie_agee = 3\n")]);
+    let err = refused(&run(dir.path(), &["--profile", "typo", "config"], &[]));
+    assert!(err.contains("typo.toml"), "{err}");
+    assert!(err.contains("cookie_agee"), "{err}");
+    assert!(
+        err.contains("`cookie_age`"),
+        "lists the allowed keys: {err}"
+    );
+}
+
+#[test]
+fn a_bad_value_names_the_key_the_value_and_the_allowed_values() {
+    let dir = config_dir_with(&[("lax.toml", "[lessons.basic]\ncookie_samesite = \"Loose\"\n")]);
+    let err = refused(&run(dir.path(), &["--profile", "lax", "config"], &[]));
+    assert!(err.contains("lax.toml"), "{err}");
+    assert!(err.contains("lessons.basic.cookie_samesite"), "{err}");
+    assert!(err.contains("Loose"), "{err}");
+    assert!(
+        err.contains("\"Lax\", \"Strict\", \"None\", false"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_environment_variable_is_named() {
+    let dir = config_dir_with(&[]);
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__SESSION__ENGINE", "memcached")],
+    ));
+    assert!(err.contains("APP__SESSION__ENGINE"), "{err}");
+    assert!(err.contains("memcached"), "{err}");
+    assert!(
+        err.contains("db, file, cache, cached_db, signed_cookies"),
+        "{err}"
+    );
+
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__LESSONS__PAGESESSION__COOKIE_AGE", "soon")],
+    ));
+    assert!(
+        err.contains("APP__LESSONS__PAGESESSION__COOKIE_AGE"),
+        "{err}"
+    );
+    assert!(err.contains("lessons.pagesession.cookie_age"), "{err}");
+}
+
+#[test]
+fn an_unknown_lesson_and_an_unknown_profile_are_refused() {
+    let dir = config_dir_with(&[("nolesson.toml", "[lessons.intro]\ncookie_age = 3\n")]);
+    let err = refused(&run(dir.path(), &["--profile", "nolesson", "config"], &[]));
+    assert!(
+        err.contains("intro") && err.contains("`pagesession`"),
+        "{err}"
+    );
+
+    let err = refused(&run(dir.path(), &["--profile", "staging", "config"], &[]));
+    assert!(err.contains("unknown profile `staging`"), "{err}");
+    assert!(err.contains("available profiles: default"), "{err}");
+    let err = refused(&run(dir.path(), &["config"], &[("APP_PROFILE", "staging")]));
+    assert!(
+        err.contains("unknown profile `staging`"),
+        "APP_PROFILE is honoured: {err}"
+    );
+}
+
+#[test]
+fn out_of_range_values_are_refused() {
+    let dir = config_dir_with(&[]);
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__SESSION__COOKIE_AGE", "-5")],
+    ));
+    assert!(
+        err.contains("cookie_age") && err.contains("-5") && err.contains("allowed"),
+        "{err}"
+    );
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__SESSION__COOKIE_PATH", "basic")],
+    ));
+    assert!(
+        err.contains("cookie_path") && err.contains("starting with `/`"),
+        "{err}"
+    );
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__DATABASE__URL", "mysql://x")],
+    ));
+    assert!(
+        err.contains("database.url") && err.contains("sqlite://"),
+        "{err}"
+    );
+}
+
+#[test]
+fn production_refuses_the_development_secret() {
+    let dir = config_dir_with(&[]);
+    let err = refused(&run(
+        dir.path(),
+        &["--profile", "production", "config"],
+        &[],
+    ));
+    assert!(
+        err.contains("secret_key") && err.contains("APP__SECRET_KEY"),
+        "{err}"
+    );
+    let ok = run(
+        dir.path(),
+        &["--profile", "production", "config"],
+        &[(
+            "APP__SECRET_KEY",
+            "a-real-secret-of-sufficient-length-0123456789abcdef",
+        )],
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn config_prints_effective_lesson_settings_without_the_secret() {
+    let dir = config_dir_with(&[]);
+    let out = run(
+        dir.path(),
+        &["config"],
+        &[("APP__LESSONS__PAGESESSION__COOKIE_AGE", "3")],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("django-insecure"), "the secret is redacted");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["secret_key"], "[redacted]");
+    assert_eq!(json["lessons"]["pagesession"]["session"]["cookie_age"], 3);
+    assert_eq!(
+        json["lessons"]["settings"]["session"]["cookie_name"],
+        "sessionname"
+    );
+    assert_eq!(
+        json["lessons"]["basic"]["session"]["cookie_path"],
+        "/basic/"
+    );
+    assert_eq!(
+        json["lessons"]["basic"]["session"]["cookie_samesite"],
+        "Lax"
+    );
+}
+
+#[test]
+fn clearsessions_deletes_expired_rows_and_keeps_live_ones() {
+    let dir = config_dir_with(&[]);
+    // The first run creates the database, like `migrate`.
+    let out = run(dir.path(), &["clearsessions"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed 0 expired"));
+
+    let db = dir.path().join("db.sqlite3");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let remaining = rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        for (key, expire) in [
+            ("expiredexpiredexpired00000000001", "2000-01-01 00:00:00"),
+            (
+                "expiredexpiredexpired00000000002",
+                "2020-06-01 12:30:00.250000",
+            ),
+            ("livelivelivelivelivelive00000003", "2999-01-01 00:00:00"),
+        ] {
+            sqlx::query("INSERT INTO django_session VALUES (?, 'e30:1r31eq:x', ?)")
+                .bind(key)
+                .bind(expire)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        let out = run(dir.path(), &["clearsessions"], &[]);
+        assert!(out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("removed 2 expired"),
+            "{out:?}"
+        );
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let keys: Vec<(String,)> = sqlx::query_as("SELECT session_key FROM django_session")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        keys
+    });
+    assert_eq!(
+        remaining,
+        vec![("livelivelivelivelivelive00000003".to_owned(),)]
+    );
+}
+
+#[test]
+fn the_server_refuses_to_start_on_a_taken_port_with_a_clear_message() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let dir = config_dir_with(&[]);
+    let out = run(dir.path(), &["serve"], &[("APP__SERVER__PORT", &port)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+}
