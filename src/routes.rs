@@ -87,28 +87,8 @@ fn mime_for(name: &str) -> &'static str {
     }
 }
 
-/// Anything unrouted: a missing trailing slash is added (as Django's `APPEND_SLASH`), the rest
-/// is a 404 page.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let path = req.path();
-    let last = path.rsplit('/').next().unwrap_or_default();
-    if !path.ends_with('/')
-        && !last.contains('.')
-        && matches!(
-            *req.method(),
-            actix_web::http::Method::GET | actix_web::http::Method::HEAD
-        )
-    {
-        let query = req.query_string();
-        let location = if query.is_empty() {
-            format!("{path}/")
-        } else {
-            format!("{path}/?{query}")
-        };
-        return Ok(HttpResponse::MovedPermanently()
-            .insert_header((header::LOCATION, location))
-            .finish());
-    }
+/// Anything unrouted: a 404 page.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
