@@ -26,12 +26,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     let stores = Stores::open(settings).await?;
     let mut report = Vec::new();
-    for (engine, store) in stores.iter() {
+    for (spec, store) in stores.iter() {
         let removed = store.clear_expired(Utc::now()).await?;
         report.push(format!(
-            "{engine}: removed {removed} expired session(s) from {}",
+            "{}: removed {removed} expired session(s) from {}",
+            spec.name(),
             store.describe()
         ));
+    }
+    if report.is_empty() {
+        report.push(
+            "signed_cookies: nothing to clear; signed cookies expire by themselves".to_owned(),
+        );
     }
     report.sort();
     Ok(report.join("\n"))

@@ -73,7 +73,7 @@ impl Engine {
     /// Every engine name, as written in configuration.
     pub const NAMES: [&'static str; 5] = ["db", "file", "cache", "cached_db", "signed_cookies"];
     /// Engines this build can serve.
-    pub const AVAILABLE: [Engine; 1] = [Engine::Db];
+    pub const AVAILABLE: [Engine; 2] = [Engine::Db, Engine::SignedCookies];
 
     /// The configuration name of the engine.
     pub fn name(self) -> &'static str {

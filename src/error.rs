@@ -23,6 +23,9 @@ pub enum AppError {
         "The request's session was deleted before the request finished. This typically occurs when you log out (or flush the session) in another tab while this request runs."
     )]
     SessionInterrupted,
+    /// The session does not fit in a signed cookie.
+    #[error("The session could not be saved: {0}.")]
+    SessionTooLarge(String),
     /// A handler asked for a session outside a session-enabled scope.
     #[error("This page has no session configured.")]
     NoSessionMiddleware,
@@ -53,6 +56,7 @@ impl AppError {
             AppError::NotFound => "Page not found",
             AppError::SessionStore(_) => "Session store unavailable",
             AppError::SessionInterrupted => "Session interrupted",
+            AppError::SessionTooLarge(_) => "Session too large",
             AppError::NoSessionMiddleware | AppError::Template(_) | AppError::Internal(_) => {
                 "Server error"
             }
@@ -78,9 +82,10 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
-            AppError::NoSessionMiddleware | AppError::Template(_) | AppError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::SessionTooLarge(_)
+            | AppError::NoSessionMiddleware
+            | AppError::Template(_)
+            | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -47,7 +47,7 @@ pub async fn index(
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let mut stores = serde_json::Map::new();
     let mut healthy = true;
-    for (engine, store) in state.stores.iter() {
+    for (spec, store) in state.stores.iter() {
         let status = match store.ping().await {
             Ok(()) => json!({ "store": store.describe(), "status": "ok" }),
             Err(error) => {
@@ -56,7 +56,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 json!({ "store": store.describe(), "status": "unavailable", "error": error.to_string() })
             }
         };
-        stores.insert(engine.name().to_owned(), status);
+        stores.insert(spec.name(), status);
     }
     let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
     if healthy {

@@ -204,8 +204,31 @@ impl Signer {
         max_age: Option<i64>,
         now: i64,
     ) -> Result<serde_json::Value, SigningError> {
-        let payload = self.unsign(signed, max_age, now)?;
-        decode_payload(payload)
+        self.unsign_object_timestamped(signed, max_age, now)
+            .map(|(value, _)| value)
+    }
+
+    /// [`Signer::unsign_object`] that also returns when the value was signed (unix
+    /// seconds), for callers that measure their own expiry from it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Signer::unsign_object`].
+    pub fn unsign_object_timestamped(
+        &self,
+        signed: &str,
+        max_age: Option<i64>,
+        now: i64,
+    ) -> Result<(serde_json::Value, i64), SigningError> {
+        let value = self.verify(signed)?;
+        let (payload, timestamp) = split_timestamp(value)?;
+        if let Some(max_age) = max_age {
+            let age = now.saturating_sub(timestamp);
+            if age > max_age {
+                return Err(SigningError::SignatureExpired { age, max_age });
+            }
+        }
+        decode_payload(payload).map(|value| (value, timestamp))
     }
 
     /// Returns the timestamp embedded in a signed value after verifying the signature (no payload decode).

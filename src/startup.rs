@@ -2,7 +2,7 @@
 //! port 0 and read the real port back), and mounts one scope per lesson, each behind its own
 //! session middleware.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -11,49 +11,89 @@ use actix_web::middleware::{ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::{Engine, Settings};
+use crate::config::{Engine, SessionSettings, Settings};
 use crate::lessons::{self, LESSONS};
 use crate::render::Renderer;
 use crate::routes;
 use crate::session::store::{AnyStore, DbStore};
-use crate::session::{SessionEngine, SharedClock, SystemClock};
+use crate::session::{SessionBackend, SessionEngine, SharedClock, SignedCookies, SystemClock};
 
-/// The stores the configuration needs, one per engine, shared by the lessons using it.
+/// Which store a lesson's settings call for; lessons with equal specs share one store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StoreSpec {
+    /// The `db` engine on `[database] url`.
+    Db,
+}
+
+impl StoreSpec {
+    /// The store `settings` call for, or `None` for engines without one (`signed_cookies`).
+    pub fn for_session(settings: &SessionSettings) -> anyhow::Result<Option<StoreSpec>> {
+        Ok(match settings.engine {
+            Engine::Db => Some(StoreSpec::Db),
+            Engine::SignedCookies => None,
+            other => anyhow::bail!("the `{other}` session engine is not available in this build"),
+        })
+    }
+
+    /// A short name for `/healthz` and `clearsessions`.
+    pub fn name(&self) -> String {
+        match self {
+            StoreSpec::Db => "db".to_owned(),
+        }
+    }
+
+    async fn open(&self, settings: &Settings) -> anyhow::Result<AnyStore> {
+        Ok(match self {
+            StoreSpec::Db => AnyStore::Db(DbStore::connect(settings).await?),
+        })
+    }
+}
+
+/// The stores the configuration needs, each opened once and shared by the lessons using it.
 #[derive(Clone)]
 pub struct Stores {
-    by_engine: HashMap<Engine, AnyStore>,
+    by_spec: BTreeMap<StoreSpec, AnyStore>,
 }
 
 impl Stores {
     /// Opens every store some lesson's settings name.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let mut by_engine = HashMap::new();
+        let mut by_spec = BTreeMap::new();
         for lesson in &LESSONS {
-            let engine = settings
-                .lesson_session(lesson.slug, &lesson.mount_path())
-                .engine;
-            if by_engine.contains_key(&engine) {
+            let session = settings.lesson_session(lesson.slug, &lesson.mount_path());
+            let Some(spec) = StoreSpec::for_session(&session)? else {
                 continue;
-            }
-            let store = match engine {
-                Engine::Db => AnyStore::Db(DbStore::connect(settings).await?),
-                other => {
-                    anyhow::bail!("the `{other}` session engine is not available in this build")
-                }
             };
-            by_engine.insert(engine, store);
+            if !by_spec.contains_key(&spec) {
+                let store = spec.open(settings).await?;
+                by_spec.insert(spec, store);
+            }
         }
-        Ok(Stores { by_engine })
+        Ok(Stores { by_spec })
     }
 
-    /// The store of `engine`.
-    pub fn get(&self, engine: Engine) -> Option<&AnyStore> {
-        self.by_engine.get(&engine)
+    /// The backend a lesson with `session` settings uses.
+    pub fn backend_for(
+        &self,
+        settings: &Settings,
+        session: &SessionSettings,
+    ) -> anyhow::Result<SessionBackend> {
+        match StoreSpec::for_session(session)? {
+            None => Ok(SessionBackend::SignedCookies(SignedCookies::from_settings(
+                settings,
+            ))),
+            Some(spec) => self
+                .by_spec
+                .get(&spec)
+                .cloned()
+                .map(SessionBackend::Store)
+                .with_context(|| format!("the {} store was not opened", spec.name())),
+        }
     }
 
-    /// Every open store with its engine.
-    pub fn iter(&self) -> impl Iterator<Item = (Engine, &AnyStore)> {
-        self.by_engine.iter().map(|(e, s)| (*e, s))
+    /// Every open store with its spec.
+    pub fn iter(&self) -> impl Iterator<Item = (&StoreSpec, &AnyStore)> {
+        self.by_spec.iter()
     }
 }
 
@@ -94,15 +134,12 @@ impl Application {
             .iter()
             .map(|lesson| {
                 let lesson_settings = settings.lesson_session(lesson.slug, &lesson.mount_path());
-                let store = stores
-                    .get(lesson_settings.engine)
-                    .cloned()
-                    .with_context(|| format!("no store for the {} lesson", lesson.slug))?;
+                let backend = stores.backend_for(&settings, &lesson_settings)?;
                 Ok((
                     lesson,
                     Arc::new(SessionEngine {
                         settings: lesson_settings,
-                        store,
+                        backend,
                         clock: clock.clone(),
                     }),
                 ))

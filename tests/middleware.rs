@@ -11,7 +11,9 @@ use actix_web::http::header::{SET_COOKIE, VARY};
 use actix_web::{App, HttpResponse, test, web};
 use sessionlab::config::SessionSettings;
 use sessionlab::session::store::{AnyStore, DbStore};
-use sessionlab::session::{FakeClock, Session, SessionEngine, SessionMiddleware, Store};
+use sessionlab::session::{
+    FakeClock, Session, SessionBackend, SessionEngine, SessionMiddleware, Store,
+};
 
 struct Fixture {
     store: AnyStore,
@@ -25,7 +27,7 @@ async fn fixture() -> Fixture {
     let store = AnyStore::Db(DbStore::connect(&settings).await.unwrap());
     let engine = Arc::new(SessionEngine {
         settings: SessionSettings::django_defaults("/"),
-        store: store.clone(),
+        backend: SessionBackend::Store(store.clone()),
         clock: Arc::new(FakeClock::at_wall_clock()),
     });
     Fixture {

@@ -82,6 +82,9 @@ where
                         SessionError::Interrupted => AppError::SessionInterrupted,
                         SessionError::Store(e) => AppError::SessionStore(e),
                         SessionError::Random(e) => AppError::Internal(anyhow::anyhow!(e)),
+                        e @ SessionError::CookieTooLarge { .. } => {
+                            AppError::SessionTooLarge(e.to_string())
+                        }
                     };
                     let (request, _) = res.into_parts();
                     Ok(ServiceResponse::from_err(app_error, request).map_into_right_body())

@@ -5,6 +5,7 @@ pub mod cookie;
 pub mod expiry;
 pub mod key;
 pub mod middleware;
+pub mod signed_cookies;
 mod state;
 pub mod store;
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 pub use expiry::{Clock, Expiry, FakeClock, SharedClock, SystemClock};
 pub use middleware::SessionMiddleware;
+pub use signed_cookies::SignedCookies;
 pub use store::{AnyStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
 
 use crate::config::SessionSettings;
@@ -37,12 +39,31 @@ pub const TEST_COOKIE_VALUE: &str = "worked";
 /// store that keeps saying "exists" is broken).
 const CREATE_ATTEMPTS: usize = 8;
 
-/// Everything a lesson's sessions run with: its settings, its store and the clock.
+/// Where a lesson's session data lives.
+#[derive(Clone)]
+pub enum SessionBackend {
+    /// A server-side store; the cookie carries only the key.
+    Store(AnyStore),
+    /// `signed_cookies`: the cookie carries the signed data itself.
+    SignedCookies(SignedCookies),
+}
+
+impl SessionBackend {
+    /// The backend's name for logs and error pages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            SessionBackend::Store(store) => store.describe(),
+            SessionBackend::SignedCookies(_) => "signed_cookies",
+        }
+    }
+}
+
+/// Everything a lesson's sessions run with: its settings, its backend and the clock.
 pub struct SessionEngine {
     /// The effective session settings.
     pub settings: SessionSettings,
     /// Where the sessions live.
-    pub store: AnyStore,
+    pub backend: SessionBackend,
     /// Where "now" comes from.
     pub clock: SharedClock,
 }
@@ -66,6 +87,16 @@ pub enum SessionError {
     /// The operating system had no randomness for a key.
     #[error("no randomness available for a session key: {0}")]
     Random(String),
+    /// The signed cookie would be larger than browsers keep.
+    #[error(
+        "the session is too large for the signed_cookies engine: its cookie would be {size} bytes, and browsers keep at most {max} (store less in the session, or use a server-side engine)"
+    )]
+    CookieTooLarge {
+        /// The cookie's `name=value` length.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl From<SaveError> for SessionError {
@@ -114,18 +145,36 @@ impl Session {
 
     /// Asks the store for the request's session if that was not done yet.
     pub(crate) async fn ensure_loaded(&self) -> Result<(), StoreError> {
-        let (store, key, now) = {
+        let (backend, key, now, cookie_age) = {
             let state = self.0.borrow();
             match state.key_to_fetch() {
-                Some(key) => (state.store().clone(), key.to_owned(), state.now()),
+                Some(key) => (
+                    state.backend().clone(),
+                    key.to_owned(),
+                    state.now(),
+                    state.engine.settings.cookie_age,
+                ),
                 None => return Ok(()),
             }
         };
-        let loaded = store.load(&key, now).await?;
-        self.0.borrow_mut().fetched = match loaded {
-            Some(data) => Fetched::Found(data),
-            None => Fetched::Missing,
+        let fetched = match backend {
+            SessionBackend::Store(store) => match store.load(&key, now).await? {
+                Some(data) => Fetched::Found(data),
+                None => Fetched::Missing,
+            },
+            SessionBackend::SignedCookies(cookies) => match cookies.load(&key, cookie_age, now) {
+                Ok(data) => Fetched::Found(data),
+                Err(error) => {
+                    tracing::info!(
+                        target: "sessionlab::security",
+                        %error,
+                        "signed session cookie not accepted; starting a new session"
+                    );
+                    Fetched::Reset
+                }
+            },
         };
+        self.0.borrow_mut().fetched = fetched;
         Ok(())
     }
 
@@ -295,12 +344,12 @@ impl Session {
     /// `request.session.flush()`: empties the session, deletes it from the store and drops the
     /// key, so the browser's cookie is deleted and the old key is dead.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let (store, key) = {
+        let (backend, key) = {
             let mut state = self.0.borrow_mut();
             state.clear();
-            (state.store().clone(), state.key.take())
+            (state.backend().clone(), state.key.take())
         };
-        if let Some(key) = key {
+        if let (SessionBackend::Store(store), Some(key)) = (backend, key) {
             store.delete(&key).await?;
         }
         Ok(())
@@ -314,8 +363,8 @@ impl Session {
             state.key.take()
         };
         self.create().await?;
-        if let Some(old_key) = old_key {
-            let store = self.0.borrow().store().clone();
+        let backend = self.0.borrow().backend().clone();
+        if let (SessionBackend::Store(store), Some(old_key)) = (backend, old_key) {
             store.delete(&old_key).await?;
         }
         Ok(())
@@ -323,21 +372,28 @@ impl Session {
 
     /// `request.session.clear_expired()`: removes every expired session from this store.
     pub async fn clear_expired(&self) -> Result<u64, StoreError> {
-        let (store, now) = {
+        let (backend, now) = {
             let state = self.0.borrow();
-            (state.store().clone(), state.now())
+            (state.backend().clone(), state.now())
         };
-        store.clear_expired(now).await
+        match backend {
+            SessionBackend::Store(store) => store.clear_expired(now).await,
+            // Signed cookies expire by themselves; Django's clear_expired does nothing here.
+            SessionBackend::SignedCookies(_) => Ok(0),
+        }
     }
 
     /// Django's `create()`: saves the data under a fresh key, drawing again on a collision.
+    /// For signed cookies the "key" is the signed data itself.
     async fn create(&self) -> Result<(), SessionError> {
+        let backend = self.0.borrow().backend().clone();
+        let store = match backend {
+            SessionBackend::Store(store) => store,
+            SessionBackend::SignedCookies(cookies) => return self.sign_into_key(&cookies),
+        };
         for _ in 0..CREATE_ATTEMPTS {
             let key = key::new_session_key().map_err(|e| SessionError::Random(e.to_string()))?;
-            let (store, record) = {
-                let mut state = self.0.borrow_mut();
-                (state.store().clone(), state.record(key.clone()))
-            };
+            let record = self.0.borrow_mut().record(key.clone());
             match store.save(&record, SaveMode::Create).await {
                 Ok(()) => {
                     let mut state = self.0.borrow_mut();
@@ -350,22 +406,43 @@ impl Session {
             }
         }
         Err(SessionError::Store(StoreError::new(
-            self.0.borrow().store().describe(),
+            store.describe(),
             anyhow::anyhow!("the store reported every new session key as taken"),
         )))
+    }
+
+    /// The signed-cookie engine's `save()`: the cookie value becomes the signed data.
+    fn sign_into_key(&self, cookies: &SignedCookies) -> Result<(), SessionError> {
+        let mut state = self.0.borrow_mut();
+        let now = state.now();
+        let value = cookies.encode(state.data(), now);
+        let size = state.engine.settings.cookie_name.len() + 1 + value.len();
+        if size > signed_cookies::MAX_COOKIE_BYTES {
+            return Err(SessionError::CookieTooLarge {
+                size,
+                max: signed_cookies::MAX_COOKIE_BYTES,
+            });
+        }
+        state.key = Some(value);
+        state.modified = true;
+        Ok(())
     }
 
     /// Django's `save()`: creates when there is no key, otherwise updates (and reports a
     /// session deleted meanwhile as [`SessionError::Interrupted`]).
     pub(crate) async fn save(&self) -> Result<(), SessionError> {
-        let key = self.0.borrow().key.clone();
+        let (backend, key) = {
+            let state = self.0.borrow();
+            (state.backend().clone(), state.key.clone())
+        };
+        let store = match backend {
+            SessionBackend::Store(store) => store,
+            SessionBackend::SignedCookies(cookies) => return self.sign_into_key(&cookies),
+        };
         let Some(key) = key else {
             return self.create().await;
         };
-        let (store, record) = {
-            let mut state = self.0.borrow_mut();
-            (state.store().clone(), state.record(key))
-        };
+        let record = self.0.borrow_mut().record(key);
         store.save(&record, SaveMode::Update).await?;
         Ok(())
     }
@@ -428,7 +505,9 @@ mod tests {
         ));
         let engine = SessionEngine {
             settings: SessionSettings::django_defaults("/"),
-            store: AnyStore::Db(DbStore::connect(&settings).await.unwrap()),
+            backend: SessionBackend::Store(AnyStore::Db(
+                DbStore::connect(&settings).await.unwrap(),
+            )),
             clock: clock.clone(),
         };
         (Arc::new(engine), clock)
@@ -562,7 +641,10 @@ mod tests {
         reloaded.flush().await.unwrap();
         assert!(reloaded.is_empty());
         assert_eq!(reloaded.session_key(), None);
-        assert!(engine.store.load(&key, Utc::now()).await.unwrap().is_none());
+        let SessionBackend::Store(store) = &engine.backend else {
+            unreachable!("a db engine")
+        };
+        assert!(store.load(&key, Utc::now()).await.unwrap().is_none());
     }
 
     #[actix_web::test]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::SessionEngine;
 use super::expiry::{EXPIRY_KEY, StoredExpiry};
 use super::key::is_valid_session_key;
-use super::store::{AnyStore, SessionData, SessionRecord};
+use super::store::{SessionData, SessionRecord};
+use super::{SessionBackend, SessionEngine};
 
 /// What the store said about the request's key, before the view looked at the data.
 #[derive(Debug)]
@@ -21,6 +21,9 @@ pub(crate) enum Fetched {
     Found(SessionData),
     /// No such session (never was, expired, or deleted).
     Missing,
+    /// A signed cookie that was forged, tampered with or expired: Django's signed-cookie
+    /// engine starts a new, empty session that is saved (re-signed) at the end.
+    Reset,
 }
 
 /// The state behind a [`Session`](super::Session) handle.
@@ -58,8 +61,8 @@ impl SessionState {
         }
     }
 
-    pub(crate) fn store(&self) -> &AnyStore {
-        &self.engine.store
+    pub(crate) fn backend(&self) -> &SessionBackend {
+        &self.engine.backend
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -75,6 +78,10 @@ impl SessionState {
                 Fetched::Found(data) => data,
                 Fetched::Missing => {
                     self.key = None;
+                    SessionData::new()
+                }
+                Fetched::Reset => {
+                    self.modified = true;
                     SessionData::new()
                 }
                 Fetched::No => {
