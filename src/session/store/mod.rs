@@ -6,10 +6,12 @@ pub mod acceptance;
 mod any;
 mod codec;
 mod db;
+mod file;
 
 pub use any::AnyStore;
 pub use codec::SessionCodec;
 pub use db::DbStore;
+pub use file::FileStore;
 
 use std::future::Future;
 
