@@ -73,7 +73,7 @@ impl Engine {
     /// Every engine name, as written in configuration.
     pub const NAMES: [&'static str; 5] = ["db", "file", "cache", "cached_db", "signed_cookies"];
     /// Engines this build can serve.
-    pub const AVAILABLE: [Engine; 2] = [Engine::Db, Engine::SignedCookies];
+    pub const AVAILABLE: [Engine; 3] = [Engine::Db, Engine::File, Engine::SignedCookies];
 
     /// The configuration name of the engine.
     pub fn name(self) -> &'static str {
@@ -709,6 +709,26 @@ impl Settings {
             None => self.session.clone(),
         };
         SessionSettings::django_defaults(mount_path).with(&layered)
+    }
+
+    /// `SESSION_FILE_PATH` for `session`: `file_path` resolved against the project root, or
+    /// `data/sessions/` there when unset.
+    pub fn session_file_dir(&self, session: &SessionSettings) -> PathBuf {
+        match &session.file_path {
+            Some(path) if Path::new(path).is_absolute() => PathBuf::from(path),
+            Some(path) => self.project_root.join(path),
+            None => self.default_file_dir(),
+        }
+    }
+
+    /// Whether `dir` is the default session file directory (created on demand; a configured
+    /// one must already exist, as Django requires).
+    pub fn uses_default_file_dir(&self, dir: &Path) -> bool {
+        dir == self.default_file_dir()
+    }
+
+    fn default_file_dir(&self) -> PathBuf {
+        self.project_root.join("data").join("sessions")
     }
 
     /// The SQLite database file named by `[database] url`, resolved against the project root,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -15,7 +16,7 @@ use crate::config::{Engine, SessionSettings, Settings};
 use crate::lessons::{self, LESSONS};
 use crate::render::Renderer;
 use crate::routes;
-use crate::session::store::{AnyStore, DbStore};
+use crate::session::store::{AnyStore, DbStore, FileStore, SessionCodec};
 use crate::session::{SessionBackend, SessionEngine, SharedClock, SignedCookies, SystemClock};
 
 /// Which store a lesson's settings call for; lessons with equal specs share one store.
@@ -23,13 +24,27 @@ use crate::session::{SessionBackend, SessionEngine, SharedClock, SignedCookies, 
 pub enum StoreSpec {
     /// The `db` engine on `[database] url`.
     Db,
+    /// The `file` engine: files named `<prefix><key>` in `dir`.
+    File {
+        /// `SESSION_FILE_PATH`, resolved.
+        dir: PathBuf,
+        /// The cookie name, Django's file name prefix.
+        prefix: String,
+    },
 }
 
 impl StoreSpec {
     /// The store `settings` call for, or `None` for engines without one (`signed_cookies`).
-    pub fn for_session(settings: &SessionSettings) -> anyhow::Result<Option<StoreSpec>> {
-        Ok(match settings.engine {
+    pub fn for_session(
+        settings: &Settings,
+        session: &SessionSettings,
+    ) -> anyhow::Result<Option<StoreSpec>> {
+        Ok(match session.engine {
             Engine::Db => Some(StoreSpec::Db),
+            Engine::File => Some(StoreSpec::File {
+                dir: settings.session_file_dir(session),
+                prefix: session.cookie_name.clone(),
+            }),
             Engine::SignedCookies => None,
             other => anyhow::bail!("the `{other}` session engine is not available in this build"),
         })
@@ -39,12 +54,25 @@ impl StoreSpec {
     pub fn name(&self) -> String {
         match self {
             StoreSpec::Db => "db".to_owned(),
+            StoreSpec::File { prefix, .. } => format!("file:{prefix}"),
         }
     }
 
     async fn open(&self, settings: &Settings) -> anyhow::Result<AnyStore> {
         Ok(match self {
             StoreSpec::Db => AnyStore::Db(DbStore::connect(settings).await?),
+            StoreSpec::File { dir, prefix } => {
+                if settings.uses_default_file_dir(dir) {
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("cannot create the session file directory {}", dir.display())
+                    })?;
+                }
+                AnyStore::File(FileStore::open(
+                    dir,
+                    prefix,
+                    SessionCodec::from_settings(settings),
+                )?)
+            }
         })
     }
 }
@@ -61,7 +89,7 @@ impl Stores {
         let mut by_spec = BTreeMap::new();
         for lesson in &LESSONS {
             let session = settings.lesson_session(lesson.slug, &lesson.mount_path());
-            let Some(spec) = StoreSpec::for_session(&session)? else {
+            let Some(spec) = StoreSpec::for_session(settings, &session)? else {
                 continue;
             };
             if !by_spec.contains_key(&spec) {
@@ -78,7 +106,7 @@ impl Stores {
         settings: &Settings,
         session: &SessionSettings,
     ) -> anyhow::Result<SessionBackend> {
-        match StoreSpec::for_session(session)? {
+        match StoreSpec::for_session(settings, session)? {
             None => Ok(SessionBackend::SignedCookies(SignedCookies::from_settings(
                 settings,
             ))),

@@ -3,13 +3,17 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{DbStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
+use super::{
+    DbStore, FileStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError,
+};
 
 /// Any of sessionlab's stores.
 #[derive(Clone)]
 pub enum AnyStore {
     /// The `db` engine.
     Db(DbStore),
+    /// The `file` engine.
+    File(FileStore),
 }
 
 impl AnyStore {
@@ -17,6 +21,7 @@ impl AnyStore {
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
         match self {
             AnyStore::Db(s) => s.count_live(now).await.map(Some),
+            AnyStore::File(s) => s.count_live(now).await.map(Some),
         }
     }
 }
@@ -25,42 +30,49 @@ impl Store for AnyStore {
     fn describe(&self) -> &'static str {
         match self {
             AnyStore::Db(s) => s.describe(),
+            AnyStore::File(s) => s.describe(),
         }
     }
 
     async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
         match self {
             AnyStore::Db(s) => s.load(key, now).await,
+            AnyStore::File(s) => s.load(key, now).await,
         }
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match self {
             AnyStore::Db(s) => s.exists(key).await,
+            AnyStore::File(s) => s.exists(key).await,
         }
     }
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
         match self {
             AnyStore::Db(s) => s.save(record, mode).await,
+            AnyStore::File(s) => s.save(record, mode).await,
         }
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
             AnyStore::Db(s) => s.delete(key).await,
+            AnyStore::File(s) => s.delete(key).await,
         }
     }
 
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         match self {
             AnyStore::Db(s) => s.clear_expired(now).await,
+            AnyStore::File(s) => s.clear_expired(now).await,
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
             AnyStore::Db(s) => s.ping().await,
+            AnyStore::File(s) => s.ping().await,
         }
     }
 }
