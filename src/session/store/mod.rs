@@ -6,10 +6,12 @@ pub mod acceptance;
 mod any;
 mod codec;
 mod db;
+mod postgres;
 
 pub use any::AnyStore;
 pub use codec::SessionCodec;
 pub use db::DbStore;
+pub use postgres::PgStore;
 
 use std::future::Future;
 
