@@ -7,11 +7,13 @@ mod any;
 mod codec;
 mod db;
 mod file;
+mod postgres;
 
 pub use any::AnyStore;
 pub use codec::SessionCodec;
 pub use db::DbStore;
 pub use file::FileStore;
+pub use postgres::PgStore;
 
 use std::future::Future;
 
