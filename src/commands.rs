@@ -61,8 +61,19 @@ pub fn describe_config(settings: &Settings) -> String {
         "secret_key": "[redacted]",
         "secret_key_is_development_key": settings.secret_key.is_development_key(),
         "server": settings.server,
-        "database": { "url": settings.database.url, "max_connections": settings.database.max_connections },
+        "database": { "url": redact_password(&settings.database.url), "max_connections": settings.database.max_connections },
         "lessons": lessons,
     });
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// `url` with any password replaced by `***`.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }

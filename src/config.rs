@@ -752,11 +752,13 @@ pub enum DatabaseKind {
     SqliteFile(PathBuf),
     /// A private in-memory SQLite database.
     SqliteMemory,
+    /// A PostgreSQL database (`postgres://user@host:port/db`).
+    Postgres,
 }
 
 /// Parses a `[database] url`; the error lists the accepted forms.
 pub fn database_path_kind(url: &str) -> Result<DatabaseKind, String> {
-    let allowed = "allowed: sqlite://relative/path.sqlite3, sqlite:///absolute/path.sqlite3 or sqlite::memory:";
+    let allowed = "allowed: sqlite://relative/path.sqlite3, sqlite:///absolute/path.sqlite3, sqlite::memory: or postgres://user@host:5432/database";
     if url == "sqlite::memory:" || url == "sqlite://:memory:" {
         return Ok(DatabaseKind::SqliteMemory);
     }
@@ -768,9 +770,9 @@ pub fn database_path_kind(url: &str) -> Result<DatabaseKind, String> {
         return Ok(DatabaseKind::SqliteFile(PathBuf::from(path)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(format!(
-            "`database.url` = {url:?}: PostgreSQL is not available in this build; {allowed}"
-        ));
+        return url::Url::parse(url)
+            .map(|_| DatabaseKind::Postgres)
+            .map_err(|e| format!("`database.url` is not a valid PostgreSQL URL ({e}); {allowed}"));
     }
     Err(format!(
         "`database.url` = {url:?} is not a database URL; {allowed}"

@@ -12,11 +12,11 @@ use actix_web::middleware::{ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::{Engine, SessionSettings, Settings};
+use crate::config::{DatabaseKind, Engine, SessionSettings, Settings, database_path_kind};
 use crate::lessons::{self, LESSONS};
 use crate::render::Renderer;
 use crate::routes;
-use crate::session::store::{AnyStore, DbStore, FileStore, SessionCodec};
+use crate::session::store::{AnyStore, DbStore, FileStore, PgStore, SessionCodec};
 use crate::session::{SessionBackend, SessionEngine, SharedClock, SignedCookies, SystemClock};
 
 /// Which store a lesson's settings call for; lessons with equal specs share one store.
@@ -60,7 +60,21 @@ impl StoreSpec {
 
     async fn open(&self, settings: &Settings) -> anyhow::Result<AnyStore> {
         Ok(match self {
-            StoreSpec::Db => AnyStore::Db(DbStore::connect(settings).await?),
+            StoreSpec::Db => {
+                match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
+                    DatabaseKind::Postgres => AnyStore::Postgres(
+                        PgStore::connect(
+                            &settings.database.url,
+                            settings.database.max_connections,
+                            SessionCodec::from_settings(settings),
+                        )
+                        .await?,
+                    ),
+                    DatabaseKind::SqliteFile(_) | DatabaseKind::SqliteMemory => {
+                        AnyStore::Db(DbStore::connect(settings).await?)
+                    }
+                }
+            }
             StoreSpec::File { dir, prefix } => {
                 if settings.uses_default_file_dir(dir) {
                     std::fs::create_dir_all(dir).with_context(|| {

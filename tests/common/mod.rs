@@ -263,3 +263,60 @@ impl<'a> Browser<'a> {
 pub fn http_date(at: DateTime<Utc>, seconds: i64) -> String {
     sessionlab::session::expiry::http_date(at + TimeDelta::seconds(seconds))
 }
+
+/// A PostgreSQL schema of its own for one test, dropped when the guard goes.
+pub struct PgSchema {
+    pub name: String,
+    pub url: String,
+}
+
+/// The PostgreSQL server the tests use (`SESSIONLAB_TEST_POSTGRES_URL` overrides it).
+pub fn postgres_admin_url() -> String {
+    std::env::var("SESSIONLAB_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+impl PgSchema {
+    pub async fn create() -> PgSchema {
+        let name = format!(
+            "sessionlab_it_{}",
+            sessionlab::session::key::new_session_key().unwrap()
+        );
+        let admin = postgres_admin_url();
+        let pool = sqlx::PgPool::connect(&admin)
+            .await
+            .expect("PostgreSQL is running");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{name}\"")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let url = format!("{admin}?options=-c%20search_path%3D{name}");
+        PgSchema { name, url }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = postgres_admin_url();
+        // Its own thread and runtime: Drop may run inside (or outside) an async runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
+                    )))
+                    .execute(&pool)
+                    .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -4,14 +4,16 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    DbStore, FileStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError,
+    DbStore, FileStore, PgStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError,
 };
 
 /// Any of sessionlab's stores.
 #[derive(Clone)]
 pub enum AnyStore {
-    /// The `db` engine.
+    /// The `db` engine on SQLite.
     Db(DbStore),
+    /// The `db` engine on PostgreSQL.
+    Postgres(PgStore),
     /// The `file` engine.
     File(FileStore),
 }
@@ -21,6 +23,7 @@ impl AnyStore {
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
         match self {
             AnyStore::Db(s) => s.count_live(now).await.map(Some),
+            AnyStore::Postgres(s) => s.count_live(now).await.map(Some),
             AnyStore::File(s) => s.count_live(now).await.map(Some),
         }
     }
@@ -30,6 +33,7 @@ impl Store for AnyStore {
     fn describe(&self) -> &'static str {
         match self {
             AnyStore::Db(s) => s.describe(),
+            AnyStore::Postgres(s) => s.describe(),
             AnyStore::File(s) => s.describe(),
         }
     }
@@ -37,6 +41,7 @@ impl Store for AnyStore {
     async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
         match self {
             AnyStore::Db(s) => s.load(key, now).await,
+            AnyStore::Postgres(s) => s.load(key, now).await,
             AnyStore::File(s) => s.load(key, now).await,
         }
     }
@@ -44,6 +49,7 @@ impl Store for AnyStore {
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match self {
             AnyStore::Db(s) => s.exists(key).await,
+            AnyStore::Postgres(s) => s.exists(key).await,
             AnyStore::File(s) => s.exists(key).await,
         }
     }
@@ -51,6 +57,7 @@ impl Store for AnyStore {
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
         match self {
             AnyStore::Db(s) => s.save(record, mode).await,
+            AnyStore::Postgres(s) => s.save(record, mode).await,
             AnyStore::File(s) => s.save(record, mode).await,
         }
     }
@@ -58,6 +65,7 @@ impl Store for AnyStore {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
             AnyStore::Db(s) => s.delete(key).await,
+            AnyStore::Postgres(s) => s.delete(key).await,
             AnyStore::File(s) => s.delete(key).await,
         }
     }
@@ -65,6 +73,7 @@ impl Store for AnyStore {
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         match self {
             AnyStore::Db(s) => s.clear_expired(now).await,
+            AnyStore::Postgres(s) => s.clear_expired(now).await,
             AnyStore::File(s) => s.clear_expired(now).await,
         }
     }
@@ -72,6 +81,7 @@ impl Store for AnyStore {
     async fn ping(&self) -> Result<(), StoreError> {
         match self {
             AnyStore::Db(s) => s.ping().await,
+            AnyStore::Postgres(s) => s.ping().await,
             AnyStore::File(s) => s.ping().await,
         }
     }

@@ -48,6 +48,9 @@ impl DbStore {
                         .filename(&path)
                         .create_if_missing(true)
                 }
+                DatabaseKind::Postgres => {
+                    anyhow::bail!("the SQLite store cannot open a PostgreSQL URL")
+                }
             };
         let in_memory = settings.database.url.contains(":memory:");
         let options = options

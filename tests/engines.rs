@@ -1,0 +1,266 @@
+//! One acceptance suite of lesson flows (set/get/order/expiry/flush/test cookie/sliding/
+//! no fixation), run over HTTP against every session engine on real storage: SQLite,
+//! PostgreSQL, files, and signed cookies (cache engines join as they are configured).
+
+mod common;
+
+use common::{Browser, PgSchema, TestApp, http_date, spawn_with_settings, test_settings};
+use serde_json::json;
+use sessionlab::session::FakeClock;
+use std::sync::Arc;
+
+/// An engine under test: its settings, and whatever must outlive the server.
+struct Engine {
+    name: &'static str,
+    signed: bool,
+    _schema: Option<PgSchema>,
+}
+
+async fn spawn(engine: &'static str) -> (TestApp, Engine) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let files = data_dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let mut schema = None;
+    let mut overrides: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: &str| overrides.push((k.to_owned(), v.to_owned()));
+    match engine {
+        "sqlite" => {}
+        "postgres" => {
+            let s = PgSchema::create().await;
+            set("APP__DATABASE__URL", &s.url);
+            schema = Some(s);
+        }
+        "file" => {
+            set("APP__SESSION__ENGINE", "file");
+            set("APP__SESSION__FILE_PATH", files.to_str().unwrap());
+        }
+        "signed_cookies" => set("APP__SESSION__ENGINE", "signed_cookies"),
+        other => panic!("unknown engine {other}"),
+    }
+    let pairs: Vec<(&str, &str)> = overrides
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let settings = test_settings(data_dir.path(), &pairs);
+    let app = spawn_with_settings(settings, data_dir, Arc::new(FakeClock::at_wall_clock())).await;
+    let engine = Engine {
+        name: engine,
+        signed: engine == "signed_cookies",
+        _schema: schema,
+    };
+    (app, engine)
+}
+
+async fn set_get_delete_in_insertion_order(app: &TestApp, engine: &Engine) {
+    let mut browser = Browser::new(app);
+    let set = browser.get_json("/basic/set/").await;
+    assert_eq!(set.status, 200, "{}: {}", engine.name, set.body);
+    let key = set.cookie_value("sessionid").unwrap();
+    assert_eq!(
+        set.set_cookie(),
+        format!(
+            "sessionid={key}; expires={}; HttpOnly; Max-Age=1209600; Path=/basic/; SameSite=Lax",
+            http_date(app.now(), 1_209_600)
+        )
+    );
+    if !engine.signed {
+        assert!(
+            key.len() == 32
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
+    }
+    let get = browser.get_json("/basic/get/").await.json();
+    assert_eq!(
+        get["context"],
+        json!({"name": "Sonam", "lname": "rathore"}),
+        "{}",
+        engine.name
+    );
+    assert_eq!(get["session"]["keys"], json!(["name", "lname"]));
+    let del = browser.get_json("/basic/del/").await.json();
+    assert_eq!(del["context"]["deleted"], true);
+    let after = browser.get_json("/basic/get/").await.json();
+    assert_eq!(after["context"], json!({"name": "Guest", "lname": "Guest"}));
+}
+
+async fn dict_methods_and_flush(app: &TestApp, engine: &Engine) {
+    let mut browser = Browser::new(app);
+    browser.get_json("/dict/set/").await;
+    let get = browser.get_json("/dict/get/").await.json();
+    assert_eq!(
+        get["context"]["keys"],
+        json!(["name", "lname", "age"]),
+        "{}",
+        engine.name
+    );
+    let again = browser.get_json("/dict/get/").await;
+    assert!(
+        again.set_cookies().is_empty(),
+        "{}: setdefault of a present key saves nothing",
+        engine.name
+    );
+    let old = browser.jar.header_for("/dict/").unwrap();
+    let flushed = browser.get_json("/dict/flush/").await;
+    assert!(
+        flushed.set_cookie().starts_with("sessionid=\"\";"),
+        "{}",
+        engine.name
+    );
+    let replay = app.get_json("/dict/get/", Some(&old)).await.json();
+    if engine.signed {
+        // A signed cookie carries its data: flush cannot revoke a copy kept elsewhere.
+        assert_eq!(replay["context"]["name"], "Sonam");
+    } else {
+        assert_eq!(
+            replay["context"]["name"],
+            serde_json::Value::Null,
+            "{}: flushed key is dead",
+            engine.name
+        );
+    }
+}
+
+async fn expiry_is_enforced_server_side(app: &TestApp, engine: &Engine) {
+    let mut browser = Browser::new(app);
+    let set = browser.get_json("/timeout/set/").await;
+    assert!(
+        set.set_cookie().contains("; Max-Age=600;"),
+        "{}",
+        engine.name
+    );
+    app.advance(599);
+    let live = browser.get_json("/timeout/get/").await.json();
+    assert_eq!(live["context"], json!({"name": "Sonam"}), "{}", engine.name);
+    assert_eq!(live["session"]["expiry_age"], 600);
+    app.advance(2);
+    let expired = browser.get_json("/timeout/get/").await.json();
+    assert_eq!(
+        expired["context"],
+        json!({"expired": true}),
+        "{}: expired server-side",
+        engine.name
+    );
+}
+
+async fn test_cookie_flow(app: &TestApp, engine: &Engine) {
+    let mut browser = Browser::new(app);
+    browser.get_json("/testcookie/set/").await;
+    let check = browser.get_json("/testcookie/check/").await.json();
+    assert_eq!(check["context"]["worked"], true, "{}", engine.name);
+    let del = browser.get_json("/testcookie/del/").await.json();
+    assert_eq!(del["context"]["deleted"], true);
+    let del_again = browser.get_json("/testcookie/del/").await;
+    assert_eq!(del_again.status, 200);
+    assert_eq!(del_again.json()["context"]["deleted"], false);
+}
+
+async fn sliding_page_session(app: &TestApp, engine: &Engine) {
+    let mut browser = Browser::new(app);
+    browser.get_json("/pagesession/set/").await;
+    for _ in 0..3 {
+        app.advance(15);
+        let page = browser.get_json("/pagesession/get/").await;
+        assert_eq!(
+            page.json()["context"],
+            json!({"name": "Sonam"}),
+            "{}",
+            engine.name
+        );
+        assert!(page.set_cookie().contains("; Max-Age=20;"));
+    }
+    app.advance(21);
+    let expired = browser.get_json("/pagesession/get/").await.json();
+    assert_eq!(
+        expired["context"],
+        json!({"expired": true}),
+        "{}",
+        engine.name
+    );
+}
+
+async fn settings_lesson_cookie(app: &TestApp, engine: &Engine) {
+    let page = app.get_json("/settings/set/", None).await;
+    let value = page.cookie_value("sessionname").unwrap();
+    assert_eq!(
+        page.set_cookie(),
+        format!(
+            "sessionname={value}; expires={}; HttpOnly; Max-Age=600; Path=/settings/; SameSite=Lax; Secure",
+            http_date(app.now(), 600)
+        ),
+        "{}",
+        engine.name
+    );
+}
+
+async fn forged_or_unknown_cookies_are_never_adopted(app: &TestApp, engine: &Engine) {
+    let forged =
+        "sessionid=eyJuYW1lIjoiTWFsbG9yeSJ9:1r31eq:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let unknown = "sessionid=aaaaaaaabbbbbbbbccccccccdddddddd";
+    for cookie in [forged, unknown] {
+        let page = app.get_json("/basic/get/", Some(cookie)).await;
+        assert_eq!(page.status, 200, "{}", engine.name);
+        assert_eq!(
+            page.json()["context"]["name"],
+            "Guest",
+            "{}: {cookie}",
+            engine.name
+        );
+        let set = app.get_json("/basic/set/", Some(cookie)).await;
+        let value = set.cookie_value("sessionid").unwrap();
+        assert_ne!(format!("sessionid={value}"), cookie, "{}", engine.name);
+    }
+}
+
+macro_rules! engine_suite {
+    ($($engine:ident),* $(,)?) => {$(
+        mod $engine {
+            use super::*;
+
+            #[actix_web::test]
+            async fn set_get_delete() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                set_get_delete_in_insertion_order(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn dict_and_flush() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                dict_methods_and_flush(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn expiry() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                expiry_is_enforced_server_side(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn test_cookie() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                test_cookie_flow(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn sliding() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                sliding_page_session(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn settings_cookie() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                settings_lesson_cookie(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn no_fixation() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                forged_or_unknown_cookies_are_never_adopted(&app, &engine).await;
+            }
+        }
+    )*};
+}
+
+engine_suite!(sqlite, postgres, file, signed_cookies);
