@@ -63,3 +63,14 @@ ensure_postgres_test_db() {
   as_root su postgres -c "psql -c 'create database test'" >/dev/null 2>&1 || true
   psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null
 }
+
+# A Python virtual environment at $1 with Django 5.2 (the reference the tests compare with).
+ensure_django_venv() {
+  local venv=$1
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import django, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
+    return 0
+  fi
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -m venv "$venv" || { apt_install python3-venv && python3 -m venv "$venv"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'Django>=5.2,<5.3'
+}

@@ -8,5 +8,8 @@ source scripts/services.sh
 
 ensure_redis
 ensure_postgres
+ensure_django_venv target/django-venv
+export SESSIONLAB_DJANGO_PYTHON="$PWD/target/django-venv/bin/python"
+export SESSIONLAB_REQUIRE_DJANGO=1
 
 cargo test --all-targets --locked "$@"
