@@ -3,6 +3,7 @@
 //! session middleware.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,9 +107,9 @@ impl Stores {
             let Some(spec) = StoreSpec::for_session(settings, &session)? else {
                 continue;
             };
-            if !by_spec.contains_key(&spec) {
-                let store = spec.open(settings).await?;
-                by_spec.insert(spec, store);
+            if let Entry::Vacant(slot) = by_spec.entry(spec) {
+                let store = slot.key().open(settings).await?;
+                slot.insert(store);
             }
         }
         Ok(Stores { by_spec })
