@@ -12,7 +12,7 @@ use actix_web::{App, HttpResponse, test, web};
 use sessionlab::config::SessionSettings;
 use sessionlab::session::store::{AnyStore, DbStore};
 use sessionlab::session::{
-    FakeClock, Session, SessionBackend, SessionEngine, SessionMiddleware, Store,
+    FakeClock, Session, SessionBackend, SessionEngine, SessionMiddleware, SignedCookies, Store,
 };
 
 struct Fixture {
@@ -237,4 +237,100 @@ async fn a_key_error_is_seen_by_the_view_and_changes_nothing() {
     );
     let body = test::read_body(res).await;
     assert_eq!(body, "KeyError: \"missing\" is not in the session");
+}
+
+fn signed_engine(max_age: i64) -> Arc<SessionEngine> {
+    let mut settings = SessionSettings::django_defaults("/");
+    settings.cookie_age = max_age;
+    Arc::new(SessionEngine {
+        settings,
+        backend: SessionBackend::SignedCookies(SignedCookies::new("secret-for-signed-tests", &[])),
+        clock: Arc::new(FakeClock::at_wall_clock()),
+    })
+}
+
+#[actix_web::test]
+async fn a_signed_cookie_too_large_for_browsers_is_an_error_page_not_a_truncated_cookie() {
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(signed_engine(1_209_600)))
+            .route(
+                "/big/{n}/",
+                web::get().to(|session: Session, n: web::Path<usize>| async move {
+                    // Random data barely compresses.
+                    let n = n.into_inner();
+                    let noise: String = (0..n.div_ceil(32))
+                        .map(|_| sessionlab::session::key::new_session_key().unwrap())
+                        .collect();
+                    session.insert("blob", noise);
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let ok = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/big/1000/").to_request(),
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(cookie_key(&ok).is_some());
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/big/8000/").to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "no truncated cookie is sent"
+    );
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        body.contains("too large for the signed_cookies engine"),
+        "{body}"
+    );
+    assert!(body.contains("4093"), "{body}");
+}
+
+#[actix_web::test]
+async fn a_tampered_signed_cookie_becomes_a_new_empty_signed_session() {
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(signed_engine(1_209_600)))
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("admin", false);
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/get/",
+                web::get()
+                    .to(|session: Session| async move { HttpResponse::Ok().json(session.items()) }),
+            ),
+    )
+    .await;
+    let value = cookie_key(
+        &test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await,
+    )
+    .unwrap();
+    // {"admin":true} with the original signature.
+    let (_, rest) = value.split_once(':').unwrap();
+    let forged = format!("eyJhZG1pbiI6dHJ1ZX0:{rest}");
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/get/")
+            .insert_header(("Cookie", format!("sessionid={forged}")))
+            .to_request(),
+    )
+    .await;
+    // As Django's signed_cookies engine: the session resets to a signed `{}`.
+    let reset = cookie_key(&res).expect("a fresh signed cookie");
+    assert!(reset.starts_with("e30:"), "{reset}");
+    let body = test::read_body(res).await;
+    assert_eq!(body, "[]");
 }
