@@ -1,14 +1,17 @@
 //! Where sessions live. One trait shaped like Django's `SessionBase` storage methods
 //! (`load`/`exists`/`save(must_create)`/`delete`/`clear_expired`), one file per engine, and
-//! [`AnyStore`] to pick an engine at run time.
+//! [`AnyStore`] to pick an engine at run time; [`ActixSessionStore`] lends any of them to
+//! actix-session.
 
 pub mod acceptance;
+pub mod actix;
 mod any;
 mod codec;
 mod db;
 mod file;
 mod postgres;
 
+pub use actix::ActixSessionStore;
 pub use any::AnyStore;
 pub use codec::SessionCodec;
 pub use db::DbStore;
