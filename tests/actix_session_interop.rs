@@ -17,8 +17,11 @@ use actix_web::{App, test, web};
 use chrono::{TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+mod common;
+
 use sessionlab::config::{Settings, config_dir};
 use sessionlab::session::store::{ActixSessionStore, AnyStore, DbStore};
+use sessionlab::session::store::{FileStore, PgStore, SessionCodec};
 use sessionlab::session::{Clock, FakeClock, SaveMode, SessionData, SessionRecord, Store};
 
 /// actix-session's default cookie name.
@@ -634,3 +637,27 @@ interop_suite!(any_store_db, async {
     let (store, dir) = sqlite_store().await;
     (AnyStore::Db(store), dir)
 });
+
+/// The `file` engine in a fresh temporary directory.
+async fn file_store() -> (FileStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(
+        dir.path(),
+        "sessionid",
+        SessionCodec::new("interop-secret", &[]),
+    )
+    .unwrap();
+    (store, dir)
+}
+
+/// The `db` engine on PostgreSQL, in a schema of its own.
+async fn postgres_store() -> (PgStore, common::PgSchema) {
+    let schema = common::PgSchema::create().await;
+    let store = PgStore::connect(&schema.url, 4, SessionCodec::new("interop-secret", &[]))
+        .await
+        .unwrap();
+    (store, schema)
+}
+
+interop_suite!(file, file_store());
+interop_suite!(postgres, postgres_store());
