@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::{Engine, Settings};
 use crate::lessons::LESSONS;
 use crate::session::Store;
 use crate::startup::{Application, Stores};
@@ -34,10 +34,18 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
             store.describe()
         ));
     }
-    if report.is_empty() {
-        report.push(
-            "signed_cookies: nothing to clear; signed cookies expire by themselves".to_owned(),
-        );
+    let signed: Vec<&str> = LESSONS
+        .iter()
+        .filter(|l| {
+            settings.lesson_session(l.slug, &l.mount_path()).engine == Engine::SignedCookies
+        })
+        .map(|l| l.slug)
+        .collect();
+    if !signed.is_empty() {
+        report.push(format!(
+            "signed_cookies ({}): nothing to clear; signed cookies expire by themselves",
+            signed.join(", ")
+        ));
     }
     report.sort();
     Ok(report.join("\n"))

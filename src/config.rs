@@ -206,6 +206,9 @@ pub struct SessionOverrides {
     pub file_path: Option<String>,
     /// `SESSION_CACHE_ALIAS` (cache engines).
     pub cache_alias: Option<String>,
+    /// How often a background task deletes expired sessions (`"1h"`, `"30m"`); only in
+    /// `[session]`. Absent: never (run `sessionlab clearsessions` instead).
+    pub clear_expired_every: Option<String>,
 }
 
 impl SessionOverrides {
@@ -238,11 +241,20 @@ impl SessionOverrides {
                 .cache_alias
                 .clone()
                 .or_else(|| self.cache_alias.clone()),
+            clear_expired_every: self.clear_expired_every.clone(),
         }
     }
 
     /// Checks every value that is set; the error names the key and the allowed values.
     fn validate(&self, section: &str) -> Result<(), String> {
+        if let Some(every) = &self.clear_expired_every {
+            if section != "session" {
+                return Err(format!(
+                    "`{section}.clear_expired_every` is not a lesson setting; allowed only in `[session]`"
+                ));
+            }
+            parse_sweep_period(every)?;
+        }
         if let Some(engine) = self.engine
             && !Engine::AVAILABLE.contains(&engine)
         {
@@ -283,6 +295,19 @@ impl SessionOverrides {
             ));
         }
         Ok(())
+    }
+}
+
+/// Parses `clear_expired_every`: a human duration of at least one second.
+fn parse_sweep_period(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(period) if period >= std::time::Duration::from_secs(1) => Ok(period),
+        Ok(_) => Err(format!(
+            "`session.clear_expired_every` = {text:?} is too short; allowed: 1s or more, such as \"30m\" or \"1h\""
+        )),
+        Err(e) => Err(format!(
+            "`session.clear_expired_every` = {text:?} is not a duration ({e}); allowed: such as \"90s\", \"30m\", \"1h\""
+        )),
     }
 }
 
@@ -729,6 +754,14 @@ impl Settings {
 
     fn default_file_dir(&self) -> PathBuf {
         self.project_root.join("data").join("sessions")
+    }
+
+    /// How often the background sweeper deletes expired sessions, if at all.
+    pub fn clear_expired_every(&self) -> Option<std::time::Duration> {
+        self.session
+            .clear_expired_every
+            .as_deref()
+            .and_then(|text| parse_sweep_period(text).ok())
     }
 
     /// The SQLite database file named by `[database] url`, resolved against the project root,

@@ -18,7 +18,9 @@ use crate::lessons::{self, LESSONS};
 use crate::render::Renderer;
 use crate::routes;
 use crate::session::store::{AnyStore, DbStore, FileStore, PgStore, SessionCodec};
-use crate::session::{SessionBackend, SessionEngine, SharedClock, SignedCookies, SystemClock};
+use crate::session::{
+    SessionBackend, SessionEngine, SharedClock, SignedCookies, Store, SystemClock,
+};
 
 /// Which store a lesson's settings call for; lessons with equal specs share one store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -188,6 +190,13 @@ impl Application {
                 ))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(period) = settings.clear_expired_every() {
+            actix_web::rt::spawn(sweep_expired_sessions(
+                stores.clone(),
+                clock.clone(),
+                period,
+            ));
+        }
         let workers = settings.server.workers;
         let state = web::Data::new(AppState {
             settings,
@@ -232,5 +241,25 @@ impl Application {
     /// Serves until the server is stopped (Ctrl-C, SIGTERM or the handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// `[session] clear_expired_every`: Django's `clearsessions`, run by the server itself.
+async fn sweep_expired_sessions(stores: Stores, clock: SharedClock, period: std::time::Duration) {
+    let mut ticks = actix_web::rt::time::interval(period);
+    // The first tick is immediate: start with a clean store.
+    loop {
+        ticks.tick().await;
+        for (spec, store) in stores.iter() {
+            match store.clear_expired(clock.now()).await {
+                Ok(0) => {}
+                Ok(removed) => {
+                    tracing::info!(store = %spec.name(), removed, "cleared expired sessions")
+                }
+                Err(error) => {
+                    tracing::warn!(store = %spec.name(), %error, "could not clear expired sessions")
+                }
+            }
+        }
     }
 }

@@ -273,3 +273,23 @@ fn the_server_refuses_to_start_on_a_taken_port_with_a_clear_message() {
         "{err}"
     );
 }
+
+#[test]
+fn the_sweeper_period_is_checked() {
+    let dir = config_dir_with(&[]);
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__SESSION__CLEAR_EXPIRED_EVERY", "often")],
+    ));
+    assert!(
+        err.contains("clear_expired_every") && err.contains("\"30m\""),
+        "{err}"
+    );
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__LESSONS__BASIC__CLEAR_EXPIRED_EVERY", "1h")],
+    ));
+    assert!(err.contains("only in `[session]`"), "{err}");
+}

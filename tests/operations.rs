@@ -1,0 +1,124 @@
+//! Running sessionlab: the background sweeper, `/healthz`, and several processes sharing one
+//! store.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{PgSchema, spawn_app_with};
+
+#[actix_web::test]
+async fn the_sweeper_deletes_expired_sessions_in_the_background() {
+    let app = spawn_app_with(&[("APP__SESSION__CLEAR_EXPIRED_EVERY", "1s")]).await;
+    app.get("/pagesession/set/", None).await;
+    app.get("/basic/set/", None).await;
+    assert_eq!(app.rows().await.len(), 2);
+    app.advance(21);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.rows().await.len() != 1 {
+        assert!(Instant::now() < deadline, "the sweeper did not run");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn healthz_reports_each_store() {
+    let app = spawn_app_with(&[("APP__LESSONS__SETTINGS__ENGINE", "signed_cookies")]).await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, 200);
+    let json = health.json();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["stores"]["db"]["status"], "ok");
+    assert_eq!(json["stores"]["db"]["store"], "db (SQLite)");
+}
+
+/// A `sessionlab serve` process; its port is read from its start-up log.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionlab"));
+        cmd.arg("serve")
+            .env("APP__SERVER__PORT", "0")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let address = loop {
+            let line = lines.next().expect("the server logs its address").unwrap();
+            if let Some(at) = line.find("http://127.0.0.1:") {
+                let rest = &line[at..];
+                break rest
+                    .trim_end_matches(|c: char| c != '/')
+                    .trim_end_matches('/')
+                    .to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, address }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get(client: &reqwest::Client, url: String, cookie: Option<&str>) -> reqwest::Response {
+    let mut req = client.get(url).header("Accept", "application/json");
+    if let Some(cookie) = cookie {
+        req = req.header("Cookie", cookie);
+    }
+    req.send().await.unwrap()
+}
+
+#[actix_web::test]
+async fn two_processes_on_one_postgresql_database_serve_the_same_sessions() {
+    let schema = PgSchema::create().await;
+    let env = [("APP__DATABASE__URL", schema.url.as_str())];
+    let (a, b) = (Server::start(&env), Server::start(&env));
+    let client = reqwest::Client::new();
+
+    let set = get(&client, format!("{}/dict/set/", a.address), None).await;
+    let cookie = set.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let on_b: serde_json::Value = get(&client, format!("{}/dict/get/", b.address), Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        on_b["context"]["name"], "Sonam",
+        "process B reads what A wrote"
+    );
+    let flushed = get(&client, format!("{}/dict/flush/", b.address), Some(&cookie)).await;
+    assert_eq!(flushed.status(), 200);
+    let on_a: serde_json::Value = get(&client, format!("{}/dict/get/", a.address), Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        on_a["context"]["name"],
+        serde_json::Value::Null,
+        "B's flush ended it for A"
+    );
+}
