@@ -320,3 +320,78 @@ impl Drop for PgSchema {
         .join();
     }
 }
+
+/// A TCP forwarder in front of a real service that a test can cut off and restore, to play
+/// "the database went away and came back" without touching the shared service.
+pub struct FaultyProxy {
+    pub port: u16,
+    upstream: String,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FaultyProxy {
+    /// Starts forwarding 127.0.0.1:<port> to `upstream` (host:port).
+    pub async fn start(upstream: &str) -> FaultyProxy {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let generation = Arc::new(AtomicU64::new(0));
+        let proxy = FaultyProxy {
+            port,
+            upstream: upstream.to_owned(),
+            cut: cut.clone(),
+            generation: generation.clone(),
+        };
+        let upstream = upstream.to_owned();
+        actix_web::rt::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if cut.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let cut = cut.clone();
+                let born = generation.load(Ordering::SeqCst);
+                let generation = generation.clone();
+                actix_web::rt::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let copy = tokio::io::copy_bidirectional(&mut client, &mut server);
+                    let watch = async {
+                        while !cut.load(Ordering::SeqCst)
+                            && generation.load(Ordering::SeqCst) == born
+                        {
+                            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+                        }
+                    };
+                    tokio::select! { _ = copy => {}, _ = watch => {} }
+                });
+            }
+        });
+        proxy
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub async fn cut(&self) {
+        use std::sync::atomic::Ordering;
+        self.cut.store(true, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        // Let every forwarding task notice and close its sockets.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    /// Accepts and forwards connections again.
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn upstream(&self) -> &str {
+        &self.upstream
+    }
+}

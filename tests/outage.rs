@@ -1,0 +1,54 @@
+//! A store that goes away: 503 pages that say so while it is down, recovery without a restart
+//! when it returns, and the sessions written before the fault still there.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Browser, FaultyProxy, PgSchema, spawn_app_with};
+
+#[actix_web::test]
+async fn postgresql_going_away_is_a_503_and_the_server_recovers_by_itself() {
+    // Arrange: sessionlab talks to PostgreSQL through a proxy the test controls.
+    let schema = PgSchema::create().await;
+    let proxy = FaultyProxy::start("127.0.0.1:5432").await;
+    let url = schema
+        .url
+        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let app = spawn_app_with(&[("APP__DATABASE__URL", &url)]).await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.get_json("/basic/set/").await.status, 200);
+
+    // Act: the database disappears.
+    proxy.cut().await;
+    let started = Instant::now();
+    let down = browser.get("/basic/get/").await;
+    let health = app.get("/healthz", None).await;
+
+    // Assert: a prompt 503 that says what is wrong.
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert!(down.body.contains("session store is unavailable"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered promptly"
+    );
+    assert_eq!(health.status, 503);
+    assert_eq!(health.json()["stores"]["db"]["status"], "unavailable");
+    let json = browser.get_json("/basic/set/").await;
+    assert_eq!(json.status, 503);
+
+    // The database returns: no restart, and the earlier session is intact.
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let back = loop {
+        let page = browser.get_json("/basic/get/").await;
+        if page.status == 200 || Instant::now() > deadline {
+            break page;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(back.status, 200, "recovered by itself");
+    assert_eq!(back.json()["context"]["name"], "Sonam");
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    drop(schema);
+}
