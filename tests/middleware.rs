@@ -182,7 +182,7 @@ async fn cycle_key_keeps_the_data_under_a_new_key_and_kills_the_old_one() {
         .await
         .unwrap()
         .expect("new key lives");
-    assert_eq!(data["user"], "sonam");
+    assert_eq!(data.data["user"], "sonam");
 }
 
 #[actix_web::test]

@@ -159,7 +159,7 @@ impl Session {
         };
         let fetched = match backend {
             SessionBackend::Store(store) => match store.load(&key, now).await? {
-                Some(data) => Fetched::Found(data),
+                Some(record) => Fetched::Found(record.data),
                 None => Fetched::Missing,
             },
             SessionBackend::SignedCookies(cookies) => match cookies.load(&key, cookie_age, now) {

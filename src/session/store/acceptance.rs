@@ -66,7 +66,14 @@ async fn creates_then_loads_in_insertion_order<S: Store>(store: &S, now: DateTim
         )
         .await
         .expect("create a new session");
-    let loaded = store.load(&key, now).await.expect("load").expect("found");
+    let record = store.load(&key, now).await.expect("load").expect("found");
+    assert_eq!(record.key, key);
+    assert_eq!(
+        record.expire_date,
+        now + TimeDelta::hours(1),
+        "the expiry comes back"
+    );
+    let loaded = record.data;
     let keys: Vec<&str> = loaded.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -96,7 +103,7 @@ async fn create_refuses_a_taken_key<S: Store>(store: &S, now: DateTime<Utc>) {
     }
     let loaded = store.load(&key, now).await.expect("load").expect("found");
     assert_eq!(
-        loaded["n"],
+        loaded.data["n"],
         json!(1),
         "a refused create leaves the first session intact"
     );
@@ -138,10 +145,11 @@ async fn update_replaces_data_and_expiry<S: Store>(store: &S, now: DateTime<Utc>
         .expect("load")
         .expect("the update moved the expiry past 30 s");
     assert_eq!(
-        loaded,
+        loaded.data,
         data(&[("b", json!(3))]),
         "an update replaces the whole data"
     );
+    assert_eq!(loaded.expire_date, long, "and the expiry");
     store.delete(&key).await.expect("delete");
 }
 
@@ -289,7 +297,12 @@ async fn unicode_and_nested_values_round_trip<S: Store>(store: &S, now: DateTime
         )
         .await
         .expect("create");
-    let loaded = store.load(&key, now).await.expect("load").expect("found");
+    let loaded = store
+        .load(&key, now)
+        .await
+        .expect("load")
+        .expect("found")
+        .data;
     assert_eq!(loaded, data(&pairs), "values come back exactly");
     let nested_keys: Vec<&String> = loaded["nested"]["obj"]
         .as_object()

@@ -166,7 +166,7 @@ impl<S: Store + 'static> SessionStore for ActixSessionStore<S> {
             .load(key, self.clock.now())
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
-        data.map(|data| data_to_state(&data))
+        data.map(|record| data_to_state(&record.data))
             .transpose()
             .map_err(LoadError::Deserialization)
     }
@@ -226,14 +226,10 @@ impl<S: Store + 'static> SessionStore for ActixSessionStore<S> {
         let now = self.clock.now();
         // Gone or expired: nothing to extend (actix-session's Redis store: `EXPIRE` on a missing
         // key is a no-op).
-        let Some(data) = self.store.load(key, now).await? else {
+        let Some(mut record) = self.store.load(key, now).await? else {
             return Ok(());
         };
-        let record = SessionRecord {
-            key: key.to_owned(),
-            data,
-            expire_date: expire_date(now, ttl),
-        };
+        record.expire_date = expire_date(now, ttl);
         match self.store.save(&record, SaveMode::Update).await {
             Ok(()) | Err(SaveError::Missing) => Ok(()),
             Err(e @ SaveError::KeyExists) => Err(anyhow::Error::new(e).context(format!(

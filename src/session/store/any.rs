@@ -3,9 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    DbStore, FileStore, PgStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError,
-};
+use super::{DbStore, FileStore, PgStore, SaveError, SaveMode, SessionRecord, Store, StoreError};
 
 /// Any of sessionlab's stores.
 #[derive(Clone)]
@@ -38,7 +36,11 @@ impl Store for AnyStore {
         }
     }
 
-    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
+    async fn load(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         match self {
             AnyStore::Db(s) => s.load(key, now).await,
             AnyStore::Postgres(s) => s.load(key, now).await,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{SaveError, SaveMode, SessionCodec, SessionData, SessionRecord, Store, StoreError};
+use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::config::{DatabaseKind, Settings, database_path_kind};
 use crate::session::key::is_storable_session_key;
 
@@ -121,17 +121,28 @@ pub fn sqlite_datetime(at: DateTime<Utc>) -> String {
     }
 }
 
+/// Reads an `expire_date` as written by us or by Django (`2026-12-05 23:56:58[.123456]`).
+pub fn parse_sqlite_datetime(text: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
 impl Store for DbStore {
     fn describe(&self) -> &'static str {
         ENGINE
     }
 
-    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
+    async fn load(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         if !is_storable_session_key(key) {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT session_data FROM django_session WHERE session_key = ? AND expire_date > ?",
+            "SELECT session_data, expire_date FROM django_session WHERE session_key = ? AND expire_date > ?",
         )
         .bind(key)
         .bind(sqlite_datetime(now))
@@ -142,7 +153,18 @@ impl Store for DbStore {
             None => Ok(None),
             Some(row) => {
                 let text: String = row.try_get(0).map_err(unavailable)?;
-                Ok(Some(self.codec.decode(&text, now)))
+                let expire_text: String = row.try_get(1).map_err(unavailable)?;
+                let expire_date = parse_sqlite_datetime(&expire_text).ok_or_else(|| {
+                    StoreError::new(
+                        ENGINE,
+                        anyhow::anyhow!("unreadable expire_date {expire_text:?}"),
+                    )
+                })?;
+                Ok(Some(SessionRecord {
+                    key: key.to_owned(),
+                    data: self.codec.decode(&text, now),
+                    expire_date,
+                }))
             }
         }
     }
@@ -294,10 +316,11 @@ mod tests {
         let loaded = store
             .load("corruptedcorruptedcorrupted12345", now)
             .await
-            .unwrap();
+            .unwrap()
+            .map(|record| record.data);
         assert_eq!(
             loaded,
-            Some(SessionData::new()),
+            Some(crate::session::store::SessionData::new()),
             "the key is kept, the data is empty"
         );
     }
@@ -308,5 +331,10 @@ mod tests {
         assert_eq!(sqlite_datetime(at), "2026-12-05 23:56:58");
         let micro = at + chrono::TimeDelta::microseconds(42);
         assert_eq!(sqlite_datetime(micro), "2026-12-05 23:56:58.000042");
+        assert_eq!(
+            parse_sqlite_datetime("2026-12-05 23:56:58.000042"),
+            Some(micro)
+        );
+        assert_eq!(parse_sqlite_datetime("2026-12-05 23:56:58"), Some(at));
     }
 }

@@ -34,7 +34,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use super::{SaveError, SaveMode, SessionCodec, SessionData, SessionRecord, Store, StoreError};
+use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::session::key::{is_storable_session_key, new_session_key};
 
 const ENGINE: &str = "file";
@@ -189,7 +189,7 @@ impl FileStore {
         &self,
         key: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<SessionData>, StoreError> {
+    ) -> Result<Option<SessionRecord>, StoreError> {
         let Some(path) = self.path_for(key) else {
             return Ok(None);
         };
@@ -215,9 +215,11 @@ impl FileStore {
         file.read_to_end(&mut bytes)
             .map_err(|e| io_failure(e, "read", &path))?;
         // Not UTF-8 means not ours: the codec rejects it, logs it and reads it as empty.
-        Ok(Some(
-            self.codec.decode(&String::from_utf8_lossy(&bytes), now),
-        ))
+        Ok(Some(SessionRecord {
+            key: key.to_owned(),
+            data: self.codec.decode(&String::from_utf8_lossy(&bytes), now),
+            expire_date,
+        }))
     }
 
     fn save_blocking(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
@@ -432,7 +434,11 @@ impl Store for FileStore {
         ENGINE
     }
 
-    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
+    async fn load(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         self.load_blocking(key, now)
     }
 
@@ -626,7 +632,7 @@ mod tests {
             BTreeSet::from([format!("{PREFIX}{key}")])
         );
         let loaded = store.load(&key, now).await.unwrap().unwrap();
-        assert_eq!(loaded["n"], json!(99));
+        assert_eq!(loaded.data["n"], json!(99));
     }
 
     #[actix_web::test]
@@ -652,7 +658,7 @@ mod tests {
                     let blob = store
                         .load_blocking(&key, now)
                         .unwrap()
-                        .and_then(|mut data| data.remove("blob"));
+                        .and_then(|mut record| record.data.remove("blob"));
                     match blob {
                         Some(blob) if blob == a || blob == b => reads += 1,
                         other => panic!(
@@ -733,7 +739,7 @@ mod tests {
         );
         let loaded = theirs.load(&key, now).await.unwrap().unwrap();
         assert_eq!(
-            loaded["who"],
+            loaded.data["who"],
             json!("theirs"),
             "our delete left their session"
         );
@@ -960,8 +966,8 @@ mod tests {
         let loaded = store.load(&key, now).await.unwrap();
 
         assert_eq!(
-            loaded,
-            Some(SessionData::new()),
+            loaded.map(|record| record.data),
+            Some(crate::session::store::SessionData::new()),
             "the key is kept, the data is empty"
         );
     }

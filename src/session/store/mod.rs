@@ -88,13 +88,14 @@ pub trait Store {
     /// The engine's name for logs, `/healthz` and the inspector (`"db (SQLite)"`).
     fn describe(&self) -> &'static str;
 
-    /// Django's `load()`: the data of a live session, `None` when there is no such session or
-    /// it expired before `now`. Data that cannot be decoded reads as empty (and is logged).
+    /// Django's `load()`: the record of a live session (its data and expiry date), `None` when
+    /// there is no such session or it expired at or before `now`. Data that cannot be decoded
+    /// reads as empty (and is logged).
     fn load(
         &self,
         key: &str,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<SessionData>, StoreError>>;
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>>;
 
     /// Django's `exists()`: whether the key is taken (expired or not).
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>>;

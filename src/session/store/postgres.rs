@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
-use super::{SaveError, SaveMode, SessionCodec, SessionData, SessionRecord, Store, StoreError};
+use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::session::key::is_storable_session_key;
 
 const ENGINE: &str = "db (PostgreSQL)";
@@ -132,12 +132,16 @@ impl Store for PgStore {
         ENGINE
     }
 
-    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionData>, StoreError> {
+    async fn load(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         if !is_storable_session_key(key) {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT session_data FROM django_session WHERE session_key = $1 AND expire_date > $2",
+            "SELECT session_data, expire_date FROM django_session WHERE session_key = $1 AND expire_date > $2",
         )
         .bind(key)
         .bind(now)
@@ -148,7 +152,12 @@ impl Store for PgStore {
             None => Ok(None),
             Some(row) => {
                 let text: String = row.try_get(0).map_err(unavailable)?;
-                Ok(Some(self.codec.decode(&text, now)))
+                let expire_date: DateTime<Utc> = row.try_get(1).map_err(unavailable)?;
+                Ok(Some(SessionRecord {
+                    key: key.to_owned(),
+                    data: self.codec.decode(&text, now),
+                    expire_date,
+                }))
             }
         }
     }
@@ -487,8 +496,8 @@ mod tests {
         let updated = first.load(&key, now).await.unwrap();
         second.delete(&key).await.unwrap();
 
-        assert_eq!(seen.unwrap()["n"], json!(1));
-        assert_eq!(updated.unwrap()["n"], json!(2));
+        assert_eq!(seen.unwrap().data["n"], json!(1));
+        assert_eq!(updated.unwrap().data["n"], json!(2));
         assert!(!first.exists(&key).await.unwrap(), "deleted for both");
         assert!(matches!(
             first
@@ -524,7 +533,7 @@ mod tests {
         let schema = FreshSchema::create().await;
         let store = store_on(&schema).await;
         let now = suite_now();
-        let data = codec().encode(&SessionData::new(), now);
+        let data = codec().encode(&crate::session::store::SessionData::new(), now);
         sqlx::query(
             "INSERT INTO django_session (session_key, session_data, expire_date) \
              SELECT 'expired' || i, $1, $2 - i * interval '1 second' \
