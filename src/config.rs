@@ -359,6 +359,52 @@ struct RawDatabase {
     max_connections: Option<u32>,
 }
 
+/// A cache's kind (`[caches.<alias>] backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheBackend {
+    /// In this process, bounded (Django's `LocMemCache`).
+    Memory,
+    /// A Redis server (Django's `RedisCache`).
+    Redis,
+}
+
+/// `[caches.<alias>]`: one of Django's `CACHES`, for the `cache` and `cached_db` engines.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `"memory"` or `"redis"`.
+    pub backend: Option<CacheBackend>,
+    /// Redis: `redis://host:port/db`.
+    pub url: Option<String>,
+    /// Prepended to Django's session key prefix (to share one Redis between apps or tests).
+    pub key_prefix: Option<String>,
+    /// Memory: the most bytes the cache holds before evicting (default 64 MiB).
+    pub max_bytes: Option<u64>,
+    /// Redis: connections in the pool (default 16).
+    pub pool_size: Option<usize>,
+    /// Redis: connect, wait and response timeout in milliseconds (default 2000).
+    pub timeout_ms: Option<u64>,
+}
+
+impl CacheSettings {
+    fn validate(&self, alias: &str) -> Result<(), String> {
+        if let Some(url) = &self.url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(format!(
+                "`caches.{alias}.url` = {url:?} is not a Redis URL; allowed: redis://host:port/db"
+            ));
+        }
+        if self.max_bytes == Some(0) || self.pool_size == Some(0) || self.timeout_ms == Some(0) {
+            return Err(format!(
+                "`caches.{alias}`: max_bytes, pool_size and timeout_ms must be 1 or more"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `[lessons]`: one optional table of session overrides per lesson.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -416,12 +462,16 @@ struct RawSettings {
     database: Option<RawDatabase>,
     session: Option<SessionOverrides>,
     lessons: Option<LessonOverrides>,
+    caches: Option<BTreeMap<String, CacheSettings>>,
 }
 
 impl RawSettings {
     fn validate(&self) -> Result<(), String> {
         if let Some(session) = &self.session {
             session.validate("session")?;
+        }
+        for (alias, cache) in self.caches.iter().flatten() {
+            cache.validate(alias)?;
         }
         if let Some(lessons) = &self.lessons {
             for (slug, o) in lessons.each() {
@@ -585,6 +635,8 @@ pub struct Settings {
     pub session: SessionOverrides,
     /// `[lessons.<slug>]` as written.
     pub lessons: LessonOverrides,
+    /// `[caches.<alias>]`.
+    pub caches: BTreeMap<String, CacheSettings>,
 }
 
 impl Settings {
@@ -713,9 +765,57 @@ impl Settings {
             database,
             session: raw.session.unwrap_or_default(),
             lessons: raw.lessons.unwrap_or_default(),
+            caches: raw.caches.unwrap_or_default(),
         };
         settings.check_profile_rules().map_err(invalid)?;
+        settings.check_cache_aliases().map_err(invalid)?;
         Ok(settings)
+    }
+
+    /// Every lesson on a cache engine names a configured cache, and a Redis cache has a URL.
+    fn check_cache_aliases(&self) -> Result<(), String> {
+        let slugs = [
+            "basic",
+            "dict",
+            "timeout",
+            "testcookie",
+            "settings",
+            "pagesession",
+        ];
+        for slug in slugs {
+            let session = self.lesson_session(slug, "/");
+            if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
+                continue;
+            }
+            let alias = &session.cache_alias;
+            let cache = self.caches.get(alias).ok_or_else(|| {
+                let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
+                format!(
+                    "lesson `{slug}` uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
+                    session.engine,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )
+            })?;
+            match cache.backend {
+                None => {
+                    return Err(format!(
+                        "`caches.{alias}.backend` is not set; allowed values: memory, redis"
+                    ));
+                }
+                Some(CacheBackend::Redis) if cache.url.is_none() => {
+                    return Err(format!(
+                        "`caches.{alias}` is a Redis cache without `url`; set it to redis://host:port/db"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The merged settings of cache `alias`.
+    pub fn cache(&self, alias: &str) -> Option<&CacheSettings> {
+        self.caches.get(alias)
     }
 
     fn check_profile_rules(&self) -> Result<(), String> {

@@ -6,6 +6,7 @@
 pub mod acceptance;
 pub mod actix;
 mod any;
+mod cached_db;
 mod codec;
 mod db;
 mod file;
@@ -13,6 +14,7 @@ mod postgres;
 
 pub use actix::ActixSessionStore;
 pub use any::AnyStore;
+pub use cached_db::CachedDbStore;
 pub use codec::SessionCodec;
 pub use db::DbStore;
 pub use file::FileStore;
