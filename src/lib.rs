@@ -16,6 +16,8 @@ pub mod commands;
 pub mod config;
 /// The one error type, its status codes and what the visitor is told.
 pub mod error;
+/// The session inspector on every lesson page: cookies in, cookie out, the stored record.
+pub mod inspector;
 /// The six lessons, one scope each, with their own session settings.
 pub mod lessons;
 /// Tera pages and JSON answers from the same context.

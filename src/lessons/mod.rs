@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::config::SessionSettings;
 use crate::error::AppError;
+use crate::inspector::{Inspection, inspect};
 use crate::render::Renderer;
 use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 
@@ -163,6 +164,7 @@ struct ViewPage<'a> {
     session: &'a SessionSnapshot,
     settings: &'a SessionSettings,
     mount_path: String,
+    inspector: Inspection,
 }
 
 impl Page {
@@ -189,6 +191,7 @@ impl Page {
             session: &snapshot,
             settings: &self.lesson.engine.settings,
             mount_path: lesson.mount_path(),
+            inspector: inspect(&self.req, session, self.lesson.engine.clock.now()),
         };
         let template = format!("{}/{view}.html", lesson.templates);
         self.renderer.respond(&self.req, &template, &page, &json)
@@ -202,13 +205,16 @@ struct LessonPageContext<'a> {
     text: &'a str,
     settings: &'a SessionSettings,
     mount_path: String,
+    inspector: Inspection,
 }
 
-/// `/<slug>/`: the lesson text and the links to its views. It does not touch the session.
+/// `/<slug>/`: the lesson text and the links to its views. Its inspector looks at the session
+/// without touching it, so the page behaves as a Django view that never uses the session.
 async fn lesson_page(
     req: HttpRequest,
     lesson: web::Data<LessonContext>,
     renderer: web::Data<Renderer>,
+    session: Session,
 ) -> Result<HttpResponse, AppError> {
     let text = renderer.lesson_html(lesson.lesson.slug).unwrap_or_default();
     let context = LessonPageContext {
@@ -216,6 +222,7 @@ async fn lesson_page(
         text,
         settings: &lesson.engine.settings,
         mount_path: lesson.lesson.mount_path(),
+        inspector: inspect(&req, &session, lesson.engine.clock.now()),
     };
     let json = serde_json::json!({
         "lesson": lesson.lesson.slug,

@@ -23,6 +23,7 @@ use serde_json::Value;
 pub use expiry::{Clock, Expiry, FakeClock, SharedClock, SystemClock};
 pub use middleware::SessionMiddleware;
 pub use signed_cookies::SignedCookies;
+pub use state::CookiePlan;
 pub use store::{AnyStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
 
 use crate::config::SessionSettings;
@@ -159,7 +160,10 @@ impl Session {
         };
         let fetched = match backend {
             SessionBackend::Store(store) => match store.load(&key, now).await? {
-                Some(record) => Fetched::Found(record.data),
+                Some(record) => {
+                    self.0.borrow_mut().stored_expire_date = Some(record.expire_date);
+                    Fetched::Found(record.data)
+                }
                 None => Fetched::Missing,
             },
             SessionBackend::SignedCookies(cookies) => match cookies.load(&key, cookie_age, now) {
@@ -460,6 +464,35 @@ impl Session {
             engine: self.0.borrow().engine.settings.engine.name(),
             items,
         }
+    }
+
+    /// What the middleware will do with the session cookie when this response leaves (unless
+    /// it is a 5xx), for a request that did (`had_cookie`) or did not carry one. Reading the
+    /// plan changes nothing.
+    pub fn planned_cookie(&self, had_cookie: bool) -> CookiePlan {
+        self.0.borrow().plan(had_cookie)
+    }
+
+    /// The session's items as the view would see them, read without marking the session
+    /// accessed (so looking does not add `Vary: Cookie`).
+    pub fn peek_items(&self) -> Vec<(String, Value)> {
+        self.0.borrow().peek().data.into_iter().collect()
+    }
+
+    /// The expiry date the store holds for this request's session, if it was loaded from a
+    /// store.
+    pub fn stored_expire_date(&self) -> Option<DateTime<Utc>> {
+        self.0.borrow().stored_expire_date
+    }
+
+    /// The session's settings.
+    pub fn settings(&self) -> SessionSettings {
+        self.0.borrow().engine.settings.clone()
+    }
+
+    /// The backend's description (`db (SQLite)`, `signed_cookies` …).
+    pub fn backend_name(&self) -> &'static str {
+        self.0.borrow().engine.backend.describe()
     }
 
     pub(crate) fn state(&self) -> std::cell::RefMut<'_, SessionState> {

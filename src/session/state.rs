@@ -38,6 +38,33 @@ pub(crate) struct SessionState {
     pub(crate) accessed: bool,
     /// Django's `modified`.
     pub(crate) modified: bool,
+    /// The expiry date the store holds for the request's session, once loaded.
+    pub(crate) stored_expire_date: Option<DateTime<Utc>>,
+}
+
+/// What the middleware will do with the cookie when the response leaves (see
+/// [`SessionState::plan`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookiePlan {
+    /// No `Set-Cookie`.
+    Keep,
+    /// A deletion cookie: the browser's cookie names a session that is gone or empty.
+    Delete,
+    /// A `Set-Cookie` with the session's key (a new one when `new_key`), and `Max-Age`/`Expires`
+    /// unless it is a browser-session cookie.
+    Set {
+        /// Whether the key is drawn afresh at save time.
+        new_key: bool,
+        /// `(Max-Age, Expires)`, or `None` for a browser-session cookie.
+        lifetime: Option<(i64, DateTime<Utc>)>,
+    },
+}
+
+/// The session's data as the view would see it, read without touching Django's flags.
+pub(crate) struct Peek {
+    pub data: SessionData,
+    /// The key names no live session, so a save will draw a new one.
+    pub key_is_dead: bool,
 }
 
 impl SessionState {
@@ -50,6 +77,7 @@ impl SessionState {
             fetched: Fetched::No,
             accessed: false,
             modified: false,
+            stored_expire_date: None,
         }
     }
 
@@ -99,6 +127,56 @@ impl SessionState {
             self.cache = Some(data);
         }
         self.cache.get_or_insert_with(SessionData::new)
+    }
+
+    /// The data without marking the session accessed or dropping a dead key: the inspector
+    /// looks without changing what the middleware will do.
+    pub(crate) fn peek(&self) -> Peek {
+        if let Some(cache) = &self.cache {
+            return Peek {
+                data: cache.clone(),
+                key_is_dead: false,
+            };
+        }
+        match &self.fetched {
+            Fetched::Found(data) => Peek {
+                data: data.clone(),
+                key_is_dead: false,
+            },
+            Fetched::Missing | Fetched::Reset => Peek {
+                data: SessionData::new(),
+                key_is_dead: self.key.is_some(),
+            },
+            Fetched::No => Peek {
+                data: SessionData::new(),
+                key_is_dead: false,
+            },
+        }
+    }
+
+    /// What `process_response` will do with the cookie if the response is not a 5xx, given
+    /// the state right now (the same rules as the middleware, read without side effects).
+    pub(crate) fn plan(&self, had_cookie: bool) -> CookiePlan {
+        let settings = &self.engine.settings;
+        let empty = self.is_empty();
+        if had_cookie && empty {
+            return CookiePlan::Delete;
+        }
+        if !(self.modified || settings.save_every_request) || empty {
+            return CookiePlan::Keep;
+        }
+        let peek = self.peek();
+        let expiry = StoredExpiry::from_value(peek.data.get(EXPIRY_KEY));
+        let now = self.now();
+        let lifetime = (!expiry.at_browser_close(settings.expire_at_browser_close)).then(|| {
+            let max_age = expiry.age(settings.cookie_age, now);
+            (max_age, super::expiry::add_seconds(now, max_age))
+        });
+        let signed = matches!(self.engine.backend, SessionBackend::SignedCookies(_));
+        CookiePlan::Set {
+            new_key: self.key.is_none() || peek.key_is_dead || signed,
+            lifetime,
+        }
     }
 
     /// Django's `is_empty()`: no key and no data. Does not load or mark anything.

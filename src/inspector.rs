@@ -1,0 +1,302 @@
+//! The session inspector shown on every lesson page: the cookies the browser sent, the
+//! `Set-Cookie` this response carries (each attribute explained), the stored record and the
+//! time left, and, when the session cookie did not come back, the likely reason. It only looks:
+//! inspecting never marks the session accessed or changes what the middleware sends.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::COOKIE;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::SessionSettings;
+use crate::session::cookie::{deletion_cookie, session_cookie};
+use crate::session::{CookiePlan, Session};
+
+/// A cookie the browser sent, its value masked.
+#[derive(Debug, Serialize)]
+pub struct CookieSeen {
+    /// The cookie's name.
+    pub name: String,
+    /// The first characters of the value, then `…` and the length.
+    pub masked_value: String,
+    /// Whether it is this lesson's session cookie.
+    pub is_session_cookie: bool,
+}
+
+/// One attribute of the `Set-Cookie` header, with what it makes the browser do.
+#[derive(Debug, Serialize)]
+pub struct AttributeExplained {
+    /// `Path`, `Max-Age` …
+    pub name: String,
+    /// Its value (empty for flags such as `HttpOnly`).
+    pub value: String,
+    /// What it means.
+    pub meaning: String,
+}
+
+/// The `Set-Cookie` of this response.
+#[derive(Debug, Serialize)]
+pub struct ResponseCookie {
+    /// `"set"`, `"delete"` or `"none"`.
+    pub action: &'static str,
+    /// The header, its value masked.
+    pub header: Option<String>,
+    /// Its attributes, explained.
+    pub attributes: Vec<AttributeExplained>,
+    /// Why the middleware does this.
+    pub reason: String,
+}
+
+/// The stored session, as the store holds it.
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    /// Where it lives (`db (SQLite)`, `signed_cookies` …).
+    pub engine: &'static str,
+    /// Its items, in insertion order.
+    pub items: Vec<(String, Value)>,
+    /// When the store considers it expired (as loaded, before this response's save).
+    pub expire_date: Option<DateTime<Utc>>,
+    /// Seconds until then, from now.
+    pub seconds_left: Option<i64>,
+}
+
+/// Everything the inspector shows.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    /// The cookies the browser sent with this request.
+    pub request_cookies: Vec<CookieSeen>,
+    /// Whether the lesson's session cookie was among them.
+    pub session_cookie_sent: bool,
+    /// What this response does to the cookie.
+    pub response_cookie: ResponseCookie,
+    /// The stored record.
+    pub record: RecordView,
+    /// Likely reasons the session cookie did not come back (empty when it did).
+    pub diagnosis: Vec<String>,
+}
+
+/// Inspects `session` for the request `req` (after the view ran).
+pub fn inspect(req: &HttpRequest, session: &Session, now: DateTime<Utc>) -> Inspection {
+    let settings = session.settings();
+    let request_cookies = request_cookies(req, &settings.cookie_name);
+    let session_cookie_sent = request_cookies.iter().any(|c| c.is_session_cookie);
+    let plan = session.planned_cookie(session_cookie_sent);
+    let expire_date = session.stored_expire_date();
+    Inspection {
+        response_cookie: explain_plan(&plan, &settings, session.session_key().as_deref()),
+        record: RecordView {
+            engine: session.backend_name(),
+            items: session.peek_items(),
+            expire_date,
+            seconds_left: expire_date.map(|at| (at - now).num_seconds()),
+        },
+        diagnosis: if session_cookie_sent {
+            Vec::new()
+        } else {
+            diagnose(req, &settings)
+        },
+        request_cookies,
+        session_cookie_sent,
+    }
+}
+
+/// `abcd…(32)`: enough to tell cookies apart, not enough to steal one.
+pub fn mask(value: &str) -> String {
+    let shown: String = value.chars().take(4).collect();
+    format!("{shown}…({} chars)", value.chars().count())
+}
+
+fn request_cookies(req: &HttpRequest, session_cookie: &str) -> Vec<CookieSeen> {
+    let mut seen = Vec::new();
+    for header in req.headers().get_all(COOKIE) {
+        let text = String::from_utf8_lossy(header.as_bytes());
+        for pair in text.split(';') {
+            let (name, value) = pair.split_once('=').unwrap_or(("", pair));
+            let name = name.trim();
+            if name.is_empty() && value.trim().is_empty() {
+                continue;
+            }
+            seen.push(CookieSeen {
+                name: name.to_owned(),
+                masked_value: mask(value.trim()),
+                is_session_cookie: name == session_cookie,
+            });
+        }
+    }
+    seen
+}
+
+fn explain_plan(
+    plan: &CookiePlan,
+    settings: &SessionSettings,
+    key: Option<&str>,
+) -> ResponseCookie {
+    match plan {
+        CookiePlan::Keep => ResponseCookie {
+            action: "none",
+            header: None,
+            attributes: Vec::new(),
+            reason: "The session was not modified (and SESSION_SAVE_EVERY_REQUEST is off), so the browser keeps the cookie it has.".into(),
+        },
+        CookiePlan::Delete => {
+            let header = deletion_cookie(settings);
+            ResponseCookie {
+                action: "delete",
+                attributes: explain(&header),
+                header: Some(header),
+                reason: "The browser sent a session cookie but the session is now empty (flushed, expired or unknown), so the cookie is deleted.".into(),
+            }
+        }
+        CookiePlan::Set { new_key, lifetime } => {
+            let shown_key = match (new_key, key) {
+                (false, Some(key)) => mask(key),
+                _ => "(new value)".to_owned(),
+            };
+            // Built with a stand-in value so the masked key is shown as is, not cookie-quoted.
+            let header = session_cookie(settings, "KEY", *lifetime).replacen("KEY", &shown_key, 1);
+            ResponseCookie {
+                action: "set",
+                attributes: explain(&header),
+                header: Some(header),
+                reason: if *new_key {
+                    "The session was modified and has no live key yet, so it is saved under a new key that the browser gets now.".into()
+                } else {
+                    "The session was modified (or SESSION_SAVE_EVERY_REQUEST is on), so it is saved and the cookie's lifetime starts again.".into()
+                },
+            }
+        }
+    }
+}
+
+/// Each attribute of a `Set-Cookie` value with what it makes the browser do.
+pub fn explain(header: &str) -> Vec<AttributeExplained> {
+    let mut parts = header.split("; ");
+    let mut out = Vec::new();
+    if let Some((name, _)) = parts.next().and_then(|p| p.split_once('=')) {
+        out.push(AttributeExplained {
+            name: name.to_owned(),
+            value: String::new(),
+            meaning: format!(
+                "The cookie's name (SESSION_COOKIE_NAME): the browser sends it back as `{name}=…`."
+            ),
+        });
+    }
+    for part in parts {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let meaning = match name {
+            "Domain" => format!("Sent to {value} and its subdomains (SESSION_COOKIE_DOMAIN)."),
+            "expires" if value.starts_with("Thu, 01 Jan 1970") => {
+                "A date in the past: the browser deletes the cookie now.".to_owned()
+            }
+            "expires" => format!("The browser keeps the cookie until {value} (for browsers that ignore Max-Age)."),
+            "HttpOnly" => "JavaScript cannot read it: it is not in document.cookie (SESSION_COOKIE_HTTPONLY).".to_owned(),
+            "Max-Age" if value == "0" || value.starts_with('-') => {
+                "Zero or less: the browser deletes the cookie at once.".to_owned()
+            }
+            "Max-Age" => format!("The browser keeps the cookie {value} seconds: get_expiry_age() at save time."),
+            "Path" => format!("Sent only with requests for URLs under {value} (SESSION_COOKIE_PATH)."),
+            "SameSite" => match value {
+                "Lax" => "Sent on same-site requests and top-level links from other sites, not on cross-site subrequests (SESSION_COOKIE_SAMESITE).".to_owned(),
+                "Strict" => "Sent only on same-site requests, never when arriving from another site.".to_owned(),
+                _ => "Sent on cross-site requests too; browsers require Secure with it.".to_owned(),
+            },
+            "Secure" => "Sent only over HTTPS, or to http://localhost (SESSION_COOKIE_SECURE).".to_owned(),
+            _ => String::new(),
+        };
+        out.push(AttributeExplained {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            meaning,
+        });
+    }
+    if !header.contains("Max-Age=") {
+        out.push(AttributeExplained {
+            name: "(no Max-Age, no expires)".to_owned(),
+            value: String::new(),
+            meaning: "A browser-session cookie: the browser drops it when it closes (get_expire_at_browser_close() is True).".to_owned(),
+        });
+    }
+    out
+}
+
+/// Why the browser may not have sent this lesson's session cookie.
+fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let info = req.connection_info();
+    let host = info
+        .host()
+        .rsplit_once(':')
+        .map_or(info.host(), |(h, _)| h)
+        .to_owned();
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1")
+        || host.ends_with(".localhost");
+    if settings.cookie_secure && info.scheme() == "http" && !local {
+        reasons.push(format!(
+            "This lesson's cookie is Secure, and this page came over plain http from {host}, which is not localhost: the browser neither stores nor sends it. Use https, or open the page as http://127.0.0.1."
+        ));
+    }
+    if !req.path().starts_with(&settings.cookie_path) {
+        reasons.push(format!(
+            "The cookie's Path is {}, which does not cover {}: the browser keeps the cookie but does not send it here.",
+            settings.cookie_path,
+            req.path()
+        ));
+    }
+    reasons.push(
+        "No session yet: the cookie is set by the first view that modifies the session.".to_owned(),
+    );
+    reasons.push("It expired in the browser (after Max-Age seconds, or when the browser closed for a browser-session cookie), or a flush() deleted it.".to_owned());
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_four_characters_and_the_length() {
+        assert_eq!(mask("0n7rg9den4j7yzdeftps27n1xf2j6jow"), "0n7r…(32 chars)");
+        assert_eq!(mask(""), "…(0 chars)");
+    }
+
+    #[test]
+    fn every_attribute_of_a_session_cookie_is_explained() {
+        let attrs = explain(
+            "sessionid=abcd; expires=Sat, 05 Dec 2026 23:56:58 GMT; HttpOnly; Max-Age=1209600; Path=/basic/; SameSite=Lax; Secure",
+        );
+        let names: Vec<&str> = attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sessionid",
+                "expires",
+                "HttpOnly",
+                "Max-Age",
+                "Path",
+                "SameSite",
+                "Secure"
+            ]
+        );
+        assert!(attrs.iter().all(|a| !a.meaning.is_empty()));
+        assert!(attrs[3].meaning.contains("1209600 seconds"));
+        assert!(attrs[4].meaning.contains("/basic/"));
+    }
+
+    #[test]
+    fn deletion_and_browser_session_cookies_say_so() {
+        let deletion = explain(
+            "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax",
+        );
+        assert!(deletion[1].meaning.contains("deletes the cookie now"));
+        assert!(deletion[2].meaning.contains("at once"));
+        let browser = explain("sessionid=abcd; HttpOnly; Path=/; SameSite=Lax");
+        assert!(
+            browser
+                .last()
+                .unwrap()
+                .meaning
+                .contains("browser-session cookie")
+        );
+    }
+}
