@@ -421,6 +421,8 @@ pub struct LessonOverrides {
     pub settings: Option<SessionOverrides>,
     /// `/pagesession/`.
     pub pagesession: Option<SessionOverrides>,
+    /// `/playground/`.
+    pub playground: Option<SessionOverrides>,
 }
 
 impl LessonOverrides {
@@ -433,6 +435,7 @@ impl LessonOverrides {
             "testcookie" => self.testcookie.as_ref(),
             "settings" => self.settings.as_ref(),
             "pagesession" => self.pagesession.as_ref(),
+            "playground" => self.playground.as_ref(),
             _ => None,
         }
     }
@@ -445,6 +448,7 @@ impl LessonOverrides {
             ("testcookie", &self.testcookie),
             ("settings", &self.settings),
             ("pagesession", &self.pagesession),
+            ("playground", &self.playground),
         ]
         .into_iter()
         .filter_map(|(slug, o)| o.as_ref().map(|o| (slug, o)))
