@@ -785,6 +785,7 @@ impl Settings {
             "testcookie",
             "settings",
             "pagesession",
+            "playground",
         ];
         for slug in slugs {
             let session = self.lesson_session(slug, "/");
