@@ -10,7 +10,9 @@ mod cached_db;
 mod codec;
 mod db;
 mod file;
+mod memory;
 mod postgres;
+mod redis;
 
 pub use actix::ActixSessionStore;
 pub use any::AnyStore;
@@ -18,7 +20,9 @@ pub use cached_db::CachedDbStore;
 pub use codec::SessionCodec;
 pub use db::DbStore;
 pub use file::FileStore;
+pub use memory::MemoryStore;
 pub use postgres::PgStore;
+pub use redis::{RedisSettings, RedisStore};
 
 use std::future::Future;
 
