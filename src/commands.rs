@@ -27,6 +27,14 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     let stores = Stores::open(settings).await?;
     let mut report = Vec::new();
     for (spec, store) in stores.iter() {
+        if store.expires_by_itself() {
+            report.push(format!(
+                "{}: nothing to clear; {} entries expire by themselves",
+                spec.name(),
+                store.describe()
+            ));
+            continue;
+        }
         let removed = store.clear_expired(Utc::now()).await?;
         report.push(format!(
             "{}: removed {removed} expired session(s) from {}",

@@ -73,7 +73,13 @@ impl Engine {
     /// Every engine name, as written in configuration.
     pub const NAMES: [&'static str; 5] = ["db", "file", "cache", "cached_db", "signed_cookies"];
     /// Engines this build can serve.
-    pub const AVAILABLE: [Engine; 3] = [Engine::Db, Engine::File, Engine::SignedCookies];
+    pub const AVAILABLE: [Engine; 5] = [
+        Engine::Db,
+        Engine::File,
+        Engine::Cache,
+        Engine::CachedDb,
+        Engine::SignedCookies,
+    ];
 
     /// The configuration name of the engine.
     pub fn name(self) -> &'static str {

@@ -13,11 +13,16 @@ use actix_web::middleware::{ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::{DatabaseKind, Engine, SessionSettings, Settings, database_path_kind};
+use crate::config::{
+    CacheBackend, DatabaseKind, Engine, SessionSettings, Settings, database_path_kind,
+};
 use crate::lessons::{self, LESSONS};
 use crate::render::Renderer;
 use crate::routes;
-use crate::session::store::{AnyStore, DbStore, FileStore, PgStore, SessionCodec};
+use crate::session::store::{
+    AnyStore, CachedDbStore, DbStore, FileStore, MemoryStore, PgStore, RedisSettings, RedisStore,
+    SessionCodec,
+};
 use crate::session::{
     SessionBackend, SessionEngine, SharedClock, SignedCookies, Store, SystemClock,
 };
@@ -34,7 +39,18 @@ pub enum StoreSpec {
         /// The cookie name, Django's file name prefix.
         prefix: String,
     },
+    /// The `cache` engine on `[caches.<alias>]`.
+    Cache(String),
+    /// The `cached_db` engine: `[caches.<alias>]` over `[database] url`.
+    CachedDb(String),
 }
+
+/// Django's cache key prefix of the `cache` engine.
+const CACHE_KEY_PREFIX: &str = "django.contrib.sessions.cache";
+/// Django's cache key prefix of the `cached_db` engine.
+const CACHED_DB_KEY_PREFIX: &str = "django.contrib.sessions.cached_db";
+/// The memory cache's default bound.
+const DEFAULT_MEMORY_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl StoreSpec {
     /// The store `settings` call for, or `None` for engines without one (`signed_cookies`).
@@ -48,8 +64,9 @@ impl StoreSpec {
                 dir: settings.session_file_dir(session),
                 prefix: session.cookie_name.clone(),
             }),
+            Engine::Cache => Some(StoreSpec::Cache(session.cache_alias.clone())),
+            Engine::CachedDb => Some(StoreSpec::CachedDb(session.cache_alias.clone())),
             Engine::SignedCookies => None,
-            other => anyhow::bail!("the `{other}` session engine is not available in this build"),
         })
     }
 
@@ -58,11 +75,19 @@ impl StoreSpec {
         match self {
             StoreSpec::Db => "db".to_owned(),
             StoreSpec::File { prefix, .. } => format!("file:{prefix}"),
+            StoreSpec::Cache(alias) => format!("cache:{alias}"),
+            StoreSpec::CachedDb(alias) => format!("cached_db:{alias}"),
         }
     }
 
     async fn open(&self, settings: &Settings) -> anyhow::Result<AnyStore> {
         Ok(match self {
+            StoreSpec::Cache(alias) => open_cache(settings, alias, CACHE_KEY_PREFIX)?,
+            StoreSpec::CachedDb(alias) => {
+                let db = Box::pin(StoreSpec::Db.open(settings)).await?;
+                let cache = open_cache(settings, alias, CACHED_DB_KEY_PREFIX)?;
+                AnyStore::CachedDb(Arc::new(CachedDbStore::new(db, cache)))
+            }
             StoreSpec::Db => {
                 match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
                     DatabaseKind::Postgres => AnyStore::Postgres(
@@ -92,6 +117,42 @@ impl StoreSpec {
             }
         })
     }
+}
+
+/// Opens cache `alias` for sessions under Django's `session_prefix`.
+fn open_cache(settings: &Settings, alias: &str, session_prefix: &str) -> anyhow::Result<AnyStore> {
+    let cache = settings
+        .cache(alias)
+        .with_context(|| format!("there is no [caches.{alias}]"))?;
+    Ok(match cache.backend {
+        Some(CacheBackend::Memory) | None => AnyStore::Memory(MemoryStore::new(
+            cache.max_bytes.unwrap_or(DEFAULT_MEMORY_CACHE_BYTES),
+        )),
+        Some(CacheBackend::Redis) => {
+            let url = cache
+                .url
+                .clone()
+                .with_context(|| format!("[caches.{alias}] has no url"))?;
+            let mut redis = RedisSettings::new(url);
+            redis.key_prefix = format!(
+                "{}{session_prefix}",
+                cache.key_prefix.as_deref().unwrap_or("")
+            );
+            if let Some(pool_size) = cache.pool_size {
+                redis.pool_size = pool_size;
+            }
+            if let Some(ms) = cache.timeout_ms {
+                let timeout = std::time::Duration::from_millis(ms);
+                redis.connect_timeout = timeout;
+                redis.wait_timeout = timeout;
+                redis.response_timeout = timeout;
+            }
+            AnyStore::Redis(
+                RedisStore::connect(&redis)
+                    .with_context(|| format!("cannot set up the Redis cache [caches.{alias}]"))?,
+            )
+        }
+    })
 }
 
 /// The stores the configuration needs, each opened once and shared by the lessons using it.

@@ -1,9 +1,16 @@
 //! Run-time choice of engine: [`Store`] uses `async fn`, so it is not object-safe; this enum
 //! forwards each call to the engine the configuration chose.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
-use super::{DbStore, FileStore, PgStore, SaveError, SaveMode, SessionRecord, Store, StoreError};
+use super::{
+    CachedDbStore, DbStore, FileStore, MemoryStore, PgStore, RedisStore, SaveError, SaveMode,
+    SessionRecord, Store, StoreError,
+};
 
 /// Any of sessionlab's stores.
 #[derive(Clone)]
@@ -14,16 +21,56 @@ pub enum AnyStore {
     Postgres(PgStore),
     /// The `file` engine.
     File(FileStore),
+    /// The `cache` engine in this process.
+    Memory(MemoryStore),
+    /// The `cache` engine on Redis.
+    Redis(RedisStore),
+    /// The `cached_db` engine: a cache (memory or Redis) over a database.
+    CachedDb(Arc<CachedDbStore<AnyStore, AnyStore>>),
+}
+
+/// A boxed store future: `CachedDb` holds `AnyStore`s, so its calls are boxed to give the
+/// recursive future a size.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Forwards `$call` to whichever store `$any` holds.
+macro_rules! forward {
+    ($any:expr, $s:ident => $call:expr) => {
+        match $any {
+            AnyStore::Db($s) => $call.await,
+            AnyStore::Postgres($s) => $call.await,
+            AnyStore::File($s) => $call.await,
+            AnyStore::Memory($s) => $call.await,
+            AnyStore::Redis($s) => $call.await,
+            AnyStore::CachedDb($s) => {
+                let boxed: Boxed<'_, _> = Box::pin($call);
+                boxed.await
+            }
+        }
+    };
 }
 
 impl AnyStore {
-    /// How many live sessions the store holds, where it can tell.
+    /// How many live sessions the store holds.
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
-        match self {
-            AnyStore::Db(s) => s.count_live(now).await.map(Some),
-            AnyStore::Postgres(s) => s.count_live(now).await.map(Some),
-            AnyStore::File(s) => s.count_live(now).await.map(Some),
-        }
+        let count = match self {
+            AnyStore::Db(s) => s.count_live(now).await?,
+            AnyStore::Postgres(s) => s.count_live(now).await?,
+            AnyStore::File(s) => s.count_live(now).await?,
+            AnyStore::Memory(s) => i64::try_from(s.count_live().await).unwrap_or(i64::MAX),
+            AnyStore::Redis(s) => s.count_live().await?,
+            AnyStore::CachedDb(s) => {
+                let boxed: Boxed<'_, _> = Box::pin(s.db().count_live(now));
+                return boxed.await;
+            }
+        };
+        Ok(Some(count))
+    }
+
+    /// Whether expired sessions vanish by themselves (caches), so `clearsessions` has nothing
+    /// to do.
+    pub fn expires_by_itself(&self) -> bool {
+        matches!(self, AnyStore::Memory(_) | AnyStore::Redis(_))
     }
 }
 
@@ -33,6 +80,9 @@ impl Store for AnyStore {
             AnyStore::Db(s) => s.describe(),
             AnyStore::Postgres(s) => s.describe(),
             AnyStore::File(s) => s.describe(),
+            AnyStore::Memory(s) => s.describe(),
+            AnyStore::Redis(s) => s.describe(),
+            AnyStore::CachedDb(s) => s.describe(),
         }
     }
 
@@ -41,50 +91,26 @@ impl Store for AnyStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        match self {
-            AnyStore::Db(s) => s.load(key, now).await,
-            AnyStore::Postgres(s) => s.load(key, now).await,
-            AnyStore::File(s) => s.load(key, now).await,
-        }
+        forward!(self, s => s.load(key, now))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        match self {
-            AnyStore::Db(s) => s.exists(key).await,
-            AnyStore::Postgres(s) => s.exists(key).await,
-            AnyStore::File(s) => s.exists(key).await,
-        }
+        forward!(self, s => s.exists(key))
     }
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
-        match self {
-            AnyStore::Db(s) => s.save(record, mode).await,
-            AnyStore::Postgres(s) => s.save(record, mode).await,
-            AnyStore::File(s) => s.save(record, mode).await,
-        }
+        forward!(self, s => s.save(record, mode))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        match self {
-            AnyStore::Db(s) => s.delete(key).await,
-            AnyStore::Postgres(s) => s.delete(key).await,
-            AnyStore::File(s) => s.delete(key).await,
-        }
+        forward!(self, s => s.delete(key))
     }
 
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        match self {
-            AnyStore::Db(s) => s.clear_expired(now).await,
-            AnyStore::Postgres(s) => s.clear_expired(now).await,
-            AnyStore::File(s) => s.clear_expired(now).await,
-        }
+        forward!(self, s => s.clear_expired(now))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            AnyStore::Db(s) => s.ping().await,
-            AnyStore::Postgres(s) => s.ping().await,
-            AnyStore::File(s) => s.ping().await,
-        }
+        forward!(self, s => s.ping())
     }
 }
