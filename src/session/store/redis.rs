@@ -28,24 +28,6 @@ const MAX_TTL_SECS: i64 = 100 * 366 * 24 * 3600;
 /// Keys asked for per `SCAN` step.
 const SCAN_COUNT: usize = 1000;
 
-/// Deletes, among `KEYS`, the sessions whose stored expiry (`"e"`, fixed-width RFC 3339 in UTC,
-/// so text order is time order) is before `ARGV[1]`; one atomic step per batch, so a session
-/// updated meanwhile is judged on its new expiry. Returns how many it deleted.
-const CLEAR_EXPIRED_SCRIPT: &str = r#"
-local removed = 0
-for _, key in ipairs(KEYS) do
-  local value = redis.pcall('GET', key)
-  if type(value) == 'string' then
-    local expire = string.match(value, '^{"e":"([^"]+)"')
-    if expire and expire < ARGV[1] then
-      redis.call('DEL', key)
-      removed = removed + 1
-    end
-  end
-end
-return removed
-"#;
-
 /// Where and how to reach Redis.
 #[derive(Clone)]
 pub struct RedisSettings {
@@ -103,8 +85,8 @@ fn redacted(url: &str) -> String {
     }
 }
 
-/// What is stored under a session's key: `{"e": expire_date, "d": data}` as Python-style JSON.
-/// `e` comes first, so the clean-up script can read it without decoding the data.
+/// What is stored under a session's key: `{"e": expire_date, "d": data}` as Python-style JSON,
+/// `e` first (a reader with `redis-cli GET` sees the expiry at once).
 #[derive(Serialize)]
 struct StoredRef<'a> {
     e: String,
@@ -239,8 +221,9 @@ fn escape_glob(prefix: &str) -> String {
     out
 }
 
-/// The stored form of an expiry: RFC 3339 in UTC with nanoseconds, always the same width
-/// (dates are kept within 1970..=9999), so comparing the text compares the times.
+/// The stored form of an expiry: RFC 3339 in UTC with nanoseconds, so it reads back exactly.
+/// Years stay within 1970..=9999: RFC 3339 has four-digit years, and an expiry before 1970 is
+/// as past as any other.
 fn expiry_text(at: DateTime<Utc>) -> String {
     let earliest = DateTime::<Utc>::UNIX_EPOCH;
     let latest = Utc
@@ -359,33 +342,10 @@ impl Store for RedisStore {
         Ok(())
     }
 
-    /// Django's cache engine does nothing here, as Redis drops each key at its TTL. This sweep
-    /// also removes sessions that expired before `now` while Redis still holds them (`now`
-    /// ahead of the wall clock, as in the acceptance suite; the TTL's rounding up to a whole
-    /// second): `SCAN` over the prefix, then one atomic check-and-delete per batch.
-    async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let cutoff = expiry_text(now);
-        let mut removed = 0;
-        let mut cursor = 0;
-        loop {
-            let (next, keys) = self.scan_step(cursor).await?;
-            if !keys.is_empty() {
-                let mut conn = self.pool.get().await.map_err(unavailable)?;
-                let batch: u64 = redis::cmd("EVAL")
-                    .arg(CLEAR_EXPIRED_SCRIPT)
-                    .arg(keys.len())
-                    .arg(keys)
-                    .arg(&cutoff)
-                    .query_async(&mut *conn)
-                    .await
-                    .map_err(unavailable)?;
-                removed += batch;
-            }
-            match next {
-                0 => return Ok(removed),
-                next => cursor = next,
-            }
-        }
+    /// Django's cache engine does nothing here: Redis drops each key at its TTL (and `load`
+    /// never returns a session past `now` meanwhile).
+    async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(0)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -626,11 +586,14 @@ mod tests {
     }
 
     #[test]
-    fn expiry_text_has_one_width_so_text_order_is_time_order() {
-        let early = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
-        let later = early + TimeDelta::nanoseconds(1);
-        assert_eq!(expiry_text(early), "2026-01-02T03:04:05.000000000Z");
-        assert!(expiry_text(early) < expiry_text(later));
+    fn expiry_text_reads_back_exactly_within_rfc_3339_years() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + TimeDelta::nanoseconds(7);
+        assert_eq!(expiry_text(at), "2026-01-02T03:04:05.000000007Z");
+        let value = python_json_bytes(&StoredRef {
+            e: expiry_text(at),
+            d: &SessionData::new(),
+        });
+        assert_eq!(decode(&value).unwrap(), (at, SessionData::new()));
         assert_eq!(
             expiry_text(DateTime::<Utc>::MIN_UTC),
             "1970-01-01T00:00:00.000000000Z"
