@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{Browser, PgSchema, TestApp, http_date, spawn_with_settings, test_settings};
+use common::{
+    Browser, PgSchema, RedisPrefix, TestApp, http_date, redis_url, spawn_with_settings,
+    test_settings,
+};
 use serde_json::json;
 use sessionlab::session::FakeClock;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ struct Engine {
     name: &'static str,
     signed: bool,
     _schema: Option<PgSchema>,
+    _redis: Option<RedisPrefix>,
 }
 
 async fn spawn(engine: &'static str) -> (TestApp, Engine) {
@@ -21,6 +25,7 @@ async fn spawn(engine: &'static str) -> (TestApp, Engine) {
     let files = data_dir.path().join("files");
     std::fs::create_dir(&files).unwrap();
     let mut schema = None;
+    let mut redis = None;
     let mut overrides: Vec<(String, String)> = Vec::new();
     let mut set = |k: &str, v: &str| overrides.push((k.to_owned(), v.to_owned()));
     match engine {
@@ -35,6 +40,17 @@ async fn spawn(engine: &'static str) -> (TestApp, Engine) {
             set("APP__SESSION__FILE_PATH", files.to_str().unwrap());
         }
         "signed_cookies" => set("APP__SESSION__ENGINE", "signed_cookies"),
+        "cache_memory" => set("APP__SESSION__ENGINE", "cache"),
+        "cached_db_memory" => set("APP__SESSION__ENGINE", "cached_db"),
+        "cache_redis" | "cached_db_redis" => {
+            let engine_name = engine.trim_end_matches("_redis");
+            set("APP__SESSION__ENGINE", engine_name);
+            set("APP__CACHES__DEFAULT__BACKEND", "redis");
+            let redis_prefix = RedisPrefix::new();
+            set("APP__CACHES__DEFAULT__URL", &redis_url());
+            set("APP__CACHES__DEFAULT__KEY_PREFIX", &redis_prefix.prefix);
+            redis = Some(redis_prefix);
+        }
         other => panic!("unknown engine {other}"),
     }
     let pairs: Vec<(&str, &str)> = overrides
@@ -47,6 +63,7 @@ async fn spawn(engine: &'static str) -> (TestApp, Engine) {
         name: engine,
         signed: engine == "signed_cookies",
         _schema: schema,
+        _redis: redis,
     };
     (app, engine)
 }
@@ -263,4 +280,50 @@ macro_rules! engine_suite {
     )*};
 }
 
-engine_suite!(sqlite, postgres, file, signed_cookies);
+engine_suite!(
+    sqlite,
+    postgres,
+    file,
+    signed_cookies,
+    cache_memory,
+    cache_redis,
+    cached_db_memory,
+    cached_db_redis,
+);
+
+#[actix_web::test]
+async fn cache_redis_sessions_live_in_redis_with_the_sessions_ttl() {
+    let (app, engine) = spawn("cache_redis").await;
+    let prefix = &engine._redis.as_ref().unwrap().prefix;
+    let key = app
+        .get("/timeout/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
+    let redis_key = format!("{prefix}django.contrib.sessions.cache{key}");
+    assert_eq!(engine._redis.as_ref().unwrap().keys(), [redis_key.clone()]);
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&redis_key).query(&mut conn).unwrap();
+    assert!(
+        (595..=600).contains(&ttl),
+        "set_expiry(600) lives 600 s in Redis, got {ttl}"
+    );
+}
+
+#[actix_web::test]
+async fn cached_db_survives_a_cache_wipe() {
+    let (app, engine) = spawn("cached_db_redis").await;
+    let mut browser = Browser::new(&app);
+    browser.get_json("/basic/set/").await;
+    let redis = engine._redis.as_ref().unwrap();
+    assert_eq!(redis.keys().len(), 1, "written through to the cache");
+    assert!(redis.keys()[0].contains("django.contrib.sessions.cached_db"));
+    redis.wipe();
+    let page = browser.get_json("/basic/get/").await.json();
+    assert_eq!(
+        page["context"]["name"], "Sonam",
+        "read back from the database"
+    );
+    assert_eq!(redis.keys().len(), 1, "and the cache was refilled");
+}

@@ -122,3 +122,38 @@ async fn two_processes_on_one_postgresql_database_serve_the_same_sessions() {
         "B's flush ended it for A"
     );
 }
+
+#[actix_web::test]
+async fn two_processes_on_one_redis_serve_the_same_sessions() {
+    let prefix = common::RedisPrefix::new();
+    let env = [
+        ("APP__SESSION__ENGINE", "cache"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        ("APP__CACHES__DEFAULT__URL", "redis://127.0.0.1:6379/0"),
+        ("APP__CACHES__DEFAULT__KEY_PREFIX", prefix.prefix.as_str()),
+        ("APP__DATABASE__URL", "sqlite::memory:"),
+    ];
+    let (a, b) = (Server::start(&env), Server::start(&env));
+    let client = reqwest::Client::new();
+    let set = get(&client, format!("{}/testcookie/set/", a.address), None).await;
+    let cookie = set.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let on_b: serde_json::Value = get(
+        &client,
+        format!("{}/testcookie/check/", b.address),
+        Some(&cookie),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        on_b["context"]["worked"], true,
+        "process B reads what A wrote to Redis"
+    );
+}

@@ -52,3 +52,80 @@ async fn postgresql_going_away_is_a_503_and_the_server_recovers_by_itself() {
     assert_eq!(app.get("/healthz", None).await.status, 200);
     drop(schema);
 }
+
+#[actix_web::test]
+async fn redis_going_away_is_a_503_and_the_server_recovers_by_itself() {
+    let prefix = common::RedisPrefix::new();
+    let proxy = FaultyProxy::start("127.0.0.1:6379").await;
+    let app = spawn_app_with(&[
+        ("APP__SESSION__ENGINE", "cache"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        (
+            "APP__CACHES__DEFAULT__URL",
+            &format!("redis://127.0.0.1:{}/0", proxy.port),
+        ),
+        ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
+        ("APP__CACHES__DEFAULT__TIMEOUT_MS", "500"),
+    ])
+    .await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.get_json("/basic/set/").await.status, 200);
+
+    proxy.cut().await;
+    let started = Instant::now();
+    let down = browser.get("/basic/get/").await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert!(down.body.contains("session store is unavailable"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered promptly"
+    );
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, 503);
+    assert_eq!(
+        health.json()["stores"]["cache:default"]["status"],
+        "unavailable"
+    );
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let back = loop {
+        let page = browser.get_json("/basic/get/").await;
+        if page.status == 200 || Instant::now() > deadline {
+            break page;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(back.status, 200, "recovered by itself");
+    // Only the connection went away, not Redis: the session written before is intact.
+    assert_eq!(back.json()["context"]["name"], "Sonam");
+}
+
+#[actix_web::test]
+async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
+    let prefix = common::RedisPrefix::new();
+    let proxy = FaultyProxy::start("127.0.0.1:6379").await;
+    let app = spawn_app_with(&[
+        ("APP__SESSION__ENGINE", "cached_db"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        (
+            "APP__CACHES__DEFAULT__URL",
+            &format!("redis://127.0.0.1:{}/0", proxy.port),
+        ),
+        ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
+        ("APP__CACHES__DEFAULT__TIMEOUT_MS", "300"),
+    ])
+    .await;
+    let mut browser = Browser::new(&app);
+    browser.get_json("/basic/set/").await;
+    proxy.cut().await;
+    let page = browser.get_json("/basic/get/").await;
+    assert_eq!(page.status, 200, "the database is the truth");
+    assert_eq!(page.json()["context"]["name"], "Sonam");
+    let write = browser.get_json("/dict/set/").await;
+    assert_eq!(
+        write.status, 200,
+        "a cache failure on write is logged, not fatal"
+    );
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}

@@ -395,3 +395,52 @@ impl FaultyProxy {
         &self.upstream
     }
 }
+
+/// A Redis key prefix of its own for one test; its keys are deleted when the guard goes.
+pub struct RedisPrefix {
+    pub prefix: String,
+}
+
+/// The Redis server the tests use (`SESSIONLAB_TEST_REDIS_URL` overrides it).
+pub fn redis_url() -> String {
+    std::env::var("SESSIONLAB_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+}
+
+impl RedisPrefix {
+    pub fn new() -> RedisPrefix {
+        RedisPrefix {
+            prefix: format!(
+                "sessionlab-it-{}:",
+                sessionlab::session::key::new_session_key().unwrap()
+            ),
+        }
+    }
+
+    /// The keys under this prefix.
+    pub fn keys(&self) -> Vec<String> {
+        let client = redis::Client::open(redis_url()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut conn)
+            .unwrap()
+    }
+
+    /// Deletes every key under this prefix (a cache wipe).
+    pub fn wipe(&self) {
+        let keys = self.keys();
+        if keys.is_empty() {
+            return;
+        }
+        let client = redis::Client::open(redis_url()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let _: () = redis::cmd("DEL").arg(keys).query(&mut conn).unwrap();
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
