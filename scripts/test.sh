@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of sessionlab. Makes sure what the tests need is installed and running
-# first: Redis and PostgreSQL (engine tests), Python 3 (Django round-trip tests).
+# first: Redis and PostgreSQL (engine tests), Django 5.2 in a venv (round-trip tests),
+# Chromium and playwright-core (browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/services.sh
@@ -13,3 +14,6 @@ export SESSIONLAB_DJANGO_PYTHON="$PWD/target/django-venv/bin/python"
 export SESSIONLAB_REQUIRE_DJANGO=1
 
 cargo test --all-targets --locked "$@"
+
+# The lessons in a real browser (installs Debian's chromium and playwright-core when missing).
+scripts/browser-test.sh
