@@ -411,6 +411,26 @@ impl CacheSettings {
     }
 }
 
+/// `[instructor]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstructor {
+    enabled: Option<bool>,
+    token: Option<String>,
+}
+
+/// `[instructor]`: the instructor's page at `/instructor/`.
+#[derive(Debug, Clone)]
+pub struct InstructorSettings {
+    /// Whether `/instructor/` exists at all.
+    pub enabled: bool,
+    /// The token that opens it (`APP__INSTRUCTOR__TOKEN`).
+    pub token: Option<Secret>,
+}
+
+/// The shortest instructor token accepted.
+pub const MIN_INSTRUCTOR_TOKEN: usize = 16;
+
 /// `[lessons]`: one optional table of session overrides per lesson.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -473,6 +493,7 @@ struct RawSettings {
     session: Option<SessionOverrides>,
     lessons: Option<LessonOverrides>,
     caches: Option<BTreeMap<String, CacheSettings>>,
+    instructor: Option<RawInstructor>,
 }
 
 impl RawSettings {
@@ -647,6 +668,8 @@ pub struct Settings {
     pub lessons: LessonOverrides,
     /// `[caches.<alias>]`.
     pub caches: BTreeMap<String, CacheSettings>,
+    /// `[instructor]`.
+    pub instructor: InstructorSettings,
 }
 
 impl Settings {
@@ -776,6 +799,8 @@ impl Settings {
             session: raw.session.unwrap_or_default(),
             lessons: raw.lessons.unwrap_or_default(),
             caches: raw.caches.unwrap_or_default(),
+            instructor: instructor_settings(raw.instructor.unwrap_or_default())
+                .map_err(&invalid)?,
         };
         settings.check_profile_rules().map_err(invalid)?;
         settings.check_cache_aliases().map_err(invalid)?;
@@ -887,6 +912,28 @@ impl Settings {
             _ => None,
         }
     }
+}
+
+fn instructor_settings(raw: RawInstructor) -> Result<InstructorSettings, String> {
+    let enabled = raw.enabled.unwrap_or(false);
+    let token = raw.token.filter(|t| !t.is_empty());
+    if enabled {
+        match &token {
+            None => {
+                return Err("`instructor.enabled` is true but `instructor.token` is not set; set APP__INSTRUCTOR__TOKEN to a secret of 16 or more characters".into());
+            }
+            Some(t) if t.chars().count() < MIN_INSTRUCTOR_TOKEN => {
+                return Err(format!(
+                    "`instructor.token` is too short; allowed: {MIN_INSTRUCTOR_TOKEN} or more characters"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(InstructorSettings {
+        enabled,
+        token: token.map(Secret::new),
+    })
 }
 
 /// What a `[database] url` points at.

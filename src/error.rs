@@ -23,6 +23,12 @@ pub enum AppError {
         "The request's session was deleted before the request finished. This typically occurs when you log out (or flush the session) in another tab while this request runs."
     )]
     SessionInterrupted,
+    /// A page that needs the instructor token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many failed sign-ins from one address.
+    #[error("Too many failed attempts. Wait a minute before trying again.")]
+    TooManyAttempts,
     /// The session does not fit in a signed cookie.
     #[error("The session could not be saved: {0}.")]
     SessionTooLarge(String),
@@ -54,6 +60,8 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             AppError::NotFound => "Page not found",
+            AppError::Unauthorized(_) => "Sign-in required",
+            AppError::TooManyAttempts => "Too many attempts",
             AppError::SessionStore(_) => "Session store unavailable",
             AppError::SessionInterrupted => "Session interrupted",
             AppError::SessionTooLarge(_) => "Session too large",
@@ -80,6 +88,8 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
             AppError::SessionTooLarge(_)

@@ -18,6 +18,8 @@ pub mod config;
 pub mod error;
 /// The session inspector on every lesson page: cookies in, cookie out, the stored record.
 pub mod inspector;
+/// `/instructor/`: profile, effective settings, live sessions, clearing expired ones.
+pub mod instructor;
 /// The six lessons, one scope each, with their own session settings.
 pub mod lessons;
 /// Tera pages and JSON answers from the same context.

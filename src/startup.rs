@@ -274,6 +274,9 @@ impl Application {
                 .route("/", web::get().to(routes::index))
                 .route("/healthz", web::get().to(routes::healthz))
                 .route("/static/{file}", web::get().to(routes::static_file));
+            if state.settings.instructor.enabled {
+                app = app.service(crate::instructor::scope());
+            }
             for &(lesson, ref engine) in &state.engines {
                 app = app.service(lessons::scope(lesson, engine.clone()));
             }

@@ -293,3 +293,26 @@ fn the_sweeper_period_is_checked() {
     ));
     assert!(err.contains("only in `[session]`"), "{err}");
 }
+
+#[test]
+fn an_enabled_instructor_page_needs_a_long_enough_token() {
+    let dir = config_dir_with(&[]);
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__INSTRUCTOR__ENABLED", "true")],
+    ));
+    assert!(err.contains("APP__INSTRUCTOR__TOKEN"), "{err}");
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[
+            ("APP__INSTRUCTOR__ENABLED", "true"),
+            ("APP__INSTRUCTOR__TOKEN", "short"),
+        ],
+    ));
+    assert!(
+        err.contains("instructor.token") && err.contains("16"),
+        "{err}"
+    );
+}

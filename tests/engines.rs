@@ -301,7 +301,10 @@ async fn cache_redis_sessions_live_in_redis_with_the_sessions_ttl() {
         .cookie_value("sessionid")
         .unwrap();
     let redis_key = format!("{prefix}django.contrib.sessions.cache{key}");
-    assert_eq!(engine._redis.as_ref().unwrap().keys(), [redis_key.clone()]);
+    assert_eq!(
+        engine._redis.as_ref().unwrap().keys(),
+        vec![redis_key.clone()]
+    );
     let client = redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_connection().unwrap();
     let ttl: i64 = redis::cmd("TTL").arg(&redis_key).query(&mut conn).unwrap();

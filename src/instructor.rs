@@ -1,0 +1,281 @@
+//! `/instructor/`: what an instructor running a class needs — the active profile, each
+//! lesson's effective settings (secret redacted), live sessions per store, and a button that
+//! clears expired sessions. Off unless configured; opened with a token from the environment,
+//! compared in constant time, with repeated failures slowed down per address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, Scope, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::config::{SessionSettings, Settings};
+use crate::error::AppError;
+use crate::render::{Renderer, wants_json};
+use crate::session::Store;
+use crate::signing::Signer;
+use crate::startup::AppState;
+
+/// The cookie that keeps an instructor signed in.
+const COOKIE: &str = "sessionlab_instructor";
+/// How long a sign-in lasts.
+const SIGN_IN_SECONDS: i64 = 8 * 3600;
+/// Failed sign-ins allowed per address and window.
+const MAX_FAILURES: u32 = 5;
+/// The window failures are counted in.
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Failed sign-ins per client address, forgotten after [`FAILURE_WINDOW`].
+#[derive(Default)]
+pub struct FailureLimiter {
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl FailureLimiter {
+    /// Whether `ip` has used up its attempts for now.
+    pub fn is_blocked(&self, ip: IpAddr) -> bool {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&ip) {
+            Some((_, since)) if since.elapsed() > FAILURE_WINDOW => {
+                map.remove(&ip);
+                false
+            }
+            Some((count, _)) => *count >= MAX_FAILURES,
+            None => false,
+        }
+    }
+
+    /// Counts a failure for `ip`.
+    pub fn fail(&self, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, since)| since.elapsed() <= FAILURE_WINDOW);
+        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
+    }
+}
+
+/// The `/instructor/` scope (present only when enabled).
+pub fn scope() -> Scope {
+    web::scope("/instructor")
+        .app_data(web::Data::new(FailureLimiter::default()))
+        .route("/", web::get().to(dashboard))
+        .route("/login/", web::post().to(login))
+        .route("/logout/", web::post().to(logout))
+        .route("/clear-expired/", web::post().to(clear_expired))
+}
+
+fn signer(settings: &Settings) -> Option<Signer> {
+    let token = settings.instructor.token.as_ref()?;
+    // Bound to both secrets: rotating either signs every instructor out.
+    let key = format!("{}{}", settings.secret_key.expose(), token.expose());
+    Some(Signer::new(&key, &[], "sessionlab.instructor"))
+}
+
+fn token_matches(settings: &Settings, offered: &str) -> bool {
+    settings
+        .instructor
+        .token
+        .as_ref()
+        .is_some_and(|t| bool::from(t.expose().as_bytes().ct_eq(offered.as_bytes())))
+}
+
+/// Signed in by the cookie, or by `Authorization: Bearer <token>`.
+fn is_signed_in(req: &HttpRequest, state: &AppState) -> bool {
+    let settings = &state.settings;
+    if let Some(bearer) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return token_matches(settings, bearer.trim());
+    }
+    let (Some(signer), Some(cookie)) = (signer(settings), req.cookie(COOKIE)) else {
+        return false;
+    };
+    signer
+        .unsign(
+            cookie.value(),
+            Some(SIGN_IN_SECONDS),
+            state.clock.now().timestamp(),
+        )
+        .is_ok_and(|value| value == "instructor")
+}
+
+fn client_ip(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// A POST from another site is refused (the cookie is `SameSite=Strict` as well).
+fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    let info = req.connection_info();
+    origin == format!("{}://{}", info.scheme(), info.host())
+}
+
+#[derive(Serialize)]
+struct LessonRow {
+    slug: &'static str,
+    path: String,
+    settings: SessionSettings,
+    store: &'static str,
+    live_sessions: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Dashboard {
+    profile: String,
+    lessons: Vec<LessonRow>,
+    message: Option<String>,
+}
+
+async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard {
+    let now = state.clock.now();
+    let mut lessons = Vec::new();
+    for (lesson, engine) in &state.engines {
+        let (store, live_sessions) = match &engine.backend {
+            crate::session::SessionBackend::Store(store) => {
+                let count = match store.count_live(now).await {
+                    Ok(count) => count,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not count live sessions");
+                        None
+                    }
+                };
+                (store.describe(), count)
+            }
+            crate::session::SessionBackend::SignedCookies(_) => ("signed_cookies", None),
+        };
+        lessons.push(LessonRow {
+            slug: lesson.slug,
+            path: lesson.mount_path(),
+            settings: engine.settings.clone(),
+            store,
+            live_sessions,
+        });
+    }
+    Dashboard {
+        profile: state.settings.profile.clone(),
+        lessons,
+        message,
+    }
+}
+
+async fn render_dashboard(
+    req: &HttpRequest,
+    state: &AppState,
+    renderer: &Renderer,
+    message: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let data = dashboard_data(state, message).await;
+    renderer.respond(req, "instructor/dashboard.html", &data, &data)
+}
+
+async fn dashboard(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    renderer: web::Data<Renderer>,
+) -> Result<HttpResponse, AppError> {
+    if is_signed_in(&req, &state) {
+        return render_dashboard(&req, &state, &renderer, None).await;
+    }
+    if wants_json(&req) {
+        return Err(AppError::Unauthorized(
+            "Sign in with the instructor token.".into(),
+        ));
+    }
+    let body = renderer.render("instructor/login.html", &json!({ "error": null }))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    renderer: web::Data<Renderer>,
+    limiter: web::Data<FailureLimiter>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req);
+    if limiter.is_blocked(ip) {
+        return Err(AppError::TooManyAttempts);
+    }
+    if !same_origin(&req) || !token_matches(&state.settings, &form.token) {
+        limiter.fail(ip);
+        tracing::warn!(%ip, "failed instructor sign-in");
+        let body = renderer.render(
+            "instructor/login.html",
+            &json!({ "error": "That is not the instructor token." }),
+        )?;
+        return Ok(HttpResponse::Unauthorized()
+            .content_type("text/html; charset=utf-8")
+            .body(body));
+    }
+    let signer = signer(&state.settings)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("instructor token vanished")))?;
+    let value = signer.sign("instructor", state.clock.now().timestamp());
+    let cookie = format!(
+        "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict"
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/instructor/"))
+        .insert_header((
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
+        ))
+        .finish())
+}
+
+async fn logout() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/instructor/"))
+        .insert_header((
+            header::SET_COOKIE,
+            format!("{COOKIE}=\"\"; Max-Age=0; Path=/instructor/; SameSite=Strict"),
+        ))
+        .finish()
+}
+
+async fn clear_expired(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    renderer: web::Data<Renderer>,
+) -> Result<HttpResponse, AppError> {
+    if !is_signed_in(&req, &state) || !same_origin(&req) {
+        return Err(AppError::Unauthorized(
+            "Sign in with the instructor token.".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut removed = 0;
+    for (spec, store) in state.stores.iter() {
+        match store.clear_expired(now).await {
+            Ok(n) => removed += n,
+            Err(error) => {
+                tracing::warn!(store = %spec.name(), %error, "could not clear expired sessions");
+                return Err(AppError::SessionStore(error));
+            }
+        }
+    }
+    let message = format!("Removed {removed} expired session(s).");
+    render_dashboard(&req, &state, &renderer, Some(message)).await
+}

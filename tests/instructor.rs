@@ -1,0 +1,154 @@
+//! `/instructor/`: off by default, opened by the token (compared in constant time), slowed
+//! down after repeated failures; shows the profile, each lesson's settings and live sessions,
+//! and clears expired sessions.
+
+mod common;
+
+use common::spawn_app_with;
+
+const TOKEN: &str = "instructor-token-for-tests-0123";
+
+fn enabled() -> [(&'static str, &'static str); 2] {
+    [
+        ("APP__INSTRUCTOR__ENABLED", "true"),
+        ("APP__INSTRUCTOR__TOKEN", TOKEN),
+    ]
+}
+
+async fn post_form(
+    app: &common::TestApp,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(cookie) = cookie {
+        req = req.header("Cookie", cookie);
+    }
+    req.send().await.unwrap()
+}
+
+#[actix_web::test]
+async fn the_instructor_page_is_off_unless_enabled() {
+    let app = spawn_app_with(&[]).await;
+    assert_eq!(app.get("/instructor/", None).await.status, 404);
+}
+
+#[actix_web::test]
+async fn signing_in_shows_the_dashboard_without_secrets() {
+    let app = spawn_app_with(&enabled()).await;
+    let login = app.get("/instructor/", None).await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains("Instructor token"));
+
+    let res = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Path=/instructor/")
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+
+    app.get("/basic/set/", None).await;
+    app.get("/dict/set/", None).await;
+    let page = app.get("/instructor/", Some(&cookie)).await;
+    assert!(page.body.contains("Active profile: <code>default</code>"));
+    assert!(
+        page.body.contains("cookie_name=sessionname"),
+        "the settings lesson's settings are shown"
+    );
+    assert!(!page.body.contains(app.settings.secret_key.expose()));
+    assert!(!page.body.contains(TOKEN));
+
+    let json = app
+        .client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(json["profile"], "default");
+    let basic = &json["lessons"][0];
+    assert_eq!(basic["slug"], "basic");
+    assert_eq!(
+        basic["live_sessions"], 2,
+        "two sessions in the shared db store"
+    );
+}
+
+#[actix_web::test]
+async fn wrong_tokens_are_refused_and_then_slowed_down() {
+    let app = spawn_app_with(&enabled()).await;
+    for _ in 0..5 {
+        let res = post_form(
+            &app,
+            "/instructor/login/",
+            "token=guess-guess-guess-guess",
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 401);
+    }
+    let blocked = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    assert_eq!(
+        blocked.status(),
+        429,
+        "even the right token waits after five failures"
+    );
+    let bearer = app
+        .client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", "Bearer nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 401);
+}
+
+#[actix_web::test]
+async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
+    let app = spawn_app_with(&enabled()).await;
+    app.get("/pagesession/set/", None).await;
+    app.get("/basic/set/", None).await;
+    app.advance(21);
+    let anonymous = post_form(&app, "/instructor/clear-expired/", "", None).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(app.rows().await.len(), 2);
+
+    let res = app
+        .client
+        .post(format!("{}/instructor/clear-expired/", app.address))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Removed 1 expired session(s).")
+    );
+    assert_eq!(app.rows().await.len(), 1);
+
+    let foreign = app
+        .client
+        .post(format!("{}/instructor/clear-expired/", app.address))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 401, "a cross-site POST is refused");
+}
