@@ -26,4 +26,7 @@ pub enum Command {
     Clearsessions,
     /// Print each lesson's effective session settings (secret redacted).
     Config,
+    /// Exit 0 if the server on the configured port answers /healthz with 200 (for container
+    /// health checks; no curl needed).
+    Healthcheck,
 }

@@ -83,6 +83,28 @@ pub fn describe_config(settings: &Settings) -> String {
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
+/// `sessionlab healthcheck`: GET /healthz on the configured port over loopback; `Ok` on 200.
+pub fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.server.port));
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status_line = answer.lines().next().unwrap_or_default();
+    anyhow::ensure!(
+        status_line.split_whitespace().nth(1) == Some("200"),
+        "/healthz answered {status_line:?}: {}",
+        answer.split("\r\n\r\n").nth(1).unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// `url` with any password replaced by `***`.
 fn redact_password(url: &str) -> String {
     match url::Url::parse(url) {

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings)),
+        Command::Healthcheck => commands::healthcheck(&settings),
         Command::Clearsessions => actix_web::rt::System::new()
             .block_on(commands::clearsessions(&settings))
             .map(|report| println!("{report}")),
