@@ -11,6 +11,17 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The profile used when neither `--profile` nor `APP_PROFILE` names one.
 pub const DEFAULT_PROFILE: &str = "default";
+/// Every scope with its own session settings: the six lessons and the playground.
+pub const LESSON_SLUGS: [&str; 7] = [
+    "basic",
+    "dict",
+    "timeout",
+    "testcookie",
+    "settings",
+    "pagesession",
+    "playground",
+];
+
 /// The profile that refuses development secrets.
 pub const PRODUCTION_PROFILE: &str = "production";
 /// Secret keys with this prefix are development keys (Django's convention for generated keys).
@@ -317,6 +328,27 @@ fn parse_sweep_period(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// A TOML list, or (from an environment variable) one comma-separated string.
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(Some(match Raw::deserialize(d)? {
+        Raw::List(list) => list,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    }))
+}
+
 /// The largest accepted `cookie_age`: one hundred years.
 pub const MAX_COOKIE_AGE: i64 = 100 * 365 * 24 * 3600;
 
@@ -486,7 +518,7 @@ impl LessonOverrides {
 #[serde(deny_unknown_fields)]
 struct RawSettings {
     secret_key: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_comma_separated")]
     secret_key_fallbacks: Option<Vec<String>>,
     server: Option<RawServer>,
     database: Option<RawDatabase>,
@@ -809,16 +841,7 @@ impl Settings {
 
     /// Every lesson on a cache engine names a configured cache, and a Redis cache has a URL.
     fn check_cache_aliases(&self) -> Result<(), String> {
-        let slugs = [
-            "basic",
-            "dict",
-            "timeout",
-            "testcookie",
-            "settings",
-            "pagesession",
-            "playground",
-        ];
-        for slug in slugs {
+        for slug in LESSON_SLUGS {
             let session = self.lesson_session(slug, "/");
             if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
                 continue;
@@ -855,10 +878,22 @@ impl Settings {
     }
 
     fn check_profile_rules(&self) -> Result<(), String> {
-        if self.profile == PRODUCTION_PROFILE && self.secret_key.is_development_key() {
+        if self.profile != PRODUCTION_PROFILE {
+            return Ok(());
+        }
+        if self.secret_key.is_development_key() {
             return Err(format!(
                 "`secret_key` is the development key (it starts with `{INSECURE_KEY_PREFIX}`), which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
             ));
+        }
+        let local = matches!(self.server.host.as_str(), "127.0.0.1" | "localhost" | "::1");
+        for slug in LESSON_SLUGS {
+            if !local && !self.lesson_session(slug, "/").cookie_secure {
+                return Err(format!(
+                    "lesson `{slug}` has `cookie_secure = false` while the server listens on {}: over plain http from another host the session cookie travels in clear text, which the `{PRODUCTION_PROFILE}` profile refuses; allowed: cookie_secure = true (serve over https), or listen on 127.0.0.1 behind a TLS proxy",
+                    self.server.host
+                ));
+            }
         }
         Ok(())
     }

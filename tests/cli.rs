@@ -316,3 +316,35 @@ fn an_enabled_instructor_page_needs_a_long_enough_token() {
         "{err}"
     );
 }
+
+#[test]
+fn production_refuses_insecure_cookies_on_a_public_address() {
+    let dir = config_dir_with(&[]);
+    let secret = (
+        "APP__SECRET_KEY",
+        "a-real-secret-of-sufficient-length-0123456789abcdef",
+    );
+    let err = refused(&run(
+        dir.path(),
+        &["--profile", "production", "config"],
+        &[secret, ("APP__LESSONS__BASIC__COOKIE_SECURE", "false")],
+    ));
+    assert!(
+        err.contains("lesson `basic`") && err.contains("cookie_secure = false"),
+        "{err}"
+    );
+    let behind_proxy = run(
+        dir.path(),
+        &["--profile", "production", "config"],
+        &[
+            secret,
+            ("APP__LESSONS__BASIC__COOKIE_SECURE", "false"),
+            ("APP__SERVER__HOST", "127.0.0.1"),
+        ],
+    );
+    assert!(
+        behind_proxy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&behind_proxy.stderr)
+    );
+}
