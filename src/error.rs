@@ -13,6 +13,12 @@ pub enum AppError {
     /// No page at this address.
     #[error("There is no page at this address.")]
     NotFound,
+    /// The request was refused (a failed CSRF check); the text says why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The input breaks a rule (a limit, a format); the text names the rule.
+    #[error("{0}")]
+    BadInput(String),
     /// The session store failed; the session could not be read or saved.
     #[error(
         "The session store is unavailable, so your session could not be read or saved. Please try again in a moment."
@@ -54,6 +60,8 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             AppError::NotFound => "Page not found",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::BadInput(_) => "Bad request",
             AppError::SessionStore(_) => "Session store unavailable",
             AppError::SessionInterrupted => "Session interrupted",
             AppError::SessionTooLarge(_) => "Session too large",
@@ -80,6 +88,8 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
             AppError::SessionTooLarge(_)
