@@ -59,7 +59,8 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     Ok(report.join("\n"))
 }
 
-/// `sessionlab config`: every lesson's effective session settings, as JSON (no secrets).
+/// `sessionlab config`: every lesson's (and the playground's) effective session settings, as
+/// JSON (no secrets).
 pub fn describe_config(settings: &Settings) -> String {
     let lessons: serde_json::Map<String, serde_json::Value> = LESSONS
         .iter()
@@ -71,6 +72,10 @@ pub fn describe_config(settings: &Settings) -> String {
             )
         })
         .collect();
+    let playground = json!({
+        "path": crate::playground::MOUNT_PATH,
+        "session": crate::playground::session_settings(settings),
+    });
     let document = json!({
         "profile": settings.profile,
         "config_dir": settings.config_dir.display().to_string(),
@@ -79,6 +84,7 @@ pub fn describe_config(settings: &Settings) -> String {
         "server": settings.server,
         "database": { "url": redact_password(&settings.database.url), "max_connections": settings.database.max_connections },
         "lessons": lessons,
+        "playground": playground,
     });
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

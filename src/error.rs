@@ -13,6 +13,12 @@ pub enum AppError {
     /// No page at this address.
     #[error("There is no page at this address.")]
     NotFound,
+    /// The request was refused (a failed CSRF check); the text says why.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The input breaks a rule (a limit, a format); the text names the rule.
+    #[error("{0}")]
+    BadInput(String),
     /// The session store failed; the session could not be read or saved.
     #[error(
         "The session store is unavailable, so your session could not be read or saved. Please try again in a moment."
@@ -62,6 +68,8 @@ impl AppError {
             AppError::NotFound => "Page not found",
             AppError::Unauthorized(_) => "Sign-in required",
             AppError::TooManyAttempts => "Too many attempts",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::BadInput(_) => "Bad request",
             AppError::SessionStore(_) => "Session store unavailable",
             AppError::SessionInterrupted => "Session interrupted",
             AppError::SessionTooLarge(_) => "Session too large",
@@ -90,6 +98,8 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
             AppError::SessionTooLarge(_)

@@ -22,6 +22,8 @@ pub mod inspector;
 pub mod instructor;
 /// The six lessons, one scope each, with their own session settings.
 pub mod lessons;
+/// `/playground/`: any session operation, with its effect on the cookie and the store.
+pub mod playground;
 /// Tera pages and JSON answers from the same context.
 pub mod render;
 /// The index, `/healthz`, static files and error pages.

@@ -97,6 +97,8 @@ struct ErrorContext<'a> {
     status: u16,
     title: &'a str,
     message: &'a str,
+    /// A refused playground form leads back to the playground.
+    back_to_playground: bool,
 }
 
 /// Turns every 4xx/5xx error into a page (or JSON) that says what happened; the cause was
@@ -125,6 +127,7 @@ pub fn render_error<B: MessageBody + 'static>(
         status: status.as_u16(),
         title: &title,
         message: &message,
+        back_to_playground: req.path().starts_with(crate::playground::MOUNT_PATH),
     };
     let rendered = if wants_json(&req) {
         Some((

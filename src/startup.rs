@@ -1,6 +1,6 @@
 //! Builds the running server: opens the stores, binds the listener first (so tests can ask for
-//! port 0 and read the real port back), and mounts one scope per lesson, each behind its own
-//! session middleware.
+//! port 0 and read the real port back), and mounts one scope per lesson and the playground,
+//! each behind its own session middleware.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -17,6 +17,7 @@ use crate::config::{
     CacheBackend, DatabaseKind, Engine, SessionSettings, Settings, database_path_kind,
 };
 use crate::lessons::{self, LESSONS};
+use crate::playground;
 use crate::render::Renderer;
 use crate::routes;
 use crate::session::store::{
@@ -162,11 +163,13 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Opens every store some lesson's settings name.
+    /// Opens every store some lesson's (or the playground's) settings name.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let mut by_spec = BTreeMap::new();
-        for lesson in &LESSONS {
-            let session = settings.lesson_session(lesson.slug, &lesson.mount_path());
+        let lessons = LESSONS
+            .iter()
+            .map(|lesson| settings.lesson_session(lesson.slug, &lesson.mount_path()));
+        for session in lessons.chain([playground::session_settings(settings)]) {
             let Some(spec) = StoreSpec::for_session(settings, &session)? else {
                 continue;
             };
@@ -251,6 +254,12 @@ impl Application {
                 ))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let playground_settings = playground::session_settings(&settings);
+        let playground_engine = Arc::new(SessionEngine {
+            backend: stores.backend_for(&settings, &playground_settings)?,
+            settings: playground_settings,
+            clock: clock.clone(),
+        });
         if let Some(period) = settings.clear_expired_every() {
             actix_web::rt::spawn(sweep_expired_sessions(
                 stores.clone(),
@@ -281,6 +290,7 @@ impl Application {
             for &(lesson, ref engine) in &state.engines {
                 app = app.service(lessons::scope(lesson, engine.clone()));
             }
+            app = app.service(playground::scope(playground_engine.clone()));
             app.default_service(web::to(routes::not_found))
         })
         .listen(listener)?;

@@ -180,7 +180,10 @@ fn config_prints_effective_lesson_settings_without_the_secret() {
     let out = run(
         dir.path(),
         &["config"],
-        &[("APP__LESSONS__PAGESESSION__COOKIE_AGE", "3")],
+        &[
+            ("APP__LESSONS__PAGESESSION__COOKIE_AGE", "3"),
+            ("APP__LESSONS__PLAYGROUND__COOKIE_AGE", "60"),
+        ],
     );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
@@ -200,6 +203,9 @@ fn config_prints_effective_lesson_settings_without_the_secret() {
         json["lessons"]["basic"]["session"]["cookie_samesite"],
         "Lax"
     );
+    assert_eq!(json["playground"]["path"], "/playground/");
+    assert_eq!(json["playground"]["session"]["cookie_age"], 60);
+    assert_eq!(json["playground"]["session"]["cookie_path"], "/playground/");
 }
 
 #[test]
