@@ -292,6 +292,11 @@ async fn index_lesson_pages_and_unknown_paths() {
             "{slug} links its views"
         );
         assert!(page.body.contains("<h1>"), "{slug} renders its lesson text");
+        assert!(
+            page.body
+                .contains("async fn set(page: Page, session: Session)"),
+            "{slug} shows its Rust handlers"
+        );
     }
 
     let missing = app.get("/basic/nope/", None).await;

@@ -40,7 +40,13 @@ async fn every_answer_carries_the_security_headers() {
 #[actix_web::test]
 async fn pages_use_no_inline_scripts_or_styles() {
     let app = spawn_app().await;
-    for path in ["/", "/basic/", "/dict/get/", "/timeout/set/", "/playground/"] {
+    for path in [
+        "/",
+        "/basic/",
+        "/dict/get/",
+        "/timeout/set/",
+        "/playground/",
+    ] {
         let body = app.get(path, None).await.body;
         assert!(!body.contains("<script>"), "{path} has an inline script");
         assert!(!body.contains("<style"), "{path} has an inline style");

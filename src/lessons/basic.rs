@@ -27,6 +27,7 @@ pub const LESSON: Lesson = Lesson {
             does: "del request.session['name'], request.session['lname']",
         },
     ],
+    source: include_str!("basic.rs"),
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

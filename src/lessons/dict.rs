@@ -31,6 +31,7 @@ pub const LESSON: Lesson = Lesson {
             does: "request.session.flush()",
         },
     ],
+    source: include_str!("dict.rs"),
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

@@ -38,6 +38,8 @@ pub struct Lesson {
     pub templates: &'static str,
     /// Its views, in the order a student tries them.
     pub views: &'static [View],
+    /// The Rust source of its handlers, shown on the lesson page next to Django's code.
+    pub source: &'static str,
 }
 
 /// One view of a lesson.

@@ -28,6 +28,7 @@ pub const LESSON: Lesson = Lesson {
             does: "request.session.flush(); request.session.clear_expired()",
         },
     ],
+    source: include_str!("pagesession.rs"),
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

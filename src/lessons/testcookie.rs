@@ -27,6 +27,7 @@ pub const LESSON: Lesson = Lesson {
             does: "request.session.delete_test_cookie()",
         },
     ],
+    source: include_str!("testcookie.rs"),
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

@@ -31,6 +31,7 @@ pub const LESSON: Lesson = Lesson {
     summary: "set_expiry(600) gives one session its own lifetime; clear_expired() sweeps the dead ones.",
     templates: "timeout",
     views: VIEWS,
+    source: include_str!("timeout.rs"),
 };
 
 /// `/settings/`: the timeout views under `SESSION_COOKIE_AGE = 400`, a renamed, `Secure`,
@@ -41,6 +42,7 @@ pub const SETTINGS_LESSON: Lesson = Lesson {
     summary: "Cookie age, name, Secure, HttpOnly and expire-at-browser-close, and how set_expiry overrides them.",
     templates: "timeout",
     views: VIEWS,
+    source: include_str!("timeout.rs"),
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {
