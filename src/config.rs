@@ -927,6 +927,14 @@ impl Settings {
         self.project_root.join("data").join("sessions")
     }
 
+    /// `SECRET_KEY_FALLBACKS` as plain strings, for the signers.
+    pub fn fallback_keys(&self) -> Vec<String> {
+        self.secret_key_fallbacks
+            .iter()
+            .map(|s| s.expose().to_owned())
+            .collect()
+    }
+
     /// How often the background sweeper deletes expired sessions, if at all.
     pub fn clear_expired_every(&self) -> Option<std::time::Duration> {
         self.session

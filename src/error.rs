@@ -5,7 +5,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::session::StoreError;
+use crate::session::{SessionError, StoreError};
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,18 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         AppError::SessionStore(e)
+    }
+}
+
+impl From<SessionError> for AppError {
+    /// A failed save, as Django's middleware reports it.
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Interrupted => AppError::SessionInterrupted,
+            SessionError::Store(e) => AppError::SessionStore(e),
+            SessionError::Random(e) => AppError::Internal(anyhow::anyhow!(e)),
+            e @ SessionError::CookieTooLarge { .. } => AppError::SessionTooLarge(e.to_string()),
+        }
     }
 }
 

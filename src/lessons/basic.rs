@@ -51,7 +51,7 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
 
 /// Django's view runs `del` on both keys when `name` is present and fails with a KeyError when
 /// `lname` is not; here each key is deleted if present and the page says which were missing.
-async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+pub(super) async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     let mut missing = Vec::new();
     let had_name = session.contains("name");
     if had_name {

@@ -38,7 +38,8 @@ pub(super) fn routes(scope: Scope) -> Scope {
     scope
         .route("/set/", view(set))
         .route("/get/", view(get))
-        .route("/del/", view(del))
+        // The same view as program 1's.
+        .route("/del/", view(super::basic::del))
         .route("/flush/", view(flush))
 }
 
@@ -59,23 +60,6 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     page.render(
         "get",
         json!({ "name": name, "lname": lname, "age": age, "keys": keys, "items": items }),
-        &session,
-    )
-}
-
-async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
-    let mut missing = Vec::new();
-    let had_name = session.contains("name");
-    if had_name {
-        for key in ["name", "lname"] {
-            if session.remove(key).is_err() {
-                missing.push(key);
-            }
-        }
-    }
-    page.render(
-        "del",
-        json!({ "deleted": had_name, "missing": missing }),
         &session,
     )
 }

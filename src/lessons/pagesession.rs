@@ -35,7 +35,8 @@ pub(super) fn routes(scope: Scope) -> Scope {
     scope
         .route("/set/", view(set))
         .route("/get/", view(get))
-        .route("/del/", view(del))
+        // The same view as the timeout lesson's: flush() then clear_expired().
+        .route("/del/", view(super::timeout::del))
 }
 
 async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {
@@ -53,14 +54,4 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
         None => json!({ "expired": true }),
     };
     page.render("get", context, &session)
-}
-
-async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
-    session.flush().await?;
-    let cleared = session.clear_expired().await?;
-    page.render(
-        "del",
-        json!({ "expired_sessions_removed": cleared }),
-        &session,
-    )
 }

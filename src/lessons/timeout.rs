@@ -68,7 +68,7 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     page.render("get", context, &session)
 }
 
-async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+pub(super) async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     session.flush().await?;
     let cleared = session.clear_expired().await?;
     page.render(

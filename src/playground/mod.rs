@@ -28,9 +28,7 @@ use crate::error::AppError;
 use crate::inspector::{Inspection, inspect, mask};
 use crate::render::Renderer;
 use crate::session::expiry::{EXPIRY_KEY, python_isoformat};
-use crate::session::{
-    Expiry, Session, SessionEngine, SessionError, SessionMiddleware, SessionSnapshot,
-};
+use crate::session::{Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 use csrf::CsrfToken;
 use forms::{LIMITS, Limits, RawForm};
 
@@ -491,7 +489,7 @@ async fn cycle_key(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRes
     ctx.checked(fields)?;
     let count = session.keys().len();
     let old_key = session.session_key();
-    session.cycle_key().await.map_err(session_error)?;
+    session.cycle_key().await?;
     let new_key = session.session_key().map(|k| mask(&k)).unwrap_or_default();
     let note = signed_cookie_note(&ctx.playground.engine.settings);
     let message = match old_key {
@@ -507,16 +505,6 @@ async fn cycle_key(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRes
         &session,
         Some(Outcome::new("cycle_key", Value::Null, message)),
     )
-}
-
-/// A failed `cycle_key()` save, as the middleware reports a failed save.
-fn session_error(error: SessionError) -> AppError {
-    match error {
-        SessionError::Interrupted => AppError::SessionInterrupted,
-        SessionError::Store(e) => AppError::SessionStore(e),
-        SessionError::Random(e) => AppError::Internal(anyhow::anyhow!(e)),
-        e @ SessionError::CookieTooLarge { .. } => AppError::SessionTooLarge(e.to_string()),
-    }
 }
 
 /// Django's spelling of the `set_expiry` argument.

@@ -78,16 +78,9 @@ where
             match process_response(&session, had_cookie, &mut res).await {
                 Ok(()) => Ok(res.map_into_left_body()),
                 Err(error) => {
-                    let app_error = match error {
-                        SessionError::Interrupted => AppError::SessionInterrupted,
-                        SessionError::Store(e) => AppError::SessionStore(e),
-                        SessionError::Random(e) => AppError::Internal(anyhow::anyhow!(e)),
-                        e @ SessionError::CookieTooLarge { .. } => {
-                            AppError::SessionTooLarge(e.to_string())
-                        }
-                    };
                     let (request, _) = res.into_parts();
-                    Ok(ServiceResponse::from_err(app_error, request).map_into_right_body())
+                    Ok(ServiceResponse::from_err(AppError::from(error), request)
+                        .map_into_right_body())
                 }
             }
         })

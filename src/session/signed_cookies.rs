@@ -38,12 +38,7 @@ pub struct SignedCookies {
 impl SignedCookies {
     /// Signs with the configured `secret_key` and accepts its fallbacks.
     pub fn from_settings(settings: &Settings) -> Self {
-        let fallbacks: Vec<String> = settings
-            .secret_key_fallbacks
-            .iter()
-            .map(|s| s.expose().to_owned())
-            .collect();
-        Self::new(settings.secret_key.expose(), &fallbacks)
+        Self::new(settings.secret_key.expose(), &settings.fallback_keys())
     }
 
     /// Signs with `secret_key` and also accepts cookies signed with `fallbacks`.

@@ -18,12 +18,7 @@ pub struct SessionCodec {
 impl SessionCodec {
     /// A codec signing with the configured `secret_key` and accepting its fallbacks.
     pub fn from_settings(settings: &Settings) -> Self {
-        let fallbacks: Vec<String> = settings
-            .secret_key_fallbacks
-            .iter()
-            .map(|s| s.expose().to_owned())
-            .collect();
-        Self::new(settings.secret_key.expose(), &fallbacks)
+        Self::new(settings.secret_key.expose(), &settings.fallback_keys())
     }
 
     /// A codec signing with `secret_key` and also accepting data signed with `fallbacks`.
