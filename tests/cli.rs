@@ -354,3 +354,57 @@ fn production_refuses_insecure_cookies_on_a_public_address() {
         String::from_utf8_lossy(&behind_proxy.stderr)
     );
 }
+
+#[test]
+fn clearsessions_says_when_an_engine_needs_no_clearing() {
+    let dir = config_dir_with(&[]);
+    let out = run(
+        dir.path(),
+        &["clearsessions"],
+        &[("APP__SESSION__ENGINE", "cache")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "cache:default: nothing to clear; cache (memory) entries expire by themselves"
+        ),
+        "{text}"
+    );
+
+    let out = run(
+        dir.path(),
+        &["clearsessions"],
+        &[("APP__SESSION__ENGINE", "signed_cookies")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("signed_cookies (basic, dict, timeout, testcookie, settings, pagesession"),
+        "{text}"
+    );
+    assert!(text.contains("expire by themselves"), "{text}");
+
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let out = run(
+        dir.path(),
+        &["clearsessions"],
+        &[
+            ("APP__SESSION__ENGINE", "file"),
+            ("APP__SESSION__FILE_PATH", files.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("file:sessionid: removed 0 expired session(s) from file")
+    );
+}
