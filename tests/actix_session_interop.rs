@@ -21,7 +21,9 @@ mod common;
 
 use sessionlab::config::{Settings, config_dir};
 use sessionlab::session::store::{ActixSessionStore, AnyStore, DbStore};
-use sessionlab::session::store::{FileStore, PgStore, SessionCodec};
+use sessionlab::session::store::{
+    CachedDbStore, FileStore, MemoryStore, PgStore, RedisSettings, RedisStore, SessionCodec,
+};
 use sessionlab::session::{Clock, FakeClock, SaveMode, SessionData, SessionRecord, Store};
 
 /// actix-session's default cookie name.
@@ -666,3 +668,28 @@ async fn postgres_store() -> (PgStore, common::PgSchema) {
 
 interop_suite!(file, file_store());
 interop_suite!(postgres, postgres_store());
+
+/// The `cache` engine in this process.
+async fn memory_store() -> (MemoryStore, ()) {
+    (MemoryStore::new(16 * 1024 * 1024), ())
+}
+
+/// The `cache` engine on Redis, under a key prefix of its own (wiped afterwards).
+async fn redis_store() -> (RedisStore, common::RedisPrefix) {
+    let prefix = common::RedisPrefix::new();
+    let mut settings = RedisSettings::new(common::redis_url());
+    settings.key_prefix = format!("{}django.contrib.sessions.cache", prefix.prefix);
+    (RedisStore::connect(&settings).unwrap(), prefix)
+}
+
+/// The `cached_db` engine: Redis in front of SQLite.
+async fn cached_db_store() -> (AnyStore, (tempfile::TempDir, common::RedisPrefix)) {
+    let (db, dir) = sqlite_store().await;
+    let (cache, prefix) = redis_store().await;
+    let store = CachedDbStore::new(AnyStore::Db(db), AnyStore::Redis(cache));
+    (AnyStore::CachedDb(Arc::new(store)), (dir, prefix))
+}
+
+interop_suite!(memory, memory_store());
+interop_suite!(redis, redis_store());
+interop_suite!(cached_db, cached_db_store());
