@@ -35,7 +35,7 @@ pub enum AppError {
     /// Too many failed sign-ins from one address.
     #[error("Too many failed attempts. Wait a minute before trying again.")]
     TooManyAttempts,
-    /// The session does not fit in a signed cookie.
+    /// The session does not fit in a signed cookie (a 400: the request put too much in it).
     #[error("The session could not be saved: {0}.")]
     SessionTooLarge(String),
     /// A handler asked for a session outside a session-enabled scope.
@@ -114,10 +114,12 @@ impl ResponseError for AppError {
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
-            AppError::SessionTooLarge(_)
-            | AppError::NoSessionMiddleware
-            | AppError::Template(_)
-            | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // Only what a request put in the session makes it too large (the playground allows
+            // 50 values of 4 KiB; no lesson comes near): the client's to fix, so a 4xx.
+            AppError::SessionTooLarge(_) => StatusCode::BAD_REQUEST,
+            AppError::NoSessionMiddleware | AppError::Template(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 

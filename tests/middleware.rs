@@ -281,7 +281,7 @@ async fn a_signed_cookie_too_large_for_browsers_is_an_error_page_not_a_truncated
         test::TestRequest::get().uri("/big/8000/").to_request(),
     )
     .await;
-    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(
         res.headers().get(SET_COOKIE).is_none(),
         "no truncated cookie is sent"

@@ -444,3 +444,301 @@ impl Drop for RedisPrefix {
         self.wipe();
     }
 }
+
+/// An answer read off the wire by [`raw_request`].
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names in lower case, values as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// Every value of header `name` (lower case).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value the answer's `Set-Cookie` gives cookie `name`, if any.
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        self.header_values("set-cookie").into_iter().find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (n, v) = pair.split_once('=')?;
+            (n == name).then(|| v.to_owned())
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// Sends `request` byte for byte to `address` (`http://127.0.0.1:<port>`) and reads the answer
+/// until the server closes the connection (send `Connection: close`), within 30 seconds. For
+/// requests no HTTP client library would send: NUL bytes, heads that never end.
+///
+/// A server that answers before reading all of a large request may reset the connection while
+/// it is still being written: the write error is ignored and the answer read all the same.
+pub async fn raw_request(address: &str, request: &[u8]) -> std::io::Result<RawResponse> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = address.trim_start_matches("http://");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        let _ = stream.write_all(request).await;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+                // A reset after the answer arrived ends the answer, not the test.
+                Err(e) if !answer.is_empty() => {
+                    let _ = e;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        parse_raw_response(&answer)
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 30 s"))?
+}
+
+fn parse_raw_response(answer: &[u8]) -> std::io::Result<RawResponse> {
+    let invalid = |why: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{why}: {:?}",
+                String::from_utf8_lossy(&answer[..answer.len().min(200)])
+            ),
+        )
+    };
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| invalid("no complete answer head"))?;
+    let head = std::str::from_utf8(&answer[..end]).map_err(|_| invalid("head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| invalid("no status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let rest = &answer[end + 4..];
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut body = Vec::new();
+        let mut at = 0;
+        loop {
+            let line_end = rest[at..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| invalid("truncated chunk"))?;
+            let size_text = std::str::from_utf8(&rest[at..at + line_end])
+                .map_err(|_| invalid("bad chunk size"))?;
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| invalid("bad chunk size"))?;
+            at += line_end + 2;
+            if size == 0 {
+                break;
+            }
+            let chunk = rest
+                .get(at..at + size)
+                .ok_or_else(|| invalid("truncated chunk"))?;
+            body.extend_from_slice(chunk);
+            at += size + 2;
+        }
+        body
+    } else if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        rest.get(..length)
+            .ok_or_else(|| invalid("body shorter than its Content-Length"))?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(RawResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The server on one session engine (for every lesson and the playground), with whatever must
+/// outlive it: the file engine's directory, a Redis prefix, a PostgreSQL schema.
+pub struct EngineApp {
+    pub app: TestApp,
+    pub engine: &'static str,
+    /// The file engine's directory (`<data dir>/files`).
+    pub files: Option<PathBuf>,
+    pub redis: Option<RedisPrefix>,
+    pub schema: Option<PgSchema>,
+}
+
+/// Spawns the server with `engine`: `sqlite`, `postgres`, `file`, `signed_cookies`,
+/// `cache_memory`, `cache_redis`, `cached_db_memory` or `cached_db_redis`; `extra` overrides
+/// more settings.
+pub async fn spawn_engine(engine: &'static str, extra: &[(&str, &str)]) -> EngineApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut files = None;
+    let mut schema = None;
+    let mut redis = None;
+    let mut overrides: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: &str| overrides.push((k.to_owned(), v.to_owned()));
+    match engine {
+        "sqlite" => {}
+        "postgres" => {
+            let s = PgSchema::create().await;
+            set("APP__DATABASE__URL", &s.url);
+            schema = Some(s);
+        }
+        "file" => {
+            let dir = data_dir.path().join("files");
+            std::fs::create_dir(&dir).unwrap();
+            set("APP__SESSION__ENGINE", "file");
+            set("APP__SESSION__FILE_PATH", dir.to_str().unwrap());
+            files = Some(dir);
+        }
+        "signed_cookies" => set("APP__SESSION__ENGINE", "signed_cookies"),
+        "cache_memory" => set("APP__SESSION__ENGINE", "cache"),
+        "cached_db_memory" => set("APP__SESSION__ENGINE", "cached_db"),
+        "cache_redis" | "cached_db_redis" => {
+            set("APP__SESSION__ENGINE", engine.trim_end_matches("_redis"));
+            set("APP__CACHES__DEFAULT__BACKEND", "redis");
+            let prefix = RedisPrefix::new();
+            set("APP__CACHES__DEFAULT__URL", &redis_url());
+            set("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix);
+            redis = Some(prefix);
+        }
+        other => panic!("unknown engine {other}"),
+    }
+    for (k, v) in extra {
+        set(k, v);
+    }
+    let pairs: Vec<(&str, &str)> = overrides
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let settings = test_settings(data_dir.path(), &pairs);
+    let app = spawn_with_settings(settings, data_dir, Arc::new(FakeClock::at_wall_clock())).await;
+    EngineApp {
+        app,
+        engine,
+        files,
+        redis,
+        schema,
+    }
+}
+
+/// Whether `key` has the form of a key sessionlab makes: 32 characters of `[a-z0-9]`.
+pub fn is_generated_key(key: &str) -> bool {
+    key.len() == 32
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A `sessionlab serve` process of the real binary; its address is read from its start-up log,
+/// which is then drained (and kept, for assertions) so the server never blocks on the pipe.
+pub struct Server {
+    pub child: std::process::Child,
+    pub address: String,
+    pub log: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the binary with `env` over the default configuration, on port 0.
+    pub fn start(env: &[(&str, &str)]) -> Server {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessionlab"));
+        cmd.arg("serve")
+            .env("APP__SERVER__PORT", "0")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let address = loop {
+            let line = lines.next().expect("the server logs its address").unwrap();
+            log.lock().unwrap().push(line.clone());
+            if let Some(at) = line.find("http://127.0.0.1:") {
+                break line[at..]
+                    .trim_end_matches(|c: char| c != '/')
+                    .trim_end_matches('/')
+                    .to_owned();
+            }
+        };
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
+        Server {
+            child,
+            address,
+            log,
+        }
+    }
+
+    /// Sends SIGTERM, as a service manager stops a service.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it is still running.
+    pub fn wait_for_exit(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

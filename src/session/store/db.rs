@@ -96,6 +96,37 @@ impl DbStore {
             .and_then(|row| row.try_get::<i64, _>(0))
             .map_err(unavailable)
     }
+
+    /// Runs a write on a pooled connection. SQLite opens a file (or its write-ahead log) that it
+    /// may not write read-only, without a word — a read-only mount, an immutable file, a
+    /// permission change — and such a connection stays read-only for its whole life, long after
+    /// the file is writable again. A write refused as read-only therefore closes its connection
+    /// and is tried again on another (a new one once the idle ones are spent), so the store
+    /// recovers with the file, not up to an hour later when the pool retires its connections.
+    async fn write<T>(
+        &self,
+        run: impl AsyncFn(&mut sqlx::SqliteConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let mut tries_left = self.pool.options().get_max_connections();
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            match run(&mut conn).await {
+                Err(error) if is_read_only(&error) && tries_left > 0 => {
+                    conn.close_on_drop();
+                    tries_left -= 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// Whether `error` is SQLite's `SQLITE_READONLY` (any extended code).
+fn is_read_only(error: &sqlx::Error) -> bool {
+    const SQLITE_READONLY: i32 = 8;
+    matches!(error, sqlx::Error::Database(e)
+        if e.code().and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_READONLY))
 }
 
 fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
@@ -194,14 +225,18 @@ impl Store for DbStore {
         let expire_date = sqlite_datetime(record.expire_date);
         match mode {
             SaveMode::Create => {
-                let result = sqlx::query(
-                    "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)",
-                )
-                .bind(&record.key)
-                .bind(data)
-                .bind(expire_date)
-                .execute(&self.pool)
-                .await;
+                let result = self
+                    .write(async |conn| {
+                        sqlx::query(
+                            "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)",
+                        )
+                        .bind(&record.key)
+                        .bind(&data)
+                        .bind(&expire_date)
+                        .execute(conn)
+                        .await
+                    })
+                    .await;
                 match result {
                     Ok(_) => Ok(()),
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -211,15 +246,19 @@ impl Store for DbStore {
                 }
             }
             SaveMode::Update => {
-                let done = sqlx::query(
-                    "UPDATE django_session SET session_data = ?, expire_date = ? WHERE session_key = ?",
-                )
-                .bind(data)
-                .bind(expire_date)
-                .bind(&record.key)
-                .execute(&self.pool)
-                .await
-                .map_err(unavailable)?;
+                let done = self
+                    .write(async |conn| {
+                        sqlx::query(
+                            "UPDATE django_session SET session_data = ?, expire_date = ? WHERE session_key = ?",
+                        )
+                        .bind(&data)
+                        .bind(&expire_date)
+                        .bind(&record.key)
+                        .execute(conn)
+                        .await
+                    })
+                    .await
+                    .map_err(unavailable)?;
                 if done.rows_affected() == 0 {
                     Err(SaveError::Missing)
                 } else {
@@ -233,11 +272,14 @@ impl Store for DbStore {
         if !is_storable_session_key(key) {
             return Ok(());
         }
-        sqlx::query("DELETE FROM django_session WHERE session_key = ?")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        self.write(async |conn| {
+            sqlx::query("DELETE FROM django_session WHERE session_key = ?")
+                .bind(key)
+                .execute(conn)
+                .await
+        })
+        .await
+        .map_err(unavailable)?;
         Ok(())
     }
 
@@ -245,15 +287,19 @@ impl Store for DbStore {
         let cutoff = sqlite_datetime(now);
         let mut removed = 0;
         loop {
-            let done = sqlx::query(
-                "DELETE FROM django_session WHERE rowid IN \
-                 (SELECT rowid FROM django_session WHERE expire_date < ? LIMIT ?)",
-            )
-            .bind(&cutoff)
-            .bind(CLEAR_CHUNK)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            let done = self
+                .write(async |conn| {
+                    sqlx::query(
+                        "DELETE FROM django_session WHERE rowid IN \
+                         (SELECT rowid FROM django_session WHERE expire_date < ? LIMIT ?)",
+                    )
+                    .bind(&cutoff)
+                    .bind(CLEAR_CHUNK)
+                    .execute(conn)
+                    .await
+                })
+                .await
+                .map_err(unavailable)?;
             removed += done.rows_affected();
             if done.rows_affected() < CLEAR_CHUNK as u64 {
                 return Ok(removed);

@@ -124,6 +124,20 @@ impl FileStore {
         &self.dir
     }
 
+    /// Whether the session directory is still there. A session file that is not found is a
+    /// missing session only while its directory exists: without it, every session would read
+    /// as gone (and every cookie be deleted) when the store is in fact unavailable.
+    fn check_dir(&self) -> Result<(), StoreError> {
+        match std::fs::metadata(&self.dir) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(StoreError::new(
+                ENGINE,
+                anyhow::anyhow!("{} is no longer a directory", self.dir.display()),
+            )),
+            Err(e) => Err(io_failure(e, "inspect the session directory", &self.dir)),
+        }
+    }
+
     /// How many sessions are stored and not expired at `now` (files whose mtime is after it).
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let store = self.clone();
@@ -197,7 +211,10 @@ impl FileStore {
         // name, not what this handle reads.
         let mut file = match File::open(&path) {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.check_dir()?;
+                return Ok(None);
+            }
             Err(e) => return Err(io_failure(e, "open", &path)),
         };
         let expire_date = file
@@ -231,6 +248,7 @@ impl FileStore {
             .into());
         };
         if mode == SaveMode::Update && !present(&target)? {
+            self.check_dir()?;
             return Err(SaveError::Missing);
         }
         // The signing timestamp is informational (Django never checks it for stored data).
@@ -444,7 +462,13 @@ impl Store for FileStore {
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         match self.path_for(key) {
-            Some(path) => present(&path),
+            Some(path) => {
+                let found = present(&path)?;
+                if !found {
+                    self.check_dir()?;
+                }
+                Ok(found)
+            }
             None => Ok(false),
         }
     }
@@ -455,7 +479,12 @@ impl Store for FileStore {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.path_for(key) {
-            Some(path) => remove_if_present(&path).map(|_| ()),
+            Some(path) => {
+                if !remove_if_present(&path)? {
+                    self.check_dir()?;
+                }
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -466,14 +495,7 @@ impl Store for FileStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        match std::fs::metadata(&self.dir) {
-            Ok(meta) if meta.is_dir() => Ok(()),
-            Ok(_) => Err(StoreError::new(
-                ENGINE,
-                anyhow::anyhow!("{} is no longer a directory", self.dir.display()),
-            )),
-            Err(e) => Err(io_failure(e, "inspect the session directory", &self.dir)),
-        }
+        self.check_dir()
     }
 }
 
