@@ -3,7 +3,7 @@
 //! the server answers, on SQLite and on Redis. No answer may be a 5xx, no client may ever see
 //! another's data, and every acknowledged increment must be visible afterwards.
 //!
-//! `cargo test` runs 64 × 500 requests; `SESSIONLAB_FULL_LOAD=1` runs 64 × 2,000 (see
+//! `cargo test` runs 64 × 200 requests; `SESSIONLAB_FULL_LOAD=1` runs 64 × 2,000 (see
 //! RELIABILITY.md for the numbers). Either way the run is capped at 120 s and fails, saying
 //! how far it got, past that.
 
@@ -20,7 +20,7 @@ use common::{EngineApp, spawn_engine};
 
 const CLIENTS: usize = 64;
 /// Requests per client in `cargo test`, and with `SESSIONLAB_FULL_LOAD=1`.
-const REQUESTS: usize = 500;
+const REQUESTS: usize = 200;
 const FULL_REQUESTS: usize = 2_000;
 /// The whole run must finish within this.
 const TIME_CAP: Duration = Duration::from_secs(120);
