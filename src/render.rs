@@ -69,10 +69,22 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
+        self.respond_with(req, template, || context, json)
+    }
+
+    /// [`Renderer::respond`] with the template context built only when the page is rendered:
+    /// a JSON answer does not pay for what only the page shows (the lesson views' inspector).
+    pub fn respond_with<C: Serialize>(
+        &self,
+        req: &HttpRequest,
+        template: &str,
+        context: impl FnOnce() -> C,
+        json: &impl Serialize,
+    ) -> Result<HttpResponse, AppError> {
         if wants_json(req) {
             return Ok(HttpResponse::Ok().json(json));
         }
-        let body = self.render(template, context)?;
+        let body = self.render(template, &context())?;
         Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .body(body))

@@ -186,7 +186,7 @@ impl Page {
             context: &context,
             session: &snapshot,
         };
-        let page = ViewPage {
+        let page = || ViewPage {
             lesson,
             view,
             context: &context,
@@ -196,7 +196,8 @@ impl Page {
             inspector: inspect(&self.req, session, self.lesson.engine.clock.now()),
         };
         let template = format!("{}/{view}.html", lesson.templates);
-        self.renderer.respond(&self.req, &template, &page, &json)
+        self.renderer
+            .respond_with(&self.req, &template, page, &json)
     }
 }
 

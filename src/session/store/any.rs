@@ -29,25 +29,26 @@ pub enum AnyStore {
     CachedDb(Arc<CachedDbStore<AnyStore, AnyStore>>),
 }
 
-/// A boxed store future: `CachedDb` holds `AnyStore`s, so its calls are boxed to give the
-/// recursive future a size.
+/// A boxed store future. `CachedDb` holds `AnyStore`s, so its calls must be boxed to give the
+/// recursive future a size; the others are boxed too, because an unboxed `match` over the
+/// engines makes every `AnyStore` future as large as the largest engine's (about 7 KB, sqlx's
+/// and the Redis client's), and the session middleware's futures that hold them were copied
+/// whole on every request (see BENCHMARKS.md). One small allocation per store call instead.
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-/// Forwards `$call` to whichever store `$any` holds.
+/// Forwards `$call` to whichever store `$any` holds, as a [`Boxed`] future.
 macro_rules! forward {
-    ($any:expr, $s:ident => $call:expr) => {
-        match $any {
-            AnyStore::Db($s) => $call.await,
-            AnyStore::Postgres($s) => $call.await,
-            AnyStore::File($s) => $call.await,
-            AnyStore::Memory($s) => $call.await,
-            AnyStore::Redis($s) => $call.await,
-            AnyStore::CachedDb($s) => {
-                let boxed: Boxed<'_, _> = Box::pin($call);
-                boxed.await
-            }
-        }
-    };
+    ($any:expr, $s:ident => $call:expr) => {{
+        let boxed: Boxed<'_, _> = match $any {
+            AnyStore::Db($s) => Box::pin($call),
+            AnyStore::Postgres($s) => Box::pin($call),
+            AnyStore::File($s) => Box::pin($call),
+            AnyStore::Memory($s) => Box::pin($call),
+            AnyStore::Redis($s) => Box::pin($call),
+            AnyStore::CachedDb($s) => Box::pin($call),
+        };
+        boxed.await
+    }};
 }
 
 impl AnyStore {

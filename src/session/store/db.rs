@@ -1,12 +1,13 @@
 //! The `db` engine: Django's `django_session` table in SQLite, same schema and same value
 //! formats, so Django's `clearsessions` or admin could work on the very same file.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -70,6 +71,10 @@ impl DbStore {
             .idle_timeout((!in_memory).then(|| Duration::from_secs(600)))
             .max_lifetime((!in_memory).then(|| Duration::from_secs(3600)))
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings a connection before handing it out by default: for SQLite that is a
+            // round trip to the connection's worker thread on every query, for a file that
+            // cannot go away like a server can.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| {
@@ -145,11 +150,29 @@ fn unavailable(error: sqlx::Error) -> StoreError {
 /// microseconds only when non-zero, so text comparison orders rows by time.
 pub fn sqlite_datetime(at: DateTime<Utc>) -> String {
     let micros = at.timestamp_subsec_micros();
-    if micros == 0 {
-        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    // Every load formats `now`: write the fields directly rather than through chrono's
+    // `format`, which parses its pattern on each call (a tenth of a session load's work).
+    // Years outside 0..=9999 and leap seconds keep chrono's spelling.
+    let mut text = if (0..=9999).contains(&at.year()) && micros < 1_000_000 {
+        let mut text = String::with_capacity(26);
+        let _ = write!(
+            text,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        );
+        text
     } else {
-        format!("{}.{micros:06}", at.format("%Y-%m-%d %H:%M:%S"))
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    };
+    if micros != 0 {
+        let _ = write!(text, ".{micros:06}");
     }
+    text
 }
 
 /// Reads an `expire_date` as written by us or by Django (`2026-12-05 23:56:58[.123456]`).
@@ -382,5 +405,31 @@ mod tests {
             Some(micro)
         );
         assert_eq!(parse_sqlite_datetime("2026-12-05 23:56:58"), Some(at));
+    }
+
+    #[test]
+    fn datetimes_are_written_as_chronos_format_writes_them() {
+        let reference = |at: DateTime<Utc>| {
+            let micros = at.timestamp_subsec_micros();
+            let whole = at.format("%Y-%m-%d %H:%M:%S");
+            if micros == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{micros:06}")
+            }
+        };
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        for moment in [
+            at,
+            at + chrono::TimeDelta::microseconds(1),
+            at + chrono::TimeDelta::nanoseconds(999_999_999),
+            Utc.with_ymd_and_hms(9, 9, 9, 9, 9, 9).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::UNIX_EPOCH,
+        ] {
+            assert_eq!(sqlite_datetime(moment), reference(moment), "{moment:?}");
+        }
     }
 }

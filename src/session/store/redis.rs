@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone, Utc};
-use deadpool_redis::{Manager, Pool, Runtime};
-use redis::{AsyncConnectionConfig, IntoConnectionInfo};
+use deadpool::managed::{self, Metrics, Object, RecycleResult};
+use deadpool_redis::{Manager, Runtime};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, IntoConnectionInfo, RedisError};
 use serde::{Deserialize, Serialize};
 
 use super::{SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
@@ -99,6 +101,32 @@ struct Stored {
     d: SessionData,
 }
 
+/// deadpool-redis's connections, handed out without its check on every checkout: its
+/// `recycle` sends `UNWATCH` + `PING` and waits for the answer each time a connection leaves
+/// the pool, which doubled the round trips of every session load and save. Here a connection
+/// whose command fails is taken out of the pool instead ([`RedisStore::query`]), and a command
+/// that finds a reused connection dropped (Redis restarted) is sent again on another one.
+struct Connections(Manager);
+
+impl managed::Manager for Connections {
+    type Type = MultiplexedConnection;
+    type Error = RedisError;
+
+    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+        self.0.create().await
+    }
+
+    async fn recycle(
+        &self,
+        _: &mut MultiplexedConnection,
+        _: &Metrics,
+    ) -> RecycleResult<RedisError> {
+        Ok(())
+    }
+}
+
+type Pool = managed::Pool<Connections>;
+
 /// Sessions in Redis under `key_prefix + session_key`, one string value each, with a TTL.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -134,7 +162,7 @@ impl RedisStore {
             .set_response_timeout(Some(settings.response_timeout));
         let manager = Manager::new_with_config(info, connection)
             .context("cannot use the Redis connection settings")?;
-        let pool = Pool::builder(manager)
+        let pool = Pool::builder(Connections(manager))
             .max_size(settings.pool_size)
             .wait_timeout(Some(settings.wait_timeout))
             .create_timeout(Some(settings.connect_timeout))
@@ -146,6 +174,28 @@ impl RedisStore {
             pool,
             key_prefix: settings.key_prefix.as_str().into(),
         })
+    }
+
+    /// Runs `cmd` on a pooled connection. A connection whose command fails leaves the pool (the
+    /// pool checks nothing on checkout), so the next command gets a fresh one; a reused
+    /// connection found dropped (Redis restarted while it sat idle) is replaced and the command
+    /// sent again, as the checkout check of deadpool-redis would have done before sending it.
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let mut attempts = self.pool.status().max_size + 1;
+        loop {
+            let mut conn = self.pool.get().await.map_err(unavailable)?;
+            let reused = Object::metrics(&conn).recycled.is_some();
+            match cmd.query_async(&mut *conn).await {
+                Ok(value) => return Ok(value),
+                Err(error) => {
+                    drop(Object::take(conn));
+                    attempts -= 1;
+                    if !(reused && error.is_connection_dropped() && attempts > 0) {
+                        return Err(unavailable(error));
+                    }
+                }
+            }
+        }
     }
 
     /// How many keys under the prefix Redis holds (live sessions: Redis drops expired keys
@@ -167,16 +217,15 @@ impl RedisStore {
     /// One `SCAN` step over the keys under the prefix: the next cursor (0 at the end) and a
     /// batch of keys.
     async fn scan_step(&self, cursor: u64) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{}*", escape_glob(&self.key_prefix)))
-            .arg("COUNT")
-            .arg(SCAN_COUNT)
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)
+        self.query(
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", escape_glob(&self.key_prefix)))
+                .arg("COUNT")
+                .arg(SCAN_COUNT),
+        )
+        .await
     }
 
     fn cache_key(&self, session_key: &str) -> String {
@@ -192,16 +241,15 @@ impl RedisStore {
             e: expiry_text(record.expire_date),
             d: &record.data,
         });
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        redis::cmd("SET")
-            .arg(self.cache_key(&record.key))
-            .arg(value)
-            .arg(condition)
-            .arg("EX")
-            .arg(ttl_seconds(record.expire_date, Utc::now()))
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)
+        self.query(
+            redis::cmd("SET")
+                .arg(self.cache_key(&record.key))
+                .arg(value)
+                .arg(condition)
+                .arg("EX")
+                .arg(ttl_seconds(record.expire_date, Utc::now())),
+        )
+        .await
     }
 }
 
@@ -256,12 +304,7 @@ impl Store for RedisStore {
             return Ok(None);
         }
         let cache_key = self.cache_key(key);
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let value: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(&cache_key)
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)?;
+        let value: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(&cache_key)).await?;
         let Some(value) = value else {
             return Ok(None);
         };
@@ -275,11 +318,7 @@ impl Store for RedisStore {
                     error = format!("{error:#}"),
                     "Session data corrupted; reading it as an empty session"
                 );
-                let millis: i64 = redis::cmd("PTTL")
-                    .arg(&cache_key)
-                    .query_async(&mut *conn)
-                    .await
-                    .map_err(unavailable)?;
+                let millis: i64 = self.query(redis::cmd("PTTL").arg(&cache_key)).await?;
                 // -2: gone meanwhile; -1: no TTL (not ours), kept for the default minimum.
                 let left = match millis {
                     -2 => return Ok(None),
@@ -303,12 +342,9 @@ impl Store for RedisStore {
         if !is_storable_session_key(key) {
             return Ok(false);
         }
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let found: i64 = redis::cmd("EXISTS")
-            .arg(self.cache_key(key))
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)?;
+        let found: i64 = self
+            .query(redis::cmd("EXISTS").arg(self.cache_key(key)))
+            .await?;
         Ok(found > 0)
     }
 
@@ -333,12 +369,9 @@ impl Store for RedisStore {
         if !is_storable_session_key(key) {
             return Ok(());
         }
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let _removed: i64 = redis::cmd("DEL")
-            .arg(self.cache_key(key))
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)?;
+        let _removed: i64 = self
+            .query(redis::cmd("DEL").arg(self.cache_key(key)))
+            .await?;
         Ok(())
     }
 
@@ -349,11 +382,7 @@ impl Store for RedisStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let _pong: String = redis::cmd("PING")
-            .query_async(&mut *conn)
-            .await
-            .map_err(unavailable)?;
+        let _pong: String = self.query(&redis::cmd("PING")).await?;
         Ok(())
     }
 }

@@ -1,0 +1,79 @@
+"""The basic lesson as a Django 5.2 project in one module, the peer scripts/bench.sh runs under
+gunicorn: /set/ (request.session['name'] = 'Sonam'; ['lname'] = 'rathore'), /get/ (read both,
+'Guest' when missing) and /healthz (no session), answering small JSON.
+
+The engine comes from BENCH_DJANGO_ENGINE: ``db`` (SQLite at BENCH_DJANGO_DB, WAL and
+synchronous=NORMAL like sessionlab's, IMMEDIATE transactions), ``cache`` (django.core.cache.backends.redis.RedisCache at
+BENCH_REDIS_URL under the key prefix BENCH_REDIS_PREFIX) or ``signed_cookies``.
+"""
+
+import os
+
+from django.http import JsonResponse
+from django.urls import path
+
+ENGINE = os.environ.get("BENCH_DJANGO_ENGINE", "db")
+
+SECRET_KEY = "django-insecure-sessionlab-development-only-key-8c1f2a7e93d54b06"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ROOT_URLCONF = __name__
+USE_TZ = True
+INSTALLED_APPS = ["django.contrib.sessions"]
+MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3"),
+        # Persistent connections (each worker keeps its own), as sessionlab's pool does.
+        "CONN_MAX_AGE": None,
+        # Django 5.1+'s advice for concurrent writers: take the write lock at BEGIN.
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        },
+    }
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "KEY_PREFIX": os.environ.get("BENCH_REDIS_PREFIX", "bench-django"),
+    }
+}
+SESSION_ENGINE = {
+    "db": "django.contrib.sessions.backends.db",
+    "cache": "django.contrib.sessions.backends.cache",
+    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
+}[ENGINE]
+
+
+def set_view(request):
+    request.session["name"] = "Sonam"
+    request.session["lname"] = "rathore"
+    return JsonResponse({"set": True})
+
+
+def get_view(request):
+    return JsonResponse(
+        {
+            "name": request.session.get("name", "Guest"),
+            "lname": request.session.get("lname", "Guest"),
+        }
+    )
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("set/", set_view),
+    path("get/", get_view),
+    path("healthz", healthz),
+]
+
+if os.environ.get("DJANGO_SETTINGS_MODULE") == __name__:
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()

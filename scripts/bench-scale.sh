@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Scale checks of sessionlab, each the median of BENCH_ROUNDS (3) rounds:
+#   clearsessions  `sessionlab clearsessions` over BENCH_EXPIRED (1,000,000) expired SQLite rows
+#                  (plus 1,000 live ones that must survive), inserted in one transaction
+#   memory cache   resident memory of the in-process cache with BENCH_LIVE (1,000,000) sessions
+#                  (examples/memory_footprint.rs)
+#   startup        time from spawning `sessionlab serve` to the first 200 from /healthz, and the
+#                  server's idle RSS a second later (db engine on a fresh SQLite file, and the
+#                  signed_cookies engine, which opens no store)
+# Usage: scripts/bench-scale.sh   (about 3 minutes; CARGO_TARGET_DIR is honoured)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ROUNDS=${BENCH_ROUNDS:-3}
+EXPIRED=${BENCH_EXPIRED:-1000000}
+LIVE=${BENCH_LIVE:-1000000}
+MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=$(mktemp -d /tmp/sessionlab-scale.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+log() { printf '[scale %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+wait_for_quiet() {
+  local waited=0 load
+  while :; do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    if python3 -c "import sys; sys.exit(0 if $load < $MAX_LOAD else 1)"; then break; fi
+    if [ "$waited" -ge 600 ]; then
+      log "load $load still >= $MAX_LOAD after 10 minutes; measuring anyway (noted)"
+      break
+    fi
+    log "load $load >= $MAX_LOAD; waiting"
+    sleep 15
+    waited=$((waited + 15))
+  done
+  echo "$load"
+}
+
+median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+log "building sessionlab and the memory example (release)"
+cargo build --release --locked --bin sessionlab --example memory_footprint >&2
+SESSIONLAB="$TARGET/release/sessionlab"
+START_LOAD=$(wait_for_quiet)
+log "load before the run: $START_LOAD"
+
+# --- clearsessions over 1M expired rows ------------------------------------------------------
+log "filling a SQLite database with $EXPIRED expired sessions"
+python3 - "$WORK/pristine.sqlite3" "$EXPIRED" <<'PY'
+import datetime, random, sqlite3, string, sys
+
+path, expired = sys.argv[1], int(sys.argv[2])
+db = sqlite3.connect(path)
+# Django's 0001_initial for django.contrib.sessions, as sessionlab's db store creates it.
+db.execute('CREATE TABLE "django_session" ("session_key" varchar(40) NOT NULL PRIMARY KEY, '
+           '"session_data" text NOT NULL, "expire_date" datetime NOT NULL)')
+db.execute('CREATE INDEX "django_session_expire_date_a5c62663" ON "django_session" ("expire_date")')
+alphabet = string.ascii_lowercase + string.digits
+rng = random.Random(42)
+now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+# What sessionlab stores for the basic lesson (signature irrelevant: nothing decodes it).
+data = "eyJuYW1lIjoiU29uYW0iLCJsbmFtZSI6InJhdGhvcmUifQ:1vMd7Z:bench-row-not-decoded"
+def rows(count, sign):
+    for i in range(count):
+        key = "".join(rng.choice(alphabet) for _ in range(32))
+        at = now + sign * datetime.timedelta(seconds=60 + i % 86400)
+        yield key, data, at.strftime("%Y-%m-%d %H:%M:%S")
+with db:
+    db.executemany("INSERT INTO django_session VALUES (?, ?, ?)", rows(expired, -1))
+    db.executemany("INSERT INTO django_session VALUES (?, ?, ?)", rows(1000, +1))
+db.execute("PRAGMA journal_mode=WAL")
+db.close()
+PY
+clear_times=()
+for round in $(seq 1 "$ROUNDS"); do
+  cp "$WORK/pristine.sqlite3" "$WORK/round.sqlite3"
+  rm -f "$WORK/round.sqlite3-wal" "$WORK/round.sqlite3-shm"
+  sync
+  start=$(date +%s.%N)
+  report=$(APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn \
+    APP__DATABASE__URL="sqlite://$WORK/round.sqlite3" "$SESSIONLAB" clearsessions)
+  end=$(date +%s.%N)
+  left=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from django_session").fetchone()[0])' "$WORK/round.sqlite3")
+  seconds=$(python3 -c "print(round($end - $start, 3))")
+  clear_times+=("$seconds")
+  log "clearsessions round $round: ${seconds}s, $left rows left (1000 live expected); $report"
+  [ "$left" = 1000 ] || { log "clearsessions left $left rows, not 1000"; exit 1; }
+done
+CLEAR=$(median "${clear_times[@]}")
+
+# --- the memory cache with 1M live sessions -------------------------------------------------
+mem_mib=() mem_per=()
+for round in $(seq 1 "$ROUNDS"); do
+  line=$("$TARGET/release/examples/memory_footprint" "$LIVE")
+  log "memory round $round: $line"
+  mem_mib+=("$(sed 's/.*grown_mib=\([0-9.]*\).*/\1/' <<<"$line")")
+  mem_per+=("$(sed 's/.*bytes_per_session=\([0-9]*\).*/\1/' <<<"$line")")
+done
+MEM=$(median "${mem_mib[@]}")
+MEM_PER=$(median "${mem_per[@]}")
+
+# --- startup time and idle RSS --------------------------------------------------------------
+startup() {
+  # startup ENGINE: prints "<milliseconds to first 200> <idle RSS KiB>".
+  local engine=$1 dir="$WORK/startup-$engine-$RANDOM"
+  mkdir -p "$dir"
+  APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SESSION__ENGINE="$engine" \
+    APP__DATABASE__URL="sqlite://$dir/sessions.sqlite3" \
+    python3 - "$SESSIONLAB" <<'PY'
+import http.client, os, socket, subprocess, sys, time
+
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+env = dict(os.environ, APP__SERVER__PORT=str(port))
+started = time.monotonic()
+server = subprocess.Popen([sys.argv[1], "serve"], env=env, stdout=subprocess.DEVNULL)
+try:
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() - started > 30:
+            sys.exit("the server did not answer /healthz")
+        time.sleep(0.001)
+    elapsed_ms = (time.monotonic() - started) * 1000
+    time.sleep(1)
+    rss = next(int(l.split()[1]) for l in open(f"/proc/{server.pid}/status") if l.startswith("VmRSS:"))
+    print(f"{elapsed_ms:.1f} {rss}")
+finally:
+    server.terminate()
+    server.wait()
+PY
+}
+declare -A START_MS IDLE_MIB
+for engine in db signed_cookies; do
+  ms=() rss=()
+  for round in $(seq 1 "$ROUNDS"); do
+    read -r t r < <(startup "$engine")
+    log "startup $engine round $round: ${t} ms, idle RSS ${r} KiB"
+    ms+=("$t") rss+=("$r")
+  done
+  START_MS[$engine]=$(median "${ms[@]}")
+  IDLE_MIB[$engine]=$(python3 -c "print(round($(median "${rss[@]}") / 1024, 1))")
+done
+
+echo
+echo "\`scripts/bench-scale.sh\` — median of $ROUNDS rounds; 1-minute load before the run: $START_LOAD."
+echo
+echo "| check | result |"
+echo "|---|---|"
+echo "| clearsessions, $EXPIRED expired SQLite rows (+1,000 live kept) | ${CLEAR} s |"
+echo "| memory cache with $LIVE live sessions | ${MEM} MiB resident (${MEM_PER} bytes per session) |"
+echo "| startup to first 200 from /healthz, db (SQLite, new file) | ${START_MS[db]} ms |"
+echo "| startup to first 200 from /healthz, signed_cookies | ${START_MS[signed_cookies]} ms |"
+echo "| idle RSS after startup, db | ${IDLE_MIB[db]} MiB |"
+echo "| idle RSS after startup, signed_cookies | ${IDLE_MIB[signed_cookies]} MiB |"

@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# HTTP benchmarks of sessionlab's engines, with peers side by side in the same run.
+#
+# Builds the release binary, then for each engine starts `sessionlab serve` on a free loopback
+# port with a private temp data dir (and a private Redis key prefix), and drives it with wrk:
+#   read     GET /basic/get/ with the cookie /basic/set/ gave   (load + render, no save)
+#   write    GET /basic/set/ without a cookie                     (a new session per request)
+#   baseline GET /healthz on the same server                      (no session)
+# Each figure is the median of BENCH_ROUNDS rounds of `wrk -t2 -c32 -d10s` after a 3 s warm-up.
+# The peers (benches/peers: actix-session cookie and Redis stores, axum + tower-sessions memory
+# store; benches/django: Django 5.2 under gunicorn with 2 sync workers on db, Redis cache and
+# signed_cookies) serve the same /set/ and /get/ and are measured the same way.
+#
+# Usage: scripts/bench.sh            (everything; about 25 minutes)
+# Environment:
+#   BENCH_ENGINES  sessionlab engines (default: "db file memory redis cached_db signed_cookies")
+#   BENCH_PEERS    peers (default: "actix-cookie actix-redis axum-memory django-db django-cache
+#                  django-signed_cookies"; empty for none)
+#   BENCH_ROUNDS (3) BENCH_DURATION (10s) BENCH_WARMUP (3s) BENCH_CONNECTIONS (32)
+#   BENCH_THREADS (2) BENCH_ACCEPT (application/json: sessionlab's JSON answers; text/html for
+#   the lesson pages) BENCH_MAX_LOAD (0.7) BENCH_REDIS_URL (redis://127.0.0.1:6379/0)
+#   BENCH_RESULTS (file to append the markdown table to), BENCH_BIN (a sessionlab binary to
+#   measure instead of building one)
+#   CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+ENGINES=${BENCH_ENGINES-db file memory redis cached_db signed_cookies}
+PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-cache django-signed_cookies}
+ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-3s}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+ACCEPT=${BENCH_ACCEPT:-application/json}
+MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
+REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+VENV=${BENCH_VENV:-$TARGET/bench-venv}
+CLK_TCK=$(getconf CLK_TCK)
+
+WORK=$(mktemp -d /tmp/sessionlab-bench.XXXXXX)
+TAG=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+REDIS_PREFIX="bench-$TAG:"
+RAW="$WORK/rounds.tsv"
+SERVER_PID=""
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
+
+cleanup() {
+  stop_server
+  if command -v redis-cli >/dev/null && redis_up; then
+    redis-cli -u "$REDIS_URL" --scan --pattern "bench-$TAG*" |
+      xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- tools ---------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO=sudo; fi
+  $SUDO apt-get install -y -qq wrk >/dev/null 2>&1 ||
+    { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null; }
+fi
+
+if [ -n "${BENCH_BIN:-}" ]; then
+  SESSIONLAB=$BENCH_BIN # a build kept aside, e.g. to compare before and after a change
+else
+  log "building sessionlab (release; with the example bench-scale.sh uses, so both scripts share one build)"
+  cargo build --release --locked --bin sessionlab --example memory_footprint >&2
+  SESSIONLAB="$TARGET/release/sessionlab"
+fi
+
+for peer in $PEERS; do
+  case $peer in
+    actix-*|axum-*) NEED_RUST_PEERS=1 ;;
+    django-*) NEED_DJANGO=1 ;;
+  esac
+done
+if [ -n "${NEED_RUST_PEERS:-}" ]; then
+  log "building the Rust peers (release)"
+  CARGO_TARGET_DIR="$TARGET/peers" cargo build --release --locked \
+    --manifest-path benches/peers/Cargo.toml >&2
+  PEER_BIN="$TARGET/peers/release/sessionlab-peers"
+fi
+if [ -n "${NEED_DJANGO:-}" ]; then
+  if ! "$VENV/bin/python" -c 'import django, gunicorn, redis, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
+    log "creating the Django venv at $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+      'Django>=5.2,<5.3' 'gunicorn>=23,<24' 'redis>=5,<7'
+  fi
+fi
+
+# --- helpers -------------------------------------------------------------------------------
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits (polling every 15 s, at most 10 minutes) for the 1-minute load average to fall below
+# MAX_LOAD; prints the load it started with.
+wait_for_quiet() {
+  local waited=0 load
+  while :; do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    if python3 -c "import sys; sys.exit(0 if $load < $MAX_LOAD else 1)"; then break; fi
+    if [ "$waited" -ge 600 ]; then
+      log "load $load still >= $MAX_LOAD after 10 minutes; measuring anyway (noted)"
+      break
+    fi
+    log "load $load >= $MAX_LOAD; waiting"
+    sleep 15
+    waited=$((waited + 15))
+  done
+  echo "$load"
+}
+
+# The server's processes: itself and its children (gunicorn's workers).
+server_pids() { echo "$SERVER_PID $(pgrep -P "$SERVER_PID" | tr '\n' ' ')"; }
+
+cpu_ticks() {
+  local total=0 pid
+  for pid in $(server_pids); do
+    # utime and stime are fields 14 and 15; the name (field 2) has no spaces here.
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
+rss_kb() {
+  local total=0 pid
+  for pid in $(server_pids); do
+    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")))
+  done
+  echo "$total"
+}
+
+# start_server LOGNAME PORT COMMAND... (environment set by the caller with `env`).
+start_server() {
+  local name=$1 port=$2
+  shift 2
+  "$@" >"$WORK/$name.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"; then return 0; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  log "$name did not come up on port $port:"
+  tail -n 20 "$WORK/$name.log" >&2
+  stop_server
+  return 1
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+# The cookies a GET of URL sets, as a Cookie header value ("a=1; b=2").
+cookies_from() {
+  curl -fs -H "Accept: $ACCEPT" -D - -o /dev/null "$1" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | paste -sd ';' - | sed 's/;/; /g'
+}
+
+# measure KIND ENGINE PATHNAME URL [COOKIE]: warm-up, then ROUNDS rounds, one line each in RAW.
+measure() {
+  local kind=$1 engine=$2 pathname=$3 url=$4 cookie=${5:-}
+  local status body
+  status=$(curl -s -o "$WORK/check.body" -w '%{http_code}' -H "Accept: $ACCEPT" \
+    ${cookie:+-H "Cookie: $cookie"} "$url")
+  if [ "$status" != 200 ]; then
+    log "$engine $pathname: $url answers $status, not 200; skipping"
+    return 0
+  fi
+  if [ "$pathname" = read ] && ! grep -q Sonam "$WORK/check.body"; then
+    log "$engine read: the session was not found (no Sonam in the answer); skipping"
+    return 0
+  fi
+  BENCH_COOKIE=$cookie BENCH_ACCEPT=$ACCEPT \
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s scripts/bench.lua "$url" >/dev/null
+  local round before after line
+  for round in $(seq 1 "$ROUNDS"); do
+    before=$(cpu_ticks)
+    line=$(BENCH_COOKIE=$cookie BENCH_ACCEPT=$ACCEPT \
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s scripts/bench.lua "$url" | grep '^BENCH ' || true)
+    after=$(cpu_ticks)
+    if [ -z "$line" ]; then
+      log "$engine $pathname round $round: wrk printed no result; round dropped"
+      continue
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\tcpu_ticks=%s rss_kb=%s clk_tck=%s load=%s\n' \
+      "$kind" "$engine" "$pathname" "$round" "$line" "$((after - before))" "$(rss_kb)" \
+      "$CLK_TCK" "$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
+    log "$engine $pathname round $round: ${line#BENCH }"
+  done
+}
+
+# bench_server KIND ENGINE PORT SET_PATH GET_PATH: the three paths of a running server.
+bench_server() {
+  local kind=$1 engine=$2 port=$3 set_path=$4 get_path=$5 cookie
+  local base="http://127.0.0.1:$port"
+  measure "$kind" "$engine" baseline "$base/healthz"
+  cookie=$(cookies_from "$base$set_path")
+  measure "$kind" "$engine" read "$base$get_path" "$cookie"
+  measure "$kind" "$engine" write "$base$set_path"
+}
+
+run_sessionlab() {
+  local engine=$1 port data
+  port=$(free_port)
+  data="$WORK/sessionlab-$engine"
+  mkdir -p "$data/sessions"
+  local -a env=(
+    APP_CONFIG_DIR="$ROOT/config" APP__SERVER__PORT="$port" RUST_LOG=warn
+    APP__DATABASE__URL="sqlite://$data/sessions.sqlite3"
+    APP__SESSION__FILE_PATH="$data/sessions"
+  )
+  case $engine in
+    db) env+=(APP__SESSION__ENGINE=db) ;;
+    file) env+=(APP__SESSION__ENGINE=file) ;;
+    memory) env+=(APP__SESSION__ENGINE=cache APP__CACHES__DEFAULT__BACKEND=memory) ;;
+    redis | cached_db)
+      local session_engine=cache
+      [ "$engine" = cached_db ] && session_engine=cached_db
+      env+=(APP__SESSION__ENGINE=$session_engine APP__CACHES__DEFAULT__BACKEND=redis
+        APP__CACHES__DEFAULT__URL="$REDIS_URL" APP__CACHES__DEFAULT__KEY_PREFIX="$REDIS_PREFIX")
+      ;;
+    signed_cookies) env+=(APP__SESSION__ENGINE=signed_cookies) ;;
+    *) log "unknown engine $engine"; return 0 ;;
+  esac
+  start_server "sessionlab-$engine" "$port" env "${env[@]}" "$SESSIONLAB" serve || return 0
+  bench_server sessionlab "$engine" "$port" /basic/set/ /basic/get/
+  stop_server
+}
+
+run_peer() {
+  local peer=$1 port
+  port=$(free_port)
+  case $peer in
+    actix-cookie | axum-memory)
+      start_server "$peer" "$port" "$PEER_BIN" "$peer" "$port" || return 0 ;;
+    actix-redis)
+      start_server "$peer" "$port" "$PEER_BIN" "$peer" "$port" "$REDIS_URL" \
+        "${REDIS_PREFIX}actix:" || return 0 ;;
+    django-*)
+      local engine=${peer#django-} db="$WORK/django-$peer.sqlite3"
+      local -a env=(DJANGO_SETTINGS_MODULE=benchsite BENCH_DJANGO_ENGINE="$engine"
+        BENCH_DJANGO_DB="$db" BENCH_REDIS_URL="$REDIS_URL" BENCH_REDIS_PREFIX="${REDIS_PREFIX}django")
+      env "${env[@]}" PYTHONPATH="$ROOT/benches/django" "$VENV/bin/python" -m django migrate \
+        --verbosity 0 sessions
+      start_server "$peer" "$port" env "${env[@]}" "$VENV/bin/gunicorn" \
+        --chdir "$ROOT/benches/django" --workers 2 --worker-class sync \
+        --bind "127.0.0.1:$port" --log-level warning benchsite:application || return 0
+      ;;
+    *) log "unknown peer $peer"; return 0 ;;
+  esac
+  bench_server peer "$peer" "$port" /set/ /get/
+  stop_server
+}
+
+# --- the run -------------------------------------------------------------------------------
+START_LOAD=$(wait_for_quiet)
+log "load before the run: $START_LOAD"
+for engine in $ENGINES; do
+  case $engine in
+    redis | cached_db) redis_up || { log "note: Redis is down at $REDIS_URL; skipping $engine"; continue; } ;;
+  esac
+  log "sessionlab engine $engine"
+  run_sessionlab "$engine"
+done
+for peer in $PEERS; do
+  case $peer in
+    actix-redis | django-cache) redis_up || { log "note: Redis is down; skipping $peer"; continue; } ;;
+  esac
+  log "peer $peer"
+  run_peer "$peer"
+done
+
+COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
+TABLE=$(python3 - "$RAW" "$START_LOAD" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$COMMAND" <<'PY'
+import collections, statistics, sys
+
+raw, start_load, threads, conns, duration, warmup, rounds, command = sys.argv[1:]
+rows = collections.OrderedDict()
+for line in open(raw):
+    kind, engine, path, _round, bench, extra = line.rstrip("\n").split("\t")
+    fields = dict(kv.split("=") for kv in (bench.split()[1:] + extra.split()))
+    rows.setdefault((kind, engine, path), []).append(fields)
+
+def med(values):
+    return statistics.median(values)
+
+print(f"`{command}` — wrk -t{threads} -c{conns} -d{duration} after a {warmup} warm-up, "
+      f"median of {rounds} rounds; 1-minute load before the run: {start_load}.")
+print()
+print("| engine | path | requests/s | p50 ms | p99 ms | errors | server RSS MB | server CPU s / 1000 req | × baseline | load |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+baseline = {}
+for (kind, engine, path), rs in rows.items():
+    rps = med([float(r["rps"]) for r in rs])
+    if path == "baseline":
+        baseline[(kind, engine)] = rps
+for (kind, engine, path), rs in rows.items():
+    rps = med([float(r["rps"]) for r in rs])
+    p50 = med([int(r["p50_us"]) for r in rs]) / 1000
+    p99 = med([int(r["p99_us"]) for r in rs]) / 1000
+    errors = sum(int(r[k]) for r in rs for k in ("connect", "read", "write", "status", "timeout"))
+    rss = med([int(r["rss_kb"]) for r in rs]) / 1024
+    cpu = med([int(r["cpu_ticks"]) / int(r["clk_tck"]) / int(r["requests"]) * 1000 for r in rs])
+    base = baseline.get((kind, engine))
+    ratio = f"{rps / base:.2f}" if base else "—"
+    loads = "/".join(r["load"] for r in rs)
+    name = f"{engine} (peer)" if kind == "peer" else engine
+    print(f"| {name} | {path} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} | {rss:.1f} | {cpu:.3f} | {ratio} | {loads} |")
+PY
+)
+echo
+echo "$TABLE"
+if [ -n "${BENCH_RESULTS:-}" ]; then
+  { echo; echo "$TABLE"; } >>"$BENCH_RESULTS"
+fi
