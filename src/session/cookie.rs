@@ -32,7 +32,7 @@ pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Python's `http.cookies._unquote`: strips surrounding double quotes and undoes `\"`, `\\`
-/// and three-digit octal escapes.
+/// and three-digit octal escapes (`\ooo`, first digit 0–3, is the character `chr(0oooo)`).
 fn unquote(value: &str) -> String {
     let Some(inner) = value
         .strip_prefix('"')
@@ -41,27 +41,30 @@ fn unquote(value: &str) -> String {
     else {
         return value.to_owned();
     };
-    let bytes = inner.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 1 < bytes.len() {
-            let octal = bytes.get(i + 1..i + 4).filter(|d| {
-                d.len() == 3 && d[0] <= b'3' && d.iter().all(|c| (b'0'..=b'7').contains(c))
-            });
-            if let Some(d) = octal {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            } else {
-                out.push(bytes[i + 1]);
-                i += 2;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        let rest = chars.as_str();
+        if c != '\\' || rest.is_empty() {
+            out.push(c);
+            continue;
+        }
+        let octal = rest.as_bytes().get(..3).filter(|d| {
+            (b'0'..=b'3').contains(&d[0]) && d[1..].iter().all(|c| (b'0'..=b'7').contains(c))
+        });
+        match octal {
+            Some(d) => {
+                let code = d.iter().fold(0u8, |n, c| n * 8 + (c - b'0'));
+                out.push(char::from(code));
+                chars = rest[3..].chars();
             }
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+            None => {
+                // `\x` is `x` (Python's `.` does not match a newline, which no header holds).
+                out.extend(chars.next());
+            }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The `Set-Cookie` value that hands the browser its session: `Max-Age` and `Expires` when the
@@ -179,6 +182,12 @@ mod tests {
         );
         let h = headers(&[br#"sessionid="""#]);
         assert_eq!(request_cookie(&h, "sessionid").as_deref(), Some(""));
+        // `\351` is the character U+00E9, as `chr(0o351)` is, not a lone byte.
+        let h = headers(&[br#"sessionid="caf\351 \303\251""#]);
+        assert_eq!(
+            request_cookie(&h, "sessionid").as_deref(),
+            Some("caf\u{e9} \u{c3}\u{a9}")
+        );
     }
 
     #[test]

@@ -166,12 +166,11 @@ impl StoredExpiry {
     }
 }
 
-/// `timedelta.days * 86400 + timedelta.seconds`: whole seconds, rounded down (also when negative).
+/// `timedelta.days * 86400 + timedelta.seconds`: whole seconds, rounded down (also when negative,
+/// and for deltas too long to count in microseconds).
 pub fn floor_seconds(delta: TimeDelta) -> i64 {
-    match delta.num_microseconds() {
-        Some(micros) => micros.div_euclid(1_000_000),
-        None => delta.num_seconds(),
-    }
+    // `num_seconds` rounds towards zero and `subsec_nanos` carries the sign of the delta.
+    delta.num_seconds() - i64::from(delta.subsec_nanos() < 0)
 }
 
 /// `now + timedelta(seconds=n)`, saturating at the calendar's ends instead of panicking.
@@ -207,8 +206,14 @@ pub fn python_isoformat(at: DateTime<Utc>) -> String {
     }
 }
 
-/// Python's `datetime.fromisoformat()` for the forms Django stores; naive times are UTC.
+/// Python's `datetime.fromisoformat()` for the forms Django stores; naive times are UTC. A leap
+/// second (`23:59:60`) is refused, as Python refuses it: sessionlab would otherwise write back
+/// a `_session_expiry` or an `expire_date` that Django cannot read.
 pub fn parse_isoformat(s: &str) -> Option<DateTime<Utc>> {
+    parse_isoformat_any(s).filter(|at| at.timestamp_subsec_nanos() < 1_000_000_000)
+}
+
+fn parse_isoformat_any(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(s) {
         return Some(at.with_timezone(&Utc));
     }
@@ -318,6 +323,12 @@ mod tests {
         assert_eq!(parse_isoformat("2026-11-21 23:56:58"), Some(now()));
         assert_eq!(parse_isoformat("2026-11-22T00:56:58+01:00"), Some(now()));
         assert_eq!(parse_isoformat("not a date"), None);
+        assert_eq!(
+            parse_isoformat("2026-12-31T23:59:60+00:00"),
+            None,
+            "no leap seconds"
+        );
+        assert_eq!(parse_isoformat("2026-12-31 23:59:60.5"), None);
     }
 
     #[test]
@@ -350,6 +361,15 @@ mod tests {
         );
         let far = StoredExpiry::Date(DateTime::<Utc>::MAX_UTC);
         assert!(far.age(COOKIE_AGE, now()) > 0);
+        // Floored even where the delta no longer fits in microseconds (over 292 000 years).
+        let half_second = TimeDelta::milliseconds(500);
+        let ancient = StoredExpiry::Date(DateTime::<Utc>::MIN_UTC);
+        let latest = DateTime::<Utc>::MAX_UTC - half_second;
+        let whole = (DateTime::<Utc>::MIN_UTC - latest).num_seconds();
+        assert_eq!(ancient.age(0, latest), whole - 1);
+        // And below a microsecond: 500 ns in the past is the second before.
+        let e = StoredExpiry::Date(now() - TimeDelta::nanoseconds(500));
+        assert_eq!(e.age(COOKIE_AGE, now()), -1);
     }
 
     #[test]

@@ -28,9 +28,10 @@ pub fn new_session_key() -> Result<String, getrandom::Error> {
     Ok(key)
 }
 
-/// Django's `_validate_session_key`: a key is usable when it has at least 8 characters.
+/// Django's `_validate_session_key`: a key is usable when it has at least 8 characters
+/// (Python's `len`: code points, not bytes).
 pub fn is_valid_session_key(key: &str) -> bool {
-    key.len() >= MIN_KEY_LENGTH
+    key.chars().nth(MIN_KEY_LENGTH - 1).is_some()
 }
 
 /// Whether `key` could name a stored session: valid, at most 40 characters, `[a-z0-9]` only.
@@ -71,6 +72,9 @@ mod tests {
         assert!(!is_valid_session_key("abcdefg"));
         assert!(is_valid_session_key("abcdefgh"));
         assert!(is_valid_session_key("../../etc/passwd"));
+        // Characters, not bytes: four two-byte characters are four, too few.
+        assert!(!is_valid_session_key("éééé"));
+        assert!(is_valid_session_key("éééééééé"));
         assert!(!is_storable_session_key("../../etc/passwd"));
         assert!(!is_storable_session_key("ABCDEFGHIJ"));
         assert!(!is_storable_session_key(&"a".repeat(41)));

@@ -147,13 +147,16 @@ fn unavailable(error: sqlx::Error) -> StoreError {
 }
 
 /// Django's SQLite representation of an aware datetime (`USE_TZ = True`): naive UTC text,
-/// microseconds only when non-zero, so text comparison orders rows by time.
+/// microseconds only when non-zero, so text comparison orders rows by time. Dates outside the
+/// years 1 to 9999 are written as the nearest end (a five-digit or signed year would sort
+/// before the present, so a session set to expire in the year 20000 would never load).
 pub fn sqlite_datetime(at: DateTime<Utc>) -> String {
+    let at = super::within_python_years(at);
     let micros = at.timestamp_subsec_micros();
     // Every load formats `now`: write the fields directly rather than through chrono's
     // `format`, which parses its pattern on each call (a tenth of a session load's work).
-    // Years outside 0..=9999 and leap seconds keep chrono's spelling.
-    let mut text = if (0..=9999).contains(&at.year()) && micros < 1_000_000 {
+    // Leap seconds keep chrono's spelling.
+    let mut text = if micros < 1_000_000 {
         let mut text = String::with_capacity(26);
         let _ = write!(
             text,
@@ -169,6 +172,8 @@ pub fn sqlite_datetime(at: DateTime<Utc>) -> String {
     } else {
         at.format("%Y-%m-%d %H:%M:%S").to_string()
     };
+    // A leap second's fraction counts from its own start (`:60.5`, not `:60.1500000`).
+    let micros = micros % 1_000_000;
     if micros != 0 {
         let _ = write!(text, ".{micros:06}");
     }
@@ -425,11 +430,29 @@ mod tests {
             at + chrono::TimeDelta::nanoseconds(999_999_999),
             Utc.with_ymd_and_hms(9, 9, 9, 9, 9, 9).unwrap(),
             Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
-            DateTime::<Utc>::MIN_UTC,
-            DateTime::<Utc>::MAX_UTC,
             DateTime::<Utc>::UNIX_EPOCH,
         ] {
             assert_eq!(sqlite_datetime(moment), reference(moment), "{moment:?}");
         }
+    }
+
+    #[test]
+    fn dates_beyond_pythons_years_are_written_as_its_ends() {
+        // A saturated expiry (`set_expiry(huge)`) must still sort after the present as text:
+        // chrono's `+262143-12-31` would sort before `2026-…` and the session would never load.
+        assert_eq!(
+            sqlite_datetime(DateTime::<Utc>::MAX_UTC),
+            "9999-12-31 23:59:59.999999"
+        );
+        assert_eq!(
+            sqlite_datetime(DateTime::<Utc>::MIN_UTC),
+            "0001-01-01 00:00:00"
+        );
+        let now = sqlite_datetime(Utc::now());
+        assert!(sqlite_datetime(DateTime::<Utc>::MAX_UTC) > now);
+        assert!(sqlite_datetime(DateTime::<Utc>::MIN_UTC) < now);
+        // A leap second's fraction is written from its own start, and reads back the same.
+        let leap = parse_sqlite_datetime("2026-12-31 23:59:60.5").unwrap();
+        assert_eq!(sqlite_datetime(leap), "2026-12-31 23:59:60.500000");
     }
 }

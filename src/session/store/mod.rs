@@ -24,9 +24,17 @@ pub use memory::MemoryStore;
 pub use postgres::PgStore;
 pub use redis::{RedisSettings, RedisStore};
 
+/// The pure decoders the stores apply to what they read back, exposed for the fuzz targets and
+/// property tests (`fuzz/`, `tests/properties.rs`). Not an API: the stores are.
+#[doc(hidden)]
+pub mod decoders {
+    pub use super::db::{parse_sqlite_datetime, sqlite_datetime};
+    pub use super::redis::decode as redis_value;
+}
+
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 /// A session's data: a JSON object that keeps insertion order, as Python's dict does.
@@ -50,6 +58,20 @@ pub enum SaveMode {
     Create,
     /// `must_create=False`: fail with [`SaveError::Missing`] if the session is gone.
     Update,
+}
+
+/// `at` within the years 1 to 9999 that Python's `datetime` (and so Django's `expire_date`)
+/// holds. Expiry arithmetic saturates at chrono's ends (years ±262 143), which neither SQLite's
+/// text dates (four-digit years, compared as text) nor PostgreSQL's `timestamptz` (from
+/// 4713 BC) hold; a date past either end is as past, or as far away, as the end itself.
+pub(crate) fn within_python_years(at: DateTime<Utc>) -> DateTime<Utc> {
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999));
+    match (first, last) {
+        (Some(first), Some(last)) => at.clamp(first.and_utc(), last.and_utc()),
+        _ => at,
+    }
 }
 
 /// The store could not be reached or refused to work; the request answers 503.

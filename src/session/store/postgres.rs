@@ -184,8 +184,9 @@ impl Store for PgStore {
         }
         // The signing timestamp is informational (Django never checks it for stored data).
         let data = self.codec.encode(&record.data, Utc::now());
-        // `timestamp with time zone` keeps microseconds, as Python's datetime does.
-        let expire_date = record.expire_date;
+        // `timestamp with time zone` keeps microseconds, as Python's datetime does, and starts
+        // in 4713 BC: a saturated expiry is kept within Python's years.
+        let expire_date = super::within_python_years(record.expire_date);
         match mode {
             SaveMode::Create => {
                 let result = sqlx::query(

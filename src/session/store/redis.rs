@@ -387,8 +387,9 @@ impl Store for RedisStore {
     }
 }
 
-/// Reads a stored value back: its expiry and its data.
-fn decode(value: &[u8]) -> anyhow::Result<(DateTime<Utc>, SessionData)> {
+/// Reads a stored value back: its expiry and its data. Public (through
+/// [`super::decoders`]) only so that the fuzz targets can reach it.
+pub fn decode(value: &[u8]) -> anyhow::Result<(DateTime<Utc>, SessionData)> {
     let stored: Stored = serde_json::from_slice(value).context("not a stored session")?;
     let expire_date = DateTime::parse_from_rfc3339(&stored.e)
         .context("the stored expiry is not RFC 3339")?
