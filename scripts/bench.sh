@@ -20,7 +20,9 @@
 #   BENCH_THREADS (2) BENCH_ACCEPT (application/json: sessionlab's JSON answers; text/html for
 #   the lesson pages) BENCH_MAX_LOAD (0.7) BENCH_REDIS_URL (redis://127.0.0.1:6379/0)
 #   BENCH_RESULTS (file to append the markdown table to), BENCH_BIN (a sessionlab binary to
-#   measure instead of building one)
+#   measure instead of building one), BENCH_COMPARE_BIN + BENCH_COMPARE_ENGINES +
+#   BENCH_COMPARE_LABEL (another build, e.g. before a change, measured right after each of
+#   those engines in the same run; its rows read `engine@label`)
 #   CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -219,10 +221,11 @@ bench_server() {
   measure "$kind" "$engine" write "$base$set_path"
 }
 
+# run_sessionlab ENGINE [BINARY LABEL]: one engine of one build.
 run_sessionlab() {
-  local engine=$1 port data
+  local engine=$1 binary=${2:-$SESSIONLAB} label=${3:-$1} port data
   port=$(free_port)
-  data="$WORK/sessionlab-$engine"
+  data="$WORK/sessionlab-$label"
   mkdir -p "$data/sessions"
   local -a env=(
     APP_CONFIG_DIR="$ROOT/config" APP__SERVER__PORT="$port" RUST_LOG=warn
@@ -242,9 +245,10 @@ run_sessionlab() {
     signed_cookies) env+=(APP__SESSION__ENGINE=signed_cookies) ;;
     *) log "unknown engine $engine"; return 0 ;;
   esac
-  start_server "sessionlab-$engine" "$port" env "${env[@]}" "$SESSIONLAB" serve || return 0
-  bench_server sessionlab "$engine" "$port" /basic/set/ /basic/get/
+  start_server "sessionlab-$label" "$port" env "${env[@]}" "$binary" serve || return 0
+  bench_server sessionlab "$label" "$port" /basic/set/ /basic/get/
   stop_server
+  rm -rf "$data" # the file engine leaves hundreds of thousands of files
 }
 
 run_peer() {
@@ -281,6 +285,10 @@ for engine in $ENGINES; do
   esac
   log "sessionlab engine $engine"
   run_sessionlab "$engine"
+  if [ -n "${BENCH_COMPARE_BIN:-}" ] && [[ " ${BENCH_COMPARE_ENGINES:-$ENGINES} " == *" $engine "* ]]; then
+    log "sessionlab engine $engine, build $BENCH_COMPARE_BIN"
+    run_sessionlab "$engine" "$BENCH_COMPARE_BIN" "$engine@${BENCH_COMPARE_LABEL:-compared}"
+  fi
 done
 for peer in $PEERS; do
   case $peer in
@@ -290,7 +298,7 @@ for peer in $PEERS; do
   run_peer "$peer"
 done
 
-COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
+COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }${BENCH_COMPARE_BIN:+BENCH_COMPARE_BIN=$BENCH_COMPARE_BIN BENCH_COMPARE_ENGINES=\"${BENCH_COMPARE_ENGINES:-$ENGINES}\" BENCH_COMPARE_LABEL=${BENCH_COMPARE_LABEL:-compared} }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
 TABLE=$(python3 - "$RAW" "$START_LOAD" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$COMMAND" <<'PY'
 import collections, statistics, sys
 
