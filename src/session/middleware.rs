@@ -13,7 +13,7 @@ use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
 
 use super::cookie::{deletion_cookie, request_cookie, session_cookie};
-use super::{Session, SessionEngine, SessionError};
+use super::{CookiePlan, Session, SessionEngine, SessionError};
 use crate::error::AppError;
 
 /// Wraps a scope so that its handlers can extract a [`Session`] configured by `engine`.
@@ -87,7 +87,8 @@ where
     }
 }
 
-/// Django's `SessionMiddleware.process_response`, step by step.
+/// Django's `SessionMiddleware.process_response`: the decision is [`CookiePlan`], the same
+/// rules the inspector shows; this carries it out.
 async fn process_response<B>(
     session: &Session,
     had_cookie: bool,
@@ -95,34 +96,36 @@ async fn process_response<B>(
 ) -> Result<(), SessionError> {
     let engine = session.engine();
     let settings = &engine.settings;
-    let (accessed, modified, empty) = {
+    // Django reads `accessed` and `is_empty()` before anything below loads the session.
+    let (accessed, plan) = {
         let state = session.state();
-        (state.accessed, state.modified, state.is_empty())
+        (state.accessed, state.plan(had_cookie))
     };
     let mut need_vary = accessed;
-    if had_cookie && empty {
-        // The browser holds a cookie for a session that is gone: delete the cookie.
-        set_cookie_header(res, &deletion_cookie(settings));
-        need_vary = true;
-    } else if (modified || settings.save_every_request) && !empty {
-        session.ensure_loaded().await?;
-        let lifetime = {
-            let mut state = session.state();
-            if state.expire_at_browser_close() {
-                None
-            } else {
-                let max_age = state.expiry_age();
-                let expires = super::expiry::add_seconds(state.now(), max_age);
-                Some((max_age, expires))
-            }
-        };
-        // A server error saves nothing and sets no cookie.
-        if res.status().as_u16() < 500 {
-            session.save().await?;
-            if let Some(key) = session.session_key() {
-                set_cookie_header(res, &session_cookie(settings, &key, lifetime));
-            }
+    match plan {
+        CookiePlan::Keep => {}
+        CookiePlan::Delete => {
+            // The browser holds a cookie for a session that is gone: delete the cookie.
+            set_cookie_header(res, &deletion_cookie(settings));
             need_vary = true;
+        }
+        CookiePlan::Set { .. } => {
+            session.ensure_loaded().await?;
+            // As Django's `get_expire_at_browser_close()` does here: reading the data drops a
+            // dead key, so the save below creates a fresh one.
+            let lifetime = {
+                let mut state = session.state();
+                let expiry = state.stored_expiry();
+                state.cookie_lifetime(expiry)
+            };
+            // A server error saves nothing and sets no cookie.
+            if res.status().as_u16() < 500 {
+                session.save().await?;
+                if let Some(key) = session.session_key() {
+                    set_cookie_header(res, &session_cookie(settings, &key, lifetime));
+                }
+                need_vary = true;
+            }
         }
     }
     if need_vary {

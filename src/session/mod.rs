@@ -476,7 +476,12 @@ impl Session {
     /// The session's items as the view would see them, read without marking the session
     /// accessed (so looking does not add `Vary: Cookie`).
     pub fn peek_items(&self) -> Vec<(String, Value)> {
-        self.0.borrow().peek().data.into_iter().collect()
+        let state = self.0.borrow();
+        state
+            .peek()
+            .data
+            .map(|data| data.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
     }
 
     /// The expiry date the store holds for this request's session, if it was loaded from a

@@ -61,8 +61,9 @@ pub enum CookiePlan {
 }
 
 /// The session's data as the view would see it, read without touching Django's flags.
-pub(crate) struct Peek {
-    pub data: SessionData,
+pub(crate) struct Peek<'a> {
+    /// The data, or `None` when the view would see an empty session.
+    pub data: Option<&'a SessionData>,
     /// The key names no live session, so a save will draw a new one.
     pub key_is_dead: bool,
 }
@@ -131,27 +132,14 @@ impl SessionState {
 
     /// The data without marking the session accessed or dropping a dead key: the inspector
     /// looks without changing what the middleware will do.
-    pub(crate) fn peek(&self) -> Peek {
-        if let Some(cache) = &self.cache {
-            return Peek {
-                data: cache.clone(),
-                key_is_dead: false,
-            };
-        }
-        match &self.fetched {
-            Fetched::Found(data) => Peek {
-                data: data.clone(),
-                key_is_dead: false,
-            },
-            Fetched::Missing | Fetched::Reset => Peek {
-                data: SessionData::new(),
-                key_is_dead: self.key.is_some(),
-            },
-            Fetched::No => Peek {
-                data: SessionData::new(),
-                key_is_dead: false,
-            },
-        }
+    pub(crate) fn peek(&self) -> Peek<'_> {
+        let (data, key_is_dead) = match (&self.cache, &self.fetched) {
+            (Some(cache), _) => (Some(cache), false),
+            (None, Fetched::Found(data)) => (Some(data), false),
+            (None, Fetched::Missing | Fetched::Reset) => (None, self.key.is_some()),
+            (None, Fetched::No) => (None, false),
+        };
+        Peek { data, key_is_dead }
     }
 
     /// What `process_response` will do with the cookie if the response is not a 5xx, given
@@ -166,17 +154,24 @@ impl SessionState {
             return CookiePlan::Keep;
         }
         let peek = self.peek();
-        let expiry = StoredExpiry::from_value(peek.data.get(EXPIRY_KEY));
-        let now = self.now();
-        let lifetime = (!expiry.at_browser_close(settings.expire_at_browser_close)).then(|| {
-            let max_age = expiry.age(settings.cookie_age, now);
-            (max_age, super::expiry::add_seconds(now, max_age))
-        });
+        let expiry = StoredExpiry::from_value(peek.data.and_then(|d| d.get(EXPIRY_KEY)));
         let signed = matches!(self.engine.backend, SessionBackend::SignedCookies(_));
         CookiePlan::Set {
             new_key: self.key.is_none() || peek.key_is_dead || signed,
-            lifetime,
+            lifetime: self.cookie_lifetime(expiry),
         }
+    }
+
+    /// `Max-Age` and `Expires` for a session whose `_session_expiry` reads as `expiry`, or
+    /// `None` for a browser-session cookie (`get_expire_at_browser_close()`).
+    pub(crate) fn cookie_lifetime(&self, expiry: StoredExpiry) -> Option<(i64, DateTime<Utc>)> {
+        let settings = &self.engine.settings;
+        if expiry.at_browser_close(settings.expire_at_browser_close) {
+            return None;
+        }
+        let now = self.now();
+        let max_age = expiry.age(settings.cookie_age, now);
+        Some((max_age, super::expiry::add_seconds(now, max_age)))
     }
 
     /// Django's `is_empty()`: no key and no data. Does not load or mark anything.
