@@ -39,13 +39,28 @@ pub fn is_valid_session_key(key: &str) -> bool {
 pub fn is_storable_session_key(key: &str) -> bool {
     is_valid_session_key(key)
         && key.len() <= MAX_STORED_KEY_LENGTH
-        && key.bytes().all(|b| VALID_KEY_CHARS.contains(&b))
+        && key.bytes().all(is_valid_key_char)
+}
+
+/// Whether `b` is one of [`VALID_KEY_CHARS`] (a range check: every lookup and save asks).
+fn is_valid_key_char(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_key_alphabet_is_exactly_djangos() {
+        let accepted: Vec<u8> = (0..=u8::MAX).filter(|&b| is_valid_key_char(b)).collect();
+        assert_eq!(accepted, {
+            let mut sorted = VALID_KEY_CHARS.to_vec();
+            sorted.sort_unstable();
+            sorted
+        });
+    }
 
     #[test]
     fn new_keys_have_djangos_length_and_alphabet() {
