@@ -1,35 +1,43 @@
 //! The `db` engine: Django's `django_session` table in SQLite, same schema and same value
 //! formats, so Django's `clearsessions` or admin could work on the very same file.
+//!
+//! Reads run on the asking thread, each thread with a connection of its own ([`readers`]);
+//! writes go to one writer thread that commits what has queued up together ([`writer`]); a
+//! third thread copies the write-ahead log back into the file ([`checkpointer`]).
+
+mod checkpointer;
+mod connection;
+mod readers;
+mod writer;
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use rusqlite::{Connection, OptionalExtension, params};
 
+use self::checkpointer::Checkpointer;
+use self::connection::{BUSY_TIMEOUT, Database, ensure_parent_dir, is_busy};
+use self::readers::Readers;
+use self::writer::{Write, WriteError, Writer};
 use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::config::{DatabaseKind, Settings, database_path_kind};
 use crate::session::key::is_storable_session_key;
 
 const ENGINE: &str = "db (SQLite)";
 
-/// Rows deleted per statement by `clear_expired`, so live requests wait at most one chunk.
-const CLEAR_CHUNK: i64 = 10_000;
-
-/// Django's `migrate` for `django.contrib.sessions` (`0001_initial`), as `sqlmigrate` prints it.
-const SCHEMA: [&str; 2] = [
-    r#"CREATE TABLE IF NOT EXISTS "django_session" ("session_key" varchar(40) NOT NULL PRIMARY KEY, "session_data" text NOT NULL, "expire_date" datetime NOT NULL)"#,
-    r#"CREATE INDEX IF NOT EXISTS "django_session_expire_date_a5c62663" ON "django_session" ("expire_date")"#,
-];
+/// Rows deleted per transaction by `clear_expired`, so that live writes queued behind it wait
+/// for one chunk at most.
+const CLEAR_CHUNK: i64 = 2_000;
 
 /// Sessions in the `django_session` table.
 #[derive(Clone)]
 pub struct DbStore {
-    pool: SqlitePool,
+    readers: Arc<Readers>,
+    writer: Writer,
+    /// Present for a file; stops with the last clone of the store.
+    _checkpointer: Option<Arc<Checkpointer>>,
     codec: SessionCodec,
 }
 
@@ -37,112 +45,80 @@ impl DbStore {
     /// Opens (creating when missing) the database named by `[database] url` and creates the
     /// table, like `manage.py migrate`.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let options =
+        let database =
             match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
-                DatabaseKind::SqliteMemory => SqliteConnectOptions::from_str("sqlite::memory:")?,
+                DatabaseKind::SqliteMemory => Database::new_memory(),
                 DatabaseKind::SqliteFile(_) => {
                     let path = settings
                         .sqlite_path()
                         .context("the database URL names no SQLite file")?;
                     ensure_parent_dir(&path)?;
-                    SqliteConnectOptions::new()
-                        .filename(&path)
-                        .create_if_missing(true)
+                    Database::File(path)
                 }
                 DatabaseKind::Postgres => {
                     anyhow::bail!("the SQLite store cannot open a PostgreSQL URL")
                 }
             };
-        let in_memory = settings.database.url.contains(":memory:");
-        let options = options
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(false);
-        // An in-memory database lives as long as its one connection.
-        let max_connections = if in_memory {
-            1
-        } else {
-            settings.database.max_connections
-        };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(u32::from(in_memory))
-            .idle_timeout((!in_memory).then(|| Duration::from_secs(600)))
-            .max_lifetime((!in_memory).then(|| Duration::from_secs(3600)))
-            .acquire_timeout(Duration::from_secs(5))
-            // sqlx pings a connection before handing it out by default: for SQLite that is a
-            // round trip to the connection's worker thread on every query, for a file that
-            // cannot go away like a server can.
-            .test_before_acquire(false)
-            .connect_with(options)
+        let opening = database.clone();
+        let conn = tokio::task::spawn_blocking(move || opening.open_writer())
             .await
+            .context("opening the SQLite database was interrupted")?
             .with_context(|| {
                 format!("cannot open the SQLite database {}", settings.database.url)
             })?;
-        for statement in SCHEMA {
-            sqlx::query(statement)
-                .execute(&pool)
-                .await
-                .context("cannot create the django_session table")?;
-        }
+        let writer = Writer::start(database.clone(), conn)
+            .context("cannot start the SQLite writer thread")?;
+        let checkpointer = match &database {
+            Database::File(_) => Some(Arc::new(
+                Checkpointer::start(database.clone())
+                    .context("cannot start the SQLite checkpoint thread")?,
+            )),
+            Database::Memory(_) => None,
+        };
         Ok(DbStore {
-            pool,
+            readers: Arc::new(Readers::new(database)),
+            writer,
+            _checkpointer: checkpointer,
             codec: SessionCodec::from_settings(settings),
         })
     }
 
     /// How many sessions are stored and not expired at `now`.
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        sqlx::query("SELECT COUNT(*) FROM django_session WHERE expire_date > ?")
-            .bind(sqlite_datetime(now))
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|row| row.try_get::<i64, _>(0))
-            .map_err(unavailable)
+        let now = sqlite_datetime(now);
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT COUNT(*) FROM django_session WHERE expire_date > ?1")?
+                .query_row(params![now], |row| row.get(0))
+        })
+        .await
     }
 
-    /// Runs a write on a pooled connection. SQLite opens a file (or its write-ahead log) that it
-    /// may not write read-only, without a word — a read-only mount, an immutable file, a
-    /// permission change — and such a connection stays read-only for its whole life, long after
-    /// the file is writable again. A write refused as read-only therefore closes its connection
-    /// and is tried again on another (a new one once the idle ones are spent), so the store
-    /// recovers with the file, not up to an hour later when the pool retires its connections.
-    async fn write<T>(
+    /// Runs `read` on this thread's connection without waiting for locks; if another
+    /// connection holds one (rare in write-ahead-log mode: a checkpoint restarting the log,
+    /// another process's recovery), the read waits for it on the blocking pool instead of
+    /// holding up this thread's other requests.
+    async fn read<T: Send + 'static>(
         &self,
-        run: impl AsyncFn(&mut sqlx::SqliteConnection) -> Result<T, sqlx::Error>,
-    ) -> Result<T, sqlx::Error> {
-        let mut tries_left = self.pool.options().get_max_connections();
-        loop {
-            let mut conn = self.pool.acquire().await?;
-            match run(&mut conn).await {
-                Err(error) if is_read_only(&error) && tries_left > 0 => {
-                    conn.close_on_drop();
-                    tries_left -= 1;
-                }
-                result => return result,
+        read: impl Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match self.readers.read(std::time::Duration::ZERO, &read) {
+            Err(error) if is_busy(&error) => {
+                let readers = Arc::clone(&self.readers);
+                tokio::task::spawn_blocking(move || readers.read(BUSY_TIMEOUT, read))
+                    .await
+                    .map_err(|e| StoreError::new(ENGINE, e))?
+                    .map_err(unavailable)
             }
+            result => result.map_err(unavailable),
         }
     }
-}
 
-/// Whether `error` is SQLite's `SQLITE_READONLY` (any extended code).
-fn is_read_only(error: &sqlx::Error) -> bool {
-    const SQLITE_READONLY: i32 = 8;
-    matches!(error, sqlx::Error::Database(e)
-        if e.code().and_then(|code| code.parse::<i32>().ok())
-            .is_some_and(|code| code & 0xff == SQLITE_READONLY))
-}
-
-fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create the data directory {}", parent.display()))?;
+    async fn write(&self, write: Write) -> Result<usize, WriteError> {
+        self.writer.write(write).await
     }
-    Ok(())
 }
 
-fn unavailable(error: sqlx::Error) -> StoreError {
+fn unavailable(error: impl Into<anyhow::Error>) -> StoreError {
     StoreError::new(ENGINE, error)
 }
 
@@ -200,99 +176,74 @@ impl Store for DbStore {
         if !is_storable_session_key(key) {
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT session_data, expire_date FROM django_session WHERE session_key = ? AND expire_date > ?",
-        )
-        .bind(key)
-        .bind(sqlite_datetime(now))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        match row {
-            None => Ok(None),
-            Some(row) => {
-                let text: String = row.try_get(0).map_err(unavailable)?;
-                let expire_text: String = row.try_get(1).map_err(unavailable)?;
-                let expire_date = parse_sqlite_datetime(&expire_text).ok_or_else(|| {
-                    StoreError::new(
-                        ENGINE,
-                        anyhow::anyhow!("unreadable expire_date {expire_text:?}"),
-                    )
-                })?;
-                Ok(Some(SessionRecord {
-                    key: key.to_owned(),
-                    data: self.codec.decode(&text, now),
-                    expire_date,
-                }))
-            }
-        }
+        let (owned_key, cutoff) = (key.to_owned(), sqlite_datetime(now));
+        let row = self
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT session_data, expire_date FROM django_session \
+                     WHERE session_key = ?1 AND expire_date > ?2",
+                )?
+                .query_row(params![owned_key, cutoff], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .optional()
+            })
+            .await?;
+        let Some((text, expire_text)) = row else {
+            return Ok(None);
+        };
+        let expire_date = parse_sqlite_datetime(&expire_text).ok_or_else(|| {
+            unavailable(anyhow::anyhow!("unreadable expire_date {expire_text:?}"))
+        })?;
+        Ok(Some(SessionRecord {
+            key: key.to_owned(),
+            data: self.codec.decode(&text, now),
+            expire_date,
+        }))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         if !is_storable_session_key(key) {
             return Ok(false);
         }
-        let row = sqlx::query("SELECT 1 FROM django_session WHERE session_key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(row.is_some())
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT 1 FROM django_session WHERE session_key = ?1")?
+                .exists(params![key])
+        })
+        .await
     }
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
         if !is_storable_session_key(&record.key) {
-            return Err(StoreError::new(
-                ENGINE,
-                anyhow::anyhow!("refusing to store a session under a malformed key"),
-            )
+            return Err(unavailable(anyhow::anyhow!(
+                "refusing to store a session under a malformed key"
+            ))
             .into());
         }
         // The signing timestamp is informational (Django never checks it for stored data).
-        let data = self.codec.encode(&record.data, Utc::now());
+        let (key, data) = (
+            record.key.clone(),
+            self.codec.encode(&record.data, Utc::now()),
+        );
         let expire_date = sqlite_datetime(record.expire_date);
-        match mode {
-            SaveMode::Create => {
-                let result = self
-                    .write(async |conn| {
-                        sqlx::query(
-                            "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)",
-                        )
-                        .bind(&record.key)
-                        .bind(&data)
-                        .bind(&expire_date)
-                        .execute(conn)
-                        .await
-                    })
-                    .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        Err(SaveError::KeyExists)
-                    }
-                    Err(e) => Err(unavailable(e).into()),
-                }
-            }
-            SaveMode::Update => {
-                let done = self
-                    .write(async |conn| {
-                        sqlx::query(
-                            "UPDATE django_session SET session_data = ?, expire_date = ? WHERE session_key = ?",
-                        )
-                        .bind(&data)
-                        .bind(&expire_date)
-                        .bind(&record.key)
-                        .execute(conn)
-                        .await
-                    })
-                    .await
-                    .map_err(unavailable)?;
-                if done.rows_affected() == 0 {
-                    Err(SaveError::Missing)
-                } else {
-                    Ok(())
-                }
-            }
+        let write = match mode {
+            SaveMode::Create => Write::Insert {
+                key,
+                data,
+                expire_date,
+            },
+            SaveMode::Update => Write::Update {
+                key,
+                data,
+                expire_date,
+            },
+        };
+        match self.write(write).await {
+            Ok(0) => Err(SaveError::Missing),
+            Ok(_) => Ok(()),
+            Err(WriteError::KeyTaken) => Err(SaveError::KeyExists),
+            Err(error) => Err(unavailable(error).into()),
         }
     }
 
@@ -300,47 +251,36 @@ impl Store for DbStore {
         if !is_storable_session_key(key) {
             return Ok(());
         }
-        self.write(async |conn| {
-            sqlx::query("DELETE FROM django_session WHERE session_key = ?")
-                .bind(key)
-                .execute(conn)
-                .await
-        })
-        .await
-        .map_err(unavailable)?;
-        Ok(())
+        let key = key.to_owned();
+        self.write(Write::Delete { key })
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let cutoff = sqlite_datetime(now);
         let mut removed = 0;
         loop {
-            let done = self
-                .write(async |conn| {
-                    sqlx::query(
-                        "DELETE FROM django_session WHERE rowid IN \
-                         (SELECT rowid FROM django_session WHERE expire_date < ? LIMIT ?)",
-                    )
-                    .bind(&cutoff)
-                    .bind(CLEAR_CHUNK)
-                    .execute(conn)
-                    .await
-                })
-                .await
-                .map_err(unavailable)?;
-            removed += done.rows_affected();
-            if done.rows_affected() < CLEAR_CHUNK as u64 {
+            let chunk = Write::ClearChunk {
+                cutoff: cutoff.clone(),
+                limit: CLEAR_CHUNK,
+            };
+            let rows = self.write(chunk).await.map_err(unavailable)?;
+            removed += rows as u64;
+            if (rows as i64) < CLEAR_CHUNK {
                 return Ok(removed);
             }
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1 FROM django_session LIMIT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        self.read(|conn| {
+            conn.prepare_cached("SELECT 1 FROM django_session LIMIT 1")?
+                .exists([])
+                .map(|_| ())
+        })
+        .await
     }
 }
 
@@ -351,6 +291,7 @@ mod tests {
     use crate::session::store::acceptance::acceptance_suite;
     use chrono::TimeZone;
     use std::collections::BTreeMap;
+    use std::path::Path;
 
     async fn store_in(dir: &Path) -> DbStore {
         let url = format!("sqlite://{}/sessions.sqlite3", dir.display());
@@ -380,12 +321,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store_in(dir.path()).await;
         let now = Utc::now();
-        sqlx::query("INSERT INTO django_session VALUES (?, ?, ?)")
-            .bind("corruptedcorruptedcorrupted12345")
-            .bind("this is not signed data")
-            .bind(sqlite_datetime(now + chrono::TimeDelta::hours(1)))
-            .execute(&store.pool)
-            .await
+        rusqlite::Connection::open(dir.path().join("sessions.sqlite3"))
+            .unwrap()
+            .execute(
+                "INSERT INTO django_session VALUES (?1, ?2, ?3)",
+                params![
+                    "corruptedcorruptedcorrupted12345",
+                    "this is not signed data",
+                    sqlite_datetime(now + chrono::TimeDelta::hours(1))
+                ],
+            )
             .unwrap();
         let loaded = store
             .load("corruptedcorruptedcorrupted12345", now)

@@ -1,0 +1,49 @@
+//! Copies the write-ahead log back into the database file, on a thread of its own. SQLite's
+//! automatic checkpoint runs inside the commit that crosses its threshold, and a checkpoint
+//! waits for the disk (`fsync`) twice: left to the writer, one commit in a thousand would hold
+//! every queued write for that long. Here the writer never checkpoints; this thread does, in
+//! `PASSIVE` mode, which neither waits for nor blocks the writer or the readers.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use super::connection::Database;
+
+/// How often the log is copied back. At the write rates SQLite sustains here this keeps the
+/// log to a few thousand pages.
+const INTERVAL: Duration = Duration::from_millis(250);
+
+/// Runs checkpoints until dropped.
+pub(super) struct Checkpointer {
+    _stop: mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    /// Starts checkpointing `database` (a file in write-ahead-log mode).
+    pub(super) fn start(database: Database) -> std::io::Result<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sessionlab-sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut slot = None;
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+                    if slot.is_none() {
+                        slot = database
+                            .open()
+                            .inspect_err(
+                                |error| tracing::debug!(%error, "cannot open SQLite to checkpoint"),
+                            )
+                            .ok();
+                    }
+                    let Some(conn) = &slot else { continue };
+                    if let Err(error) =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::debug!(%error, "SQLite checkpoint failed; retrying later");
+                        slot = None;
+                    }
+                }
+            })?;
+        Ok(Checkpointer { _stop: stop })
+    }
+}

@@ -1,0 +1,49 @@
+//! Each thread's own connection for reading. A session load is a primary-key lookup that SQLite
+//! answers from its page cache in microseconds, less than handing it to another thread would
+//! cost, so reads run on the thread that asks; in write-ahead-log mode they never wait for the
+//! writer.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use thread_local::ThreadLocal;
+
+use super::connection::{Database, is_busy};
+
+/// One reading connection per thread, opened on first use.
+pub(super) struct Readers {
+    database: Database,
+    connections: ThreadLocal<RefCell<Option<Connection>>>,
+}
+
+impl Readers {
+    pub(super) fn new(database: Database) -> Self {
+        Readers {
+            database,
+            connections: ThreadLocal::new(),
+        }
+    }
+
+    /// Runs `read` on this thread's connection, waiting at most `busy` for a lock. A connection
+    /// that failed for any other reason than a lock is closed, and the next read opens a new
+    /// one (the file may have been replaced or made readable again meanwhile).
+    pub(super) fn read<T>(
+        &self,
+        busy: Duration,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let cell = self.connections.get_or(|| RefCell::new(None));
+        let mut slot = cell.borrow_mut();
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            empty => empty.insert(self.database.open()?),
+        };
+        conn.busy_timeout(busy)?;
+        let result = read(conn);
+        if result.as_ref().is_err_and(|error| !is_busy(error)) {
+            *slot = None;
+        }
+        result
+    }
+}

@@ -1,0 +1,264 @@
+//! The one thread that writes to the sessions database. SQLite lets one connection write at a
+//! time; rather than have request threads queue on its lock (sleeping in its busy handler), they
+//! hand their writes to this thread, which commits whatever has queued up in one transaction
+//! (group commit): under load a commit carries many sessions, and the log is written once for
+//! all of them.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use rusqlite::{Connection, params};
+use tokio::sync::oneshot;
+
+use super::connection::{Database, is_read_only, is_unique_violation};
+
+/// Most writes one transaction carries, so that none waits long behind a busy commit.
+const MAX_BATCH: usize = 256;
+
+/// One change to `django_session`.
+#[derive(Debug)]
+pub(super) enum Write {
+    /// `save(must_create=True)`.
+    Insert {
+        key: String,
+        data: String,
+        expire_date: String,
+    },
+    /// `save(must_create=False)`.
+    Update {
+        key: String,
+        data: String,
+        expire_date: String,
+    },
+    /// `delete()`.
+    Delete { key: String },
+    /// Up to `limit` sessions that expired before `cutoff` (one chunk of `clear_expired()`).
+    ClearChunk { cutoff: String, limit: i64 },
+}
+
+impl Write {
+    /// Runs the statement; the rows it changed.
+    fn run(&self, conn: &Connection) -> rusqlite::Result<usize> {
+        match self {
+            Write::Insert {
+                key,
+                data,
+                expire_date,
+            } => conn
+                .prepare_cached(
+                    "INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![key, data, expire_date]),
+            Write::Update {
+                key,
+                data,
+                expire_date,
+            } => conn
+                .prepare_cached(
+                    "UPDATE django_session SET session_data = ?2, expire_date = ?3 WHERE session_key = ?1",
+                )?
+                .execute(params![key, data, expire_date]),
+            Write::Delete { key } => conn
+                .prepare_cached("DELETE FROM django_session WHERE session_key = ?1")?
+                .execute(params![key]),
+            Write::ClearChunk { cutoff, limit } => conn
+                .prepare_cached(
+                    "DELETE FROM django_session WHERE rowid IN \
+                     (SELECT rowid FROM django_session WHERE expire_date < ?1 LIMIT ?2)",
+                )?
+                .execute(params![cutoff, limit]),
+        }
+    }
+}
+
+/// Why a write did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(super) enum WriteError {
+    /// An insert found its key taken (Django's `CreateError`).
+    #[error("the session key is taken")]
+    KeyTaken,
+    /// SQLite failed; the whole transaction was rolled back.
+    #[error(transparent)]
+    Sqlite(Arc<rusqlite::Error>),
+    /// The writer thread is gone (it only stops when the store is dropped).
+    #[error("the SQLite writer thread has stopped")]
+    Stopped,
+}
+
+type Reply = oneshot::Sender<Result<usize, WriteError>>;
+
+/// The handle requests send their writes through; the thread stops when the last clone of it
+/// is dropped, after committing what was queued.
+#[derive(Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<(Write, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`, which reopens `database` when it must.
+    pub(super) fn start(database: Database, conn: Connection) -> std::io::Result<Self> {
+        let (queue, jobs) = mpsc::channel();
+        let mut thread = WriterThread {
+            database,
+            conn: Some(conn),
+        };
+        std::thread::Builder::new()
+            .name("sessionlab-sqlite-writer".into())
+            .spawn(move || thread.run(jobs))?;
+        Ok(Writer { queue })
+    }
+
+    /// Queues `write` and waits until it is committed; the rows it changed.
+    pub(super) async fn write(&self, write: Write) -> Result<usize, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((write, reply))
+            .map_err(|_| WriteError::Stopped)?;
+        answer.await.map_err(|_| WriteError::Stopped)?
+    }
+}
+
+struct WriterThread {
+    database: Database,
+    /// `None` after a failure that calls for a new connection (opened at the next write).
+    conn: Option<Connection>,
+}
+
+impl WriterThread {
+    fn run(&mut self, jobs: mpsc::Receiver<(Write, Reply)>) {
+        while let Ok(first) = jobs.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            let (writes, replies): (Vec<Write>, Vec<Reply>) = batch.into_iter().unzip();
+            match self.commit_with_retry(&writes) {
+                Ok(outcomes) => {
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, writes = writes.len(), "SQLite write failed");
+                    let error = Arc::new(error);
+                    for reply in replies {
+                        let _ = reply.send(Err(WriteError::Sqlite(Arc::clone(&error))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// SQLite opens a file (or its write-ahead log) that it may not write read-only, without a
+    /// word — a read-only mount, an immutable file, a permission change — and such a
+    /// connection stays read-only for its whole life, long after the file is writable again. A
+    /// batch refused as read-only therefore reopens the connection and is tried once more, so
+    /// the store recovers with the file.
+    fn commit_with_retry(
+        &mut self,
+        writes: &[Write],
+    ) -> rusqlite::Result<Vec<Result<usize, WriteError>>> {
+        match self.commit(writes) {
+            Err(error) if is_read_only(&error) => {
+                self.conn = None;
+                self.commit(writes)
+            }
+            result => result,
+        }
+    }
+
+    /// Runs `writes` in one transaction. A taken key fails only its own insert (SQLite undoes
+    /// just that statement); any other failure rolls back the whole batch.
+    fn commit(&mut self, writes: &[Write]) -> rusqlite::Result<Vec<Result<usize, WriteError>>> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            slot => slot.insert(self.database.open_writer()?),
+        };
+        let outcome = (|| {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let mut outcomes = Vec::with_capacity(writes.len());
+            for write in writes {
+                match write.run(conn) {
+                    Ok(rows) => outcomes.push(Ok(rows)),
+                    Err(error) if is_unique_violation(&error) => {
+                        outcomes.push(Err(WriteError::KeyTaken));
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            conn.execute_batch("COMMIT")?;
+            Ok(outcomes)
+        })();
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(key: &str) -> Write {
+        Write::Insert {
+            key: key.to_owned(),
+            data: "e30".to_owned(),
+            expire_date: "9999-01-01 00:00:00".to_owned(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn concurrent_writes_are_committed_and_a_taken_key_fails_alone() {
+        let database = Database::new_memory();
+        let writer = Writer::start(database.clone(), database.open_writer().unwrap()).unwrap();
+        let outcomes = futures_util::future::join_all(
+            ["a", "b", "a", "c"].map(|key| writer.write(insert(key))),
+        )
+        .await;
+        let taken = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(WriteError::KeyTaken)))
+            .count();
+        assert_eq!(taken, 1, "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(1))).count(), 3);
+        let reader = database.open().unwrap();
+        let keys: i64 = reader
+            .query_row("SELECT COUNT(*) FROM django_session", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(keys, 3);
+    }
+
+    #[actix_web::test]
+    async fn a_failed_statement_rolls_back_its_whole_batch_and_the_writer_goes_on() {
+        let database = Database::new_memory();
+        let conn = database.open_writer().unwrap();
+        let mut thread = WriterThread {
+            database: database.clone(),
+            conn: Some(conn),
+        };
+        // A batch whose second statement fails leaves no trace of its first.
+        let conn = thread.conn.as_ref().unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER refuse BEFORE DELETE ON django_session \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .unwrap();
+        let delete = Write::Delete {
+            key: "x".to_owned(),
+        };
+        assert!(thread.commit(&[insert("x"), delete]).is_err());
+        let conn = thread.conn.as_ref().unwrap();
+        assert!(conn.is_autocommit(), "no transaction left open");
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM django_session", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        conn.execute_batch("DROP TRIGGER refuse").unwrap();
+        let outcomes = thread.commit(&[insert("y")]).unwrap();
+        assert!(matches!(outcomes[..], [Ok(1)]));
+    }
+}
