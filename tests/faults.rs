@@ -1,5 +1,5 @@
 //! Breaking real things under a running server: the file engine's directory removed and
-//! restored, SQLite locked by another writer, SQLite made read-only in a way root cannot
+//! restored, its filesystem full and freed again, SQLite locked by another writer, SQLite made read-only in a way root cannot
 //! ignore. Each fault is a 503 page that says the session store is unavailable (never a 500,
 //! never a deleted cookie), and the server recovers by itself when the fault goes, with the
 //! sessions written before still there and nothing half-written. Redis and PostgreSQL going
@@ -135,7 +135,7 @@ async fn integrity_check(app: &TestApp) -> String {
     verdict
 }
 
-/// SQLite's busy timeout in sessionlab (`src/session/store/db.rs`; not configurable): a write
+/// SQLite's busy timeout in sessionlab (`src/session/store/db/connection.rs`; not configurable): a write
 /// that finds the database locked waits this long, then fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -328,4 +328,130 @@ async fn a_read_only_sqlite_database_is_a_503_for_writes_and_recovers_when_writa
     assert!(rows.iter().all(|(k, _, _)| is_generated_key(k)));
     assert_eq!(integrity_check(&app).await, "ok");
     assert_eq!(app.get("/healthz", None).await.status, 200);
+}
+
+/// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a
+/// failing test leaves no mount behind even with files still open).
+struct SmallFilesystem {
+    mount_point: PathBuf,
+}
+
+impl SmallFilesystem {
+    /// Mounts `size` bytes of tmpfs over `dir`. Mounting needs root (CI runs as root).
+    fn mount(dir: &Path, size: &str) -> SmallFilesystem {
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .output()
+            .expect("cannot run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a small tmpfs to fill it, which needs root: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        SmallFilesystem {
+            mount_point: dir.to_owned(),
+        }
+    }
+
+    /// Writes a filler file until the filesystem refuses more; returns its path.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write as _;
+        let path = self.mount_point.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = [0u8; 4096];
+        loop {
+            match file.write_all(&block) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(28) => return path, // ENOSPC
+                Err(e) => panic!("filling the filesystem failed otherwise: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for SmallFilesystem {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.mount_point)
+            .status();
+    }
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[actix_web::test]
+async fn the_file_stores_disk_full_is_a_503_with_nothing_half_written_and_space_back_recovers() {
+    // Arrange: the file engine's directory on a 256 KiB filesystem, two sessions on it.
+    let e = spawn_engine("file", &[]).await;
+    let app = &e.app;
+    let files = e.files.clone().unwrap();
+    let disk = SmallFilesystem::mount(&files, "256k");
+    let basic = app
+        .get_json("/basic/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
+    let dict = app
+        .get_json("/dict/set/", None)
+        .await
+        .cookie_value("sessionid")
+        .unwrap();
+    let cookie = format!("sessionid={basic}");
+    let basic_file = files.join(format!("sessionid{basic}"));
+    let before = std::fs::read(&basic_file).unwrap();
+    let sessions = names_in(&files);
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+
+    // Act: the filesystem fills up.
+    let filler = disk.fill();
+
+    // Assert: writes are 503 pages that say the store is unavailable; reads still work.
+    assert_unavailable(&app.get("/dict/set/", Some(&cookie)).await, "update");
+    assert_unavailable(&app.get("/basic/set/", None).await, "create");
+    let json = app.get_json("/basic/set/", None).await;
+    assert_unavailable(&json, "create as JSON");
+    assert_eq!(json.json()["error"]["status"], 503);
+    let read = app.get_json("/basic/get/", Some(&cookie)).await;
+    assert_eq!(read.status, 200, "reads need no space: {}", read.body);
+    assert_eq!(read.json()["context"]["lname"], "rathore");
+
+    // Assert: nothing half-written: the old file is intact, no temp file was left behind.
+    assert_eq!(std::fs::read(&basic_file).unwrap(), before);
+    let mut expected = sessions.clone();
+    expected.push("filler".to_owned());
+    expected.sort();
+    assert_eq!(names_in(&files), expected);
+
+    // Act: space comes back.
+    std::fs::remove_file(&filler).unwrap();
+
+    // Assert: writes work again without a restart, and both sessions read as written.
+    let update = app.get_json("/dict/set/", Some(&cookie)).await;
+    assert_eq!(update.status, 200, "{}", update.body);
+    let fresh = app.get_json("/basic/set/", None).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    for (key, lname) in [(&basic, "Ronaldo"), (&dict, "Ronaldo")] {
+        let page = app
+            .get_json("/basic/get/", Some(&format!("sessionid={key}")))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.json()["context"]["lname"], lname);
+    }
+    drop(disk);
 }
