@@ -385,7 +385,7 @@ struct RawServer {
 pub struct DatabaseSettings {
     /// `sqlite://path` (relative paths from the project root) or `sqlite::memory:`.
     pub url: String,
-    /// Pool size.
+    /// PostgreSQL's pool size (SQLite keeps a reading connection per thread and one writer).
     pub max_connections: u32,
 }
 

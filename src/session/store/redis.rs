@@ -5,11 +5,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone, Utc};
-use deadpool::managed::{self, Metrics, Object, RecycleResult};
+use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
 use deadpool_redis::{Manager, Runtime};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, IntoConnectionInfo, RedisError};
@@ -37,7 +38,7 @@ pub struct RedisSettings {
     pub url: String,
     /// Put before every session key (Django's `KEY_PREFIX`, without the cache's own prefixes).
     pub key_prefix: String,
-    /// Most connections open at once.
+    /// Most connections open at once (requests share them: see `Shared`).
     pub pool_size: usize,
     /// Longest wait for a new connection to be established.
     pub connect_timeout: Duration,
@@ -104,23 +105,36 @@ struct Stored {
 /// deadpool-redis's connections, handed out without its check on every checkout: its
 /// `recycle` sends `UNWATCH` + `PING` and waits for the answer each time a connection leaves
 /// the pool, which doubled the round trips of every session load and save. Here a connection
-/// whose command fails is taken out of the pool instead ([`RedisStore::query`]), and a command
-/// that finds a reused connection dropped (Redis restarted) is sent again on another one.
+/// that a command failed on is marked [`Shared::broken`] and dropped at its next checkout
+/// instead, and a command that finds a reused connection dropped (Redis restarted) is sent
+/// again on another one ([`RedisStore::query`]).
 struct Connections(Manager);
 
+/// A pooled connection. Commands do not hold it: each takes a handle (a multiplexed
+/// connection is a handle onto one socket and its driver task) and puts the connection back
+/// before sending, so concurrent requests pipeline their commands over the same socket, as
+/// actix-session's Redis store does over its one connection.
+struct Shared {
+    conn: MultiplexedConnection,
+    /// Set by any command that failed on this connection.
+    broken: Arc<AtomicBool>,
+}
+
 impl managed::Manager for Connections {
-    type Type = MultiplexedConnection;
+    type Type = Shared;
     type Error = RedisError;
 
-    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
-        self.0.create().await
+    async fn create(&self) -> Result<Shared, RedisError> {
+        Ok(Shared {
+            conn: self.0.create().await?,
+            broken: Arc::default(),
+        })
     }
 
-    async fn recycle(
-        &self,
-        _: &mut MultiplexedConnection,
-        _: &Metrics,
-    ) -> RecycleResult<RedisError> {
+    async fn recycle(&self, shared: &mut Shared, _: &Metrics) -> RecycleResult<RedisError> {
+        if shared.broken.load(Ordering::Relaxed) {
+            return Err(RecycleError::message("a command failed on this connection"));
+        }
         Ok(())
     }
 }
@@ -176,19 +190,22 @@ impl RedisStore {
         })
     }
 
-    /// Runs `cmd` on a pooled connection. A connection whose command fails leaves the pool (the
-    /// pool checks nothing on checkout), so the next command gets a fresh one; a reused
+    /// Runs `cmd` on a pooled connection, shared with the commands of other requests (see
+    /// [`Shared`]). A connection a command fails on is replaced at its next checkout; a reused
     /// connection found dropped (Redis restarted while it sat idle) is replaced and the command
     /// sent again, as the checkout check of deadpool-redis would have done before sending it.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
         let mut attempts = self.pool.status().max_size + 1;
         loop {
-            let mut conn = self.pool.get().await.map_err(unavailable)?;
-            let reused = Object::metrics(&conn).recycled.is_some();
-            match cmd.query_async(&mut *conn).await {
+            let (mut conn, broken, reused) = {
+                let shared = self.pool.get().await.map_err(unavailable)?;
+                let reused = Object::metrics(&shared).recycled.is_some();
+                (shared.conn.clone(), Arc::clone(&shared.broken), reused)
+            };
+            match cmd.query_async(&mut conn).await {
                 Ok(value) => return Ok(value),
                 Err(error) => {
-                    drop(Object::take(conn));
+                    broken.store(true, Ordering::Relaxed);
                     attempts -= 1;
                     if !(reused && error.is_connection_dropped() && attempts > 0) {
                         return Err(unavailable(error));
@@ -437,7 +454,7 @@ mod tests {
                 let mut conn = store.pool.get().await.unwrap();
                 let _: i64 = redis::cmd("DEL")
                     .arg(keys)
-                    .query_async(&mut *conn)
+                    .query_async(&mut conn.conn)
                     .await
                     .unwrap();
             }
@@ -478,7 +495,7 @@ mod tests {
         let mut conn = store.pool.get().await.unwrap();
         let ttl: i64 = redis::cmd("TTL")
             .arg(store.cache_key(&rec.key))
-            .query_async(&mut *conn)
+            .query_async(&mut conn.conn)
             .await
             .unwrap();
         drop(conn);
@@ -498,7 +515,7 @@ mod tests {
         let mut conn = store.pool.get().await.unwrap();
         let raw: String = redis::cmd("GET")
             .arg(store.cache_key(&rec.key))
-            .query_async(&mut *conn)
+            .query_async(&mut conn.conn)
             .await
             .unwrap();
         drop(conn);
@@ -520,7 +537,7 @@ mod tests {
             .arg(b"\x80\x04pickled by Django".as_slice())
             .arg("EX")
             .arg(100)
-            .query_async(&mut *conn)
+            .query_async(&mut conn.conn)
             .await
             .unwrap();
         drop(conn);
