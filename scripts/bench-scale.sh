@@ -61,14 +61,16 @@ rng = random.Random(42)
 now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 # What sessionlab stores for the basic lesson (signature irrelevant: nothing decodes it).
 data = "eyJuYW1lIjoiU29uYW0iLCJsbmFtZSI6InJhdGhvcmUifQ:1vMd7Z:bench-row-not-decoded"
-def rows(count, sign):
+def rows(count, first, step):
+    # Expiry dates from `first` seconds away, `step` seconds apart (cycling over a day).
     for i in range(count):
         key = "".join(rng.choice(alphabet) for _ in range(32))
-        at = now + sign * datetime.timedelta(seconds=60 + i % 86400)
+        at = now + datetime.timedelta(seconds=first + step * (i % 86400))
         yield key, data, at.strftime("%Y-%m-%d %H:%M:%S")
 with db:
-    db.executemany("INSERT INTO django_session VALUES (?, ?, ?)", rows(expired, -1))
-    db.executemany("INSERT INTO django_session VALUES (?, ?, ?)", rows(1000, +1))
+    db.executemany("INSERT INTO django_session VALUES (?, ?, ?)", rows(expired, -60, -1))
+    # Live for a day at least: the rounds must not see them expire.
+    db.executemany("INSERT INTO django_session VALUES (?, ?, ?)", rows(1000, 86400, 1))
 db.execute("PRAGMA journal_mode=WAL")
 db.close()
 PY

@@ -157,3 +157,31 @@ async fn two_processes_on_one_redis_serve_the_same_sessions() {
         "process B reads what A wrote to Redis"
     );
 }
+
+#[actix_web::test]
+async fn the_access_log_has_a_line_per_request_unless_its_target_is_silenced() {
+    for (filter, logged) in [("info", true), ("info,sessionlab::access=off", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+        // The shared helper keeps the server's log lines.
+        let server = common::Server::start(&[("APP__DATABASE__URL", &url), ("RUST_LOG", filter)]);
+        let client = reqwest::Client::new();
+        let health = get(&client, format!("{}/healthz", server.address), None).await;
+        assert_eq!(health.status(), 200);
+        // The line is written after the answer is sent: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let found = loop {
+            let found = server
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains("\"GET /healthz HTTP/1.1\" 200"));
+            if found || Instant::now() > deadline {
+                break found;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(found, logged, "RUST_LOG={filter}");
+    }
+}
