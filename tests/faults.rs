@@ -54,16 +54,8 @@ async fn the_file_stores_directory_removed_is_a_503_and_coming_back_recovers_wit
     let e = spawn_engine("file", &[]).await;
     let app = &e.app;
     let files = e.files.clone().unwrap();
-    let basic = app
-        .get_json("/basic/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
-    let dict = app
-        .get_json("/dict/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
+    let basic = app.new_session("/basic/set/").await;
+    let dict = app.new_session("/dict/set/").await;
     let backup = app.data_dir.path().join("backup");
     copy_sessions(&files, &backup);
     let cookie = format!("sessionid={basic}");
@@ -145,11 +137,7 @@ async fn sqlite_locked_by_another_writer_is_a_503_and_unlocking_recovers_with_no
     // Arrange: one session, then another connection holds the write lock, with an
     // uncommitted row of its own.
     let app = spawn_app().await;
-    let key = app
-        .get_json("/basic/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
+    let key = app.new_session("/basic/set/").await;
     let cookie = format!("sessionid={key}");
     let mut holder = own_connection(&app).await;
     sqlx::query("BEGIN EXCLUSIVE")
@@ -252,11 +240,7 @@ async fn a_read_only_sqlite_database_is_a_503_for_writes_and_recovers_when_writa
     // a write to a shared mapping of an immutable file with SIGBUS, which kills the process
     // (tried: that is the operating system's verdict, not something a server can answer).
     let app = spawn_app().await;
-    let key = app
-        .get_json("/basic/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
+    let key = app.new_session("/basic/set/").await;
     let cookie = format!("sessionid={key}");
     let db = app.db_path();
     let mut paths = vec![db.clone()];
@@ -402,16 +386,8 @@ async fn the_file_stores_disk_full_is_a_503_with_nothing_half_written_and_space_
     let app = &e.app;
     let files = e.files.clone().unwrap();
     let disk = SmallFilesystem::mount(&files, "256k");
-    let basic = app
-        .get_json("/basic/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
-    let dict = app
-        .get_json("/dict/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
+    let basic = app.new_session("/basic/set/").await;
+    let dict = app.new_session("/dict/set/").await;
     let cookie = format!("sessionid={basic}");
     let basic_file = files.join(format!("sessionid{basic}"));
     let before = std::fs::read(&basic_file).unwrap();

@@ -708,21 +708,9 @@ async fn run_row(e: &EngineApp, p: &Prepared, row: &Row) {
 /// Prepares the sessions and cookies the rows refer to.
 async fn prepare(e: &EngineApp) -> Prepared {
     let app = &e.app;
-    let basic = app
-        .get_json("/basic/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
-    let dict = app
-        .get_json("/dict/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
-    let flushed = app
-        .get_json("/basic/set/", None)
-        .await
-        .cookie_value("sessionid")
-        .unwrap();
+    let basic = app.new_session("/basic/set/").await;
+    let dict = app.new_session("/dict/set/").await;
+    let flushed = app.new_session("/basic/set/").await;
     let flush = app
         .get_json("/dict/flush/", Some(&format!("sessionid={flushed}")))
         .await;

@@ -131,6 +131,13 @@ impl TestApp {
             .await
     }
 
+    /// GET `path` (a view that saves) without a cookie; the key of the new session it made.
+    pub async fn new_session(&self, path: &str) -> String {
+        let page = self.get_json(path, None).await;
+        page.cookie_value("sessionid")
+            .unwrap_or_else(|| panic!("{path} made no session: {} {}", page.status, page.body))
+    }
+
     pub async fn request(
         &self,
         method: reqwest::Method,
