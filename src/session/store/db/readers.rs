@@ -14,7 +14,14 @@ use super::connection::{Database, is_busy};
 /// One reading connection per thread, opened on first use.
 pub(super) struct Readers {
     database: Database,
-    connections: ThreadLocal<RefCell<Option<Connection>>>,
+    connections: ThreadLocal<RefCell<Option<Reader>>>,
+}
+
+/// A thread's connection and the lock wait it is set to (a worker thread never waits; the
+/// blocking pool's threads do), so the setting is changed only when it differs.
+struct Reader {
+    conn: Connection,
+    busy: Duration,
 }
 
 impl Readers {
@@ -35,12 +42,19 @@ impl Readers {
     ) -> rusqlite::Result<T> {
         let cell = self.connections.get_or(|| RefCell::new(None));
         let mut slot = cell.borrow_mut();
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            empty => empty.insert(self.database.open()?),
+        let reader = match &mut *slot {
+            Some(reader) => reader,
+            empty => {
+                let conn = self.database.open()?;
+                conn.busy_timeout(busy)?;
+                empty.insert(Reader { conn, busy })
+            }
         };
-        conn.busy_timeout(busy)?;
-        let result = read(conn);
+        if reader.busy != busy {
+            reader.conn.busy_timeout(busy)?;
+            reader.busy = busy;
+        }
+        let result = read(&reader.conn);
         if result.as_ref().is_err_and(|error| !is_busy(error)) {
             *slot = None;
         }
