@@ -1,13 +1,19 @@
 //! The `cache` engine on an in-process cache (Django's `LocMemCache` behind
 //! `SESSION_ENGINE = "django.contrib.sessions.backends.cache"`): bounded in bytes, each session
-//! dropped at its `expire_date`, nothing shared between processes and nothing kept on restart.
+//! gone at its `expire_date`, nothing shared between processes and nothing kept on restart.
+//!
+//! The cache is [`quick_cache`]'s sharded, weighted cache (S3-FIFO eviction, a lock per
+//! shard, no background threads). It has no expiry of its own, so each entry carries the
+//! moments it dies: lookups treat a dead entry as absent at once, and a purge at most once a
+//! minute (run by the next save) frees the memory of those nobody asked for again.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use moka::Expiry;
-use moka::future::Cache;
-use moka::ops::compute::{CompResult, Op};
+use quick_cache::sync::{Cache, EntryAction, EntryResult};
+use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
 
 use super::{SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
 use crate::session::key::is_storable_session_key;
@@ -15,39 +21,52 @@ use crate::signing::python_json_bytes;
 
 const ENGINE: &str = "cache (memory)";
 
-/// Bytes the weigher adds to every entry for what it costs beyond its key and data: moka's
-/// entry node, hash-table slot, access-order deque and timer-wheel nodes, the `Arc`s around key
-/// and value, this module's 24-byte `Cached`, and the allocator's own bookkeeping.
+/// Bytes the weigher adds to every entry for what it costs beyond its key and data: the
+/// cache's slot (key and value inline, eviction-queue links), its hash-table slot, the `Arc`
+/// header of the data, and the allocator's headers and rounding of the two heap blocks (key
+/// and data).
 ///
-/// Measured (release build, 32-byte keys, 10 000 to 1 000 000 sessions): a counting global
-/// allocator sees 289–300 bytes requested per session beyond key and data (moka alone, with
-/// per-entry expiry, `u64` keys and `()` values: 257–261); the process's resident memory grows
-/// by about 422 bytes per session beyond key and data with glibc's malloc (about eight
-/// allocations per entry, each with its header and rounding). The weigher counts the resident
-/// figure, so `max_bytes` bounds real memory.
-pub const ENTRY_OVERHEAD_BYTES: u32 = 424;
+/// Measured with `examples/memory_footprint.rs` (release build, glibc malloc, the basic
+/// lesson's two keys, 32-byte session keys, 1 000 000 sessions): the process's resident memory
+/// grows by 195 bytes per session, 138 beyond key and data. The rest of this figure is for the
+/// eviction policy's ghost entries (hashes of recently evicted keys, kept once the cache is
+/// full). The weigher counts it, so `max_bytes` bounds real memory.
+pub const ENTRY_OVERHEAD_BYTES: u32 = 160;
 
-/// Shortest lifetime handed to the cache (as for Redis, which refuses `EX 0`): an entry that
-/// is already due still lives this long, and `load`, which compares with `now`, hides it.
+/// Shortest life on the wall clock of a stored session (as for Redis, which refuses `EX 0`):
+/// a session saved already due is still kept this long (its key stays taken), and `load`,
+/// which compares with the request's `now`, hides it meanwhile.
 const MIN_TTL: Duration = Duration::from_secs(1);
 
-/// What the cache keeps per session, in 24 bytes plus the data: when the session expires, and
-/// the data as the bytes of Python-style JSON (compact, insertion order kept). A `Box`, not an
-/// `Arc`: the reference counts would cost 16 bytes per session for as long as it lives, the
-/// copy each `get` makes only for the moment it is decoded.
+/// Least time between two purges of dead entries.
+const PURGE_INTERVAL_NANOS: i64 = 60 * 1_000_000_000;
+
+/// The session weight the cache's shard count is planned for (see [`OptionsBuilder`]); it
+/// only shapes the cache, it bounds nothing.
+const TYPICAL_SESSION_BYTES: u64 = 256;
+
+/// What the cache keeps per session, in 32 bytes plus the data: when the session expires, when
+/// the entry dies on the wall clock, and the data as the bytes of Python-style JSON (compact,
+/// insertion order kept), shared by the clones every `get` makes.
 #[derive(Clone)]
 struct Cached {
-    /// `expire_date` in nanoseconds since the epoch (8 bytes instead of `DateTime`'s 12 + 4 of
-    /// padding); dates past 2262 are kept as 2262, which is still "not expired".
+    /// `expire_date` in nanoseconds since the epoch; dates past 2262 are kept as 2262, which
+    /// is still "not expired".
     expire_nanos: i64,
-    data: Box<[u8]>,
+    /// When the entry is gone for every purpose on the wall clock: `expire_date`, or
+    /// [`MIN_TTL`] after the save if that is later.
+    dies_nanos: i64,
+    data: Arc<[u8]>,
 }
 
 impl Cached {
-    fn of(record: &SessionRecord) -> Self {
+    fn of(record: &SessionRecord, saved_at: DateTime<Utc>) -> Self {
+        let expire_nanos = nanos(record.expire_date);
+        let earliest_death = nanos(saved_at).saturating_add(MIN_TTL.as_nanos() as i64);
         Cached {
-            expire_nanos: nanos(record.expire_date),
-            data: python_json_bytes(&record.data).into_boxed_slice(),
+            expire_nanos,
+            dies_nanos: expire_nanos.max(earliest_death),
+            data: python_json_bytes(&record.data).into(),
         }
     }
 
@@ -58,6 +77,11 @@ impl Cached {
     /// Django loads a session only while `expire_date > now`.
     fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
         self.expire_nanos <= nanos(now)
+    }
+
+    /// Whether the entry is gone on the wall clock (`wall_nanos`): absent for every purpose.
+    fn is_dead_at(&self, wall_nanos: i64) -> bool {
+        self.dies_nanos <= wall_nanos
     }
 }
 
@@ -70,113 +94,155 @@ fn nanos(at: DateTime<Utc>) -> i64 {
     })
 }
 
-/// Drops every entry at its own `expire_date` (judged on the wall clock), re-computed on update.
-struct UntilExpireDate;
-
-impl Expiry<Box<str>, Cached> for UntilExpireDate {
-    fn expire_after_create(
-        &self,
-        _key: &Box<str>,
-        value: &Cached,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(time_to_live(value.expire_date(), Utc::now()))
-    }
-
-    fn expire_after_update(
-        &self,
-        _key: &Box<str>,
-        value: &Cached,
-        _updated_at: Instant,
-        _duration_until_expiry: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(time_to_live(value.expire_date(), Utc::now()))
-    }
-}
-
-/// How long the cache keeps an entry expiring at `expire_date`, seen at `now`: at least
-/// [`MIN_TTL`].
-fn time_to_live(expire_date: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (expire_date - now)
-        .to_std()
-        .map_or(MIN_TTL, |ttl| ttl.max(MIN_TTL))
+fn wall_nanos() -> i64 {
+    nanos(Utc::now())
 }
 
 /// The weigher: approximate bytes an entry costs (key, data, [`ENTRY_OVERHEAD_BYTES`]).
-fn weigh(key: &str, value: &Cached) -> u32 {
-    let bytes = key.len().saturating_add(value.data.len());
-    u32::try_from(bytes)
-        .unwrap_or(u32::MAX)
-        .saturating_add(ENTRY_OVERHEAD_BYTES)
+#[derive(Clone)]
+struct Bytes;
+
+impl Weighter<String, Cached> for Bytes {
+    fn weight(&self, key: &String, value: &Cached) -> u64 {
+        weigh(key, value)
+    }
 }
+
+fn weigh(key: &str, value: &Cached) -> u64 {
+    (key.len() as u64)
+        .saturating_add(value.data.len() as u64)
+        .saturating_add(u64::from(ENTRY_OVERHEAD_BYTES))
+}
+
+type SessionCache = Cache<String, Cached, Bytes>;
 
 /// Sessions in this process's memory, Django's `cache` engine on a local-memory cache. When
 /// the configured bytes are used up, the least valuable sessions are evicted (their visitors
 /// get a new, empty session, as with a full memcached).
 #[derive(Clone)]
 pub struct MemoryStore {
-    cache: Cache<Box<str>, Cached>,
+    cache: Arc<SessionCache>,
+    /// Wall-clock nanoseconds of the last purge of dead entries.
+    last_purge: Arc<AtomicI64>,
 }
 
 impl MemoryStore {
     /// A store holding at most about `max_bytes` of sessions (key + data + a fixed
     /// [`ENTRY_OVERHEAD_BYTES`] per session).
     pub fn new(max_bytes: u64) -> Self {
-        let cache = Cache::<Box<str>, Cached>::builder()
-            .name("sessions")
-            .max_capacity(max_bytes)
-            .weigher(|key, value| weigh(key, value))
-            .expire_after(UntilExpireDate)
-            .build();
-        MemoryStore { cache }
+        let estimated_sessions = (max_bytes / TYPICAL_SESSION_BYTES).max(1);
+        let options = OptionsBuilder::new()
+            .estimated_items_capacity(usize::try_from(estimated_sessions).unwrap_or(usize::MAX))
+            .weight_capacity(max_bytes)
+            .build()
+            .unwrap_or_else(|error| unreachable!("both options are set: {error}"));
+        let cache = Cache::with_options(
+            options,
+            Bytes,
+            DefaultHashBuilder::default(),
+            Default::default(),
+        );
+        MemoryStore {
+            cache: Arc::new(cache),
+            last_purge: Arc::new(AtomicI64::new(wall_nanos())),
+        }
     }
 
-    /// How many sessions the cache holds, after it has applied pending evictions and
-    /// expirations (sessions that expired on a fake clock but not yet on the wall clock count).
+    /// How many sessions the cache holds, after dropping those dead on the wall clock
+    /// (sessions that expired on a fake clock but not yet on the wall clock count).
     pub async fn count_live(&self) -> u64 {
-        self.cache.run_pending_tasks().await;
-        self.cache.entry_count()
+        self.purge(wall_nanos());
+        self.cache.len() as u64
     }
 
-    async fn create(&self, record: &SessionRecord) -> Result<(), SaveError> {
-        let value = Cached::of(record);
+    /// Drops every entry dead at `wall_nanos`.
+    fn purge(&self, wall_nanos: i64) {
+        self.last_purge.store(wall_nanos, Ordering::Relaxed);
+        self.cache
+            .retain(|_, cached| !cached.is_dead_at(wall_nanos));
+    }
+
+    /// Purges when the last purge is [`PURGE_INTERVAL_NANOS`] old; only one caller wins.
+    fn purge_when_due(&self, wall_nanos: i64) {
+        let last = self.last_purge.load(Ordering::Relaxed);
+        if wall_nanos.saturating_sub(last) >= PURGE_INTERVAL_NANOS
+            && self
+                .last_purge
+                .compare_exchange(last, wall_nanos, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.purge(wall_nanos);
+        }
+    }
+
+    /// Django's `cache.add`: stores the session unless its key is taken by a live entry.
+    fn create(&self, record: &SessionRecord) -> Result<(), SaveError> {
+        let now = Utc::now();
+        let wall = nanos(now);
+        self.purge_when_due(wall);
+        let value = Cached::of(record, now);
+        // `Some(ZERO)`: a create of the same key in progress elsewhere means the key is taken.
         let entry = self
             .cache
-            .entry(Box::from(record.key.as_str()))
-            .or_insert_with(async move { value })
-            .await;
-        // `is_fresh`: this call inserted it, so nobody held the key (Django's `cache.add`).
-        if entry.is_fresh() {
-            Ok(())
-        } else {
-            Err(SaveError::KeyExists)
+            .entry(record.key.as_str(), Some(Duration::ZERO), |_, existing| {
+                if existing.is_dead_at(wall) {
+                    EntryAction::ReplaceWithGuard
+                } else {
+                    EntryAction::Retain(())
+                }
+            });
+        match entry {
+            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => {
+                // A guard loses its slot only to a concurrent plain insert, which this store
+                // never makes; the session is then stored all the same.
+                let _ = guard.insert(value);
+                Ok(())
+            }
+            EntryResult::Retained(()) | EntryResult::Timeout => Err(SaveError::KeyExists),
+            EntryResult::Removed(..) => Err(unexpected("create")),
         }
     }
 
-    async fn update(&self, record: &SessionRecord) -> Result<(), SaveError> {
-        let value = Cached::of(record);
-        // Replace only what is there, in one step: a session deleted (or expired) meanwhile
-        // by another request is not brought back (Django's `UpdateError`).
-        let result = self
+    /// Replaces only a live entry, in one step: a session deleted (or expired) meanwhile by
+    /// another request is not brought back (Django's `UpdateError`).
+    fn update(&self, record: &SessionRecord) -> Result<(), SaveError> {
+        let now = Utc::now();
+        let wall = nanos(now);
+        let value = Cached::of(record, now);
+        let entry = self
             .cache
-            .entry(Box::from(record.key.as_str()))
-            .and_compute_with(|existing| async move {
-                match existing {
-                    Some(_) => Op::Put(value),
-                    None => Op::Nop,
+            .entry(record.key.as_str(), Some(Duration::ZERO), |_, existing| {
+                if existing.is_dead_at(wall) {
+                    EntryAction::Remove
+                } else {
+                    *existing = value;
+                    EntryAction::Retain(())
                 }
-            })
-            .await;
-        match result {
-            CompResult::ReplacedWith(_) => Ok(()),
-            CompResult::StillNone(_) => Err(SaveError::Missing),
-            other => Err(StoreError::new(
-                ENGINE,
-                anyhow::anyhow!("unexpected cache outcome of an update: {other:?}"),
-            )
-            .into()),
+            });
+        match entry {
+            EntryResult::Retained(()) => Ok(()),
+            // Dropping the guard of a vacant key leaves it vacant.
+            EntryResult::Removed(..) | EntryResult::Vacant(_) | EntryResult::Timeout => {
+                Err(SaveError::Missing)
+            }
+            EntryResult::Replaced(..) => Err(unexpected("update")),
         }
     }
+
+    /// The live entry under `key`, if any.
+    fn live_entry(&self, key: &str) -> Option<Cached> {
+        self.cache
+            .get(key)
+            .filter(|cached| !cached.is_dead_at(wall_nanos()))
+    }
+}
+
+fn unexpected(operation: &str) -> SaveError {
+    StoreError::new(
+        ENGINE,
+        anyhow::anyhow!("unexpected cache outcome of a session {operation}"),
+    )
+    .into()
 }
 
 impl std::fmt::Debug for Cached {
@@ -201,7 +267,7 @@ impl Store for MemoryStore {
         if !is_storable_session_key(key) {
             return Ok(None);
         }
-        let Some(cached) = self.cache.get(key).await else {
+        let Some(cached) = self.live_entry(key) else {
             return Ok(None);
         };
         if cached.is_expired_at(now) {
@@ -226,7 +292,7 @@ impl Store for MemoryStore {
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         // Django's `key in cache`: the key is taken while the cache holds it.
-        Ok(is_storable_session_key(key) && self.cache.contains_key(key))
+        Ok(is_storable_session_key(key) && self.live_entry(key).is_some())
     }
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
@@ -238,19 +304,19 @@ impl Store for MemoryStore {
             .into());
         }
         match mode {
-            SaveMode::Create => self.create(record).await,
-            SaveMode::Update => self.update(record).await,
+            SaveMode::Create => self.create(record),
+            SaveMode::Update => self.update(record),
         }
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         if is_storable_session_key(key) {
-            self.cache.invalidate(key).await;
+            self.cache.remove(key);
         }
         Ok(())
     }
 
-    /// Django's cache engine does nothing here: the cache drops each session by itself at its
+    /// Django's cache engine does nothing here: each session is gone by itself at its
     /// `expire_date` (and `load` never returns one past `now` meanwhile).
     async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(0)
@@ -308,7 +374,7 @@ mod tests {
             store.save(&rec, SaveMode::Create).await.unwrap();
             if written % 2_000 == 0 {
                 live = store.count_live().await;
-                let weighed = store.cache.weighted_size();
+                let weighed = store.cache.weight();
                 assert!(
                     weighed <= max_bytes,
                     "weighted size {weighed} > {max_bytes} after {written} sessions"
@@ -382,20 +448,40 @@ mod tests {
     }
 
     #[test]
-    fn time_to_live_runs_to_the_expire_date_and_is_at_least_a_second() {
+    fn an_entry_lives_to_its_expire_date_and_at_least_the_minimum_on_the_wall_clock() {
         let now = suite_now();
-        assert_eq!(
-            time_to_live(now + TimeDelta::seconds(600), now),
-            Duration::from_secs(600)
+        let min = MIN_TTL.as_nanos() as i64;
+        let later = Cached::of(
+            &record(SessionData::new(), now + TimeDelta::seconds(600)),
+            now,
         );
-        assert_eq!(time_to_live(now, now), MIN_TTL);
-        let far = DateTime::<Utc>::MAX_UTC;
-        assert!(!Cached::of(&record(SessionData::new(), far)).is_expired_at(now));
-        assert_eq!(time_to_live(now - TimeDelta::days(1), now), MIN_TTL);
-        assert_eq!(
-            time_to_live(now + TimeDelta::milliseconds(1500), now),
-            Duration::from_millis(1500)
-        );
+        assert_eq!(later.dies_nanos, later.expire_nanos);
+        assert!(!later.is_dead_at(nanos(now + TimeDelta::seconds(599))));
+        assert!(later.is_dead_at(nanos(now + TimeDelta::seconds(600))));
+        let due = Cached::of(&record(SessionData::new(), now - TimeDelta::days(1)), now);
+        assert_eq!(due.dies_nanos, nanos(now) + min);
+        assert!(due.is_expired_at(now), "hidden from load at once");
+        let far = Cached::of(&record(SessionData::new(), DateTime::<Utc>::MAX_UTC), now);
+        assert!(!far.is_expired_at(now) && !far.is_dead_at(nanos(now)));
+    }
+
+    #[actix_web::test]
+    async fn a_purge_frees_dead_entries_and_keeps_live_ones() {
+        // Arrange: one session dead on the wall clock a second from now, one live for an hour.
+        let store = MemoryStore::new(1024 * 1024);
+        let now = Utc::now();
+        let due = record(data(&[("n", json!(1))]), now);
+        let live = record(data(&[("n", json!(2))]), now + TimeDelta::hours(1));
+        store.save(&due, SaveMode::Create).await.unwrap();
+        store.save(&live, SaveMode::Create).await.unwrap();
+        assert_eq!(store.cache.len(), 2);
+
+        // Act: a purge as seen two seconds later.
+        store.purge(nanos(now + TimeDelta::seconds(2)));
+
+        // Assert: only the live one still takes memory.
+        assert_eq!(store.cache.len(), 1);
+        assert!(store.cache.get(live.key.as_str()).is_some());
     }
 
     #[actix_web::test]
@@ -408,7 +494,7 @@ mod tests {
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(WRITERS));
         let handle = tokio::runtime::Handle::current();
 
-        // Act: moka needs no runtime driver, so each blocking thread drives its own save.
+        // Act: the cache needs no runtime driver, so each blocking thread drives its own save.
         let tasks: Vec<_> = (0..WRITERS)
             .map(|writer| {
                 let (store, barrier, handle) = (store.clone(), barrier.clone(), handle.clone());
@@ -447,8 +533,11 @@ mod tests {
             suite_now() + TimeDelta::hours(1),
         );
         store.save(&rec, SaveMode::Create).await.unwrap();
-        let cached = store.cache.get(rec.key.as_str()).await.unwrap();
+        let cached = store.cache.get(rec.key.as_str()).unwrap();
         assert_eq!(&*cached.data, br#"{"z":"caf\u00e9","a":1.0}"#.as_slice());
-        assert_eq!(weigh(&rec.key, &cached), 32 + 25 + ENTRY_OVERHEAD_BYTES);
+        assert_eq!(
+            weigh(&rec.key, &cached),
+            32 + 25 + u64::from(ENTRY_OVERHEAD_BYTES)
+        );
     }
 }
