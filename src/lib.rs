@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Django's `APPEND_SLASH` for the lesson and playground scopes.
+pub mod append_slash;
 /// Files compiled into the binary: templates, lesson texts, CSS.
 pub mod assets;
 /// The command line: `serve`, `clearsessions`, `config`.

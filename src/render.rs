@@ -100,6 +100,19 @@ pub fn markdown_to_html(markdown: &str) -> String {
 
 /// Whether the client ranks JSON above HTML in its `Accept` header.
 pub fn wants_json(req: &HttpRequest) -> bool {
+    // The answers to the headers nearly every client sends (`curl -H 'Accept:
+    // application/json'`, a browser's `text/html,…`, none at all) are known without parsing
+    // and ranking every media range, which costs more than the rest of a JSON answer's
+    // content negotiation together.
+    let mut values = req.headers().get_all(header::ACCEPT);
+    match (values.next().map(|value| value.as_bytes()), values.next()) {
+        (None, _) => return false,
+        (Some(b"application/json"), None) => return true,
+        (Some(value), None) if value == b"text/html" || value.starts_with(b"text/html,") => {
+            return false;
+        }
+        _ => {}
+    }
     let Ok(accept) = header::Accept::parse(req) else {
         return false;
     };
@@ -133,6 +146,41 @@ mod tests {
             .to_http_request();
         assert!(!wants_json(&html_preferred));
         assert!(!wants_json(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn the_shortcuts_agree_with_the_full_ranking() {
+        let ranked = |accept: &str| {
+            let req = TestRequest::default()
+                .insert_header(("Accept", accept))
+                .to_http_request();
+            (wants_json(&req), {
+                let parsed = header::Accept::parse(&req).unwrap();
+                parsed
+                    .ranked()
+                    .iter()
+                    .find_map(|mime| match (mime.type_(), mime.subtype()) {
+                        (mime::APPLICATION, mime::JSON) => Some(true),
+                        (mime::TEXT, mime::HTML) | (mime::STAR, mime::STAR) => Some(false),
+                        _ => None,
+                    })
+                    .unwrap_or(false)
+            })
+        };
+        for accept in [
+            "application/json",
+            "text/html",
+            "text/html,application/json",
+            "text/html, application/json;q=1",
+            "text/html;q=0.1, application/json",
+            "application/json;q=0.1, text/html",
+            "application/json, text/html",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        ] {
+            let (shortcut, full) = ranked(accept);
+            assert_eq!(shortcut, full, "{accept}");
+        }
+        assert!(ranked("text/html;q=0.1, application/json").0);
     }
 
     #[test]

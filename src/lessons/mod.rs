@@ -12,13 +12,11 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
-use actix_web::middleware::TrailingSlash;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, guard, web};
-use actix_web_lab::middleware::NormalizePath;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::append_slash::AppendSlash;
 use crate::config::SessionSettings;
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect};
@@ -101,12 +99,9 @@ pub fn scope(
         "pagesession" => pagesession::routes(views),
         _ => views,
     };
-    // Django's APPEND_SLASH: `/basic/set` answers 301 to `/basic/set/`.
-    let append_slash =
-        NormalizePath::new(TrailingSlash::Always).use_redirects_with(StatusCode::MOVED_PERMANENTLY);
     views
         .wrap(SessionMiddleware::new(engine))
-        .wrap(append_slash)
+        .wrap(AppendSlash::default())
 }
 
 /// A view route answering GET and POST, as Django function views do.

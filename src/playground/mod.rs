@@ -14,15 +14,13 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue, SET_COOKIE};
-use actix_web::middleware::TrailingSlash;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, guard, web};
-use actix_web_lab::middleware::NormalizePath;
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::append_slash::AppendSlash;
 use crate::config::{Engine, SessionSettings, Settings};
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect, mask};
@@ -85,12 +83,9 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         .service(post_only("/flush/").post(flush))
         .service(post_only("/cycle_key/").post(cycle_key))
         .service(post_only("/set_expiry/").post(set_expiry));
-    // Django's APPEND_SLASH, as in the lessons.
-    let append_slash =
-        NormalizePath::new(TrailingSlash::Always).use_redirects_with(StatusCode::MOVED_PERMANENTLY);
     views
         .wrap(SessionMiddleware::new(engine))
-        .wrap(append_slash)
+        .wrap(AppendSlash::default())
 }
 
 /// An operation's resource: any other method than POST is a 405 with `Allow: POST`, as Django's

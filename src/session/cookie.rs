@@ -20,7 +20,11 @@ pub const EPOCH_HTTP_DATE: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
 pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut found = None;
     for header in headers.get_all(COOKIE) {
-        let text = String::from_utf8_lossy(header.as_bytes());
+        // Valid UTF-8 (every real browser's header) is borrowed after one fast check.
+        let text = match std::str::from_utf8(header.as_bytes()) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(header.as_bytes()),
+        };
         for chunk in text.split(';') {
             let (key, value) = chunk.split_once('=').unwrap_or(("", chunk));
             if key.trim() == name {
