@@ -237,7 +237,7 @@ fn parse_isoformat_any(s: &str) -> Option<DateTime<Utc>> {
 
 /// The `Expires` cookie attribute (`http_date`): `Sat, 05 Dec 2026 23:56:58 GMT`.
 pub fn http_date(at: DateTime<Utc>) -> String {
-    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    super::datetime_text::http_date(at)
 }
 
 #[cfg(test)]

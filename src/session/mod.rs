@@ -2,6 +2,7 @@
 //! its expiry rules, its key format, its middleware, and the stores sessions live in.
 
 pub mod cookie;
+mod datetime_text;
 pub mod expiry;
 pub mod key;
 pub mod middleware;
@@ -127,6 +128,7 @@ pub struct SessionSnapshot {
     /// `get_expiry_age()`.
     pub expiry_age: i64,
     /// `get_expiry_date()`.
+    #[serde(serialize_with = "datetime_text::serialize_iso8601")]
     pub expiry_date: DateTime<Utc>,
     /// `get_expire_at_browser_close()`.
     pub expire_at_browser_close: bool,
@@ -451,17 +453,29 @@ impl Session {
         Ok(())
     }
 
-    /// The session as lesson pages show it (this reads the session, as a template would).
+    /// The session as lesson pages show it (this reads the session, as a template would):
+    /// `items()`, `get_expiry_age()`, `get_expiry_date()` … all at one `now`, read in one go.
     pub fn snapshot(&self) -> SessionSnapshot {
-        let items = self.items();
+        let mut state = self.0.borrow_mut();
+        let now = state.now();
+        let settings = &state.engine.settings;
+        let (cookie_age, at_browser_close) =
+            (settings.cookie_age, settings.expire_at_browser_close);
+        let engine = settings.engine.name();
+        let data = state.data();
+        let expiry = expiry::StoredExpiry::from_value(data.get(expiry::EXPIRY_KEY));
+        let test_cookie_worked =
+            data.get(TEST_COOKIE_NAME).and_then(Value::as_str) == Some(TEST_COOKIE_VALUE);
+        let items: Vec<(String, Value)> =
+            data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         SessionSnapshot {
             keys: items.iter().map(|(k, _)| k.clone()).collect(),
-            cookie_age: self.get_session_cookie_age(),
-            expiry_age: self.get_expiry_age(),
-            expiry_date: self.get_expiry_date(),
-            expire_at_browser_close: self.get_expire_at_browser_close(),
-            test_cookie_worked: self.test_cookie_worked(),
-            engine: self.0.borrow().engine.settings.engine.name(),
+            cookie_age,
+            expiry_age: expiry.age(cookie_age, now),
+            expiry_date: expiry.date(cookie_age, now),
+            expire_at_browser_close: expiry.at_browser_close(at_browser_close),
+            test_cookie_worked,
+            engine,
             items,
         }
     }

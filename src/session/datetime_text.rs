@@ -1,0 +1,191 @@
+//! Dates as text, written field by field. Every saved session writes an `Expires` date, every
+//! SQLite load and save a `expire_date`, and every JSON answer an ISO 8601 expiry date; chrono's
+//! `format` parses its pattern again on each call, which cost more than the rest of writing
+//! the cookie. Each function here writes exactly what chrono writes (the tests compare them
+//! over centuries of dates) and leaves chrono the rare dates with a leap second or a year
+//! outside 0–9999.
+
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
+
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Whether the fields of `at` can be written directly: a four-digit year, no leap second.
+fn is_plain(at: &DateTime<Utc>) -> bool {
+    (0..=9999).contains(&at.year()) && at.nanosecond() < 1_000_000_000
+}
+
+/// Appends `value` in decimal, zero-padded to `width` digits (`value` has at most `width`).
+fn push_padded(out: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width - 1);
+    while divisor > 0 {
+        out.push(char::from(b'0' + ((value / divisor) % 10) as u8));
+        divisor /= 10;
+    }
+}
+
+/// `YYYY-MM-DD?HH:MM:SS` with `separator` between date and time.
+fn push_date_time(out: &mut String, at: &DateTime<Utc>, separator: char) {
+    push_padded(out, at.year().unsigned_abs(), 4);
+    out.push('-');
+    push_padded(out, at.month(), 2);
+    out.push('-');
+    push_padded(out, at.day(), 2);
+    out.push(separator);
+    push_padded(out, at.hour(), 2);
+    out.push(':');
+    push_padded(out, at.minute(), 2);
+    out.push(':');
+    push_padded(out, at.second(), 2);
+}
+
+/// `http_date`: `Sat, 05 Dec 2026 23:56:58 GMT` (chrono's `%a, %d %b %Y %H:%M:%S GMT`).
+pub fn http_date(at: DateTime<Utc>) -> String {
+    if !is_plain(&at) {
+        return at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    }
+    let mut out = String::with_capacity(29);
+    out.push_str(DAYS[at.weekday().num_days_from_monday() as usize]);
+    out.push_str(", ");
+    push_padded(&mut out, at.day(), 2);
+    out.push(' ');
+    out.push_str(MONTHS[at.month0() as usize]);
+    out.push(' ');
+    push_padded(&mut out, at.year().unsigned_abs(), 4);
+    out.push(' ');
+    push_padded(&mut out, at.hour(), 2);
+    out.push(':');
+    push_padded(&mut out, at.minute(), 2);
+    out.push(':');
+    push_padded(&mut out, at.second(), 2);
+    out.push_str(" GMT");
+    out
+}
+
+/// Django's SQLite text for a datetime: `2026-12-05 23:56:58`, with `.ffffff` when the
+/// microseconds are not zero (chrono's `%Y-%m-%d %H:%M:%S`, then the microseconds). A leap
+/// second's fraction counts from its own start (`:60.500000`).
+pub fn sqlite_datetime_text(at: DateTime<Utc>) -> String {
+    let micros = at.timestamp_subsec_micros() % 1_000_000;
+    let mut out = if is_plain(&at) {
+        let mut out = String::with_capacity(26);
+        push_date_time(&mut out, &at, ' ');
+        out
+    } else {
+        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    };
+    if micros != 0 {
+        out.push('.');
+        push_padded(&mut out, micros, 6);
+    }
+    out
+}
+
+/// ISO 8601 in UTC as chrono's `Serialize` writes it: `2026-12-05T23:56:58.123456Z`, the
+/// fraction in 0, 3, 6 or 9 digits as needed (`SecondsFormat::AutoSi`).
+pub fn iso8601(at: DateTime<Utc>) -> String {
+    if !is_plain(&at) {
+        return at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    }
+    let mut out = String::with_capacity(30);
+    push_date_time(&mut out, &at, 'T');
+    let nanos = at.nanosecond();
+    if nanos == 0 {
+    } else if nanos % 1_000_000 == 0 {
+        out.push('.');
+        push_padded(&mut out, nanos / 1_000_000, 3);
+    } else if nanos % 1_000 == 0 {
+        out.push('.');
+        push_padded(&mut out, nanos / 1_000, 6);
+    } else {
+        out.push('.');
+        push_padded(&mut out, nanos, 9);
+    }
+    out.push('Z');
+    out
+}
+
+/// `serialize_with` for a date written as [`iso8601`] (what chrono's `Serialize` writes).
+pub fn serialize_iso8601<S: serde::Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&iso8601(*at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeDelta, TimeZone};
+
+    /// Dates every 83 hours, 7 seconds and an odd fraction apart from 1969 to 2101 (every
+    /// weekday and month, leap years, a century's turn, every fraction length), and the ends.
+    fn moments() -> Vec<DateTime<Utc>> {
+        let mut at = Utc.with_ymd_and_hms(1969, 12, 25, 0, 0, 0).unwrap();
+        let mut all = Vec::new();
+        let fractions = [
+            0,
+            1,
+            1_000,
+            1_000_000,
+            123_456_000,
+            999_999_999,
+            500_000_000,
+        ];
+        let mut n = 0;
+        while at.year() < 2101 {
+            all.push(at + TimeDelta::nanoseconds(fractions[n % fractions.len()]));
+            at += TimeDelta::hours(83) + TimeDelta::seconds(7);
+            n += 1;
+        }
+        let leap_second = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap()
+            .and_utc();
+        all.extend([
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::UNIX_EPOCH,
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 12, 31, 23, 59, 59).unwrap(),
+            leap_second,
+        ]);
+        all
+    }
+
+    #[test]
+    fn http_dates_are_what_chronos_format_writes() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 23, 56, 58).unwrap();
+        assert_eq!(http_date(at), "Sat, 21 Nov 2026 23:56:58 GMT");
+        for at in moments() {
+            let expected = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+            assert_eq!(http_date(at), expected, "{at:?}");
+        }
+    }
+
+    #[test]
+    fn sqlite_datetimes_are_chronos_text_with_the_microseconds() {
+        for at in moments() {
+            let micros = at.timestamp_subsec_micros() % 1_000_000;
+            let whole = at.format("%Y-%m-%d %H:%M:%S").to_string();
+            let expected = if micros == 0 {
+                whole
+            } else {
+                format!("{whole}.{micros:06}")
+            };
+            assert_eq!(sqlite_datetime_text(at), expected, "{at:?}");
+        }
+    }
+
+    #[test]
+    fn iso8601_is_what_chronos_serialize_writes() {
+        for at in moments() {
+            let expected = serde_json::to_value(at).unwrap();
+            assert_eq!(serde_json::json!(iso8601(at)), expected, "{at:?}");
+        }
+    }
+}
