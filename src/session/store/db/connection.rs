@@ -70,6 +70,9 @@ impl Database {
             conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // `clear_expired`'s rebuild parks the live sessions in a temporary table: in memory,
+        // not in a file of its own.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.execute_batch(SCHEMA)?;
         Ok(conn)
     }

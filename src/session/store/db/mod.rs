@@ -10,11 +10,10 @@ mod connection;
 mod readers;
 mod writer;
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use self::checkpointer::Checkpointer;
@@ -30,6 +29,15 @@ const ENGINE: &str = "db (SQLite)";
 /// Rows deleted per transaction by `clear_expired`, so that live writes queued behind it wait
 /// for one chunk at most.
 const CLEAR_CHUNK: i64 = 2_000;
+
+/// `clear_expired` empties the table and puts the live sessions back, rather than deleting in
+/// chunks, when at least this many sessions expired ...
+const REBUILD_MIN_EXPIRED: i64 = 20_000;
+/// ... at most this many are live (putting them back is the part of the rebuild that grows
+/// with them; 50,000 take about a tenth of a second) ...
+const REBUILD_MAX_LIVE: i64 = 50_000;
+/// ... and the expired outnumber the live this many times.
+const REBUILD_EXPIRED_PER_LIVE: i64 = 4;
 
 /// Sessions in the `django_session` table.
 #[derive(Clone)]
@@ -116,6 +124,34 @@ impl DbStore {
     async fn write(&self, write: Write) -> Result<usize, WriteError> {
         self.writer.write(write).await
     }
+
+    /// Whether the table looks like a rebuild's case (see [`Store::clear_expired`]): counted
+    /// without a lock, and never further than the thresholds need.
+    async fn few_live_among_many_expired(&self, cutoff: &str) -> Result<bool, StoreError> {
+        let cutoff = cutoff.to_owned();
+        self.read(move |conn| {
+            let count = |sql: &str, limit: i64| -> rusqlite::Result<i64> {
+                conn.prepare_cached(sql)?
+                    .query_row(params![cutoff, limit], |row| row.get(0))
+            };
+            let expired = count(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM django_session \
+                 WHERE expire_date < ?1 LIMIT ?2)",
+                REBUILD_MIN_EXPIRED.saturating_mul(REBUILD_EXPIRED_PER_LIVE * 64),
+            )?;
+            if expired < REBUILD_MIN_EXPIRED {
+                return Ok(false);
+            }
+            let most_live = (expired / REBUILD_EXPIRED_PER_LIVE).min(REBUILD_MAX_LIVE);
+            let live = count(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM django_session \
+                 WHERE expire_date >= ?1 LIMIT ?2)",
+                most_live + 1,
+            )?;
+            Ok(live <= most_live)
+        })
+        .await
+    }
 }
 
 fn unavailable(error: impl Into<anyhow::Error>) -> StoreError {
@@ -127,33 +163,7 @@ fn unavailable(error: impl Into<anyhow::Error>) -> StoreError {
 /// years 1 to 9999 are written as the nearest end (a five-digit or signed year would sort
 /// before the present, so a session set to expire in the year 20000 would never load).
 pub fn sqlite_datetime(at: DateTime<Utc>) -> String {
-    let at = super::within_python_years(at);
-    let micros = at.timestamp_subsec_micros();
-    // Every load formats `now`: write the fields directly rather than through chrono's
-    // `format`, which parses its pattern on each call (a tenth of a session load's work).
-    // Leap seconds keep chrono's spelling.
-    let mut text = if micros < 1_000_000 {
-        let mut text = String::with_capacity(26);
-        let _ = write!(
-            text,
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            at.year(),
-            at.month(),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second()
-        );
-        text
-    } else {
-        at.format("%Y-%m-%d %H:%M:%S").to_string()
-    };
-    // A leap second's fraction counts from its own start (`:60.5`, not `:60.1500000`).
-    let micros = micros % 1_000_000;
-    if micros != 0 {
-        let _ = write!(text, ".{micros:06}");
-    }
-    text
+    crate::session::datetime_text::sqlite_datetime_text(super::within_python_years(at))
 }
 
 /// Reads an `expire_date` as written by us or by Django (`2026-12-05 23:56:58[.123456]`).
@@ -258,8 +268,24 @@ impl Store for DbStore {
             .map_err(unavailable)
     }
 
+    /// Django's `DELETE … WHERE expire_date < now`, done so that live writes are held up as
+    /// little as possible. Deleting row by row costs about 10 µs a row here (three B-trees, and
+    /// a random page of the key index per row), so a large backlog of expired sessions with
+    /// few live ones — a classroom's table after the holidays — is cleared by emptying the
+    /// table and putting the live rows back, in one short transaction; anything else is
+    /// deleted in chunks of [`CLEAR_CHUNK`], each its own transaction.
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let cutoff = sqlite_datetime(now);
+        if self.few_live_among_many_expired(&cutoff).await? {
+            let write = Write::KeepOnlyLive {
+                cutoff: cutoff.clone(),
+            };
+            return self
+                .write(write)
+                .await
+                .map(|rows| rows as u64)
+                .map_err(unavailable);
+        }
         let mut removed = 0;
         loop {
             let chunk = Write::ClearChunk {
@@ -342,6 +368,113 @@ mod tests {
             Some(crate::session::store::SessionData::new()),
             "the key is kept, the data is empty"
         );
+    }
+
+    /// Fills a fresh store's table with `expired` sessions due an hour before `now` and `live`
+    /// ones due in a day, as Django's rows; returns the live rows.
+    fn fill(
+        dir: &Path,
+        now: DateTime<Utc>,
+        expired: usize,
+        live: usize,
+    ) -> Vec<(String, String, String)> {
+        let mut conn = rusqlite::Connection::open(dir.join("sessions.sqlite3")).unwrap();
+        let tx = conn.transaction().unwrap();
+        let mut live_rows = Vec::new();
+        for n in 0..expired + live {
+            let is_live = n >= expired;
+            let date = if is_live {
+                now + chrono::TimeDelta::days(1) + chrono::TimeDelta::seconds(n as i64)
+            } else {
+                now - chrono::TimeDelta::hours(1) - chrono::TimeDelta::seconds(n as i64)
+            };
+            let row = (
+                format!("{n:0>32}"),
+                format!("data-{n}"),
+                sqlite_datetime(date),
+            );
+            tx.execute(
+                "INSERT INTO django_session VALUES (?1, ?2, ?3)",
+                params![row.0, row.1, row.2],
+            )
+            .unwrap();
+            if is_live {
+                live_rows.push(row);
+            }
+        }
+        tx.commit().unwrap();
+        live_rows
+    }
+
+    fn rows_and_schema(dir: &Path) -> (Vec<(String, String, String)>, Vec<String>) {
+        let conn = rusqlite::Connection::open(dir.join("sessions.sqlite3")).unwrap();
+        let rows = conn
+            .prepare("SELECT session_key, session_data, expire_date FROM django_session ORDER BY session_key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let schema = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<Vec<String>, _>>()
+            .unwrap();
+        (rows, schema)
+    }
+
+    #[actix_web::test]
+    async fn a_large_backlog_is_cleared_by_a_rebuild_that_keeps_the_live_rows_and_djangos_schema() {
+        // Arrange: 25,000 expired sessions and 100 live ones.
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path()).await;
+        let now = Utc::now();
+        let live = fill(dir.path(), now, 25_000, 100);
+        let (_, schema_before) = rows_and_schema(dir.path());
+        assert!(
+            store
+                .few_live_among_many_expired(&sqlite_datetime(now))
+                .await
+                .unwrap()
+        );
+
+        // Act
+        let removed = store.clear_expired(now).await.unwrap();
+
+        // Assert: every expired row gone, the live ones byte for byte, the table still Django's.
+        assert_eq!(removed, 25_000);
+        let (rows, schema_after) = rows_and_schema(dir.path());
+        assert_eq!(rows, live);
+        assert_eq!(schema_after, schema_before);
+        assert_eq!(
+            store.clear_expired(now).await.unwrap(),
+            0,
+            "nothing left to clear"
+        );
+    }
+
+    #[actix_web::test]
+    async fn many_live_sessions_send_clear_expired_to_chunked_deletes() {
+        // Arrange: more live sessions than a rebuild puts back (25,000 expired, 10,000 live).
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path()).await;
+        let now = Utc::now();
+        let live = fill(dir.path(), now, 25_000, 10_000);
+        assert!(
+            !store
+                .few_live_among_many_expired(&sqlite_datetime(now))
+                .await
+                .unwrap()
+        );
+
+        // Act
+        let removed = store.clear_expired(now).await.unwrap();
+
+        // Assert
+        assert_eq!(removed, 25_000);
+        assert_eq!(rows_and_schema(dir.path()).0, live);
     }
 
     #[test]
