@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Scale checks of sessionlab, each the median of BENCH_ROUNDS (3) rounds:
 #   clearsessions  `sessionlab clearsessions` over BENCH_EXPIRED (1,000,000) expired SQLite rows
-#                  (plus 1,000 live ones that must survive), inserted in one transaction
+#                  (plus 1,000 live ones that must survive), inserted in one transaction; then
+#                  the same while a server on the same file answers wrk (8 connections) with new
+#                  sessions (writes) or with a session (reads): the longest wait a request had
 #   memory cache   resident memory of the in-process cache with BENCH_LIVE (1,000,000) sessions
 #                  (examples/memory_footprint.rs)
 #   startup        time from spawning `sessionlab serve` to the first 200 from /healthz, and the
 #                  server's idle RSS a second later (db engine on a fresh SQLite file, and the
 #                  signed_cookies engine, which opens no store)
-# Usage: scripts/bench-scale.sh   (about 3 minutes; CARGO_TARGET_DIR is honoured)
+# Usage: scripts/bench-scale.sh   (about 4 minutes; CARGO_TARGET_DIR is honoured)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
 ROUNDS=${BENCH_ROUNDS:-3}
 EXPIRED=${BENCH_EXPIRED:-1000000}
 LIVE=${BENCH_LIVE:-1000000}
@@ -41,7 +45,7 @@ median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) f
 
 log "building sessionlab and the memory example (release)"
 cargo build --release --locked --bin sessionlab --example memory_footprint >&2
-SESSIONLAB="$TARGET/release/sessionlab"
+SESSIONLAB=${BENCH_BIN:-$TARGET/release/sessionlab} # BENCH_BIN: another build, e.g. before a change
 START_LOAD=$(wait_for_quiet)
 log "load before the run: $START_LOAD"
 
@@ -90,6 +94,51 @@ for round in $(seq 1 "$ROUNDS"); do
   [ "$left" = 1000 ] || { log "clearsessions left $left rows, not 1000"; exit 1; }
 done
 CLEAR=$(median "${clear_times[@]}")
+
+# --- live requests while clearsessions runs -------------------------------------------------
+ensure_wrk
+# Long enough to cover the whole clearsessions run, which starts a second in.
+LIVE_SECONDS=$(python3 -c "import math; print(min(120, math.ceil($CLEAR) + 4))")
+# during_clear PATH [none]: "<longest wait ms> <p99 ms> <requests> <errors>" for wrk on PATH
+# while clearsessions runs in another process on the server's own database (with `none`, the
+# same without clearsessions: what the path's latency is anyway).
+during_clear() {
+  local path=$1 clear=${2:-clear} port cookie="" server line
+  cp "$WORK/pristine.sqlite3" "$WORK/live.sqlite3"
+  rm -f "$WORK/live.sqlite3-wal" "$WORK/live.sqlite3-shm"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SERVER__PORT="$port" \
+    APP__DATABASE__URL="sqlite://$WORK/live.sqlite3" "$SESSIONLAB" serve >"$WORK/live.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+  if [ "$path" = /basic/get/ ]; then
+    cookie=$(curl -fs -D - -o /dev/null "http://127.0.0.1:$port/basic/set/" |
+      tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
+  fi
+  BENCH_COOKIE=$cookie BENCH_ACCEPT=application/json wrk -t1 -c8 -d"${LIVE_SECONDS}s" \
+    -s scripts/bench.lua "http://127.0.0.1:$port$path" >"$WORK/live.wrk" &
+  local wrk=$!
+  sleep 1
+  if [ "$clear" != none ]; then
+    APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__DATABASE__URL="sqlite://$WORK/live.sqlite3" \
+      "$SESSIONLAB" clearsessions >/dev/null
+  fi
+  wait "$wrk"
+  kill "$server"; wait "$server" 2>/dev/null || true
+  line=$(grep '^BENCH ' "$WORK/live.wrk")
+  python3 - "$line" <<'PY2'
+import sys
+f = dict(kv.split("=") for kv in sys.argv[1].split()[1:])
+errors = sum(int(f[k]) for k in ("connect", "read", "write", "status", "timeout"))
+print(f"{int(f['max_us']) / 1000:.1f} {int(f['p99_us']) / 1000:.1f} {f['requests']} {errors}")
+PY2
+}
+read -r WRITE_MAX WRITE_P99 WRITE_N WRITE_ERR < <(during_clear /basic/set/)
+log "writes during clearsessions: longest ${WRITE_MAX} ms, p99 ${WRITE_P99} ms, $WRITE_N requests, $WRITE_ERR errors"
+read -r READ_MAX READ_P99 READ_N READ_ERR < <(during_clear /basic/get/)
+log "reads during clearsessions: longest ${READ_MAX} ms, p99 ${READ_P99} ms, $READ_N requests, $READ_ERR errors"
+read -r QUIET_MAX QUIET_P99 QUIET_N QUIET_ERR < <(during_clear /basic/set/ none)
+log "writes without clearsessions: longest ${QUIET_MAX} ms, p99 ${QUIET_P99} ms, $QUIET_N requests, $QUIET_ERR errors"
 
 # --- the memory cache with 1M live sessions -------------------------------------------------
 mem_mib=() mem_per=()
@@ -155,6 +204,9 @@ echo
 echo "| check | result |"
 echo "|---|---|"
 echo "| clearsessions, $EXPIRED expired SQLite rows (+1,000 live kept) | ${CLEAR} s |"
+echo "| new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process) | longest wait ${WRITE_MAX} ms, p99 ${WRITE_P99} ms, $WRITE_N requests, $WRITE_ERR errors |"
+echo "| sessions read meanwhile (same) | longest wait ${READ_MAX} ms, p99 ${READ_P99} ms, $READ_N requests, $READ_ERR errors |"
+echo "| new sessions served without clearsessions (same load, for comparison) | longest wait ${QUIET_MAX} ms, p99 ${QUIET_P99} ms, $QUIET_N requests, $QUIET_ERR errors |"
 echo "| memory cache with $LIVE live sessions | ${MEM} MiB resident (${MEM_PER} bytes per session) |"
 echo "| startup to first 200 from /healthz, db (SQLite, new file) | ${START_MS[db]} ms |"
 echo "| startup to first 200 from /healthz, signed_cookies | ${START_MS[signed_cookies]} ms |"

@@ -27,6 +27,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
 
 ENGINES=${BENCH_ENGINES-db file memory redis cached_db signed_cookies}
 PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-cache django-signed_cookies}
@@ -63,12 +65,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- tools ---------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  log "installing wrk"
-  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO=sudo; fi
-  $SUDO apt-get install -y -qq wrk >/dev/null 2>&1 ||
-    { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null; }
-fi
+ensure_wrk
 
 if [ -n "${BENCH_BIN:-}" ]; then
   SESSIONLAB=$BENCH_BIN # a build kept aside, e.g. to compare before and after a change

@@ -13,6 +13,11 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
+# wrk, the HTTP load generator of the benchmarks.
+ensure_wrk() {
+  command -v wrk >/dev/null || apt_install wrk
+}
+
 # Redis on 127.0.0.1:6379, keeping nothing on disk.
 ensure_redis() {
   if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi

@@ -92,19 +92,73 @@ pub fn iso8601(at: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(30);
     push_date_time(&mut out, &at, 'T');
     let nanos = at.nanosecond();
-    if nanos == 0 {
-    } else if nanos % 1_000_000 == 0 {
-        out.push('.');
-        push_padded(&mut out, nanos / 1_000_000, 3);
-    } else if nanos % 1_000 == 0 {
-        out.push('.');
-        push_padded(&mut out, nanos / 1_000, 6);
+    let (digits, fraction) = if nanos == 0 {
+        (0, 0)
+    } else if nanos.is_multiple_of(1_000_000) {
+        (3, nanos / 1_000_000)
+    } else if nanos.is_multiple_of(1_000) {
+        (6, nanos / 1_000)
     } else {
+        (9, nanos)
+    };
+    if digits > 0 {
         out.push('.');
-        push_padded(&mut out, nanos, 9);
+        push_padded(&mut out, fraction, digits);
     }
     out.push('Z');
     out
+}
+
+/// RFC 3339 in UTC with nanoseconds, `2026-12-05T23:56:58.123456789Z` (chrono's
+/// `to_rfc3339_opts(SecondsFormat::Nanos, true)`): how the Redis engine stores an expiry.
+pub fn rfc3339_nanos(at: DateTime<Utc>) -> String {
+    if !is_plain(&at) {
+        return at.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    }
+    let mut out = String::with_capacity(30);
+    push_date_time(&mut out, &at, 'T');
+    out.push('.');
+    push_padded(&mut out, at.nanosecond(), 9);
+    out.push('Z');
+    out
+}
+
+/// Reads back exactly what [`rfc3339_nanos`] writes for a four-digit year; `None` for any
+/// other text (which callers hand to chrono's RFC 3339 parser).
+pub fn parse_rfc3339_nanos(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let shape_ok = b.len() == 30
+        && [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (29, b'Z'),
+        ]
+        .iter()
+        .all(|&(at, sep)| b[at] == sep);
+    if !shape_ok {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(number(0, 4)?).ok()?,
+        number(5, 7)?,
+        number(8, 10)?,
+    )?;
+    let time = date.and_hms_nano_opt(
+        number(11, 13)?,
+        number(14, 16)?,
+        number(17, 19)?,
+        number(20, 29)?,
+    )?;
+    Some(time.and_utc())
 }
 
 /// `serialize_with` for a date written as [`iso8601`] (what chrono's `Serialize` writes).
@@ -178,6 +232,40 @@ mod tests {
                 format!("{whole}.{micros:06}")
             };
             assert_eq!(sqlite_datetime_text(at), expected, "{at:?}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_with_nanoseconds_is_chronos_and_reads_back() {
+        for at in moments() {
+            let text = rfc3339_nanos(at);
+            assert_eq!(
+                text,
+                at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+                "{at:?}"
+            );
+            let parsed = parse_rfc3339_nanos(&text)
+                .or_else(|| DateTime::parse_from_rfc3339(&text).ok().map(|d| d.to_utc()));
+            if at.nanosecond() < 1_000_000_000 && at.year() >= 0 && at.year() <= 9999 {
+                assert_eq!(parse_rfc3339_nanos(&text), Some(at), "{text}");
+            }
+            assert_eq!(
+                parsed.is_some(),
+                DateTime::parse_from_rfc3339(&text).is_ok(),
+                "{text}"
+            );
+        }
+        for bad in [
+            "",
+            "2026-12-05T23:56:58Z",
+            "2026-12-05T23:56:58.123456789+00:00",
+            "2026-13-05T23:56:58.123456789Z",
+            "2026-12-05T24:56:58.123456789Z",
+            "2026-12-05T23:56:58.12345678xZ",
+            "2026-12-05 23:56:58.123456789Z",
+            "+026-12-05T23:56:58.123456789Z",
+        ] {
+            assert_eq!(parse_rfc3339_nanos(bad), None, "{bad}");
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
 use deadpool_redis::{Manager, Runtime};
 use redis::aio::MultiplexedConnection;
@@ -246,7 +246,10 @@ impl RedisStore {
     }
 
     fn cache_key(&self, session_key: &str) -> String {
-        format!("{}{session_key}", self.key_prefix)
+        let mut key = String::with_capacity(self.key_prefix.len() + session_key.len());
+        key.push_str(&self.key_prefix);
+        key.push_str(session_key);
+        key
     }
 
     async fn set(
@@ -295,8 +298,7 @@ fn expiry_text(at: DateTime<Utc>) -> String {
         .with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
         .single()
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    at.clamp(earliest, latest)
-        .to_rfc3339_opts(SecondsFormat::Nanos, true)
+    crate::session::datetime_text::rfc3339_nanos(at.clamp(earliest, latest))
 }
 
 /// Redis's TTL for a session expiring at `expire_date`, seen at `now`: whole seconds, rounded
@@ -408,9 +410,12 @@ impl Store for RedisStore {
 /// [`super::decoders`]) only so that the fuzz targets can reach it.
 pub fn decode(value: &[u8]) -> anyhow::Result<(DateTime<Utc>, SessionData)> {
     let stored: Stored = serde_json::from_slice(value).context("not a stored session")?;
-    let expire_date = DateTime::parse_from_rfc3339(&stored.e)
-        .context("the stored expiry is not RFC 3339")?
-        .with_timezone(&Utc);
+    let expire_date = match crate::session::datetime_text::parse_rfc3339_nanos(&stored.e) {
+        Some(at) => at,
+        None => DateTime::parse_from_rfc3339(&stored.e)
+            .context("the stored expiry is not RFC 3339")?
+            .with_timezone(&Utc),
+    };
     Ok((expire_date, stored.d))
 }
 

@@ -11,7 +11,7 @@ use super::connection::Database;
 
 /// How often the log is copied back. At the write rates SQLite sustains here this keeps the
 /// log to a few thousand pages.
-const INTERVAL: Duration = Duration::from_millis(250);
+const INTERVAL: Duration = Duration::from_millis(100);
 
 /// Runs checkpoints until dropped.
 pub(super) struct Checkpointer {
