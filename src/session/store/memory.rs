@@ -193,8 +193,9 @@ impl MemoryStore {
             });
         match entry {
             EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => {
-                // A guard loses its slot only to a concurrent plain insert, which this store
-                // never makes; the session is then stored all the same.
+                // A guard loses its slot only to a plain insert (which this store never makes)
+                // or to a `delete` of this same new key racing the create: as if the delete
+                // came just after it.
                 let _ = guard.insert(value);
                 Ok(())
             }
