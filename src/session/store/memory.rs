@@ -45,6 +45,25 @@ const PURGE_INTERVAL_NANOS: i64 = 60 * 1_000_000_000;
 /// only shapes the cache, it bounds nothing.
 const TYPICAL_SESSION_BYTES: u64 = 256;
 
+/// The least room a shard gets. Each shard holds an equal part of `max_bytes` and refuses an
+/// entry heavier than its part, so a small cache gets fewer shards: the largest session the
+/// playground can build (50 values of 4 KiB) must still fit.
+const MIN_SHARD_BYTES: u64 = 1024 * 1024;
+
+/// Shards for a cache of `max_bytes`: four per core (quick_cache's default), fewer when that
+/// would leave a shard less than [`MIN_SHARD_BYTES`]; a power of two.
+fn shard_count(max_bytes: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let wanted = (cores * 4).next_power_of_two();
+    let fitting = usize::try_from(max_bytes / MIN_SHARD_BYTES).unwrap_or(usize::MAX);
+    let fitting = if fitting == 0 {
+        1
+    } else {
+        1 << fitting.ilog2()
+    };
+    wanted.min(fitting)
+}
+
 /// What the cache keeps per session, in 32 bytes plus the data: when the session expires, when
 /// the entry dies on the wall clock, and the data as the bytes of Python-style JSON (compact,
 /// insertion order kept), shared by the clones every `get` makes.
@@ -132,6 +151,7 @@ impl MemoryStore {
     pub fn new(max_bytes: u64) -> Self {
         let estimated_sessions = (max_bytes / TYPICAL_SESSION_BYTES).max(1);
         let options = OptionsBuilder::new()
+            .shards(shard_count(max_bytes))
             .estimated_items_capacity(usize::try_from(estimated_sessions).unwrap_or(usize::MAX))
             .weight_capacity(max_bytes)
             .build()
@@ -464,6 +484,39 @@ mod tests {
         assert!(due.is_expired_at(now), "hidden from load at once");
         let far = Cached::of(&record(SessionData::new(), DateTime::<Utc>::MAX_UTC), now);
         assert!(!far.is_expired_at(now) && !far.is_dead_at(nanos(now)));
+    }
+
+    #[actix_web::test]
+    async fn the_largest_playground_session_fits_even_a_one_mebibyte_cache() {
+        // Arrange: 50 values of 4 KiB (the playground's limits), in the smallest cache a
+        // shard is planned for.
+        let store = MemoryStore::new(MIN_SHARD_BYTES);
+        let big: Vec<(String, serde_json::Value)> = (0..50)
+            .map(|n| (format!("key{n}"), json!("x".repeat(4096))))
+            .collect();
+        let rec = record(big.into_iter().collect(), suite_now() + TimeDelta::hours(1));
+
+        // Act
+        store.save(&rec, SaveMode::Create).await.unwrap();
+
+        // Assert
+        let loaded = store.load(&rec.key, suite_now()).await.unwrap();
+        assert_eq!(loaded.map(|r| r.data), Some(rec.data));
+    }
+
+    #[test]
+    fn shards_are_a_power_of_two_and_never_smaller_than_a_mebibyte() {
+        assert_eq!(shard_count(MIN_SHARD_BYTES / 2), 1);
+        assert_eq!(shard_count(MIN_SHARD_BYTES), 1);
+        assert_eq!(shard_count(3 * MIN_SHARD_BYTES), 2);
+        for max_bytes in [1u64 << 20, 5 << 20, 64 << 20, 1 << 34] {
+            let shards = shard_count(max_bytes) as u64;
+            assert!(shards.is_power_of_two());
+            assert!(
+                max_bytes / shards >= MIN_SHARD_BYTES,
+                "{max_bytes}: {shards}"
+            );
+        }
     }
 
     #[actix_web::test]
