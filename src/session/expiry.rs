@@ -236,9 +236,7 @@ fn parse_isoformat_any(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The `Expires` cookie attribute (`http_date`): `Sat, 05 Dec 2026 23:56:58 GMT`.
-pub fn http_date(at: DateTime<Utc>) -> String {
-    super::datetime_text::http_date(at)
-}
+pub use super::datetime_text::http_date;
 
 #[cfg(test)]
 mod tests {
