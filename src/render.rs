@@ -106,13 +106,15 @@ pub fn wants_json(req: &HttpRequest) -> bool {
     // content negotiation together.
     let mut values = req.headers().get_all(header::ACCEPT);
     match (values.next().map(|value| value.as_bytes()), values.next()) {
-        (None, _) => return false,
-        (Some(b"application/json"), None) => return true,
-        (Some(value), None) if value == b"text/html" || value.starts_with(b"text/html,") => {
-            return false;
-        }
-        _ => {}
+        (None, _) => false,
+        (Some(b"application/json"), None) => true,
+        (Some(value), None) if value == b"text/html" || value.starts_with(b"text/html,") => false,
+        _ => ranks_json_first(req),
     }
+}
+
+/// The full reading of the `Accept` header: JSON ranked above HTML and above `*/*`.
+fn ranks_json_first(req: &HttpRequest) -> bool {
     let Ok(accept) = header::Accept::parse(req) else {
         return false;
     };
@@ -154,18 +156,7 @@ mod tests {
             let req = TestRequest::default()
                 .insert_header(("Accept", accept))
                 .to_http_request();
-            (wants_json(&req), {
-                let parsed = header::Accept::parse(&req).unwrap();
-                parsed
-                    .ranked()
-                    .iter()
-                    .find_map(|mime| match (mime.type_(), mime.subtype()) {
-                        (mime::APPLICATION, mime::JSON) => Some(true),
-                        (mime::TEXT, mime::HTML) | (mime::STAR, mime::STAR) => Some(false),
-                        _ => None,
-                    })
-                    .unwrap_or(false)
-            })
+            (wants_json(&req), ranks_json_first(&req))
         };
         for accept in [
             "application/json",
