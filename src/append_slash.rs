@@ -133,35 +133,55 @@ mod tests {
         assert!(!is_normal(""));
     }
 
+    /// An answer's status, `Location` and body.
+    async fn answer(
+        res: ServiceResponse<impl actix_web::body::MessageBody>,
+    ) -> (u16, String, String) {
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let status = res.status().as_u16();
+        let body = String::from_utf8(read_body(res).await.to_vec()).unwrap();
+        (status, location, body)
+    }
+
     #[actix_web::test]
     async fn paths_are_redirected_as_normalize_path_redirects_them_and_normal_ones_served() {
-        let app = init_service(
+        let scope = || {
+            web::scope("/basic").route(
+                "/set/",
+                web::get().to(|| async { HttpResponse::Ok().body("set") }),
+            )
+        };
+        let ours = init_service(App::new().service(scope().wrap(AppendSlash::default()))).await;
+        let theirs = init_service(
             App::new().service(
-                web::scope("/basic")
-                    .route(
-                        "/set/",
-                        web::get().to(|| async { HttpResponse::Ok().body("set") }),
-                    )
-                    .wrap(AppendSlash::default()),
+                scope().wrap(
+                    NormalizePath::new(TrailingSlash::Always)
+                        .use_redirects_with(StatusCode::MOVED_PERMANENTLY),
+                ),
             ),
         )
         .await;
-        for (path, location) in [
-            ("/basic/set", "/basic/set/"),
-            ("/basic/set?x=1", "/basic/set/?x=1"),
-            ("/basic//set/", "/basic/set/"),
-            ("/basic///set", "/basic/set/"),
+        for (path, expected) in [
+            ("/basic/set", (301, "/basic/set/", "")),
+            ("/basic/set?x=1", (301, "/basic/set/?x=1", "")),
+            ("/basic//set/", (301, "/basic/set/", "")),
+            ("/basic///set", (301, "/basic/set/", "")),
+            ("/basic/set/", (200, "", "set")),
+            ("/basic/set/?x=1", (200, "", "set")),
         ] {
-            let res = call_service(&app, TestRequest::get().uri(path).to_request()).await;
-            assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY, "{path}");
+            let get = || TestRequest::get().uri(path).to_request();
+            let (status, location, body) = answer(call_service(&ours, get()).await).await;
             assert_eq!(
-                res.headers().get(header::LOCATION).unwrap(),
-                location,
+                (status, location.as_str(), body.as_str()),
+                expected,
                 "{path}"
             );
+            let normalize_path = answer(call_service(&theirs, get()).await).await;
+            assert_eq!((status, location, body), normalize_path, "{path}");
         }
-        let res = call_service(&app, TestRequest::get().uri("/basic/set/").to_request()).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(read_body(res).await, "set");
     }
 }
