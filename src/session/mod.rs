@@ -138,6 +138,11 @@ pub struct SessionSnapshot {
     pub engine: &'static str,
 }
 
+/// Whether `data` holds Django's test cookie (`test_cookie_worked()`).
+fn holds_test_cookie(data: &SessionData) -> bool {
+    data.get(TEST_COOKIE_NAME).and_then(Value::as_str) == Some(TEST_COOKIE_VALUE)
+}
+
 impl Session {
     pub(crate) fn new(engine: Arc<SessionEngine>, cookie_value: Option<String>) -> Self {
         Session(Rc::new(RefCell::new(SessionState::new(
@@ -339,7 +344,7 @@ impl Session {
 
     /// `request.session.test_cookie_worked()`.
     pub fn test_cookie_worked(&self) -> bool {
-        self.get(TEST_COOKIE_NAME).as_ref().and_then(Value::as_str) == Some(TEST_COOKIE_VALUE)
+        holds_test_cookie(self.0.borrow_mut().data())
     }
 
     /// `request.session.delete_test_cookie()`: a [`KeyError`] when there is none.
@@ -464,8 +469,7 @@ impl Session {
         let engine = settings.engine.name();
         let data = state.data();
         let expiry = expiry::StoredExpiry::from_value(data.get(expiry::EXPIRY_KEY));
-        let test_cookie_worked =
-            data.get(TEST_COOKIE_NAME).and_then(Value::as_str) == Some(TEST_COOKIE_VALUE);
+        let test_cookie_worked = holds_test_cookie(data);
         let items: Vec<(String, Value)> =
             data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         SessionSnapshot {
