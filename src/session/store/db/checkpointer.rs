@@ -11,8 +11,8 @@ use super::connection::Database;
 
 /// How often the log is copied back. Often, so each checkpoint is small: while its `fsync`
 /// writes the log's pages back, the writer's next append to the log's last page waits for it,
-/// and a longer flush is a longer wait (at 250 ms, the p99 of new sessions was 13 ms; at 100 ms,
-/// 8–9 ms, in single rounds of `scripts/bench.sh`'s write path).
+/// and a longer flush is a longer wait (new sessions under `wrk -t2 -c32`, the two intervals
+/// alternating round by round: p99 19–24 ms at 250 ms, 12–14 ms at 100 ms, at the same rate).
 const INTERVAL: Duration = Duration::from_millis(100);
 
 /// Runs checkpoints until dropped.

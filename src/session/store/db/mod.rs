@@ -137,7 +137,8 @@ impl DbStore {
             let expired = count(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM django_session \
                  WHERE expire_date < ?1 LIMIT ?2)",
-                REBUILD_MIN_EXPIRED.saturating_mul(REBUILD_EXPIRED_PER_LIVE * 64),
+                // Past this many expired, the live ones allowed stop growing (at the cap).
+                REBUILD_MAX_LIVE * REBUILD_EXPIRED_PER_LIVE,
             )?;
             if expired < REBUILD_MIN_EXPIRED {
                 return Ok(false);
