@@ -56,12 +56,8 @@ fn shard_count(max_bytes: u64) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let wanted = (cores * 4).next_power_of_two();
     let fitting = usize::try_from(max_bytes / MIN_SHARD_BYTES).unwrap_or(usize::MAX);
-    let fitting = if fitting == 0 {
-        1
-    } else {
-        1 << fitting.ilog2()
-    };
-    wanted.min(fitting)
+    // The largest power of two that fits (at least one shard).
+    wanted.min(1 << fitting.max(1).ilog2())
 }
 
 /// What the cache keeps per session, in 32 bytes plus the data: when the session expires, when
@@ -177,7 +173,6 @@ impl MemoryStore {
 
     /// Drops every entry dead at `wall_nanos`.
     fn purge(&self, wall_nanos: i64) {
-        self.last_purge.store(wall_nanos, Ordering::Relaxed);
         self.cache
             .retain(|_, cached| !cached.is_dead_at(wall_nanos));
     }
