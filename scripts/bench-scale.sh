@@ -106,7 +106,7 @@ during_clear() {
   local path=$1 clear=${2:-clear} port cookie="" server line
   cp "$WORK/pristine.sqlite3" "$WORK/live.sqlite3"
   rm -f "$WORK/live.sqlite3-wal" "$WORK/live.sqlite3-shm"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SERVER__PORT="$port" \
     APP__DATABASE__URL="sqlite://$WORK/live.sqlite3" "$SESSIONLAB" serve >"$WORK/live.log" 2>&1 &
   server=$!

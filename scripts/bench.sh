@@ -97,9 +97,6 @@ if [ -n "${NEED_DJANGO:-}" ]; then
 fi
 
 # --- helpers -------------------------------------------------------------------------------
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # Waits (polling every 15 s, at most 10 minutes) for the 1-minute load average to fall below
 # MAX_LOAD; prints the load it started with.

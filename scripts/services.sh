@@ -13,6 +13,11 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
+# A TCP port free on 127.0.0.1 right now, for a server of the benchmarks.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # wrk, the HTTP load generator of the benchmarks.
 ensure_wrk() {
   command -v wrk >/dev/null || apt_install wrk
