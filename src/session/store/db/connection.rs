@@ -10,6 +10,11 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 /// How long a write waits for another process's lock before the request answers 503.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The size, in bytes, the write-ahead log is cut back to when it restarts: above what it
+/// reaches between restarts (about 100 MB, see [`super::checkpointer`]), since cutting a file
+/// back frees its blocks and growing it again allocates them, both slow on a busy disk.
+const WAL_SIZE_LIMIT: u64 = 128 * 1024 * 1024;
+
 /// Django's `migrate` for `django.contrib.sessions` (`0001_initial`), as `sqlmigrate` prints it.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS "django_session" ("session_key" varchar(40) NOT NULL PRIMARY KEY, "session_data" text NOT NULL, "expire_date" datetime NOT NULL);
@@ -66,8 +71,15 @@ impl Database {
         let conn = self.open()?;
         if matches!(self, Database::File(_)) {
             conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-            // The checkpointer thread copies the log back; the writer never waits for it.
+            // The checkpointer thread copies the log back, the writer only its last frames.
             conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
+            // A log that grew (a long read holding old frames, a burst) is cut back to this
+            // when it starts again, rather than keeping its largest size on disk.
+            conn.query_row(
+                &format!("PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}"),
+                [],
+                |_| Ok(()),
+            )?;
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // `clear_expired`'s rebuild parks the live sessions in a temporary table: in memory,

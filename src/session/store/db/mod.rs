@@ -16,7 +16,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use self::checkpointer::Checkpointer;
+use self::checkpointer::{CatchUp, Checkpointer};
 use self::connection::{BUSY_TIMEOUT, Database, ensure_parent_dir, is_busy};
 use self::readers::Readers;
 use self::writer::{Write, WriteError, Writer};
@@ -74,11 +74,12 @@ impl DbStore {
             .with_context(|| {
                 format!("cannot open the SQLite database {}", settings.database.url)
             })?;
-        let writer = Writer::start(database.clone(), conn)
+        let catch_up = CatchUp::default();
+        let writer = Writer::start(database.clone(), conn, catch_up.clone())
             .context("cannot start the SQLite writer thread")?;
         let checkpointer = match &database {
             Database::File(_) => Some(Arc::new(
-                Checkpointer::start(database.clone())
+                Checkpointer::start(database.clone(), catch_up)
                     .context("cannot start the SQLite checkpoint thread")?,
             )),
             Database::Memory(_) => None,

@@ -2,7 +2,8 @@
 //! time; rather than have request threads queue on its lock (sleeping in its busy handler), they
 //! hand their writes to this thread, which commits whatever has queued up in one transaction
 //! (group commit): under load a commit carries many sessions, and the log is written once for
-//! all of them.
+//! all of them. Between batches it also finishes the checkpointer's work when asked
+//! ([`CatchUp`]), so that the write-ahead log starts again from the beginning.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -10,6 +11,7 @@ use std::sync::mpsc;
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
+use super::checkpointer::{self, CatchUp};
 use super::connection::{Database, is_read_only, is_unique_violation};
 
 /// Most writes one transaction carries, so that none waits long behind a busy commit.
@@ -134,12 +136,18 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`, which reopens `database` when it must.
-    pub(super) fn start(database: Database, conn: Connection) -> std::io::Result<Self> {
+    /// Starts the writer thread on `conn`, which reopens `database` when it must, and
+    /// answers the checkpointer's `catch_up` requests.
+    pub(super) fn start(
+        database: Database,
+        conn: Connection,
+        catch_up: CatchUp,
+    ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel();
         let mut thread = WriterThread {
             database,
             conn: Some(conn),
+            catch_up,
         };
         std::thread::Builder::new()
             .name("sessionlab-sqlite-writer".into())
@@ -161,6 +169,7 @@ struct WriterThread {
     database: Database,
     /// `None` after a failure that calls for a new connection (opened at the next write).
     conn: Option<Connection>,
+    catch_up: CatchUp,
 }
 
 impl WriterThread {
@@ -188,6 +197,21 @@ impl WriterThread {
                     }
                 }
             }
+            if self.catch_up.take() {
+                self.copy_back_the_rest_of_the_log();
+            }
+        }
+    }
+
+    /// Copies back the frames committed since the checkpointer's last pass began, after the
+    /// batch's answers are sent. With the whole log in the file, the next commit writes the
+    /// log from its start instead of growing it; the queued writes wait for the copy (a few
+    /// hundred frames) and its two `fsync`s. It copies less when a reader still holds older
+    /// frames, and the checkpointer asks again.
+    fn copy_back_the_rest_of_the_log(&mut self) {
+        let Some(conn) = &self.conn else { return };
+        if let Err(error) = checkpointer::checkpoint(conn) {
+            tracing::debug!(%error, "SQLite catch-up checkpoint failed; the next pass retries");
         }
     }
 
@@ -253,7 +277,12 @@ mod tests {
     #[actix_web::test]
     async fn concurrent_writes_are_committed_and_a_taken_key_fails_alone() {
         let database = Database::new_memory();
-        let writer = Writer::start(database.clone(), database.open_writer().unwrap()).unwrap();
+        let writer = Writer::start(
+            database.clone(),
+            database.open_writer().unwrap(),
+            CatchUp::default(),
+        )
+        .unwrap();
         let outcomes = futures_util::future::join_all(
             ["a", "b", "a", "c"].map(|key| writer.write(insert(key))),
         )
@@ -271,6 +300,57 @@ mod tests {
         assert_eq!(keys, 3);
     }
 
+    /// The write-ahead log's size on disk.
+    fn log_bytes(dir: &std::path::Path) -> u64 {
+        std::fs::metadata(dir.join("sessions.sqlite3-wal"))
+            .unwrap()
+            .len()
+    }
+
+    #[test]
+    fn catching_up_after_a_partial_checkpoint_lets_the_next_commit_restart_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::File(dir.path().join("sessions.sqlite3"));
+        let mut thread = WriterThread {
+            database: database.clone(),
+            conn: Some(database.open_writer().unwrap()),
+            catch_up: CatchUp::default(),
+        };
+        let background = database.open().unwrap();
+        // A passive checkpoint that cannot copy the whole log: a reader holds its older frames
+        // (as commits made while a checkpoint runs are left for the next one).
+        thread.commit(&[insert("a")]).unwrap();
+        let reader = database.open().unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT COUNT(*) FROM django_session", [], |r| r.get(0))
+            .unwrap();
+        thread.commit(&[insert("b")]).unwrap();
+        let (log, copied) = checkpointer::checkpoint(&background).unwrap();
+        assert!(copied < log, "{copied} of {log} frames copied");
+        reader.execute_batch("COMMIT").unwrap();
+
+        // Without a catch-up the log goes on growing.
+        let before = log_bytes(dir.path());
+        thread.commit(&[insert("c")]).unwrap();
+        let grown = log_bytes(dir.path());
+        assert!(grown > before, "{grown} > {before}");
+
+        // With one, the next commit writes the log from its start.
+        thread.copy_back_the_rest_of_the_log();
+        thread.commit(&[insert("d")]).unwrap();
+        assert_eq!(log_bytes(dir.path()), grown, "the log did not grow");
+        let (frames, _) = checkpointer::checkpoint(&background).unwrap();
+        assert!(
+            frames < log,
+            "{frames} frames after the restart, {log} before"
+        );
+        let rows: i64 = background
+            .query_row("SELECT COUNT(*) FROM django_session", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 4);
+    }
+
     #[actix_web::test]
     async fn a_failed_statement_rolls_back_its_whole_batch_and_the_writer_goes_on() {
         let database = Database::new_memory();
@@ -278,6 +358,7 @@ mod tests {
         let mut thread = WriterThread {
             database: database.clone(),
             conn: Some(conn),
+            catch_up: CatchUp::default(),
         };
         // A batch whose second statement fails leaves no trace of its first.
         let conn = thread.conn.as_ref().unwrap();
