@@ -320,8 +320,6 @@ impl Application {
     }
 }
 
-/// Headers every answer carries: no MIME sniffing, no framing, no referrer to other sites, and
-/// a Content-Security-Policy that allows only sessionlab's own assets.
 /// The access log's target: `RUST_LOG=sessionlab::access=off` silences it.
 const ACCESS_LOG_TARGET: &str = "sessionlab::access";
 
@@ -337,6 +335,8 @@ fn access_log_enabled() -> bool {
     tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO)
 }
 
+/// Headers every answer carries: no MIME sniffing, no framing, no referrer to other sites, and
+/// a Content-Security-Policy that allows only sessionlab's own assets.
 fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add(("X-Content-Type-Options", "nosniff"))
