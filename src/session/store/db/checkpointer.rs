@@ -7,7 +7,7 @@
 //! A passive checkpoint copies the log as it was when the checkpoint began; under continuous
 //! writes there are always newer frames by the time it ends, and SQLite starts the log again
 //! from the beginning only once every frame is copied. Left alone, the log would grow for as
-//! long as the writes go on (1.5 GB in 10 s of new sessions on `wrk -c32`, and every page
+//! long as the writes go on (about 1.5 GB in 12 s of new sessions on `wrk -c32`, and every page
 //! lookup slower for it). So when the log passes [`RESTART_AT_FRAMES`], this thread copies it
 //! again until little is left, and asks the writer to [`CatchUp`]: between two batches, the
 //! writer copies the last frames itself, and its next commit starts the log from the
