@@ -11,8 +11,9 @@
 //! lookup slower for it). So when the log passes [`RESTART_AT_FRAMES`], this thread copies it
 //! again until little is left, and asks the writer to [`CatchUp`]: between two batches, the
 //! writer copies the last frames itself, and its next commit starts the log from the
-//! beginning. That costs the queued writes a pause of two `fsync`s each time (5–30 ms under
-//! that load, every ~0.4 s), the price of a log that stays under ~100 MB.
+//! beginning. That costs the queued writes a pause for that copy and its two `fsync`s, about
+//! every 0.4 s under that load: 5–30 ms on a fresh table, up to 66 ms once it holds 0.7M
+//! sessions (the disk is busy), the price of a log that stays under ~100 MB.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,8 +54,9 @@ pub(super) fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 
 /// The frames the log may hold before it is restarted (64 MiB of 4 KiB pages). Under light
 /// load the log restarts by itself between writes, long before. A smaller log restarts more
-/// often for the same pause; a larger one makes each pause longer (new sessions on `wrk -c32`:
-/// p99 16–21 ms at 4,096 or 8,192 frames, 14–17 ms at 16,384, 52–54 ms at 65,536).
+/// often for much the same pause, a larger one takes more disk for little gain (new sessions
+/// on `wrk -c32`, p99 of the first 10 s: 16–21 ms at 4,096 or 8,192 frames, 14–17 ms at
+/// 16,384; 10–11 ms at 65,536, a 290 MB log, and as long as at 16,384 once the table grows).
 const RESTART_AT_FRAMES: i64 = 16_384;
 /// Before the writer catches up, passes run back to back until one copies fewer frames than
 /// this (the writer's share, copied while writes wait) ...
