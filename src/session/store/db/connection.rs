@@ -13,7 +13,7 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The size, in bytes, the write-ahead log is cut back to when it restarts: above what it
 /// reaches between restarts (about 100 MB, see [`super::checkpointer`]), since cutting a file
 /// back frees its blocks and growing it again allocates them, both slow on a busy disk.
-const WAL_SIZE_LIMIT: u64 = 128 * 1024 * 1024;
+const WAL_SIZE_LIMIT: i64 = 128 * 1024 * 1024;
 
 /// Django's `migrate` for `django.contrib.sessions` (`0001_initial`), as `sqlmigrate` prints it.
 const SCHEMA: &str = r#"
@@ -75,11 +75,7 @@ impl Database {
             conn.query_row("PRAGMA wal_autocheckpoint = 0", [], |_| Ok(()))?;
             // A log that grew (a long read holding old frames, a burst) is cut back to this
             // when it starts again, rather than keeping its largest size on disk.
-            conn.query_row(
-                &format!("PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}"),
-                [],
-                |_| Ok(()),
-            )?;
+            conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // `clear_expired`'s rebuild parks the live sessions in a temporary table: in memory,
@@ -148,6 +144,30 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM django_session", [], |row| row.get(0))
             .unwrap();
         assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn a_file_writer_logs_ahead_checkpoints_never_by_itself_and_cuts_its_log_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Database::File(dir.path().join("sessions.sqlite3"))
+            .open_writer()
+            .unwrap();
+        let pragma = |name: &str| -> String {
+            writer
+                .query_row(&format!("PRAGMA {name}"), [], |row| {
+                    row.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|value| match value {
+                    rusqlite::types::Value::Integer(n) => n.to_string(),
+                    rusqlite::types::Value::Text(text) => text,
+                    other => format!("{other:?}"),
+                })
+                .unwrap()
+        };
+        assert_eq!(pragma("journal_mode"), "wal");
+        assert_eq!(pragma("wal_autocheckpoint"), "0");
+        assert_eq!(pragma("journal_size_limit"), WAL_SIZE_LIMIT.to_string());
+        assert_eq!(pragma("synchronous"), "1", "NORMAL");
     }
 
     #[test]
