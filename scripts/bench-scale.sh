@@ -25,22 +25,6 @@ trap 'rm -rf "$WORK"' EXIT
 
 log() { printf '[scale %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-wait_for_quiet() {
-  local waited=0 load
-  while :; do
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    if python3 -c "import sys; sys.exit(0 if $load < $MAX_LOAD else 1)"; then break; fi
-    if [ "$waited" -ge 600 ]; then
-      log "load $load still >= $MAX_LOAD after 10 minutes; measuring anyway (noted)"
-      break
-    fi
-    log "load $load >= $MAX_LOAD; waiting"
-    sleep 15
-    waited=$((waited + 15))
-  done
-  echo "$load"
-}
-
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
 log "building sessionlab and the memory example (release)"

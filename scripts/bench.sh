@@ -98,24 +98,6 @@ fi
 
 # --- helpers -------------------------------------------------------------------------------
 
-# Waits (polling every 15 s, at most 10 minutes) for the 1-minute load average to fall below
-# MAX_LOAD; prints the load it started with.
-wait_for_quiet() {
-  local waited=0 load
-  while :; do
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    if python3 -c "import sys; sys.exit(0 if $load < $MAX_LOAD else 1)"; then break; fi
-    if [ "$waited" -ge 600 ]; then
-      log "load $load still >= $MAX_LOAD after 10 minutes; measuring anyway (noted)"
-      break
-    fi
-    log "load $load >= $MAX_LOAD; waiting"
-    sleep 15
-    waited=$((waited + 15))
-  done
-  echo "$load"
-}
-
 # The server's processes: itself and its children (gunicorn's workers).
 server_pids() { echo "$SERVER_PID $(pgrep -P "$SERVER_PID" | tr '\n' ' ')"; }
 

@@ -18,6 +18,24 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Waits (polling every 15 s, at most 10 minutes) for the 1-minute load average to fall below
+# MAX_LOAD (set by the calling script, as its `log` function); prints the load it started with.
+wait_for_quiet() {
+  local waited=0 load
+  while :; do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    if python3 -c "import sys; sys.exit(0 if $load < $MAX_LOAD else 1)"; then break; fi
+    if [ "$waited" -ge 600 ]; then
+      log "load $load still >= $MAX_LOAD after 10 minutes; measuring anyway (noted)"
+      break
+    fi
+    log "load $load >= $MAX_LOAD; waiting"
+    sleep 15
+    waited=$((waited + 15))
+  done
+  echo "$load"
+}
+
 # wrk, the HTTP load generator of the benchmarks.
 ensure_wrk() {
   command -v wrk >/dev/null || apt_install wrk
