@@ -78,8 +78,8 @@ impl DbStore {
         let writer = Writer::start(database.clone(), conn, catch_up.clone())
             .context("cannot start the SQLite writer thread")?;
         let checkpointer = match &database {
-            Database::File(_) => Some(Arc::new(
-                Checkpointer::start(database.clone(), catch_up)
+            Database::File(path) => Some(Arc::new(
+                Checkpointer::start(path.clone(), catch_up)
                     .context("cannot start the SQLite checkpoint thread")?,
             )),
             Database::Memory(_) => None,
