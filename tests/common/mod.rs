@@ -424,14 +424,26 @@ impl RedisPrefix {
         }
     }
 
-    /// The keys under this prefix.
+    /// The keys under this prefix. By `SCAN`, not `KEYS`: on a Redis holding many other keys,
+    /// `KEYS` stops the server for as long as it walks them all (a second for a million), and
+    /// the tests running beside this one would see their Redis time out. (`SCAN` may return
+    /// a key twice while Redis resizes its table; each is listed once.)
     pub fn keys(&self) -> Vec<String> {
         let client = redis::Client::open(redis_url()).unwrap();
         let mut conn = client.get_connection().unwrap();
-        redis::cmd("KEYS")
+        redis::cmd("SCAN")
+            .cursor_arg(0)
+            .arg("MATCH")
             .arg(format!("{}*", self.prefix))
-            .query(&mut conn)
+            .arg("COUNT")
+            .arg(1000)
+            .clone()
+            .iter::<String>(&mut conn)
             .unwrap()
+            .collect::<Result<std::collections::BTreeSet<_>, _>>()
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     /// Deletes every key under this prefix (a cache wipe).
