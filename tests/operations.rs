@@ -126,10 +126,11 @@ async fn two_processes_on_one_postgresql_database_serve_the_same_sessions() {
 #[actix_web::test]
 async fn two_processes_on_one_redis_serve_the_same_sessions() {
     let prefix = common::RedisPrefix::new();
+    let redis_url = common::redis_url();
     let env = [
         ("APP__SESSION__ENGINE", "cache"),
         ("APP__CACHES__DEFAULT__BACKEND", "redis"),
-        ("APP__CACHES__DEFAULT__URL", "redis://127.0.0.1:6379/0"),
+        ("APP__CACHES__DEFAULT__URL", redis_url.as_str()),
         ("APP__CACHES__DEFAULT__KEY_PREFIX", prefix.prefix.as_str()),
         ("APP__DATABASE__URL", "sqlite::memory:"),
     ];

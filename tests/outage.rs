@@ -62,7 +62,7 @@ async fn redis_going_away_is_a_503_and_the_server_recovers_by_itself() {
         ("APP__CACHES__DEFAULT__BACKEND", "redis"),
         (
             "APP__CACHES__DEFAULT__URL",
-            &format!("redis://127.0.0.1:{}/0", proxy.port),
+            &common::redis_url().replace("127.0.0.1:6379", &format!("127.0.0.1:{}", proxy.port)),
         ),
         ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
         ("APP__CACHES__DEFAULT__TIMEOUT_MS", "500"),
@@ -110,7 +110,7 @@ async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
         ("APP__CACHES__DEFAULT__BACKEND", "redis"),
         (
             "APP__CACHES__DEFAULT__URL",
-            &format!("redis://127.0.0.1:{}/0", proxy.port),
+            &common::redis_url().replace("127.0.0.1:6379", &format!("127.0.0.1:{}", proxy.port)),
         ),
         ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
         ("APP__CACHES__DEFAULT__TIMEOUT_MS", "300"),

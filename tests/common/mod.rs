@@ -408,10 +408,11 @@ pub struct RedisPrefix {
     pub prefix: String,
 }
 
-/// The Redis server the tests use (`SESSIONLAB_TEST_REDIS_URL` overrides it).
+/// The Redis server the tests use (`SESSIONLAB_TEST_REDIS_URL` overrides it): database 9, not
+/// the default 0, so that whatever else the machine keeps in Redis does not slow their scans.
 pub fn redis_url() -> String {
     std::env::var("SESSIONLAB_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/9".to_owned())
 }
 
 impl RedisPrefix {

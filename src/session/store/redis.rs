@@ -436,10 +436,11 @@ mod tests {
     use std::process::{Child, Command, Stdio};
     use std::time::Instant;
 
-    /// The shared Redis the tests use (`SESSIONLAB_TEST_REDIS_URL` overrides it).
+    /// The shared Redis the tests use (`SESSIONLAB_TEST_REDIS_URL` overrides it): database 9,
+    /// as the integration tests, away from whatever else the machine keeps in database 0.
     fn redis_url() -> String {
         std::env::var("SESSIONLAB_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/9".to_owned())
     }
 
     /// Settings with a prefix no other test (or run) uses.
