@@ -12,9 +12,7 @@ async fn postgresql_going_away_is_a_503_and_the_server_recovers_by_itself() {
     // Arrange: sessionlab talks to PostgreSQL through a proxy the test controls.
     let schema = PgSchema::create().await;
     let proxy = FaultyProxy::start("127.0.0.1:5432").await;
-    let url = schema
-        .url
-        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let url = proxy.reroute(&schema.url);
     let app = spawn_app_with(&[("APP__DATABASE__URL", &url)]).await;
     let mut browser = Browser::new(&app);
     assert_eq!(browser.get_json("/basic/set/").await.status, 200);
@@ -62,7 +60,7 @@ async fn redis_going_away_is_a_503_and_the_server_recovers_by_itself() {
         ("APP__CACHES__DEFAULT__BACKEND", "redis"),
         (
             "APP__CACHES__DEFAULT__URL",
-            &common::redis_url().replace("127.0.0.1:6379", &format!("127.0.0.1:{}", proxy.port)),
+            &proxy.reroute(&common::redis_url()),
         ),
         ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
         ("APP__CACHES__DEFAULT__TIMEOUT_MS", "500"),
@@ -110,7 +108,7 @@ async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
         ("APP__CACHES__DEFAULT__BACKEND", "redis"),
         (
             "APP__CACHES__DEFAULT__URL",
-            &common::redis_url().replace("127.0.0.1:6379", &format!("127.0.0.1:{}", proxy.port)),
+            &proxy.reroute(&common::redis_url()),
         ),
         ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
         ("APP__CACHES__DEFAULT__TIMEOUT_MS", "300"),

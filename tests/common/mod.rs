@@ -398,8 +398,15 @@ impl FaultyProxy {
         self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
-    pub fn upstream(&self) -> &str {
-        &self.upstream
+    /// `url` (a database or Redis URL naming the upstream's address) with the proxy's address
+    /// instead, so that a client given it connects through the proxy.
+    pub fn reroute(&self, url: &str) -> String {
+        assert!(
+            url.contains(&self.upstream),
+            "{url} does not name the proxied {}",
+            self.upstream
+        );
+        url.replace(&self.upstream, &format!("127.0.0.1:{}", self.port))
     }
 }
 

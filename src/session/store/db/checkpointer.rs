@@ -179,19 +179,42 @@ fn open(path: &Path) -> anyhow::Result<(Connection, WriteBack)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_pass_asks_the_writer_to_catch_up_only_once_the_log_is_long() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = Database::File(dir.path().join("sessions.sqlite3"));
-        let writer = database.open_writer().unwrap();
-        let conn = database.open().unwrap();
-        for n in 0..20 {
-            writer
+    /// A database file in a temp dir, its writer and a checkpointing connection.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        writer: Connection,
+        conn: Connection,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let database = Database::File(dir.path().join("sessions.sqlite3"));
+            let writer = database.open_writer().unwrap();
+            let conn = database.open().unwrap();
+            Fixture {
+                _dir: dir,
+                writer,
+                conn,
+            }
+        }
+
+        /// Commits a session under `key`, adding frames to the log.
+        fn insert(&self, key: &str) {
+            self.writer
                 .execute(
                     "INSERT INTO django_session VALUES (?1, 'e30', '9999-01-01 00:00:00')",
-                    [format!("key{n}")],
+                    [key],
                 )
                 .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_pass_asks_the_writer_to_catch_up_only_once_the_log_is_long() {
+        let fixture = Fixture::new();
+        for n in 0..20 {
+            fixture.insert(&format!("key{n}"));
         }
         let catch_up = CatchUp::default();
         let write_backs = std::cell::Cell::new(0);
@@ -199,51 +222,39 @@ mod tests {
             write_backs.set(write_backs.get() + 1);
             Ok(())
         };
-        pass(&conn, &catch_up, 1_000, count_write_back).unwrap();
+        pass(&fixture.conn, &catch_up, 1_000, count_write_back).unwrap();
         assert!(!catch_up.take(), "a short log restarts by itself");
-        writer
-            .execute(
-                "INSERT INTO django_session VALUES ('one-more', 'e30', '9999-01-01 00:00:00')",
-                [],
-            )
-            .unwrap();
-        pass(&conn, &catch_up, 1_000, count_write_back).unwrap();
+        fixture.insert("one-more");
+        pass(&fixture.conn, &catch_up, 1_000, count_write_back).unwrap();
         assert!(!catch_up.take());
         assert_eq!(
             write_backs.get(),
             0,
-            "SQLite writes out a log it copies whole"
+            "a short log is copied whole, and SQLite writes that copy out itself"
         );
-        pass(&conn, &catch_up, 2, count_write_back).unwrap();
+        pass(&fixture.conn, &catch_up, 2, count_write_back).unwrap();
         assert!(catch_up.take());
         assert!(!catch_up.take(), "one request, answered once");
-        assert!(
-            write_backs.get() >= 1,
-            "the pass before a catch-up writes its copies out"
+        assert_eq!(
+            write_backs.get(),
+            1,
+            "the pass before a catch-up writes its one copy out"
         );
     }
 
     #[test]
     fn a_failed_write_back_fails_the_pass_and_asks_for_no_catch_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = Database::File(dir.path().join("sessions.sqlite3"));
-        let writer = database.open_writer().unwrap();
-        let conn = database.open().unwrap();
-        writer
-            .execute(
-                "INSERT INTO django_session VALUES ('key', 'e30', '9999-01-01 00:00:00')",
-                [],
-            )
-            .unwrap();
+        let fixture = Fixture::new();
+        fixture.insert("key");
         let catch_up = CatchUp::default();
         let failing = || Err(io::Error::other("disk gone"));
-        let error = pass(&conn, &catch_up, 1, failing).unwrap_err();
+        let error = pass(&fixture.conn, &catch_up, 1, failing).unwrap_err();
         assert!(error.to_string().contains("disk gone"), "{error}");
         assert!(!catch_up.take());
     }
 
     #[test]
-    fn the_write_back_flushes_the_file_system_of_a_database_anywhere() {
+    fn a_write_back_opens_the_directory_of_a_database_at_any_path_and_flushes_it() {
         let dir = tempfile::tempdir().unwrap();
         WriteBack::of(&dir.path().join("sessions.sqlite3"))
             .unwrap()
