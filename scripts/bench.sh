@@ -22,13 +22,15 @@
 #   BENCH_RESULTS (file to append the markdown table to), BENCH_BIN (a sessionlab binary to
 #   measure instead of building one), BENCH_COMPARE_BIN + BENCH_COMPARE_ENGINES +
 #   BENCH_COMPARE_LABEL (another build, e.g. before a change, measured right after each of
-#   those engines in the same run; its rows read `engine@label`)
-#   CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv)
+#   those engines in the same run; its rows read `engine@label`), BENCH_PEER_ALLOCATOR
+#   (mimalloc, as sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 ENGINES=${BENCH_ENGINES-db file memory redis cached_db signed_cookies}
 PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-cache django-signed_cookies}
@@ -48,7 +50,6 @@ WORK=$(mktemp -d /tmp/sessionlab-bench.XXXXXX)
 TAG=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 REDIS_PREFIX="bench-$TAG:"
 RAW="$WORK/rounds.tsv"
-SERVER_PID=""
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -82,10 +83,7 @@ for peer in $PEERS; do
   esac
 done
 if [ -n "${NEED_RUST_PEERS:-}" ]; then
-  log "building the Rust peers (release)"
-  CARGO_TARGET_DIR="$TARGET/peers" cargo build --release --locked \
-    --manifest-path benches/peers/Cargo.toml >&2
-  PEER_BIN="$TARGET/peers/release/sessionlab-peers"
+  build_peers
 fi
 if [ -n "${NEED_DJANGO:-}" ]; then
   if ! "$VENV/bin/python" -c 'import django, gunicorn, redis, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
@@ -116,42 +114,6 @@ rss_kb() {
     total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")))
   done
   echo "$total"
-}
-
-# start_server LOGNAME PORT COMMAND... (environment set by the caller with `env`).
-start_server() {
-  local name=$1 port=$2
-  shift 2
-  "$@" >"$WORK/$name.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    if curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"; then return 0; fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  log "$name did not come up on port $port:"
-  tail -n 20 "$WORK/$name.log" >&2
-  stop_server
-  return 1
-}
-
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
-
-# The cookies a GET of URL sets, as a Cookie header value ("a=1; b=2").
-cookies_from() {
-  curl -fs -H "Accept: $ACCEPT" -D - -o /dev/null "$1" |
-    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | paste -sd ';' - | sed 's/;/; /g'
 }
 
 # measure KIND ENGINE PATHNAME URL [COOKIE]: warm-up, then ROUNDS rounds, one line each in RAW.
@@ -203,24 +165,13 @@ run_sessionlab() {
   port=$(free_port)
   data="$WORK/sessionlab-$label"
   mkdir -p "$data/sessions"
-  local -a env=(
-    APP_CONFIG_DIR="$ROOT/config" APP__SERVER__PORT="$port" RUST_LOG=warn
-    APP__DATABASE__URL="sqlite://$data/sessions.sqlite3"
-    APP__SESSION__FILE_PATH="$data/sessions"
-  )
-  case $engine in
-    db) env+=(APP__SESSION__ENGINE=db) ;;
-    file) env+=(APP__SESSION__ENGINE=file) ;;
-    memory) env+=(APP__SESSION__ENGINE=cache APP__CACHES__DEFAULT__BACKEND=memory) ;;
-    redis | cached_db)
-      local session_engine=cache
-      [ "$engine" = cached_db ] && session_engine=cached_db
-      env+=(APP__SESSION__ENGINE=$session_engine APP__CACHES__DEFAULT__BACKEND=redis
-        APP__CACHES__DEFAULT__URL="$REDIS_URL" APP__CACHES__DEFAULT__KEY_PREFIX="$REDIS_PREFIX")
-      ;;
-    signed_cookies) env+=(APP__SESSION__ENGINE=signed_cookies) ;;
-    *) log "unknown engine $engine"; return 0 ;;
-  esac
+  local env_lines
+  local -a env
+  if ! env_lines=$(sessionlab_env "$engine" "$port" "$data"); then
+    log "unknown engine $engine"
+    return 0
+  fi
+  mapfile -t env <<<"$env_lines"
   start_server "sessionlab-$label" "$port" env "${env[@]}" "$binary" serve || return 0
   bench_server sessionlab "$label" "$port" /basic/set/ /basic/get/
   stop_server
@@ -274,7 +225,7 @@ for peer in $PEERS; do
   run_peer "$peer"
 done
 
-COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }${BENCH_COMPARE_BIN:+BENCH_COMPARE_BIN=$BENCH_COMPARE_BIN BENCH_COMPARE_ENGINES=\"${BENCH_COMPARE_ENGINES:-$ENGINES}\" BENCH_COMPARE_LABEL=${BENCH_COMPARE_LABEL:-compared} }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
+COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }${BENCH_PEER_ALLOCATOR:+BENCH_PEER_ALLOCATOR=$BENCH_PEER_ALLOCATOR }${BENCH_COMPARE_BIN:+BENCH_COMPARE_BIN=$BENCH_COMPARE_BIN BENCH_COMPARE_ENGINES=\"${BENCH_COMPARE_ENGINES:-$ENGINES}\" BENCH_COMPARE_LABEL=${BENCH_COMPARE_LABEL:-compared} }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
 TABLE=$(python3 - "$RAW" "$START_LOAD" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$COMMAND" <<'PY'
 import collections, statistics, sys
 

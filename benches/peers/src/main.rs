@@ -3,11 +3,16 @@
 //! store), `actix-redis` (actix-session's Redis store) or `axum-memory` (tower-sessions' memory
 //! store). Each serves `/set/` (insert name=Sonam, lname=rathore), `/get/` (read both; Guest
 //! when missing) and `/healthz` (no session), answering small JSON, on 127.0.0.1:PORT with one
-//! worker thread per core, as sessionlab's actix server does.
+//! worker thread per core, as sessionlab's actix server does. With the `mimalloc` feature they
+//! allocate with mimalloc, as sessionlab's binary does.
 
 use std::net::SocketAddr;
 
 use serde_json::json;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();

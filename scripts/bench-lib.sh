@@ -1,0 +1,81 @@
+# Shell helpers (sourced, not run) shared by bench.sh and bench-instructions.sh: building the
+# peers, starting and stopping one server under test, reading the cookies a URL sets, and the
+# environment that selects a sessionlab engine. The caller sets WORK (a private temp dir), ROOT,
+# TARGET, ACCEPT, REDIS_URL and REDIS_PREFIX, and defines `log`.
+
+# build_peers: builds the peer servers of benches/peers (release) and sets PEER_BIN. They
+# allocate with mimalloc, as sessionlab's binary does, unless BENCH_PEER_ALLOCATOR=system.
+build_peers() {
+  local allocator=${BENCH_PEER_ALLOCATOR:-mimalloc} target features
+  case $allocator in
+    mimalloc) target="$TARGET/peers" features=mimalloc ;;
+    system) target="$TARGET/peers-system" features="" ;;
+    *) log "BENCH_PEER_ALLOCATOR=$allocator; allowed: mimalloc, system"; exit 2 ;;
+  esac
+  log "building the Rust peers (release, $allocator allocator)"
+  CARGO_TARGET_DIR="$target" cargo build --release --locked \
+    --manifest-path benches/peers/Cargo.toml ${features:+--features "$features"} >&2
+  PEER_BIN="$target/release/sessionlab-peers"
+}
+
+SERVER_PID=""
+
+# start_server LOGNAME PORT COMMAND... (environment set by the caller with `env`); waits up to
+# START_TIMEOUT seconds (default 30) for /healthz to answer.
+start_server() {
+  local name=$1 port=$2 tries
+  shift 2
+  "$@" >"$WORK/$name.log" 2>&1 &
+  SERVER_PID=$!
+  tries=$((${START_TIMEOUT:-30} * 10))
+  for _ in $(seq 1 "$tries"); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"; then return 0; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  log "$name did not come up on port $port:"
+  tail -n 20 "$WORK/$name.log" >&2
+  stop_server
+  return 1
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+
+# The cookies a GET of URL sets, as a Cookie header value ("a=1; b=2").
+cookies_from() {
+  curl -fs -H "Accept: $ACCEPT" -D - -o /dev/null "$1" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | paste -sd ';' - | sed 's/;/; /g'
+}
+
+# sessionlab_env ENGINE PORT DATA: prints, one per line, the environment that runs
+# `sessionlab serve` on PORT with ENGINE, its SQLite database and session files under DATA and
+# its Redis keys under REDIS_PREFIX; fails for an engine it does not know.
+sessionlab_env() {
+  local engine=$1 port=$2 data=$3
+  printf '%s\n' APP_CONFIG_DIR="$ROOT/config" APP__SERVER__PORT="$port" RUST_LOG=warn \
+    APP__DATABASE__URL="sqlite://$data/sessions.sqlite3" APP__SESSION__FILE_PATH="$data/sessions"
+  case $engine in
+    db) echo APP__SESSION__ENGINE=db ;;
+    file) echo APP__SESSION__ENGINE=file ;;
+    memory) printf '%s\n' APP__SESSION__ENGINE=cache APP__CACHES__DEFAULT__BACKEND=memory ;;
+    redis | cached_db)
+      local session_engine=cache
+      [ "$engine" = cached_db ] && session_engine=cached_db
+      printf '%s\n' APP__SESSION__ENGINE=$session_engine APP__CACHES__DEFAULT__BACKEND=redis \
+        APP__CACHES__DEFAULT__URL="$REDIS_URL" APP__CACHES__DEFAULT__KEY_PREFIX="$REDIS_PREFIX"
+      ;;
+    signed_cookies) echo APP__SESSION__ENGINE=signed_cookies ;;
+    *) return 1 ;;
+  esac
+}
