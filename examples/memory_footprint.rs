@@ -10,6 +10,10 @@ use sessionlab::session::key::new_session_key;
 use sessionlab::session::store::MemoryStore;
 use sessionlab::session::{SaveMode, SessionData, SessionRecord, Store};
 
+/// The allocator of the `sessionlab` binary, whose resident memory this stands for.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// VmRSS of this process in KiB (Linux).
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

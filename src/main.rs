@@ -7,6 +7,11 @@ use sessionlab::cli::{Cli, Command};
 use sessionlab::config::{Settings, config_dir};
 use sessionlab::{commands, telemetry};
 
+/// mimalloc: a request makes some fifty small allocations, which glibc's malloc serves in
+/// about twice the instructions (BENCHMARKS.md, change 18).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(&config_dir(), &cli.profile) {
