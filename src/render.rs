@@ -69,27 +69,42 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
-        self.respond_with(req, template, || context, json)
+        self.respond_with(req, || template, || context, json)
     }
 
-    /// [`Renderer::respond`] with the template context built only when the page is rendered:
-    /// a JSON answer does not pay for what only the page shows (the lesson views' inspector).
-    pub fn respond_with<C: Serialize>(
+    /// [`Renderer::respond`] with the template name and context built only when the page is
+    /// rendered: a JSON answer does not pay for what only the page shows (the lesson views'
+    /// inspector).
+    pub fn respond_with<T: AsRef<str>, C: Serialize>(
         &self,
         req: &HttpRequest,
-        template: &str,
+        template: impl FnOnce() -> T,
         context: impl FnOnce() -> C,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
         if wants_json(req) {
-            return Ok(HttpResponse::Ok().json(json));
+            return json_response(json);
         }
-        let body = self.render(template, &context())?;
+        let body = self.render(template().as_ref(), &context())?;
         Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .body(body))
     }
 }
+
+/// A 200 with `value` as JSON, written into a buffer sized for a lesson answer (about 330
+/// bytes) rather than grown from serde_json's 128 by copying.
+fn json_response(value: &impl Serialize) -> Result<HttpResponse, AppError> {
+    let mut body = Vec::with_capacity(JSON_ANSWER_CAPACITY);
+    serde_json::to_writer(&mut body, value)
+        .map_err(|error| AppError::Internal(anyhow::Error::new(error).context("JSON answer")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(mime::APPLICATION_JSON)
+        .body(body))
+}
+
+/// The buffer a JSON answer starts with.
+const JSON_ANSWER_CAPACITY: usize = 512;
 
 /// CommonMark with tables, as the lesson texts are written.
 pub fn markdown_to_html(markdown: &str) -> String {

@@ -190,9 +190,8 @@ impl Page {
             mount_path: lesson.mount_path(),
             inspector: inspect(&self.req, session, self.lesson.engine.clock.now()),
         };
-        let template = format!("{}/{view}.html", lesson.templates);
-        self.renderer
-            .respond_with(&self.req, &template, page, &json)
+        let template = || format!("{}/{view}.html", lesson.templates);
+        self.renderer.respond_with(&self.req, template, page, &json)
     }
 }
 

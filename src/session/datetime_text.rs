@@ -157,14 +157,6 @@ pub fn parse_rfc3339_nanos(text: &str) -> Option<DateTime<Utc>> {
     Some(time.and_utc())
 }
 
-/// `serialize_with` for a date written as [`iso8601`] (what chrono's `Serialize` writes).
-pub fn serialize_iso8601<S: serde::Serializer>(
-    at: &DateTime<Utc>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&iso8601(*at))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

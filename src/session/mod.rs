@@ -116,11 +116,10 @@ impl From<SaveError> for SessionError {
 #[derive(Clone)]
 pub struct Session(Rc<RefCell<SessionState>>);
 
-/// The state of a session at one moment, as lesson pages and JSON answers show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// The state of a session at one moment, as lesson pages and JSON answers show it. Serialized
+/// as `keys` (from the items, in their order), then the fields below in order.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionSnapshot {
-    /// `keys()`, in insertion order.
-    pub keys: Vec<String>,
     /// `items()`, in insertion order.
     pub items: Vec<(String, Value)>,
     /// `get_session_cookie_age()`.
@@ -128,7 +127,6 @@ pub struct SessionSnapshot {
     /// `get_expiry_age()`.
     pub expiry_age: i64,
     /// `get_expiry_date()`.
-    #[serde(serialize_with = "datetime_text::serialize_iso8601")]
     pub expiry_date: DateTime<Utc>,
     /// `get_expire_at_browser_close()`.
     pub expire_at_browser_close: bool,
@@ -136,6 +134,38 @@ pub struct SessionSnapshot {
     pub test_cookie_worked: bool,
     /// The engine's configuration name (`db`).
     pub engine: &'static str,
+}
+
+impl SessionSnapshot {
+    /// `keys()`, in insertion order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|(key, _)| key.as_str())
+    }
+}
+
+impl Serialize for SessionSnapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        /// The keys written straight from the items, not copied out of them first.
+        struct Keys<'a>(&'a SessionSnapshot);
+        impl Serialize for Keys<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.keys())
+            }
+        }
+
+        let mut out = serializer.serialize_struct("SessionSnapshot", 8)?;
+        out.serialize_field("keys", &Keys(self))?;
+        out.serialize_field("items", &self.items)?;
+        out.serialize_field("cookie_age", &self.cookie_age)?;
+        out.serialize_field("expiry_age", &self.expiry_age)?;
+        out.serialize_field("expiry_date", &datetime_text::iso8601(self.expiry_date))?;
+        out.serialize_field("expire_at_browser_close", &self.expire_at_browser_close)?;
+        out.serialize_field("test_cookie_worked", &self.test_cookie_worked)?;
+        out.serialize_field("engine", self.engine)?;
+        out.end()
+    }
 }
 
 /// Whether `data` holds Django's test cookie (`test_cookie_worked()`).
@@ -473,7 +503,6 @@ impl Session {
         let items: Vec<(String, Value)> =
             data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         SessionSnapshot {
-            keys: items.iter().map(|(k, _)| k.clone()).collect(),
             cookie_age,
             expiry_age: expiry.age(cookie_age, now),
             expiry_date: expiry.date(cookie_age, now),
