@@ -25,15 +25,15 @@
 //! valid) streams: with them both sides would still read each other's values,
 //! but compressed values would not be byte-identical.
 
+use std::cell::RefCell;
 use std::fmt;
-use std::io::{self, Write};
+use std::io;
 
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use flate2::write::ZlibEncoder;
-use flate2::{Compression, Decompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::ser::{CharEscape, Formatter};
@@ -179,7 +179,7 @@ impl Signer {
     ) -> String {
         let data = python_json_bytes(value);
         let compressed = if compress {
-            zlib_compress(&data).filter(|packed| packed.len() + 1 < data.len())
+            zlib_compress(&data, data.len().saturating_sub(2))
         } else {
             None
         };
@@ -352,12 +352,28 @@ fn decode_payload(payload: &str) -> Result<serde_json::Value, SigningError> {
     parsed.map_err(|err| SigningError::BadPayload(format!("invalid JSON: {err}")))
 }
 
-/// `zlib.compress(data)`: zlib wrapper, default level 6. `None` only if the
-/// encoder fails, which writing into memory does not.
-fn zlib_compress(data: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(data).ok()?;
-    encoder.finish().ok()
+/// `zlib.compress(data)` (zlib wrapper, default level 6) when its output takes at most
+/// `max_len` bytes; `None` when it would take more (the compressor stops there) or fails.
+fn zlib_compress(data: &[u8], max_len: usize) -> Option<Vec<u8>> {
+    thread_local! {
+        /// This thread's compressor, reset for each use: a new one allocates and clears about
+        /// 300 KB of tables, which cost more than the rest of a signed-cookie save together.
+        static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::default(), true));
+    }
+    DEFLATE.with(|deflate| {
+        let mut deflate = deflate.try_borrow_mut().ok()?;
+        deflate.reset();
+        let mut out = Vec::with_capacity(max_len.min(zlib_compress_bound(data.len())));
+        match deflate.compress_vec(data, &mut out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => Some(out),
+            _ => None,
+        }
+    })
+}
+
+/// zlib's `compressBound`: the most `zlib.compress` writes for `len` bytes.
+fn zlib_compress_bound(len: usize) -> usize {
+    len + (len >> 12) + (len >> 14) + (len >> 25) + 13
 }
 
 /// `zlib.decompress(data)` with an output cap: the stream must be complete
@@ -1264,15 +1280,55 @@ mod tests {
     }
 
     fn signed_zlib(signer: &Signer, data: &[u8]) -> String {
-        let packed = zlib_compress(data).unwrap();
+        let packed = zlib_compress(data, usize::MAX).unwrap();
         signer.sign(&format!(".{}", URL_SAFE_NO_PAD.encode(packed)), T)
+    }
+
+    /// What a compressor of its own writes for `data`: Python's `zlib.compress(data)`.
+    fn fresh_zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn the_reused_compressor_writes_what_a_fresh_one_does_and_stops_at_the_limit() {
+        let repetitive = format!(r#"{{"a":"{}"}}"#, "ab".repeat(400));
+        let incompressible: Vec<u8> = (0u32..600)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let inputs: [&[u8]; 4] = [
+            repetitive.as_bytes(),
+            br#"{"name":"Sonam","lname":"rathore"}"#,
+            &incompressible,
+            b"",
+        ];
+        // Twice round, so each input also follows a different one through the same state.
+        for data in inputs.iter().chain(inputs.iter()) {
+            let fresh = fresh_zlib(data);
+            assert_eq!(zlib_compress(data, usize::MAX).as_ref(), Some(&fresh));
+            assert_eq!(zlib_compress(data, fresh.len()).as_ref(), Some(&fresh));
+            assert_eq!(zlib_compress(data, fresh.len() - 1), None);
+        }
+        // What sign_object decides: compressed only when two bytes shorter.
+        let signer = signer(SESSION_SALT);
+        let short = json!({"name": "Sonam", "lname": "rathore"});
+        assert!(!signer.sign_object(&short, true, T).starts_with('.'));
+        let long = json!({"a": "ab".repeat(400)});
+        let signed = signer.sign_object(&long, true, T);
+        assert!(signed.starts_with('.'));
+        assert_eq!(signer.unsign_object(&signed, None, T).unwrap(), long);
     }
 
     #[test]
     fn truncated_and_trailing_zlib() {
         let signer = signer(SESSION_SALT);
-        let packed =
-            zlib_compress(br#"{"a":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#).unwrap();
+        let packed = zlib_compress(
+            br#"{"a":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#,
+            usize::MAX,
+        )
+        .unwrap();
         for cut in 1..packed.len() {
             let signed = signer.sign(&format!(".{}", URL_SAFE_NO_PAD.encode(&packed[..cut])), T);
             let message = bad_payload(signer.unsign_object(&signed, None, T));
