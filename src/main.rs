@@ -8,7 +8,7 @@ use sessionlab::config::{Settings, config_dir};
 use sessionlab::{commands, telemetry};
 
 /// mimalloc: a request makes some fifty small allocations, which glibc's malloc serves in
-/// about twice the instructions (BENCHMARKS.md, change 18).
+/// over three times the instructions (BENCHMARKS.md, change 18).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
