@@ -25,13 +25,20 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
     }
 
     /// Django's `cache.set(key, data, timeout)`: puts the record in the cache whether or not
-    /// it is there already. Failures are logged (Django: "Error saving to cache").
-    async fn put_in_cache(&self, record: &SessionRecord) {
-        let mut result = self.cache.save(record, SaveMode::Update).await;
-        if matches!(result, Err(SaveError::Missing)) {
-            result = self.cache.save(record, SaveMode::Create).await;
-            if matches!(result, Err(SaveError::KeyExists)) {
-                result = self.cache.save(record, SaveMode::Update).await;
+    /// it is there already. Failures are logged (Django: "Error saving to cache"). The cache
+    /// offers create and update; `likely` is the one to try first (a session just created in
+    /// the database, or missing from the cache, is not in the cache; an updated one most
+    /// likely is), so the write costs one round trip unless the cache disagrees.
+    async fn put_in_cache(&self, record: &SessionRecord, likely: SaveMode) {
+        let other = match likely {
+            SaveMode::Create => SaveMode::Update,
+            SaveMode::Update => SaveMode::Create,
+        };
+        let mut result = self.cache.save(record, likely).await;
+        if is_the_other_case(&result, likely) {
+            result = self.cache.save(record, other).await;
+            if is_the_other_case(&result, other) {
+                result = self.cache.save(record, likely).await;
             }
         }
         if let Err(error) = result {
@@ -44,6 +51,15 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
             tracing::warn!(cache = self.cache.describe(), %error, "Error deleting from cache");
         }
     }
+}
+
+/// Whether a cache write in `mode` failed only because the key is (create) or is not (update)
+/// there, so the other mode would succeed.
+fn is_the_other_case(result: &Result<(), SaveError>, mode: SaveMode) -> bool {
+    matches!(
+        (mode, result),
+        (SaveMode::Create, Err(SaveError::KeyExists)) | (SaveMode::Update, Err(SaveError::Missing))
+    )
 }
 
 impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
@@ -65,7 +81,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         }
         let record = self.db.load(key, now).await?;
         if let Some(record) = &record {
-            self.put_in_cache(record).await;
+            self.put_in_cache(record, SaveMode::Create).await;
         }
         Ok(record)
     }
@@ -79,7 +95,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
         self.db.save(record, mode).await?;
-        self.put_in_cache(record).await;
+        self.put_in_cache(record, mode).await;
         Ok(())
     }
 
@@ -164,6 +180,90 @@ mod tests {
         store.delete(key).await.unwrap();
         assert!(db.load(key, now).await.unwrap().is_none());
         assert!(cache.load(key, now).await.unwrap().is_none());
+    }
+
+    /// A cache that records the writes it is asked for, in order.
+    struct Recording {
+        inner: DbStore,
+        saves: std::cell::RefCell<Vec<SaveMode>>,
+    }
+
+    impl Store for Recording {
+        fn describe(&self) -> &'static str {
+            "recording"
+        }
+        async fn load(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+        ) -> Result<Option<SessionRecord>, StoreError> {
+            self.inner.load(key, now).await
+        }
+        async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+            self.inner.exists(key).await
+        }
+        async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
+            self.saves.borrow_mut().push(mode);
+            self.inner.save(record, mode).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+            self.inner.clear_expired(now).await
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            self.inner.ping().await
+        }
+    }
+
+    #[actix_web::test]
+    async fn each_write_reaches_the_cache_in_one_write_unless_the_cache_disagrees() {
+        let cache = Recording {
+            inner: memory_db().await,
+            saves: Default::default(),
+        };
+        let store = CachedDbStore::new(memory_db().await, cache);
+        let writes = |store: &CachedDbStore<DbStore, Recording>| store.cache.saves.take();
+        let key = "cachedcachedcachedcached00000003";
+        store.save(&record(key), SaveMode::Create).await.unwrap();
+        assert_eq!(writes(&store), [SaveMode::Create], "a new session");
+        store.save(&record(key), SaveMode::Update).await.unwrap();
+        assert_eq!(writes(&store), [SaveMode::Update], "an update");
+
+        // The cache lost the session (evicted, restarted): the update creates it there.
+        store.cache.inner.delete(key).await.unwrap();
+        store.save(&record(key), SaveMode::Update).await.unwrap();
+        assert_eq!(writes(&store), [SaveMode::Update, SaveMode::Create]);
+        // The cache holds a session the database does not (written by another process
+        // between the two): a create overwrites it, as Django's `cache.set` does.
+        let other = "cachedcachedcachedcached00000004";
+        let mut stale = record(other);
+        stale.data.insert("stale".into(), json!(true));
+        store
+            .cache
+            .inner
+            .save(&stale, SaveMode::Create)
+            .await
+            .unwrap();
+        store.save(&record(other), SaveMode::Create).await.unwrap();
+        assert_eq!(writes(&store), [SaveMode::Create, SaveMode::Update]);
+        let cached = store
+            .cache
+            .inner
+            .load(other, suite_now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !cached.data.contains_key("stale"),
+            "the cache has the new data"
+        );
+
+        // A read that misses the cache refills it with one create.
+        store.cache.inner.delete(key).await.unwrap();
+        assert!(store.load(key, suite_now()).await.unwrap().is_some());
+        assert_eq!(writes(&store), [SaveMode::Create]);
     }
 
     #[actix_web::test]
