@@ -40,24 +40,10 @@ TOP=${BENCH_TOP:-0}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 START_TIMEOUT=120 # valgrind starts a server in seconds, not milliseconds
 
-WORK=$(mktemp -d /tmp/sessionlab-instructions.XXXXXX)
-TAG=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-REDIS_PREFIX="bench-$TAG:"
-ROWS="$WORK/rows.md"
-
 log() { printf '[instructions %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
-
-cleanup() {
-  stop_server
-  if command -v redis-cli >/dev/null && redis_up; then
-    redis-cli -u "$REDIS_URL" --scan --pattern "bench-$TAG*" |
-      xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace instructions
+ROWS="$WORK/rows.md"
 
 ensure_wrk
 command -v valgrind >/dev/null || apt_install valgrind

@@ -1,7 +1,27 @@
 # Shell helpers (sourced, not run) shared by bench.sh and bench-instructions.sh: building the
 # peers, starting and stopping one server under test, reading the cookies a URL sets, and the
-# environment that selects a sessionlab engine. The caller sets WORK (a private temp dir), ROOT,
-# TARGET, ACCEPT, REDIS_URL and REDIS_PREFIX, and defines `log`.
+# environment that selects a sessionlab engine. The caller sets ROOT, TARGET, ACCEPT and
+# REDIS_URL, defines `log`, and calls `bench_workspace` before starting a server.
+
+# bench_workspace NAME: sets WORK (a private temp dir) and REDIS_PREFIX (a private Redis key
+# prefix) for this run; when the script exits, the server is stopped, the keys under the
+# prefix deleted and the dir removed.
+bench_workspace() {
+  WORK=$(mktemp -d "/tmp/sessionlab-$1.XXXXXX")
+  REDIS_PREFIX="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'):"
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  stop_server
+  if command -v redis-cli >/dev/null && redis_up; then
+    redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_PREFIX*" |
+      xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+
+redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
 
 # build_peers: builds the peer servers of benches/peers (release) and sets PEER_BIN. They
 # allocate with mimalloc, as sessionlab's binary does, unless BENCH_PEER_ALLOCATOR=system.

@@ -46,24 +46,10 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 VENV=${BENCH_VENV:-$TARGET/bench-venv}
 CLK_TCK=$(getconf CLK_TCK)
 
-WORK=$(mktemp -d /tmp/sessionlab-bench.XXXXXX)
-TAG=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-REDIS_PREFIX="bench-$TAG:"
-RAW="$WORK/rounds.tsv"
-
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
-
-cleanup() {
-  stop_server
-  if command -v redis-cli >/dev/null && redis_up; then
-    redis-cli -u "$REDIS_URL" --scan --pattern "bench-$TAG*" |
-      xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace bench
+RAW="$WORK/rounds.tsv"
 
 # --- tools ---------------------------------------------------------------------------------
 ensure_wrk
