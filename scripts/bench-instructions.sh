@@ -62,6 +62,7 @@ fi
 # count NAME PATHNAME URL [COOKIE]: one row of the table, for the server running now.
 count() {
   local name=$1 pathname=$2 url=$3 cookie=${4:-} line requests dump instructions
+  route_answers "$name" "$pathname" "$url" "$cookie" || return 0
   BENCH_COOKIE=$cookie BENCH_ACCEPT=$ACCEPT \
     wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s scripts/bench.lua "$url" >/dev/null
   callgrind_control -z "$SERVER_PID" >/dev/null

@@ -1,6 +1,6 @@
 # Shell helpers (sourced, not run) shared by bench.sh and bench-instructions.sh: building the
-# peers, starting and stopping one server under test, reading the cookies a URL sets, and the
-# environment that selects a sessionlab engine. The caller sets ROOT, TARGET, ACCEPT and
+# peers, starting and stopping one server under test, checking a route before it is measured,
+# reading the cookies a URL sets, and the environment that selects a sessionlab engine. The caller sets ROOT, TARGET, ACCEPT and
 # REDIS_URL, defines `log`, and calls `bench_workspace` before starting a server.
 
 # bench_workspace NAME: sets WORK (a private temp dir) and REDIS_PREFIX (a private Redis key
@@ -70,6 +70,23 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   SERVER_PID=""
+}
+
+# route_answers NAME PATHNAME URL [COOKIE]: whether URL answers exactly 200 (not a redirect)
+# and, for the read path, with the session (its `Sonam`); logs why not, so the row is skipped
+# rather than measuring an error page or a new session.
+route_answers() {
+  local name=$1 pathname=$2 url=$3 cookie=${4:-} status
+  status=$(curl -s -o "$WORK/check.body" -w '%{http_code}' -H "Accept: $ACCEPT" \
+    ${cookie:+-H "Cookie: $cookie"} "$url")
+  if [ "$status" != 200 ]; then
+    log "$name $pathname: $url answers $status, not 200; skipping"
+    return 1
+  fi
+  if [ "$pathname" = read ] && ! grep -q Sonam "$WORK/check.body"; then
+    log "$name read: the session was not found (no Sonam in the answer); skipping"
+    return 1
+  fi
 }
 
 # The cookies a GET of URL sets, as a Cookie header value ("a=1; b=2").

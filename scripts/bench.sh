@@ -105,17 +105,7 @@ rss_kb() {
 # measure KIND ENGINE PATHNAME URL [COOKIE]: warm-up, then ROUNDS rounds, one line each in RAW.
 measure() {
   local kind=$1 engine=$2 pathname=$3 url=$4 cookie=${5:-}
-  local status body
-  status=$(curl -s -o "$WORK/check.body" -w '%{http_code}' -H "Accept: $ACCEPT" \
-    ${cookie:+-H "Cookie: $cookie"} "$url")
-  if [ "$status" != 200 ]; then
-    log "$engine $pathname: $url answers $status, not 200; skipping"
-    return 0
-  fi
-  if [ "$pathname" = read ] && ! grep -q Sonam "$WORK/check.body"; then
-    log "$engine read: the session was not found (no Sonam in the answer); skipping"
-    return 0
-  fi
+  route_answers "$engine" "$pathname" "$url" "$cookie" || return 0
   BENCH_COOKIE=$cookie BENCH_ACCEPT=$ACCEPT \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s scripts/bench.lua "$url" >/dev/null
   local round before after line
