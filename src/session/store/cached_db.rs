@@ -34,11 +34,12 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
             SaveMode::Create => SaveMode::Update,
             SaveMode::Update => SaveMode::Create,
         };
-        let mut result = self.cache.save(record, likely).await;
-        if is_the_other_case(&result, likely) {
-            result = self.cache.save(record, other).await;
-            if is_the_other_case(&result, other) {
-                result = self.cache.save(record, likely).await;
+        // The third try covers a concurrent write or delete between the first two.
+        let mut result = Ok(());
+        for mode in [likely, other, likely] {
+            result = self.cache.save(record, mode).await;
+            if !is_the_other_case(&result, mode) {
+                break;
             }
         }
         if let Err(error) = result {
