@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::assets::StaticFiles;
 use crate::error::AppError;
 use crate::lessons::{LESSONS, Lesson};
-use crate::render::{Renderer, wants_json};
+use crate::render::{JSON_CONTENT_SECURITY_POLICY, Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
 
@@ -59,11 +59,17 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         stores.insert(spec.name(), status);
     }
     let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
-    if healthy {
-        HttpResponse::Ok().json(body)
+    let mut answer = if healthy {
+        HttpResponse::Ok()
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+        HttpResponse::ServiceUnavailable()
+    };
+    answer
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            JSON_CONTENT_SECURITY_POLICY,
+        ))
+        .json(body)
 }
 
 /// `/static/{file}`: files compiled into the binary.
@@ -148,8 +154,14 @@ pub fn render_error<B: MessageBody + 'static>(
     let mut response = match rendered {
         Some((content_type, body)) => {
             let mut new = response.set_body(BoxBody::new(body));
-            new.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            let headers = new.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            if content_type == "application/json" {
+                headers.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(JSON_CONTENT_SECURITY_POLICY),
+                );
+            }
             new
         }
         None => response.map_into_boxed_body(),

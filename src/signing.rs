@@ -36,6 +36,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::ser::{CharEscape, Formatter};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -208,18 +209,19 @@ impl Signer {
             .map(|(value, _)| value)
     }
 
-    /// [`Signer::unsign_object`] that also returns when the value was signed (unix
-    /// seconds), for callers that measure their own expiry from it.
+    /// [`Signer::unsign_object`] decoding the payload straight into `T` (a payload that is
+    /// JSON but not a `T` is [`SigningError::BadPayload`]), and also returning when the value
+    /// was signed (unix seconds), for callers that measure their own expiry from it.
     ///
     /// # Errors
     ///
     /// As [`Signer::unsign_object`].
-    pub fn unsign_object_timestamped(
+    pub fn unsign_object_timestamped<T: DeserializeOwned>(
         &self,
         signed: &str,
         max_age: Option<i64>,
         now: i64,
-    ) -> Result<(serde_json::Value, i64), SigningError> {
+    ) -> Result<(T, i64), SigningError> {
         let value = self.verify(signed)?;
         let (payload, timestamp) = split_timestamp(value)?;
         if let Some(max_age) = max_age {
@@ -330,7 +332,7 @@ fn split_timestamp(value: &str) -> Result<(&str, i64), SigningError> {
 
 /// `Signer.unsign_object`'s payload half: optional `.` (compressed), base64,
 /// zlib, then `JSONSerializer.loads`.
-fn decode_payload(payload: &str) -> Result<serde_json::Value, SigningError> {
+fn decode_payload<T: DeserializeOwned>(payload: &str) -> Result<T, SigningError> {
     let (compressed, encoded) = match payload.strip_prefix('.') {
         Some(rest) => (true, rest),
         None => (false, payload),

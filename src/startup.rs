@@ -284,7 +284,12 @@ impl Application {
                 .app_data(renderer.clone())
                 .route("/", web::get().to(routes::index))
                 .route("/healthz", web::get().to(routes::healthz))
-                .route("/static/{file}", web::get().to(routes::static_file));
+                // A scope: its fixed prefix is matched by comparing text, where a resource
+                // with a `{file}` segment would run its regex for every request it does not
+                // answer, as every lesson request passes it.
+                .service(
+                    web::scope("/static").route("/{file}", web::get().to(routes::static_file)),
+                );
             if state.settings.instructor.enabled {
                 app = app.service(crate::instructor::scope());
             }

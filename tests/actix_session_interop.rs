@@ -261,10 +261,7 @@ fn session_key(cookie: &Cookie<'static>, key: &Key) -> String {
 }
 
 fn data(value: Value) -> SessionData {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("not an object: {other}"),
-    }
+    serde_json::from_value(value).expect("a JSON object")
 }
 
 fn actix_state(entries: &[(&str, &str)]) -> HashMap<String, String> {

@@ -21,20 +21,39 @@ async fn every_answer_carries_the_security_headers() {
         "/healthz",
     ] {
         let page = app.get(path, None).await;
-        let h = &page.headers;
-        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
-        assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
-        let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(
-            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
-            "{path}: {csp}"
-        );
-        assert!(
-            !csp.contains("unsafe-inline"),
-            "{path}: no inline scripts or styles allowed"
-        );
+        assert_security_headers(path, &page.headers);
     }
+}
+
+#[actix_web::test]
+async fn json_answers_allow_nothing_to_load() {
+    let app = spawn_app().await;
+    for path in ["/basic/set/", "/dict/get/", "/nope/", "/healthz"] {
+        let page = app.get_json(path, None).await;
+        assert_eq!(page.headers["content-type"], "application/json", "{path}");
+        assert_security_headers(path, &page.headers);
+    }
+}
+
+fn assert_security_headers(path: &str, h: &reqwest::header::HeaderMap) {
+    assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    // A JSON answer loads nothing, so it allows nothing; a page only its own origin.
+    let default_src = if h["content-type"] == "application/json" {
+        "default-src 'none'"
+    } else {
+        "default-src 'self'"
+    };
+    assert!(
+        csp.contains(default_src) && csp.contains("frame-ancestors 'none'"),
+        "{path}: {csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline"),
+        "{path}: no inline scripts or styles allowed"
+    );
 }
 
 #[actix_web::test]

@@ -728,6 +728,9 @@ async fn end_request(
             .map(|record| record.data),
         SessionBackend::SignedCookies(cookies) => cookies.load(&value, cookie_age, now).ok(),
     };
+    // Compared as lists of entries: a map's equality would not see the order.
+    let loaded: Option<Vec<(String, Value)>> = loaded.map(|data| data.into_iter().collect());
+    let want: Option<Vec<(String, Value)>> = want.map(|data| data.into_iter().collect());
     check!(loaded == want, "the store gives {loaded:?}, model {want:?}");
     Ok(())
 }

@@ -4,10 +4,9 @@
 //! Django, the session's own expiry (`set_expiry`) is enforced too, from the signing time.
 
 use chrono::{DateTime, TimeZone, Utc};
-use serde_json::Value;
 
 use super::expiry::{EXPIRY_KEY, StoredExpiry};
-use super::store::SessionData;
+use super::store::{SessionData, SessionPayload};
 use crate::config::Settings;
 use crate::signing::{SIGNED_COOKIES_SALT, Signer, SigningError};
 
@@ -62,7 +61,7 @@ impl SignedCookies {
             Some(cookie_age),
             now.timestamp(),
         )?;
-        let Value::Object(data) = value else {
+        let SessionPayload::Session(data) = value else {
             return Err(SignedCookieError::NotASession);
         };
         let signed_at = Utc
@@ -95,8 +94,8 @@ mod tests {
         Utc.timestamp_opt(ts, 0).unwrap()
     }
 
-    fn data(v: Value) -> SessionData {
-        v.as_object().unwrap().clone()
+    fn data(v: serde_json::Value) -> SessionData {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]

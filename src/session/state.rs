@@ -107,11 +107,11 @@ impl SessionState {
                 Fetched::Found(data) => data,
                 Fetched::Missing => {
                     self.key = None;
-                    SessionData::new()
+                    SessionData::default()
                 }
                 Fetched::Reset => {
                     self.modified = true;
-                    SessionData::new()
+                    SessionData::default()
                 }
                 Fetched::No => {
                     if self.key.is_some() {
@@ -122,12 +122,12 @@ impl SessionState {
                         );
                         self.key = None;
                     }
-                    SessionData::new()
+                    SessionData::default()
                 }
             };
             self.cache = Some(data);
         }
-        self.cache.get_or_insert_with(SessionData::new)
+        self.cache.get_or_insert_with(SessionData::default)
     }
 
     /// The data without marking the session accessed or dropping a dead key: the inspector

@@ -255,7 +255,7 @@ impl<S: Store + 'static> SessionStore for ActixSessionStore<S> {
 fn state_to_data(state: ActixState) -> anyhow::Result<SessionData> {
     let mut entries: Vec<(String, String)> = state.into_iter().collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut data = SessionData::new();
+    let mut data = SessionData::default();
     for (key, text) in entries {
         let value = match serde_json::from_str::<Value>(&text) {
             Ok(value) => {

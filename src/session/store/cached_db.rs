@@ -140,7 +140,7 @@ mod tests {
     fn record(key: &str) -> SessionRecord {
         SessionRecord {
             key: key.to_owned(),
-            data: json!({"name": "Sonam"}).as_object().unwrap().clone(),
+            data: serde_json::from_value(json!({"name": "Sonam"})).unwrap(),
             expire_date: suite_now() + chrono::TimeDelta::hours(1),
         }
     }

@@ -2,12 +2,11 @@
 //! SessionStore", compress=True)`, so a Django app with the same `SECRET_KEY` reads our rows
 //! and we read its rows.
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
 use super::SessionData;
+use super::payload::SessionPayload;
 use crate::config::Settings;
 use crate::signing::{SESSION_SALT, Signer};
+use chrono::{DateTime, Utc};
 
 /// Encodes and decodes stored session data.
 #[derive(Clone)]
@@ -38,16 +37,16 @@ impl SessionCodec {
     pub fn decode(&self, session_data: &str, now: DateTime<Utc>) -> SessionData {
         match self
             .signer
-            .unsign_object(session_data, None, now.timestamp())
+            .unsign_object_timestamped(session_data, None, now.timestamp())
         {
-            Ok(Value::Object(data)) => data,
-            Ok(other) => {
+            Ok((SessionPayload::Session(data), _)) => data,
+            Ok((SessionPayload::NotAnObject(kind), _)) => {
                 tracing::warn!(
                     target: "sessionlab::security",
-                    kind = json_kind(&other),
+                    kind,
                     "Session data corrupted: not a JSON object; reading it as an empty session"
                 );
-                SessionData::new()
+                SessionData::default()
             }
             Err(error) => {
                 tracing::warn!(
@@ -55,19 +54,8 @@ impl SessionCodec {
                     %error,
                     "Session data corrupted; reading it as an empty session"
                 );
-                SessionData::new()
+                SessionData::default()
             }
         }
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }

@@ -680,7 +680,7 @@ mod tests {
                     let blob = store
                         .load_blocking(&key, now)
                         .unwrap()
-                        .and_then(|mut record| record.data.remove("blob"));
+                        .and_then(|mut record| record.data.shift_remove("blob"));
                     match blob {
                         Some(blob) if blob == a || blob == b => reads += 1,
                         other => panic!(
@@ -989,7 +989,7 @@ mod tests {
 
         assert_eq!(
             loaded.map(|record| record.data),
-            Some(crate::session::store::SessionData::new()),
+            Some(crate::session::store::SessionData::default()),
             "the key is kept, the data is empty"
         );
     }

@@ -297,7 +297,7 @@ impl Store for MemoryStore {
                 %error,
                 "Session data corrupted; reading it as an empty session"
             );
-            SessionData::new()
+            SessionData::default()
         });
         Ok(Some(SessionRecord {
             key: key.to_owned(),
@@ -468,16 +468,22 @@ mod tests {
         let now = suite_now();
         let min = MIN_TTL.as_nanos() as i64;
         let later = Cached::of(
-            &record(SessionData::new(), now + TimeDelta::seconds(600)),
+            &record(SessionData::default(), now + TimeDelta::seconds(600)),
             now,
         );
         assert_eq!(later.dies_nanos, later.expire_nanos);
         assert!(!later.is_dead_at(nanos(now + TimeDelta::seconds(599))));
         assert!(later.is_dead_at(nanos(now + TimeDelta::seconds(600))));
-        let due = Cached::of(&record(SessionData::new(), now - TimeDelta::days(1)), now);
+        let due = Cached::of(
+            &record(SessionData::default(), now - TimeDelta::days(1)),
+            now,
+        );
         assert_eq!(due.dies_nanos, nanos(now) + min);
         assert!(due.is_expired_at(now), "hidden from load at once");
-        let far = Cached::of(&record(SessionData::new(), DateTime::<Utc>::MAX_UTC), now);
+        let far = Cached::of(
+            &record(SessionData::default(), DateTime::<Utc>::MAX_UTC),
+            now,
+        );
         assert!(!far.is_expired_at(now) && !far.is_dead_at(nanos(now)));
     }
 

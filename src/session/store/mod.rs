@@ -11,6 +11,7 @@ mod codec;
 mod db;
 mod file;
 mod memory;
+mod payload;
 mod postgres;
 mod redis;
 
@@ -21,6 +22,7 @@ pub use codec::SessionCodec;
 pub use db::DbStore;
 pub use file::FileStore;
 pub use memory::MemoryStore;
+pub use payload::SessionPayload;
 pub use postgres::PgStore;
 pub use redis::{RedisSettings, RedisStore};
 
@@ -35,10 +37,12 @@ pub mod decoders {
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// A session's data: a JSON object that keeps insertion order, as Python's dict does.
-pub type SessionData = Map<String, Value>;
+/// A session's data: a JSON object that keeps insertion order, as Python's dict does, hashed
+/// with foldhash (a session's few keys are looked up several times a request; SipHash, the
+/// standard map's hasher, cost more than the lookups themselves).
+pub type SessionData = indexmap::IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// What a store keeps for one session (Django's `django_session` row).
 #[derive(Debug, Clone, PartialEq)]

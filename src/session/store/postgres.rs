@@ -357,7 +357,7 @@ mod tests {
     fn record(key: &str, n: i64, expire_date: DateTime<Utc>) -> SessionRecord {
         SessionRecord {
             key: key.to_owned(),
-            data: json!({ "n": n }).as_object().unwrap().clone(),
+            data: serde_json::from_value(json!({ "n": n })).unwrap(),
             expire_date,
         }
     }
@@ -440,10 +440,7 @@ mod tests {
             + TimeDelta::microseconds(123_456);
         let rec = SessionRecord {
             key: key.clone(),
-            data: json!({"name": "Sonam", "_session_expiry": 600})
-                .as_object()
-                .unwrap()
-                .clone(),
+            data: serde_json::from_value(json!({"name": "Sonam", "_session_expiry": 600})).unwrap(),
             expire_date,
         };
 
@@ -534,7 +531,7 @@ mod tests {
         let schema = FreshSchema::create().await;
         let store = store_on(&schema).await;
         let now = suite_now();
-        let data = codec().encode(&crate::session::store::SessionData::new(), now);
+        let data = codec().encode(&crate::session::store::SessionData::default(), now);
         sqlx::query(
             "INSERT INTO django_session (session_key, session_data, expire_date) \
              SELECT 'expired' || i, $1, $2 - i * interval '1 second' \

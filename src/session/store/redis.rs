@@ -344,7 +344,7 @@ impl Store for RedisStore {
                     -1 => TimeDelta::seconds(1),
                     millis => TimeDelta::milliseconds(millis),
                 };
-                (Utc::now() + left, SessionData::new())
+                (Utc::now() + left, SessionData::default())
             }
         };
         if expire_date <= now {
@@ -557,7 +557,7 @@ mod tests {
             .expect("the key is kept");
 
         // Assert: empty data, living as long as Redis keeps it.
-        assert_eq!(loaded.data, SessionData::new());
+        assert_eq!(loaded.data, SessionData::default());
         let left = loaded.expire_date - now;
         assert!(
             left > TimeDelta::seconds(98) && left <= TimeDelta::seconds(101),
@@ -644,9 +644,9 @@ mod tests {
         assert_eq!(expiry_text(at), "2026-01-02T03:04:05.000000007Z");
         let value = python_json_bytes(&StoredRef {
             e: expiry_text(at),
-            d: &SessionData::new(),
+            d: &SessionData::default(),
         });
-        assert_eq!(decode(&value).unwrap(), (at, SessionData::new()));
+        assert_eq!(decode(&value).unwrap(), (at, SessionData::default()));
         assert_eq!(
             expiry_text(DateTime::<Utc>::MIN_UTC),
             "1970-01-01T00:00:00.000000000Z"

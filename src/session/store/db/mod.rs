@@ -367,7 +367,7 @@ mod tests {
             .map(|record| record.data);
         assert_eq!(
             loaded,
-            Some(crate::session::store::SessionData::new()),
+            Some(crate::session::store::SessionData::default()),
             "the key is kept, the data is empty"
         );
     }
