@@ -30,6 +30,8 @@ pub mod playground;
 pub mod render;
 /// The index, `/healthz`, static files and error pages.
 pub mod routes;
+/// The protective headers of every answer, the Content-Security-Policy by kind of answer.
+pub mod security_headers;
 /// The Django-faithful session engine: API, expiry, keys, middleware, stores.
 pub mod session;
 /// Django's `django.core.signing`, byte for byte.

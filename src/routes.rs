@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::assets::StaticFiles;
 use crate::error::AppError;
 use crate::lessons::{LESSONS, Lesson};
-use crate::render::{JSON_CONTENT_SECURITY_POLICY, Renderer, wants_json};
+use crate::render::{Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
 
@@ -59,17 +59,11 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         stores.insert(spec.name(), status);
     }
     let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
-    let mut answer = if healthy {
-        HttpResponse::Ok()
+    if healthy {
+        HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable()
-    };
-    answer
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            JSON_CONTENT_SECURITY_POLICY,
-        ))
-        .json(body)
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }
 
 /// `/static/{file}`: files compiled into the binary.
@@ -154,14 +148,8 @@ pub fn render_error<B: MessageBody + 'static>(
     let mut response = match rendered {
         Some((content_type, body)) => {
             let mut new = response.set_body(BoxBody::new(body));
-            let headers = new.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            if content_type == "application/json" {
-                headers.insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(JSON_CONTENT_SECURITY_POLICY),
-                );
-            }
+            new.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             new
         }
         None => response.map_into_boxed_body(),

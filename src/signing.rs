@@ -205,13 +205,27 @@ impl Signer {
         max_age: Option<i64>,
         now: i64,
     ) -> Result<serde_json::Value, SigningError> {
+        self.unsign_object_as(signed, max_age, now)
+    }
+
+    /// [`Signer::unsign_object`] decoding the payload straight into `T`; a payload that is
+    /// JSON but not a `T` is [`SigningError::BadPayload`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Signer::unsign_object`].
+    pub fn unsign_object_as<T: DeserializeOwned>(
+        &self,
+        signed: &str,
+        max_age: Option<i64>,
+        now: i64,
+    ) -> Result<T, SigningError> {
         self.unsign_object_timestamped(signed, max_age, now)
             .map(|(value, _)| value)
     }
 
-    /// [`Signer::unsign_object`] decoding the payload straight into `T` (a payload that is
-    /// JSON but not a `T` is [`SigningError::BadPayload`]), and also returning when the value
-    /// was signed (unix seconds), for callers that measure their own expiry from it.
+    /// [`Signer::unsign_object_as`] that also returns when the value was signed (unix
+    /// seconds), for callers that measure their own expiry from it.
     ///
     /// # Errors
     ///

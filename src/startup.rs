@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlers, Logger};
+use actix_web::middleware::{Condition, ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -20,6 +20,7 @@ use crate::lessons::{self, LESSONS};
 use crate::playground;
 use crate::render::Renderer;
 use crate::routes;
+use crate::security_headers::SecurityHeaders;
 use crate::session::store::{
     AnyStore, CachedDbStore, DbStore, FileStore, MemoryStore, PgStore, RedisSettings, RedisStore,
     SessionCodec,
@@ -278,7 +279,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::render_error))
-                .wrap(security_headers())
+                .wrap(SecurityHeaders)
                 .wrap(Condition::new(access_log, access_logger()))
                 .app_data(state.clone())
                 .app_data(renderer.clone())
@@ -338,20 +339,6 @@ fn access_logger() -> Logger {
 /// left out of the stack when they would be dropped anyway (`RUST_LOG=warn`).
 fn access_log_enabled() -> bool {
     tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO)
-}
-
-/// Headers every answer carries: no MIME sniffing, no framing, no referrer to other sites, and
-/// a Content-Security-Policy that allows only sessionlab's own assets.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-        ))
 }
 
 /// `[session] clear_expired_every`: Django's `clearsessions`, run by the server itself.

@@ -2,11 +2,11 @@
 //! SessionStore", compress=True)`, so a Django app with the same `SECRET_KEY` reads our rows
 //! and we read its rows.
 
-use super::SessionData;
-use super::payload::SessionPayload;
+use chrono::{DateTime, Utc};
+
+use super::{SessionData, SessionPayload};
 use crate::config::Settings;
 use crate::signing::{SESSION_SALT, Signer};
-use chrono::{DateTime, Utc};
 
 /// Encodes and decodes stored session data.
 #[derive(Clone)]
@@ -37,10 +37,10 @@ impl SessionCodec {
     pub fn decode(&self, session_data: &str, now: DateTime<Utc>) -> SessionData {
         match self
             .signer
-            .unsign_object_timestamped(session_data, None, now.timestamp())
+            .unsign_object_as(session_data, None, now.timestamp())
         {
-            Ok((SessionPayload::Session(data), _)) => data,
-            Ok((SessionPayload::NotAnObject(kind), _)) => {
+            Ok(SessionPayload::Session(data)) => data,
+            Ok(SessionPayload::NotAnObject(kind)) => {
                 tracing::warn!(
                     target: "sessionlab::security",
                     kind,
