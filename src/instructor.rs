@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
-use crate::render::{Renderer, wants_json};
+use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::signing::Signer;
 use crate::startup::AppState;
@@ -198,7 +198,7 @@ async fn dashboard(
     }
     let body = renderer.render("instructor/login.html", &json!({ "error": null }))?;
     Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
+        .content_type(HTML_CONTENT_TYPE)
         .body(body))
 }
 
@@ -227,7 +227,7 @@ async fn login(
             &json!({ "error": "That is not the instructor token." }),
         )?;
         return Ok(HttpResponse::Unauthorized()
-            .content_type("text/html; charset=utf-8")
+            .content_type(HTML_CONTENT_TYPE)
             .body(body));
     }
     let signer = signer(&state.settings)

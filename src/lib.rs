@@ -22,6 +22,8 @@ pub mod error;
 pub mod inspector;
 /// `/instructor/`: profile, effective settings, live sessions, clearing expired ones.
 pub mod instructor;
+/// JSON objects with fixed field names, written without escaping the names.
+pub mod json_object;
 /// The six lessons, one scope each, with their own session settings.
 pub mod lessons;
 /// `/playground/`: any session operation, with its effect on the cookie and the store.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header::{self, Header};
+use actix_web::http::header::{self, Header, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use anyhow::Context as _;
 use pulldown_cmark::{Options, Parser, html};
@@ -12,6 +12,14 @@ use tera::Tera;
 
 use crate::assets::{LessonTexts, Templates};
 use crate::error::AppError;
+
+/// The `Content-Type` of a JSON answer. Header values built once, at compile time: a `Mime` or
+/// a `&str` handed to `content_type` is checked byte by byte and copied into a new header value
+/// on every answer.
+pub const JSON_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The `Content-Type` of an HTML page.
+pub const HTML_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 
 /// Templates and lesson texts, parsed once at start-up and shared by every worker.
 pub struct Renderer {
@@ -69,37 +77,44 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
-        self.respond_with(req, || template, || context, json)
+        self.respond_with(
+            req,
+            || template,
+            || context,
+            |out: &mut Vec<u8>| serde_json::to_writer(out, json),
+        )
     }
 
     /// [`Renderer::respond`] with the template name and context built only when the page is
-    /// rendered: a JSON answer does not pay for what only the page shows (the lesson views'
-    /// inspector).
+    /// rendered (a JSON answer does not pay for what only the page shows, the lesson views'
+    /// inspector), and the JSON written by `write_json` into the answer's body.
     pub fn respond_with<T: AsRef<str>, C: Serialize>(
         &self,
         req: &HttpRequest,
         template: impl FnOnce() -> T,
         context: impl FnOnce() -> C,
-        json: &impl Serialize,
+        write_json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<HttpResponse, AppError> {
         if wants_json(req) {
-            return json_response(json);
+            return json_response(write_json);
         }
         let body = self.render(template().as_ref(), &context())?;
         Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
+            .content_type(HTML_CONTENT_TYPE)
             .body(body))
     }
 }
 
-/// A 200 with `value` as JSON, written into a buffer sized for a lesson answer (about 330
-/// bytes) rather than grown from serde_json's 128 by copying.
-fn json_response(value: &impl Serialize) -> Result<HttpResponse, AppError> {
+/// A 200 with the JSON `write_json` writes, into a buffer sized for a lesson answer (about
+/// 330 bytes) rather than grown from serde_json's 128 by copying.
+fn json_response(
+    write_json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<HttpResponse, AppError> {
     let mut body = Vec::with_capacity(JSON_ANSWER_CAPACITY);
-    serde_json::to_writer(&mut body, value)
+    write_json(&mut body)
         .map_err(|error| AppError::Internal(anyhow::Error::new(error).context("JSON answer")))?;
     Ok(HttpResponse::Ok()
-        .content_type(mime::APPLICATION_JSON)
+        .content_type(JSON_CONTENT_TYPE)
         .body(body))
 }
 

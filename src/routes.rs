@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::assets::StaticFiles;
 use crate::error::AppError;
 use crate::lessons::{LESSONS, Lesson};
-use crate::render::{Renderer, wants_json};
+use crate::render::{JSON_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
 
@@ -60,9 +60,13 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
     let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
     if healthy {
-        HttpResponse::Ok().json(body)
+        HttpResponse::Ok()
+            .content_type(JSON_CONTENT_TYPE)
+            .json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        HttpResponse::ServiceUnavailable()
+            .content_type(JSON_CONTENT_TYPE)
+            .json(body)
     }
 }
 

@@ -20,6 +20,7 @@ use crate::append_slash::AppendSlash;
 use crate::config::SessionSettings;
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect};
+use crate::json_object::{Fields as _, JsonObject};
 use crate::render::Renderer;
 use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 
@@ -143,13 +144,24 @@ impl FromRequest for Page {
     }
 }
 
-/// The JSON answer of a lesson view.
-#[derive(Serialize)]
-struct ViewJson<'a> {
+/// The JSON answer of a lesson view: `lesson`, `view`, `context` and `session`, its field
+/// names written as they are ([`JsonObject`]).
+fn write_view_json(
+    out: &mut Vec<u8>,
     lesson: &'static str,
-    view: &'a str,
-    context: &'a Value,
-    session: &'a SessionSnapshot,
+    view: &str,
+    context: &Value,
+    session: &SessionSnapshot,
+) -> serde_json::Result<()> {
+    let mut answer = JsonObject::new(out);
+    answer.field("lesson", lesson)?;
+    answer.field("view", view)?;
+    answer.field("context", context)?;
+    let mut fields = answer.object("session");
+    session.write_fields(&mut fields)?;
+    fields.end();
+    answer.end();
+    Ok(())
 }
 
 /// The template context of a lesson view: the JSON answer plus what the page shows around it.
@@ -175,12 +187,6 @@ impl Page {
     ) -> Result<HttpResponse, AppError> {
         let lesson = self.lesson.lesson;
         let snapshot = session.snapshot();
-        let json = ViewJson {
-            lesson: lesson.slug,
-            view,
-            context: &context,
-            session: &snapshot,
-        };
         let page = || ViewPage {
             lesson,
             view,
@@ -191,7 +197,8 @@ impl Page {
             inspector: inspect(&self.req, session, self.lesson.engine.clock.now()),
         };
         let template = || format!("{}/{view}.html", lesson.templates);
-        self.renderer.respond_with(&self.req, template, page, &json)
+        let json = |out: &mut Vec<u8>| write_view_json(out, lesson.slug, view, &context, &snapshot);
+        self.renderer.respond_with(&self.req, template, page, json)
     }
 }
 
@@ -228,4 +235,46 @@ async fn lesson_page(
         "settings": &lesson.engine.settings,
     });
     renderer.respond(&req, "lesson.html", &context, &json)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_view_answer_is_what_serde_json_writes_for_its_fields() {
+        let snapshot = SessionSnapshot {
+            items: vec![
+                ("name".into(), json!("Sonam \"S\"")),
+                ("_session_expiry".into(), json!(300)),
+            ],
+            cookie_age: 1_209_600,
+            expiry_age: 300,
+            expiry_date: chrono::Utc
+                .with_ymd_and_hms(2026, 12, 5, 23, 56, 58)
+                .unwrap(),
+            expire_at_browser_close: false,
+            test_cookie_worked: true,
+            engine: "db",
+        };
+        let context = json!({ "name": "Sonam", "missing": ["lname"] });
+        let mut written = Vec::new();
+        write_view_json(&mut written, "basic", "get", &context, &snapshot).unwrap();
+
+        let expected = json!({
+            "lesson": "basic",
+            "view": "get",
+            "context": context,
+            "session": snapshot,
+        });
+        assert_eq!(String::from_utf8(written).unwrap(), expected.to_string());
+        assert_eq!(
+            expected["session"]["keys"],
+            json!(["name", "_session_expiry"])
+        );
+        assert_eq!(expected["session"]["expiry_date"], "2026-12-05T23:56:58Z");
+    }
 }

@@ -3,12 +3,13 @@
 //! writes them (attributes sorted by name: `Domain`, `expires`, `HttpOnly`, `Max-Age`, `Path`,
 //! `SameSite`, `Secure`).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use actix_web::http::header::{COOKIE, HeaderMap};
 use chrono::{DateTime, Utc};
 
-use super::expiry::http_date;
+use super::datetime_text::push_http_date;
 use crate::config::{SameSite, SessionSettings};
 
 /// The `Expires` value of a deletion cookie.
@@ -22,7 +23,7 @@ pub fn request_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     for header in headers.get_all(COOKIE) {
         // Valid UTF-8 (every real browser's header) is borrowed after one fast check.
         let text = match std::str::from_utf8(header.as_bytes()) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Ok(text) => Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(header.as_bytes()),
         };
         for chunk in text.split(';') {
@@ -72,28 +73,47 @@ fn unquote(value: &str) -> String {
 }
 
 /// The `Set-Cookie` value that hands the browser its session: `Max-Age` and `Expires` when the
-/// session has a lifetime, neither for a browser-session cookie.
+/// session has a lifetime, neither for a browser-session cookie. Written piece by piece into
+/// one buffer of the right size: every saved session writes one, and `format!` cost more than
+/// the rest of the cookie.
 pub fn session_cookie(
     settings: &SessionSettings,
     value: &str,
     lifetime: Option<(i64, DateTime<Utc>)>,
 ) -> String {
-    let mut out = format!("{}={}", settings.cookie_name, quote(value));
+    let value = quote(value);
+    let samesite = settings.cookie_samesite.attribute();
+    let mut out = String::with_capacity(
+        settings.cookie_name.len()
+            + value.len()
+            + settings.cookie_domain.as_ref().map_or(0, |d| d.len() + 9)
+            + settings.cookie_path.len()
+            + samesite.map_or(0, |s| s.len() + 11)
+            + 100, // expires and its date, Max-Age and its digits, Path=, the flags
+    );
+    out.push_str(&settings.cookie_name);
+    out.push('=');
+    out.push_str(&value);
     if let Some(domain) = &settings.cookie_domain {
-        let _ = write!(out, "; Domain={domain}");
+        out.push_str("; Domain=");
+        out.push_str(domain);
     }
     if let Some((_, expires)) = lifetime {
-        let _ = write!(out, "; expires={}", http_date(expires));
+        out.push_str("; expires=");
+        push_http_date(&mut out, expires);
     }
     if settings.cookie_httponly {
         out.push_str("; HttpOnly");
     }
     if let Some((max_age, _)) = lifetime {
-        let _ = write!(out, "; Max-Age={max_age}");
+        out.push_str("; Max-Age=");
+        out.push_str(itoa::Buffer::new().format(max_age));
     }
-    let _ = write!(out, "; Path={}", settings.cookie_path);
-    if let Some(samesite) = settings.cookie_samesite.attribute() {
-        let _ = write!(out, "; SameSite={samesite}");
+    out.push_str("; Path=");
+    out.push_str(&settings.cookie_path);
+    if let Some(samesite) = samesite {
+        out.push_str("; SameSite=");
+        out.push_str(samesite);
     }
     if settings.cookie_secure {
         out.push_str("; Secure");
@@ -128,11 +148,11 @@ pub fn deletion_cookie(settings: &SessionSettings) -> String {
 
 /// Python's `http.cookies._quote` for the values we write: session keys and signed values are
 /// made of legal characters and go out as they are; anything else is quoted and escaped.
-fn quote(value: &str) -> String {
+fn quote(value: &str) -> Cow<'_, str> {
     const LEGAL: &[u8] = b"!#$%&'*+-.^_`|~:";
     let legal = |b: u8| b.is_ascii_alphanumeric() || LEGAL.contains(&b);
     if !value.is_empty() && value.bytes().all(legal) {
-        return value.to_owned();
+        return Cow::Borrowed(value);
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -147,7 +167,7 @@ fn quote(value: &str) -> String {
         }
     }
     out.push('"');
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

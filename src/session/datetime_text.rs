@@ -5,6 +5,8 @@
 //! over centuries of dates) and leaves chrono the rare dates with a leap second or a year
 //! outside 0–9999.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -48,21 +50,27 @@ fn push_date_time(out: &mut String, at: &DateTime<Utc>, separator: char) {
 
 /// `http_date`: `Sat, 05 Dec 2026 23:56:58 GMT` (chrono's `%a, %d %b %Y %H:%M:%S GMT`).
 pub fn http_date(at: DateTime<Utc>) -> String {
-    if !is_plain(&at) {
-        return at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    }
     let mut out = String::with_capacity(29);
+    push_http_date(&mut out, at);
+    out
+}
+
+/// Appends [`http_date`]'s text to `out`.
+pub fn push_http_date(out: &mut String, at: DateTime<Utc>) {
+    if !is_plain(&at) {
+        let _ = write!(out, "{}", at.format("%a, %d %b %Y %H:%M:%S GMT"));
+        return;
+    }
     out.push_str(DAYS[at.weekday().num_days_from_monday() as usize]);
     out.push_str(", ");
-    push_padded(&mut out, at.day(), 2);
+    push_padded(out, at.day(), 2);
     out.push(' ');
     out.push_str(MONTHS[at.month0() as usize]);
     out.push(' ');
-    push_padded(&mut out, at.year().unsigned_abs(), 4);
+    push_padded(out, at.year().unsigned_abs(), 4);
     out.push(' ');
-    push_time(&mut out, &at);
+    push_time(out, &at);
     out.push_str(" GMT");
-    out
 }
 
 /// Django's SQLite text for a datetime: `2026-12-05 23:56:58`, with `.ffffff` when the

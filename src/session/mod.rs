@@ -29,6 +29,7 @@ pub use store::{AnyStore, SaveError, SaveMode, SessionData, SessionRecord, Store
 
 use crate::config::SessionSettings;
 use crate::error::AppError;
+use crate::json_object::{Fields, StructFields};
 use expiry::EXPIRY_KEY;
 use state::{Fetched, SessionState};
 
@@ -141,12 +142,10 @@ impl SessionSnapshot {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.items.iter().map(|(key, _)| key.as_str())
     }
-}
 
-impl Serialize for SessionSnapshot {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-
+    /// Hands the fields to `fields` in the order they are serialized: `keys` (from the
+    /// items), then the items and the rest.
+    pub fn write_fields<F: Fields>(&self, fields: &mut F) -> Result<(), F::Error> {
         /// The keys written straight from the items, not copied out of them first.
         struct Keys<'a>(&'a SessionSnapshot);
         impl Serialize for Keys<'_> {
@@ -155,16 +154,24 @@ impl Serialize for SessionSnapshot {
             }
         }
 
-        let mut out = serializer.serialize_struct("SessionSnapshot", 8)?;
-        out.serialize_field("keys", &Keys(self))?;
-        out.serialize_field("items", &self.items)?;
-        out.serialize_field("cookie_age", &self.cookie_age)?;
-        out.serialize_field("expiry_age", &self.expiry_age)?;
-        out.serialize_field("expiry_date", &datetime_text::iso8601(self.expiry_date))?;
-        out.serialize_field("expire_at_browser_close", &self.expire_at_browser_close)?;
-        out.serialize_field("test_cookie_worked", &self.test_cookie_worked)?;
-        out.serialize_field("engine", self.engine)?;
-        out.end()
+        fields.field("keys", &Keys(self))?;
+        fields.field("items", &self.items)?;
+        fields.field("cookie_age", &self.cookie_age)?;
+        fields.field("expiry_age", &self.expiry_age)?;
+        fields.field("expiry_date", &datetime_text::iso8601(self.expiry_date))?;
+        fields.field("expire_at_browser_close", &self.expire_at_browser_close)?;
+        fields.field("test_cookie_worked", &self.test_cookie_worked)?;
+        fields.field("engine", self.engine)
+    }
+}
+
+impl Serialize for SessionSnapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        let mut fields = StructFields(serializer.serialize_struct("SessionSnapshot", 8)?);
+        self.write_fields(&mut fields)?;
+        fields.0.end()
     }
 }
 
