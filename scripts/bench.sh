@@ -151,7 +151,10 @@ run_sessionlab() {
   start_server "sessionlab-$label" "$port" env "${env[@]}" "$binary" serve || return 0
   bench_server sessionlab "$label" "$port" /basic/set/ /basic/get/
   stop_server
-  rm -rf "$data" # the file engine leaves hundreds of thousands of files
+  # The file engine leaves hundreds of thousands of files: delete them, and wait for the disk
+  # to write the deletion out (sync), so that the next server is not measured beside it.
+  rm -rf "$data"
+  sync
 }
 
 run_peer() {
