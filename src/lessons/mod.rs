@@ -239,6 +239,8 @@ async fn lesson_page(
 
 #[cfg(test)]
 mod tests {
+    use std::rc::Rc;
+
     use chrono::TimeZone;
     use serde_json::json;
 
@@ -247,10 +249,14 @@ mod tests {
     #[test]
     fn the_view_answer_is_what_serde_json_writes_for_its_fields() {
         let snapshot = SessionSnapshot {
-            items: vec![
-                ("name".into(), json!("Sonam \"S\"")),
-                ("_session_expiry".into(), json!(300)),
-            ],
+            items: Rc::new(
+                [
+                    ("name".to_owned(), json!("Sonam \"S\"")),
+                    ("_session_expiry".to_owned(), json!(300)),
+                ]
+                .into_iter()
+                .collect(),
+            ),
             cookie_age: 1_209_600,
             expiry_age: 300,
             expiry_date: chrono::Utc

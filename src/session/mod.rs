@@ -119,10 +119,11 @@ pub struct Session(Rc<RefCell<SessionState>>);
 
 /// The state of a session at one moment, as lesson pages and JSON answers show it. Serialized
 /// as `keys` (from the items, in their order), then the fields below in order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SessionSnapshot {
-    /// `items()`, in insertion order.
-    pub items: Vec<(String, Value)>,
+    /// `items()`, in insertion order: the data when the snapshot was taken, shared with the
+    /// session rather than copied (a change to the session after it changes a copy).
+    pub items: Rc<SessionData>,
     /// `get_session_cookie_age()`.
     pub cookie_age: i64,
     /// `get_expiry_age()`.
@@ -140,7 +141,7 @@ pub struct SessionSnapshot {
 impl SessionSnapshot {
     /// `keys()`, in insertion order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.items.iter().map(|(key, _)| key.as_str())
+        self.items.keys().map(String::as_str)
     }
 
     /// Hands the fields to `fields` in the order they are serialized: `keys` (from the
@@ -154,8 +155,16 @@ impl SessionSnapshot {
             }
         }
 
+        /// The items as `[key, value]` pairs, as Python's `list(items())` is written.
+        struct Items<'a>(&'a SessionData);
+        impl Serialize for Items<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter())
+            }
+        }
+
         fields.field("keys", &Keys(self))?;
-        fields.field("items", &self.items)?;
+        fields.field("items", &Items(&self.items))?;
         fields.field("cookie_age", &self.cookie_age)?;
         fields.field("expiry_age", &self.expiry_age)?;
         fields.field("expiry_date", &datetime_text::iso8601(self.expiry_date))?;
@@ -245,7 +254,7 @@ impl Session {
     pub fn remove(&self, key: &str) -> Result<Value, KeyError> {
         let mut state = self.0.borrow_mut();
         let value = state
-            .data()
+            .data_mut()
             .shift_remove(key)
             .ok_or_else(|| KeyError(key.to_owned()))?;
         state.modified = true;
@@ -302,7 +311,7 @@ impl Session {
     /// `request.session.update(pairs)`: always marks the session modified, even when empty.
     pub fn update<K: Into<String>, V: Into<Value>>(&self, pairs: impl IntoIterator<Item = (K, V)>) {
         let mut state = self.0.borrow_mut();
-        let data = state.data();
+        let data = state.data_mut();
         for (k, v) in pairs {
             data.insert(k.into(), v.into());
         }
@@ -347,7 +356,7 @@ impl Session {
             Some(value) => state.set(EXPIRY_KEY.to_owned(), value),
             None => {
                 // `del self["_session_expiry"]`, with the KeyError swallowed.
-                if state.data().shift_remove(EXPIRY_KEY).is_some() {
+                if state.data_mut().shift_remove(EXPIRY_KEY).is_some() {
                     state.modified = true;
                 }
             }
@@ -504,11 +513,9 @@ impl Session {
         let (cookie_age, at_browser_close) =
             (settings.cookie_age, settings.expire_at_browser_close);
         let engine = settings.engine.name();
-        let data = state.data();
-        let expiry = expiry::StoredExpiry::from_value(data.get(expiry::EXPIRY_KEY));
-        let test_cookie_worked = holds_test_cookie(data);
-        let items: Vec<(String, Value)> =
-            data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let items = state.shared_data();
+        let expiry = expiry::StoredExpiry::from_value(items.get(expiry::EXPIRY_KEY));
+        let test_cookie_worked = holds_test_cookie(&items);
         SessionSnapshot {
             cookie_age,
             expiry_age: expiry.age(cookie_age, now),
@@ -659,6 +666,30 @@ mod tests {
         assert_eq!(s.values(), [json!(10), json!(3), json!(4), json!(5)]);
         assert_eq!(s.items()[0], ("a".to_owned(), json!(10)));
         assert!(s.contains("d") && !s.contains("b"));
+    }
+
+    #[actix_web::test]
+    async fn a_snapshot_keeps_the_session_as_it_was_when_taken() {
+        let (s, _) = new_session().await;
+        s.update([("a", 1), ("b", 2)]);
+        let before = s.snapshot();
+        s.insert("a", 10);
+        s.remove("b").unwrap();
+        s.set_expiry(Expiry::Seconds(600));
+        let after = s.snapshot();
+        assert_eq!(before.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(before.items.get("a"), Some(&json!(1)));
+        assert_eq!(before.expiry_age, s.get_session_cookie_age());
+        assert_eq!(after.keys().collect::<Vec<_>>(), ["a", EXPIRY_KEY]);
+        assert_eq!(after.items.get("a"), Some(&json!(10)));
+        assert_eq!(after.expiry_age, 600);
+        assert_eq!(
+            serde_json::to_value(&before).unwrap()["items"],
+            json!([["a", 1], ["b", 2]])
+        );
+        s.clear();
+        assert!(s.items().is_empty());
+        assert_eq!(after.items.len(), 2, "clear() leaves a snapshot alone");
     }
 
     #[actix_web::test]

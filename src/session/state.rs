@@ -2,6 +2,7 @@
 //! `modified` flags, emptiness, and what `save()` writes. No I/O happens here; the
 //! [`Session`](super::Session) handle and the middleware do the awaiting.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -31,8 +32,10 @@ pub(crate) struct SessionState {
     pub(crate) engine: Arc<SessionEngine>,
     /// Django's `_session_key`: `None` until there is a valid key.
     pub(crate) key: Option<String>,
-    /// Django's `_session_cache`: `None` until the data was first used.
-    cache: Option<SessionData>,
+    /// Django's `_session_cache`: `None` until the data was first used. Shared with the
+    /// snapshots taken of it ([`SessionState::shared_data`]); a change after a snapshot
+    /// changes a copy.
+    cache: Option<Rc<SessionData>>,
     pub(crate) fetched: Fetched,
     /// Django's `accessed`.
     pub(crate) accessed: bool,
@@ -100,7 +103,7 @@ impl SessionState {
 
     /// Django's `_session`: marks the session accessed and materialises the data, dropping the
     /// key when the store had no such session (so a write gets a fresh key: no fixation).
-    pub(crate) fn data(&mut self) -> &mut SessionData {
+    fn cache(&mut self) -> &mut Rc<SessionData> {
         self.accessed = true;
         if self.cache.is_none() {
             let data = match std::mem::replace(&mut self.fetched, Fetched::Missing) {
@@ -125,16 +128,32 @@ impl SessionState {
                     SessionData::default()
                 }
             };
-            self.cache = Some(data);
+            self.cache = Some(Rc::new(data));
         }
-        self.cache.get_or_insert_with(SessionData::default)
+        self.cache.get_or_insert_with(Rc::default)
+    }
+
+    /// The data as the view reads it ([`SessionState::cache`]: marks the session accessed).
+    pub(crate) fn data(&mut self) -> &SessionData {
+        self.cache()
+    }
+
+    /// The data as the view changes it (marks the session accessed, not modified: the caller
+    /// does that when it changed something).
+    pub(crate) fn data_mut(&mut self) -> &mut SessionData {
+        Rc::make_mut(self.cache())
+    }
+
+    /// The data, shared rather than copied, for a snapshot (marks the session accessed).
+    pub(crate) fn shared_data(&mut self) -> Rc<SessionData> {
+        Rc::clone(self.cache())
     }
 
     /// The data without marking the session accessed or dropping a dead key: the inspector
     /// looks without changing what the middleware will do.
     pub(crate) fn peek(&self) -> Peek<'_> {
         let (data, key_is_dead) = match (&self.cache, &self.fetched) {
-            (Some(cache), _) => (Some(cache), false),
+            (Some(cache), _) => (Some(&**cache), false),
             (None, Fetched::Found(data)) => (Some(data), false),
             (None, Fetched::Missing | Fetched::Reset) => (None, self.key.is_some()),
             (None, Fetched::No) => (None, false),
@@ -176,7 +195,7 @@ impl SessionState {
 
     /// Django's `is_empty()`: no key and no data. Does not load or mark anything.
     pub(crate) fn is_empty(&self) -> bool {
-        self.key.is_none() && self.cache.as_ref().is_none_or(SessionData::is_empty)
+        self.key.is_none() && self.cache.as_deref().is_none_or(SessionData::is_empty)
     }
 
     /// The stored `_session_expiry`, read as Django's expiry methods read it.
@@ -208,7 +227,7 @@ impl SessionState {
     pub(crate) fn clear(&mut self) {
         // Django clears without loading, so a stale cookie key survives and the save that
         // follows fails with a 400. Loading first drops such a key and the save just creates.
-        self.data().clear();
+        self.data_mut().clear();
         self.modified = true;
     }
 
@@ -224,7 +243,7 @@ impl SessionState {
 
     /// Puts the value of a key, keeping its position when it exists (as a dict does).
     pub(crate) fn set(&mut self, key: String, value: Value) {
-        self.data().insert(key, value);
+        self.data_mut().insert(key, value);
         self.modified = true;
     }
 }
