@@ -4,7 +4,7 @@
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::assets::StaticFiles;
 use crate::error::AppError;
 use crate::lessons::{LESSONS, Lesson};
-use crate::render::{JSON_CONTENT_TYPE, Renderer, wants_json};
+use crate::render::{HTML_CONTENT_TYPE, JSON_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
 
@@ -59,15 +59,14 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         stores.insert(spec.name(), status);
     }
     let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
-    if healthy {
-        HttpResponse::Ok()
-            .content_type(JSON_CONTENT_TYPE)
-            .json(body)
+    let status = if healthy {
+        StatusCode::OK
     } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type(JSON_CONTENT_TYPE)
-            .json(body)
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    HttpResponse::build(status)
+        .content_type(JSON_CONTENT_TYPE)
+        .json(body)
 }
 
 /// `/static/{file}`: files compiled into the binary.
@@ -135,14 +134,14 @@ pub fn render_error<B: MessageBody + 'static>(
     };
     let rendered = if wants_json(&req) {
         Some((
-            "application/json",
+            JSON_CONTENT_TYPE,
             json!({ "error": { "status": status.as_u16(), "title": title, "message": message } })
                 .to_string(),
         ))
     } else {
         req.app_data::<web::Data<Renderer>>()
             .and_then(|renderer| match renderer.render("error.html", &context) {
-                Ok(html) => Some(("text/html; charset=utf-8", html)),
+                Ok(html) => Some((HTML_CONTENT_TYPE, html)),
                 Err(error) => {
                     tracing::error!(cause = %error.cause_chain(), "the error page could not be rendered");
                     None
@@ -152,8 +151,7 @@ pub fn render_error<B: MessageBody + 'static>(
     let mut response = match rendered {
         Some((content_type, body)) => {
             let mut new = response.set_body(BoxBody::new(body));
-            new.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            new.headers_mut().insert(header::CONTENT_TYPE, content_type);
             new
         }
         None => response.map_into_boxed_body(),

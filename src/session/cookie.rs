@@ -82,14 +82,14 @@ pub fn session_cookie(
     lifetime: Option<(i64, DateTime<Utc>)>,
 ) -> String {
     let value = quote(value);
-    let samesite = settings.cookie_samesite.attribute();
+    // Besides these texts, the attribute names, the date, Max-Age's digits and the SameSite
+    // value take at most 120 bytes.
     let mut out = String::with_capacity(
         settings.cookie_name.len()
             + value.len()
-            + settings.cookie_domain.as_ref().map_or(0, |d| d.len() + 9)
+            + settings.cookie_domain.as_ref().map_or(0, String::len)
             + settings.cookie_path.len()
-            + samesite.map_or(0, |s| s.len() + 11)
-            + 100, // expires and its date, Max-Age and its digits, Path=, the flags
+            + 128,
     );
     out.push_str(&settings.cookie_name);
     out.push('=');
@@ -111,7 +111,7 @@ pub fn session_cookie(
     }
     out.push_str("; Path=");
     out.push_str(&settings.cookie_path);
-    if let Some(samesite) = samesite {
+    if let Some(samesite) = settings.cookie_samesite.attribute() {
         out.push_str("; SameSite=");
         out.push_str(samesite);
     }
