@@ -43,30 +43,65 @@ pub async fn index(
     renderer.respond(&req, "index.html", &context, &json)
 }
 
+/// One store's entry in `/healthz`.
+#[derive(Serialize)]
+struct StoreHealth {
+    store: &'static str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The `/healthz` answer: the overall status and each store's, by name.
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    #[serde(serialize_with = "serialize_as_map")]
+    stores: Vec<(String, StoreHealth)>,
+}
+
+/// The stores as a JSON object (their names are unique), without building a map first.
+fn serialize_as_map<S: serde::Serializer>(
+    stores: &[(String, StoreHealth)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(stores.iter().map(|(name, health)| (name, health)))
+}
+
 /// `/healthz`: 200 when every store answers, 503 (naming the failing store) otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let mut stores = serde_json::Map::new();
+    let mut stores = Vec::new();
     let mut healthy = true;
     for (spec, store) in state.stores.iter() {
-        let status = match store.ping().await {
-            Ok(()) => json!({ "store": store.describe(), "status": "ok" }),
+        let health = match store.ping().await {
+            Ok(()) => StoreHealth {
+                store: store.describe(),
+                status: "ok",
+                error: None,
+            },
             Err(error) => {
                 healthy = false;
                 tracing::warn!(%error, "health check failed");
-                json!({ "store": store.describe(), "status": "unavailable", "error": error.to_string() })
+                StoreHealth {
+                    store: store.describe(),
+                    status: "unavailable",
+                    error: Some(error.to_string()),
+                }
             }
         };
-        stores.insert(spec.name(), status);
+        stores.push((spec.name(), health));
     }
-    let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "stores": stores });
-    let status = if healthy {
-        StatusCode::OK
+    let (status, text) = if healthy {
+        (StatusCode::OK, "ok")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
     HttpResponse::build(status)
         .content_type(JSON_CONTENT_TYPE)
-        .json(body)
+        .json(Health {
+            status: text,
+            stores,
+        })
 }
 
 /// `/static/{file}`: files compiled into the binary.

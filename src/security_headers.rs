@@ -160,5 +160,26 @@ mod tests {
         add_security_headers(&mut headers);
         assert_eq!(value(&headers, X_FRAME_OPTIONS), "SAMEORIGIN");
         assert_eq!(value(&headers, CONTENT_SECURITY_POLICY), PAGE_POLICY);
+        assert_eq!(headers.get_all(X_FRAME_OPTIONS).count(), 1);
+    }
+
+    #[test]
+    fn every_value_of_a_header_the_handler_set_is_kept_in_order() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("img-src *"),
+        );
+        headers.append(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("script-src 'none'"),
+        );
+        add_security_headers(&mut headers);
+        let policies: Vec<&str> = headers
+            .get_all(CONTENT_SECURITY_POLICY)
+            .map(|value| value.to_str().unwrap())
+            .collect();
+        assert_eq!(policies, ["img-src *", "script-src 'none'"]);
+        assert_eq!(value(&headers, X_CONTENT_TYPE_OPTIONS), "nosniff");
     }
 }

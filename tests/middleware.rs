@@ -334,3 +334,47 @@ async fn a_tampered_signed_cookie_becomes_a_new_empty_signed_session() {
     let body = test::read_body(res).await;
     assert_eq!(body, "[]");
 }
+
+#[actix_web::test]
+async fn vary_gains_cookie_once_after_what_the_view_set() {
+    let f = fixture().await;
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(f.engine.clone()))
+            .route(
+                "/vary/",
+                web::get().to(
+                    |session: Session, query: web::Query<Vec<(String, String)>>| async move {
+                        let _ = session.get("name");
+                        let mut res = HttpResponse::Ok();
+                        for (_, value) in query.into_inner() {
+                            res.append_header((VARY, value));
+                        }
+                        res.finish()
+                    },
+                ),
+            ),
+    )
+    .await;
+    // As Django's `patch_vary_headers`: existing values are kept in order, `Cookie` is added
+    // unless a value is already `Cookie` (in any case) or `*`.
+    let cases = [
+        ("/vary/", "Cookie"),
+        ("/vary/?v=Accept-Encoding", "Accept-Encoding, Cookie"),
+        (
+            "/vary/?v=Accept,%20Origin&v=User-Agent",
+            "Accept, Origin, User-Agent, Cookie",
+        ),
+        ("/vary/?v=Accept,%20COOKIE", "Accept, COOKIE"),
+        ("/vary/?v=*", "*"),
+    ];
+    for (uri, expected) in cases {
+        let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        let vary: Vec<&str> = res
+            .headers()
+            .get_all(VARY)
+            .map(|value| value.to_str().unwrap())
+            .collect();
+        assert_eq!(vary.join(", "), expected, "{uri}");
+    }
+}

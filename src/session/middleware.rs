@@ -106,7 +106,7 @@ async fn process_response<B>(
         CookiePlan::Keep => {}
         CookiePlan::Delete => {
             // The browser holds a cookie for a session that is gone: delete the cookie.
-            set_cookie_header(res, &deletion_cookie(settings));
+            set_cookie_header(res, deletion_cookie(settings));
             need_vary = true;
         }
         CookiePlan::Set { .. } => {
@@ -122,7 +122,7 @@ async fn process_response<B>(
             if res.status().as_u16() < 500 {
                 session.save().await?;
                 if let Some(key) = session.session_key() {
-                    set_cookie_header(res, &session_cookie(settings, &key, lifetime));
+                    set_cookie_header(res, session_cookie(settings, &key, lifetime));
                 }
                 need_vary = true;
             }
@@ -134,8 +134,9 @@ async fn process_response<B>(
     Ok(())
 }
 
-fn set_cookie_header<B>(res: &mut ServiceResponse<B>, value: &str) {
-    match HeaderValue::from_str(value) {
+fn set_cookie_header<B>(res: &mut ServiceResponse<B>, value: String) {
+    // From the `String` itself: the header value takes its buffer instead of a copy.
+    match HeaderValue::try_from(value) {
         Ok(value) => {
             res.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -145,7 +146,13 @@ fn set_cookie_header<B>(res: &mut ServiceResponse<B>, value: &str) {
 
 /// Django's `patch_vary_headers(response, ("Cookie",))`: adds `Cookie` once.
 fn patch_vary_cookie<B>(res: &mut ServiceResponse<B>) {
+    const COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
     let headers = res.headers_mut();
+    if !headers.contains_key(header::VARY) {
+        // What the general case below writes when there is nothing to merge with.
+        headers.insert(header::VARY, COOKIE);
+        return;
+    }
     let existing: Vec<String> = headers
         .get_all(header::VARY)
         .filter_map(|v| v.to_str().ok())
