@@ -33,20 +33,9 @@ async fn healthz_reports_each_store() {
     assert_eq!(json["stores"]["db"]["status"], "ok");
     assert_eq!(json["stores"]["db"]["store"], "db (SQLite)");
     // The whole answer, in this order: nothing else is said about a healthy store.
-    let names: Vec<&String> = json["stores"].as_object().unwrap().keys().collect();
-    let stores: serde_json::Map<String, serde_json::Value> = json["stores"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(name, health)| {
-            let expected = serde_json::json!({"store": health["store"], "status": "ok"});
-            (name.clone(), expected)
-        })
-        .collect();
-    assert!(!names.is_empty());
     assert_eq!(
         health.body,
-        serde_json::json!({"status": "ok", "stores": stores}).to_string()
+        r#"{"status":"ok","stores":{"db":{"store":"db (SQLite)","status":"ok"}}}"#
     );
 }
 

@@ -144,31 +144,37 @@ fn set_cookie_header<B>(res: &mut ServiceResponse<B>, value: String) {
     }
 }
 
-/// Django's `patch_vary_headers(response, ("Cookie",))`: adds `Cookie` once.
+/// Django's `patch_vary_headers(response, ("Cookie",))`: adds `Cookie` once, after the values
+/// the view set (left alone when one is `Cookie`, in any case, or `*`).
 fn patch_vary_cookie<B>(res: &mut ServiceResponse<B>) {
     const COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
     let headers = res.headers_mut();
-    if !headers.contains_key(header::VARY) {
-        // What the general case below writes when there is nothing to merge with.
-        headers.insert(header::VARY, COOKIE);
-        return;
-    }
-    let existing: Vec<String> = headers
+    let mut merged = String::new();
+    for value in headers
         .get_all(header::VARY)
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .collect();
-    if existing
-        .iter()
-        .any(|v| v == "*" || v.eq_ignore_ascii_case("cookie"))
     {
-        return;
+        for name in value
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            if name == "*" || name.eq_ignore_ascii_case("cookie") {
+                return;
+            }
+            merged.push_str(name);
+            merged.push_str(", ");
+        }
     }
-    let mut values = existing;
-    values.push("Cookie".into());
-    if let Ok(value) = HeaderValue::from_str(&values.join(", ")) {
-        headers.insert(header::VARY, value);
-    }
+    // Nothing to merge with (every answer of the lessons): the constant, without a buffer.
+    let value = if merged.is_empty() {
+        COOKIE
+    } else {
+        merged.push_str("Cookie");
+        match HeaderValue::try_from(merged) {
+            Ok(value) => value,
+            Err(_) => return,
+        }
+    };
+    headers.insert(header::VARY, value);
 }
