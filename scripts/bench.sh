@@ -9,13 +9,15 @@
 # Each figure is the median of BENCH_ROUNDS rounds of `wrk -t2 -c32 -d10s` after a 3 s warm-up.
 # The peers (benches/peers: actix-session cookie and Redis stores, axum + tower-sessions memory
 # store; benches/django: Django 5.2 under gunicorn with 2 sync workers on db, Redis cache and
-# signed_cookies) serve the same /set/ and /get/ and are measured the same way.
+# signed_cookies, tuned to the session middleware alone with WAL; django-db-startproject is the
+# db engine with the settings `django-admin startproject` writes, as the tutorials run it) serve
+# the same /set/ and /get/ and are measured the same way.
 #
 # Usage: scripts/bench.sh            (everything; about 25 minutes)
 # Environment:
 #   BENCH_ENGINES  sessionlab engines (default: "db file memory redis cached_db signed_cookies")
-#   BENCH_PEERS    peers (default: "actix-cookie actix-redis axum-memory django-db django-cache
-#                  django-signed_cookies"; empty for none)
+#   BENCH_PEERS    peers (default: "actix-cookie actix-redis axum-memory django-db
+#                  django-db-startproject django-cache django-signed_cookies"; empty for none)
 #   BENCH_ROUNDS (3) BENCH_DURATION (10s) BENCH_WARMUP (3s) BENCH_CONNECTIONS (32)
 #   BENCH_THREADS (2) BENCH_ACCEPT (application/json: sessionlab's JSON answers; text/html for
 #   the lesson pages) BENCH_MAX_LOAD (0.7) BENCH_REDIS_URL (redis://127.0.0.1:6379/0)
@@ -33,7 +35,7 @@ source scripts/services.sh
 source scripts/bench-lib.sh
 
 ENGINES=${BENCH_ENGINES-db file memory redis cached_db signed_cookies}
-PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-cache django-signed_cookies}
+PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-db-startproject django-cache django-signed_cookies}
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-3s}
@@ -167,11 +169,16 @@ run_peer() {
       start_server "$peer" "$port" "$PEER_BIN" "$peer" "$port" "$REDIS_URL" \
         "${REDIS_PREFIX}actix:" || return 0 ;;
     django-*)
-      local engine=${peer#django-} db="$WORK/django-$peer.sqlite3"
+      local engine=${peer#django-} profile=tuned apps=sessions db="$WORK/django-$peer.sqlite3"
+      if [ "$engine" = db-startproject ]; then
+        engine=db profile=startproject apps="" # every app startproject installs
+      fi
       local -a env=(DJANGO_SETTINGS_MODULE=benchsite BENCH_DJANGO_ENGINE="$engine"
-        BENCH_DJANGO_DB="$db" BENCH_REDIS_URL="$REDIS_URL" BENCH_REDIS_PREFIX="${REDIS_PREFIX}django")
+        BENCH_DJANGO_PROFILE="$profile" BENCH_DJANGO_DB="$db" BENCH_REDIS_URL="$REDIS_URL"
+        BENCH_REDIS_PREFIX="${REDIS_PREFIX}django")
+      # shellcheck disable=SC2086 # $apps is one app label or none
       env "${env[@]}" PYTHONPATH="$ROOT/benches/django" "$VENV/bin/python" -m django migrate \
-        --verbosity 0 sessions
+        --verbosity 0 $apps
       start_server "$peer" "$port" env "${env[@]}" "$VENV/bin/gunicorn" \
         --chdir "$ROOT/benches/django" --workers 2 --worker-class sync \
         --bind "127.0.0.1:$port" --log-level warning benchsite:application || return 0

@@ -5,6 +5,11 @@ gunicorn: /set/ (request.session['name'] = 'Sonam'; ['lname'] = 'rathore'), /get
 The engine comes from BENCH_DJANGO_ENGINE: ``db`` (SQLite at BENCH_DJANGO_DB, WAL and
 synchronous=NORMAL like sessionlab's, IMMEDIATE transactions), ``cache`` (django.core.cache.backends.redis.RedisCache at
 BENCH_REDIS_URL under the key prefix BENCH_REDIS_PREFIX) or ``signed_cookies``.
+
+BENCH_DJANGO_PROFILE picks the rest: ``tuned`` (the default: the session middleware alone and the
+SQLite options above) or ``startproject`` (the apps, middleware and database settings that
+``django-admin startproject`` writes, which the tutorials start from: seven middleware, SQLite in
+its default rollback-journal mode, one connection per request).
 """
 
 import os
@@ -19,21 +24,60 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = __name__
 USE_TZ = True
-INSTALLED_APPS = ["django.contrib.sessions"]
-MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3"),
-        # Persistent connections (each worker keeps its own), as sessionlab's pool does.
-        "CONN_MAX_AGE": None,
-        # Django 5.1+'s advice for concurrent writers: take the write lock at BEGIN.
-        "OPTIONS": {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-        },
+PROFILE = os.environ.get("BENCH_DJANGO_PROFILE", "tuned")
+DATABASE_NAME = os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3")
+if PROFILE == "tuned":
+    INSTALLED_APPS = ["django.contrib.sessions"]
+    MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATABASE_NAME,
+            # Persistent connections (each worker keeps its own), as sessionlab's pool does.
+            "CONN_MAX_AGE": None,
+            # Django 5.1+'s advice for concurrent writers: take the write lock at BEGIN.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
     }
-}
+elif PROFILE == "startproject":
+    INSTALLED_APPS = [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+    ]
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+    TEMPLATES = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [],
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ],
+            },
+        },
+    ]
+    STATIC_URL = "static/"
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATABASE_NAME}}
+else:
+    raise ValueError(f"BENCH_DJANGO_PROFILE={PROFILE!r}: allowed values are tuned, startproject")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
