@@ -2,12 +2,13 @@
 gunicorn: /set/ (request.session['name'] = 'Sonam'; ['lname'] = 'rathore'), /get/ (read both,
 'Guest' when missing) and /healthz (no session), answering small JSON.
 
-The engine comes from BENCH_DJANGO_ENGINE: ``db`` (SQLite at BENCH_DJANGO_DB, WAL and
-synchronous=NORMAL like sessionlab's, IMMEDIATE transactions), ``cache`` (django.core.cache.backends.redis.RedisCache at
-BENCH_REDIS_URL under the key prefix BENCH_REDIS_PREFIX) or ``signed_cookies``.
+The engine comes from BENCH_DJANGO_ENGINE: ``db`` (SQLite at BENCH_DJANGO_DB), ``cache``
+(django.core.cache.backends.redis.RedisCache at BENCH_REDIS_URL under the key prefix
+BENCH_REDIS_PREFIX) or ``signed_cookies``.
 
-BENCH_DJANGO_PROFILE picks the rest: ``tuned`` (the default: the session middleware alone and the
-SQLite options above) or ``startproject`` (the apps, middleware and database settings that
+BENCH_DJANGO_PROFILE picks the rest: ``tuned`` (the default: the session middleware alone; SQLite
+in WAL mode with synchronous=NORMAL like sessionlab's, IMMEDIATE transactions, persistent
+connections) or ``startproject`` (the apps, middleware and database settings that
 ``django-admin startproject`` writes, which the tutorials start from: seven middleware, SQLite in
 its default rollback-journal mode, one connection per request).
 """
@@ -25,14 +26,17 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = __name__
 USE_TZ = True
 PROFILE = os.environ.get("BENCH_DJANGO_PROFILE", "tuned")
-DATABASE_NAME = os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3"),
+    }
+}
 if PROFILE == "tuned":
     INSTALLED_APPS = ["django.contrib.sessions"]
     MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATABASE_NAME,
+    DATABASES["default"].update(
+        {
             # Persistent connections (each worker keeps its own), as sessionlab's pool does.
             "CONN_MAX_AGE": None,
             # Django 5.1+'s advice for concurrent writers: take the write lock at BEGIN.
@@ -41,7 +45,7 @@ if PROFILE == "tuned":
                 "transaction_mode": "IMMEDIATE",
             },
         }
-    }
+    )
 elif PROFILE == "startproject":
     INSTALLED_APPS = [
         "django.contrib.admin",
@@ -75,7 +79,6 @@ elif PROFILE == "startproject":
         },
     ]
     STATIC_URL = "static/"
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATABASE_NAME}}
 else:
     raise ValueError(f"BENCH_DJANGO_PROFILE={PROFILE!r}: allowed values are tuned, startproject")
 CACHES = {
