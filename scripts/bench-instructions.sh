@@ -14,12 +14,14 @@
 #   BENCH_PEERS (default: "actix-cookie actix-redis axum-memory"; empty for none)
 #   BENCH_PATHS (default: "baseline read write") BENCH_WARMUP (2s) BENCH_DURATION (6s)
 #   BENCH_CONNECTIONS (4) BENCH_ACCEPT (application/json) BENCH_REDIS_URL
-#   (redis://127.0.0.1:6379/0) BENCH_TOP (0: how many functions, by inclusive count, to list
-#   after each row) BENCH_BIN (a sessionlab binary to measure instead of building one),
-#   BENCH_COMPARE_BIN + BENCH_COMPARE_LABEL (another build, measured after each engine; its rows
-#   read `engine@label`), BENCH_RESULTS (file to append the table to), BENCH_DUMPS (a folder to
-#   keep each row's callgrind file in, as ENGINE-PATH.callgrind), BENCH_PEER_ALLOCATOR (mimalloc,
-#   as sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR
+#   (redis://127.0.0.1:6379/0) BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test;
+#   the postgres engine, not in the default list, runs in a schema of its own there)
+#   BENCH_TOP (0: how many functions, by inclusive count, to list after each row), BENCH_BIN
+#   (a sessionlab binary to measure instead of building one), BENCH_COMPARE_BIN +
+#   BENCH_COMPARE_LABEL (another build, measured after each engine; its rows read
+#   `engine@label`), BENCH_RESULTS (file to append the table to), BENCH_DUMPS (a folder to keep
+#   each row's callgrind file in, as ENGINE-PATH.callgrind), BENCH_PEER_ALLOCATOR (mimalloc, as
+#   sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,6 +38,7 @@ DURATION=${BENCH_DURATION:-6s}
 CONNECTIONS=${BENCH_CONNECTIONS:-4}
 ACCEPT=${BENCH_ACCEPT:-application/json}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
+POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 TOP=${BENCH_TOP:-0}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 START_TIMEOUT=120 # valgrind starts a server in seconds, not milliseconds
@@ -122,6 +125,9 @@ run_sessionlab() {
   fi
   mapfile -t env <<<"$env_lines"
   env+=(APP__SERVER__WORKERS=1)
+  if [ "$engine" = postgres ]; then
+    fresh_postgres_schema
+  fi
   start_server "sessionlab-$label" "$port" env "${env[@]}" "${CALLGRIND[@]}" "$binary" serve ||
     return 0
   count_server "$label" "$port" /basic/set/ /basic/get/

@@ -1,14 +1,19 @@
 # Shell helpers (sourced, not run) shared by bench.sh and bench-instructions.sh: building the
 # peers, starting and stopping one server under test, checking a route before it is measured,
-# reading the cookies a URL sets, and the environment that selects a sessionlab engine. The caller sets ROOT, TARGET, ACCEPT and
-# REDIS_URL, defines `log`, and calls `bench_workspace` before starting a server.
+# reading the cookies a URL sets, and the environment that selects a sessionlab engine. The
+# caller sets ROOT, TARGET, ACCEPT, REDIS_URL and POSTGRES_URL, defines `log`, and calls
+# `bench_workspace` before starting a server.
 
-# bench_workspace NAME: sets WORK (a private temp dir) and REDIS_PREFIX (a private Redis key
-# prefix) for this run; when the script exits, the server is stopped, the keys under the
-# prefix deleted and the dir removed.
+# bench_workspace NAME: sets WORK (a private temp dir), REDIS_PREFIX (a private Redis key
+# prefix) and PG_SCHEMA (a private PostgreSQL schema name) for this run; when the script
+# exits, the server is stopped, the keys under the prefix deleted, the schema dropped and the
+# dir removed.
 bench_workspace() {
+  local id
+  id=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   WORK=$(mktemp -d "/tmp/sessionlab-$1.XXXXXX")
-  REDIS_PREFIX="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'):"
+  REDIS_PREFIX="bench-$id:"
+  PG_SCHEMA="bench_$id"
   trap bench_cleanup EXIT
 }
 
@@ -18,10 +23,29 @@ bench_cleanup() {
     redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_PREFIX*" |
       xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null || true
   fi
+  if command -v psql >/dev/null && postgres_up; then
+    psql -q "$POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 
 redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
+
+postgres_up() { psql -q "$POSTGRES_URL" -c 'SELECT 1' >/dev/null 2>&1; }
+
+# fresh_postgres_schema: (re)creates PG_SCHEMA empty, so that each server measured on
+# PostgreSQL starts from an empty django_session table.
+fresh_postgres_schema() {
+  psql -q "$POSTGRES_URL" -v ON_ERROR_STOP=1 -c 'SET client_min_messages TO warning' \
+    -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" -c "CREATE SCHEMA $PG_SCHEMA" >/dev/null
+}
+
+# The URL of POSTGRES_URL's database with PG_SCHEMA as the only schema on its search path.
+postgres_schema_url() {
+  local separator='?'
+  [[ $POSTGRES_URL == *\?* ]] && separator='&'
+  echo "$POSTGRES_URL${separator}options=-c%20search_path%3D$PG_SCHEMA"
+}
 
 # build_peers: builds the peer servers of benches/peers (release) and sets PEER_BIN. They
 # allocate with mimalloc, as sessionlab's binary does, unless BENCH_PEER_ALLOCATOR=system.
@@ -96,12 +120,15 @@ cookies_from() {
 }
 
 # sessionlab_env ENGINE PORT DATA: prints, one per line, the environment that runs
-# `sessionlab serve` on PORT with ENGINE, its SQLite database and session files under DATA and
+# `sessionlab serve` on PORT with ENGINE, its SQLite database and session files under DATA (the
+# postgres engine: the db engine in PG_SCHEMA of POSTGRES_URL's database) and
 # its Redis keys under REDIS_PREFIX; fails for an engine it does not know.
 sessionlab_env() {
-  local engine=$1 port=$2 data=$3
+  local engine=$1 port=$2 data=$3 database="sqlite://$data/sessions.sqlite3"
+  # The db engine on PostgreSQL (the URL's scheme picks the backend), in PG_SCHEMA.
+  if [ "$engine" = postgres ]; then database=$(postgres_schema_url); fi
   printf '%s\n' APP_CONFIG_DIR="$ROOT/config" APP__SERVER__PORT="$port" RUST_LOG=warn \
-    APP__DATABASE__URL="sqlite://$data/sessions.sqlite3" APP__SESSION__FILE_PATH="$data/sessions"
+    APP__DATABASE__URL="$database" APP__SESSION__FILE_PATH="$data/sessions"
   case $engine in
     db) echo APP__SESSION__ENGINE=db ;;
     file) echo APP__SESSION__ENGINE=file ;;
@@ -113,6 +140,7 @@ sessionlab_env() {
         APP__CACHES__DEFAULT__URL="$REDIS_URL" APP__CACHES__DEFAULT__KEY_PREFIX="$REDIS_PREFIX"
       ;;
     signed_cookies) echo APP__SESSION__ENGINE=signed_cookies ;;
+    postgres) echo APP__SESSION__ENGINE=db ;;
     *) return 1 ;;
   esac
 }

@@ -10,17 +10,22 @@
 # The peers (benches/peers: actix-session cookie and Redis stores, axum + tower-sessions memory
 # store; benches/django: Django 5.2 under gunicorn with 2 sync workers on db, Redis cache and
 # signed_cookies, tuned to the session middleware alone with WAL; django-db-startproject is the
-# db engine with the settings `django-admin startproject` writes, as the tutorials run it) serve
-# the same /set/ and /get/ and are measured the same way.
+# db engine with the settings `django-admin startproject` writes, as the tutorials run it;
+# django-postgres the db engine on PostgreSQL, as sessionlab's postgres engine) serve the same
+# /set/ and /get/ and are measured the same way. The postgres engine and peer each get a fresh
+# schema of their own in BENCH_POSTGRES_URL's database, dropped at the end.
 #
-# Usage: scripts/bench.sh            (everything; about 25 minutes)
+# Usage: scripts/bench.sh            (everything; about 30 minutes)
 # Environment:
-#   BENCH_ENGINES  sessionlab engines (default: "db file memory redis cached_db signed_cookies")
+#   BENCH_ENGINES  sessionlab engines (default: "db file memory redis cached_db signed_cookies
+#                  postgres"; postgres is the db engine on PostgreSQL)
 #   BENCH_PEERS    peers (default: "actix-cookie actix-redis axum-memory django-db
-#                  django-db-startproject django-cache django-signed_cookies"; empty for none)
+#                  django-db-startproject django-cache django-signed_cookies django-postgres";
+#                  empty for none)
 #   BENCH_ROUNDS (3) BENCH_DURATION (10s) BENCH_WARMUP (3s) BENCH_CONNECTIONS (32)
 #   BENCH_THREADS (2) BENCH_ACCEPT (application/json: sessionlab's JSON answers; text/html for
 #   the lesson pages) BENCH_MAX_LOAD (0.7) BENCH_REDIS_URL (redis://127.0.0.1:6379/0)
+#   BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)
 #   BENCH_RESULTS (file to append the markdown table to), BENCH_BIN (a sessionlab binary to
 #   measure instead of building one), BENCH_COMPARE_BIN + BENCH_COMPARE_ENGINES +
 #   BENCH_COMPARE_LABEL (another build, e.g. before a change, measured right after each of
@@ -34,8 +39,8 @@ source scripts/services.sh
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 
-ENGINES=${BENCH_ENGINES-db file memory redis cached_db signed_cookies}
-PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-db-startproject django-cache django-signed_cookies}
+ENGINES=${BENCH_ENGINES-db file memory redis cached_db signed_cookies postgres}
+PEERS=${BENCH_PEERS-actix-cookie actix-redis axum-memory django-db django-db-startproject django-cache django-signed_cookies django-postgres}
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-3s}
@@ -44,6 +49,7 @@ THREADS=${BENCH_THREADS:-2}
 ACCEPT=${BENCH_ACCEPT:-application/json}
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
+POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 VENV=${BENCH_VENV:-$TARGET/bench-venv}
 CLK_TCK=$(getconf CLK_TCK)
@@ -74,11 +80,11 @@ if [ -n "${NEED_RUST_PEERS:-}" ]; then
   build_peers
 fi
 if [ -n "${NEED_DJANGO:-}" ]; then
-  if ! "$VENV/bin/python" -c 'import django, gunicorn, redis, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
+  if ! "$VENV/bin/python" -c 'import django, gunicorn, psycopg, redis, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
     log "creating the Django venv at $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-      'Django>=5.2,<5.3' 'gunicorn>=23,<24' 'redis>=5,<7'
+      'Django>=5.2,<5.3' 'gunicorn>=23,<24' 'redis>=5,<7' 'psycopg[binary]>=3.2,<4'
   fi
 fi
 
@@ -150,6 +156,7 @@ run_sessionlab() {
     return 0
   fi
   mapfile -t env <<<"$env_lines"
+  if [ "$engine" = postgres ]; then fresh_postgres_schema; fi
   start_server "sessionlab-$label" "$port" env "${env[@]}" "$binary" serve || return 0
   bench_server sessionlab "$label" "$port" /basic/set/ /basic/get/
   stop_server
@@ -170,12 +177,14 @@ run_peer() {
         "${REDIS_PREFIX}actix:" || return 0 ;;
     django-*)
       local engine=${peer#django-} profile=tuned db="$WORK/django-$peer.sqlite3"
-      if [ "$engine" = db-startproject ]; then
-        engine=db profile=startproject
-      fi
+      case $engine in
+        db-startproject) engine=db profile=startproject ;;
+        postgres) fresh_postgres_schema ;;
+      esac
       local -a env=(DJANGO_SETTINGS_MODULE=benchsite BENCH_DJANGO_ENGINE="$engine"
         BENCH_DJANGO_PROFILE="$profile" BENCH_DJANGO_DB="$db" BENCH_REDIS_URL="$REDIS_URL"
-        BENCH_REDIS_PREFIX="${REDIS_PREFIX}django")
+        BENCH_REDIS_PREFIX="${REDIS_PREFIX}django" BENCH_POSTGRES_URL="$POSTGRES_URL"
+        BENCH_POSTGRES_SCHEMA="$PG_SCHEMA")
       # Every installed app: the sessions app alone when tuned, startproject's six otherwise.
       env "${env[@]}" PYTHONPATH="$ROOT/benches/django" "$VENV/bin/python" -m django migrate \
         --verbosity 0
@@ -195,6 +204,7 @@ log "load before the run: $START_LOAD"
 for engine in $ENGINES; do
   case $engine in
     redis | cached_db) redis_up || { log "note: Redis is down at $REDIS_URL; skipping $engine"; continue; } ;;
+    postgres) postgres_up || { log "note: PostgreSQL is down at $POSTGRES_URL; skipping $engine"; continue; } ;;
   esac
   log "sessionlab engine $engine"
   run_sessionlab "$engine"
@@ -206,6 +216,7 @@ done
 for peer in $PEERS; do
   case $peer in
     actix-redis | django-cache) redis_up || { log "note: Redis is down; skipping $peer"; continue; } ;;
+    django-postgres) postgres_up || { log "note: PostgreSQL is down; skipping $peer"; continue; } ;;
   esac
   log "peer $peer"
   run_peer "$peer"

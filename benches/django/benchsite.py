@@ -2,9 +2,10 @@
 gunicorn: /set/ (request.session['name'] = 'Sonam'; ['lname'] = 'rathore'), /get/ (read both,
 'Guest' when missing) and /healthz (no session), answering small JSON.
 
-The engine comes from BENCH_DJANGO_ENGINE: ``db`` (SQLite at BENCH_DJANGO_DB), ``cache``
-(django.core.cache.backends.redis.RedisCache at BENCH_REDIS_URL under the key prefix
-BENCH_REDIS_PREFIX) or ``signed_cookies``.
+The engine comes from BENCH_DJANGO_ENGINE: ``db`` (SQLite at BENCH_DJANGO_DB), ``postgres`` (the
+db engine on PostgreSQL: the database of BENCH_POSTGRES_URL, in the schema
+BENCH_POSTGRES_SCHEMA, with psycopg 3), ``cache`` (django.core.cache.backends.redis.RedisCache at
+BENCH_REDIS_URL under the key prefix BENCH_REDIS_PREFIX) or ``signed_cookies``.
 
 BENCH_DJANGO_PROFILE picks the rest: ``tuned`` (the default: the session middleware alone; SQLite
 in WAL mode with synchronous=NORMAL like sessionlab's, IMMEDIATE transactions, persistent
@@ -14,6 +15,7 @@ its default rollback-journal mode, one connection per request).
 """
 
 import os
+from urllib.parse import urlsplit
 
 from django.http import JsonResponse
 from django.urls import path
@@ -26,26 +28,39 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = __name__
 USE_TZ = True
 PROFILE = os.environ.get("BENCH_DJANGO_PROFILE", "tuned")
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3"),
+if ENGINE == "postgres":
+    _url = urlsplit(os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"))
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _url.path.lstrip("/"),
+            "USER": _url.username or "",
+            "PASSWORD": _url.password or "",
+            "HOST": _url.hostname or "",
+            "PORT": _url.port or "",
+            "OPTIONS": {
+                "options": f"-c search_path={os.environ.get('BENCH_POSTGRES_SCHEMA', 'public')}"
+            },
+        }
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("BENCH_DJANGO_DB", "/tmp/sessionlab-bench-django.sqlite3"),
+        }
+    }
 if PROFILE == "tuned":
     INSTALLED_APPS = ["django.contrib.sessions"]
     MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
-    DATABASES["default"].update(
-        {
-            # Persistent connections (each worker keeps its own), as sessionlab's pool does.
-            "CONN_MAX_AGE": None,
-            # Django 5.1+'s advice for concurrent writers: take the write lock at BEGIN.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-            },
+    # Persistent connections (each worker keeps its own), as sessionlab's pools do.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
+    if ENGINE != "postgres":
+        # Django 5.1+'s advice for concurrent writers: take the write lock at BEGIN.
+        DATABASES["default"]["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
         }
-    )
 elif PROFILE == "startproject":
     INSTALLED_APPS = [
         "django.contrib.admin",
@@ -90,6 +105,7 @@ CACHES = {
 }
 SESSION_ENGINE = {
     "db": "django.contrib.sessions.backends.db",
+    "postgres": "django.contrib.sessions.backends.db",
     "cache": "django.contrib.sessions.backends.cache",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }[ENGINE]

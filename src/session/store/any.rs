@@ -31,7 +31,7 @@ pub enum AnyStore {
 
 /// A boxed store future. `CachedDb` holds `AnyStore`s, so its calls must be boxed to give the
 /// recursive future a size; the others are boxed too, because an unboxed `match` over the
-/// engines makes every `AnyStore` future as large as the largest engine's (about 7 KB, sqlx's
+/// engines makes every `AnyStore` future as large as the largest engine's (about 7 KB with sqlx's
 /// and the Redis client's), and the session middleware's futures that hold them were copied
 /// whole on every request (see BENCHMARKS.md). One small allocation per store call instead.
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;

@@ -2,13 +2,17 @@
 //! PostgreSQL backend creates, so several sessionlab processes (or a Django app with the same
 //! `SECRET_KEY`) can share one database.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row};
+use deadpool::Runtime;
+use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
+use tokio_postgres::error::{Severity, SqlState};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::session::key::is_storable_session_key;
@@ -18,9 +22,19 @@ const ENGINE: &str = "db (PostgreSQL)";
 /// Rows deleted per statement by `clear_expired`, so live requests wait at most one chunk.
 const CLEAR_CHUNK: i64 = 10_000;
 
-/// How long a request waits for a connection before the store reports itself unavailable
-/// (a database that is down must answer 503 quickly, not hang the request).
+/// How long a request waits for a connection (or for a new one to be opened) before the store
+/// reports itself unavailable (a database that is down must answer 503 quickly, not hang the
+/// request).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a request's query may take before the store reports itself unavailable (and the
+/// connection it ran on is replaced): a database that stops answering without closing its
+/// connections must not hold requests forever.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection is used before it is replaced by a fresh one (at a checkout), so that
+/// no backend lives for ever.
+const MAX_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The `pg_advisory_xact_lock` key that serialises schema creation between processes starting
 /// together: the ASCII bytes of "django_s".
@@ -41,24 +55,120 @@ const SCHEMA: [&str; 3] = [
     r#"CREATE INDEX IF NOT EXISTS "django_session_expire_date_a5c62663" ON "django_session" ("expire_date")"#,
 ];
 
+/// The statements of a request's work, prepared once on each connection when it is opened, so
+/// that each runs in one round trip (bind, execute, sync).
+struct Statements {
+    load: Statement,
+    exists: Statement,
+    insert: Statement,
+    update: Statement,
+    delete: Statement,
+}
+
+impl Statements {
+    /// Prepares every statement, pipelined on `client` (one round trip for all of them).
+    async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
+        let (load, exists, insert, update, delete) = tokio::try_join!(
+            client.prepare(
+                "SELECT session_data, expire_date FROM django_session WHERE session_key = $1 AND expire_date > $2"
+            ),
+            client.prepare("SELECT 1 FROM django_session WHERE session_key = $1"),
+            client.prepare(
+                "INSERT INTO django_session (session_key, session_data, expire_date) VALUES ($1, $2, $3)"
+            ),
+            client.prepare(
+                "UPDATE django_session SET session_data = $1, expire_date = $2 WHERE session_key = $3"
+            ),
+            client.prepare("DELETE FROM django_session WHERE session_key = $1"),
+        )?;
+        Ok(Statements {
+            load,
+            exists,
+            insert,
+            update,
+            delete,
+        })
+    }
+}
+
+/// A pooled connection: the client (its socket is driven by a task of its own), its prepared
+/// statements, and whether a query failed on it.
+struct Connection {
+    client: Client,
+    statements: Statements,
+    broken: bool,
+}
+
+/// Opens connections for the pool and checks them at checkout without a round trip: a
+/// connection is replaced when a query failed on it, when PostgreSQL closed it (its driver task
+/// has ended, as on a server restart), or when it is older than [`MAX_LIFETIME`]. (A pool that
+/// sent a query to test each connection at checkout, and another at release, tripled the round
+/// trips of every session load and save: BENCHMARKS.md, change 28.)
+struct Connections {
+    config: Config,
+}
+
+impl Connections {
+    /// Opens a connection and spawns the task that drives its socket.
+    async fn open(&self) -> Result<Client, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "a PostgreSQL connection ended");
+            }
+        });
+        Ok(client)
+    }
+}
+
+impl managed::Manager for Connections {
+    type Type = Connection;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<Connection, tokio_postgres::Error> {
+        let client = self.open().await?;
+        let statements = Statements::prepare(&client).await?;
+        Ok(Connection {
+            client,
+            statements,
+            broken: false,
+        })
+    }
+
+    async fn recycle(
+        &self,
+        connection: &mut Connection,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        if connection.broken {
+            Err(RecycleError::message("a query failed on this connection"))
+        } else if connection.client.is_closed() {
+            Err(RecycleError::message("PostgreSQL closed this connection"))
+        } else if metrics.age() > MAX_LIFETIME {
+            Err(RecycleError::message(
+                "this connection reached its lifetime",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+type Pool = managed::Pool<Connections>;
+
+/// A query on a pooled connection, as [`PgStore::run`] takes it.
+type Query<'c, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + 'c>>;
+
+/// The third argument of [`PgStore::run`]'s queries: its type tells the compiler that what the
+/// query borrows (for `'a`) outlives the connection it is given (for `'c`).
+type Outlives<'c, 'a> = &'c &'a ();
+
 /// Sessions in PostgreSQL's `django_session` table (Django's `db` engine with the
 /// `postgresql` database backend).
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pool: Pool,
     codec: SessionCodec,
-}
-
-/// The pool settings every `PgStore` uses: bounded waits, and a liveness check on each
-/// checkout so that connections broken by a PostgreSQL restart are replaced, not handed out.
-fn pool_options(max_connections: u32) -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .min_connections(0)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .test_before_acquire(true)
-        .idle_timeout(Duration::from_secs(600))
-        .max_lifetime(Duration::from_secs(3600))
 }
 
 impl PgStore {
@@ -72,42 +182,113 @@ impl PgStore {
         codec: SessionCodec,
     ) -> anyhow::Result<Self> {
         let shown = redacted(url);
-        let options = PgConnectOptions::from_str(url)
+        let store = PgStore::lazy(url, max_connections, codec)
             .with_context(|| format!("invalid PostgreSQL URL {shown}"))?;
-        let pool = pool_options(max_connections)
-            .connect_with(options)
+        let connections = store.pool.manager();
+        let mut client = connections
+            .open()
             .await
             .with_context(|| format!("cannot connect to the PostgreSQL database {shown}"))?;
-        create_schema(&pool)
+        create_schema(&mut client)
             .await
             .with_context(|| format!("cannot create the django_session table in {shown}"))?;
+        // The first pooled connection, opened now so that its statements are known to prepare.
+        drop(store.pool.get().await.map_err(|error| {
+            anyhow::anyhow!(error)
+                .context(format!("cannot use the django_session table in {shown}"))
+        })?);
+        Ok(store)
+    }
+
+    /// A store on `url` whose connections are opened when requests need them.
+    fn lazy(url: &str, max_connections: u32, codec: SessionCodec) -> anyhow::Result<Self> {
+        let mut config = Config::from_str(url)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(ACQUIRE_TIMEOUT);
+        }
+        let pool = Pool::builder(Connections { config })
+            .max_size(usize::try_from(max_connections.max(1))?)
+            .wait_timeout(Some(ACQUIRE_TIMEOUT))
+            .create_timeout(Some(ACQUIRE_TIMEOUT))
+            .recycle_timeout(Some(ACQUIRE_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()?;
         Ok(PgStore { pool, codec })
+    }
+
+    /// Runs `query` on a pooled connection, within [`QUERY_TIMEOUT`]. A connection a query
+    /// fails on is replaced at its next checkout; a reused connection found closed (PostgreSQL
+    /// restarted while it sat idle, before its driver task noticed) is replaced and the query
+    /// sent again, up to once per connection the pool may hold.
+    async fn run<'a, T>(
+        &self,
+        query: impl for<'c> Fn(&'c Client, &'c Statements, Outlives<'c, 'a>) -> Query<'c, T>,
+    ) -> Result<T, StoreError> {
+        let mut attempts = self.pool.status().max_size + 1;
+        loop {
+            let mut connection = self.pool.get().await.map_err(unavailable)?;
+            let reused = Object::metrics(&connection).recycled.is_some();
+            let outcome = tokio::time::timeout(
+                QUERY_TIMEOUT,
+                query(&connection.client, &connection.statements, &&()),
+            )
+            .await;
+            let error = match outcome {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => error,
+                Err(elapsed) => {
+                    connection.broken = true;
+                    return Err(unavailable(anyhow::anyhow!(
+                        "PostgreSQL did not answer within {QUERY_TIMEOUT:?} ({elapsed})"
+                    )));
+                }
+            };
+            connection.broken = true;
+            attempts -= 1;
+            if !(reused && connection_ended(&error) && attempts > 0) {
+                return Err(unavailable(error));
+            }
+        }
     }
 
     /// How many sessions are stored and not expired at `now`.
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        sqlx::query("SELECT COUNT(*) FROM django_session WHERE expire_date > $1")
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|row| row.try_get::<i64, _>(0))
-            .map_err(unavailable)
+        self.run(|client, _, _| {
+            Box::pin(async move {
+                let row = client
+                    .query_one(
+                        "SELECT COUNT(*) FROM django_session WHERE expire_date > $1",
+                        &[&now],
+                    )
+                    .await?;
+                row.try_get(0)
+            })
+        })
+        .await
     }
+}
+
+/// Whether `error` means the connection is gone: closed, or ended by the server (a `FATAL`
+/// error, such as "terminating connection due to administrator command" on a restart).
+fn connection_ended(error: &tokio_postgres::Error) -> bool {
+    error.is_closed()
+        || error
+            .as_db_error()
+            .is_some_and(|db| db.parsed_severity() == Some(Severity::Fatal))
 }
 
 /// Runs [`SCHEMA`] in one transaction holding an advisory lock: `CREATE … IF NOT EXISTS` alone
 /// is not safe against a concurrent `CREATE` (two processes starting together could both try to
 /// create the table's row type and one would fail with a unique violation in `pg_type`).
-async fn create_schema(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(SCHEMA_LOCK)
-        .execute(&mut *tx)
+async fn create_schema(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    let transaction = client.transaction().await?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .await?;
     for statement in SCHEMA {
-        sqlx::query(statement).execute(&mut *tx).await?;
+        transaction.batch_execute(statement).await?;
     }
-    tx.commit().await
+    transaction.commit().await
 }
 
 /// The URL with its password (if any) masked, for error messages and logs.
@@ -123,7 +304,7 @@ fn redacted(url: &str) -> String {
     }
 }
 
-fn unavailable(error: sqlx::Error) -> StoreError {
+fn unavailable(error: impl Into<anyhow::Error>) -> StoreError {
     StoreError::new(ENGINE, error)
 }
 
@@ -140,38 +321,37 @@ impl Store for PgStore {
         if !is_storable_session_key(key) {
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT session_data, expire_date FROM django_session WHERE session_key = $1 AND expire_date > $2",
-        )
-        .bind(key)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        match row {
-            None => Ok(None),
-            Some(row) => {
-                let text: String = row.try_get(0).map_err(unavailable)?;
-                let expire_date: DateTime<Utc> = row.try_get(1).map_err(unavailable)?;
-                Ok(Some(SessionRecord {
-                    key: key.to_owned(),
-                    data: self.codec.decode(&text, now),
-                    expire_date,
-                }))
-            }
-        }
+        let row = self
+            .run(|client, statements, _| {
+                Box::pin(async move {
+                    let row = client.query_opt(&statements.load, &[&key, &now]).await?;
+                    row.map(|row| {
+                        Ok::<_, tokio_postgres::Error>((row.try_get(0)?, row.try_get(1)?))
+                    })
+                    .transpose()
+                })
+            })
+            .await?;
+        Ok(row.map(
+            |(text, expire_date): (String, DateTime<Utc>)| SessionRecord {
+                key: key.to_owned(),
+                data: self.codec.decode(&text, now),
+                expire_date,
+            },
+        ))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         if !is_storable_session_key(key) {
             return Ok(false);
         }
-        let row = sqlx::query("SELECT 1 FROM django_session WHERE session_key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(row.is_some())
+        self.run(|client, statements, _| {
+            Box::pin(async move {
+                let row = client.query_opt(&statements.exists, &[&key]).await?;
+                Ok(row.is_some())
+            })
+        })
+        .await
     }
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
@@ -187,35 +367,42 @@ impl Store for PgStore {
         // `timestamp with time zone` keeps microseconds, as Python's datetime does, and starts
         // in 4713 BC: a saturated expiry is kept within Python's years.
         let expire_date = super::within_python_years(record.expire_date);
+        let (key, data) = (record.key.as_str(), data.as_str());
         match mode {
             SaveMode::Create => {
-                let result = sqlx::query(
-                    "INSERT INTO django_session (session_key, session_data, expire_date) VALUES ($1, $2, $3)",
-                )
-                .bind(&record.key)
-                .bind(data)
-                .bind(expire_date)
-                .execute(&self.pool)
-                .await;
-                match result {
-                    Ok(_) => Ok(()),
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        Err(SaveError::KeyExists)
-                    }
-                    Err(e) => Err(unavailable(e).into()),
+                let created = self
+                    .run(|client, statements, _| {
+                        Box::pin(async move {
+                            match client
+                                .execute(&statements.insert, &[&key, &data, &expire_date])
+                                .await
+                            {
+                                Ok(_) => Ok(true),
+                                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                                    Ok(false)
+                                }
+                                Err(e) => Err(e),
+                            }
+                        })
+                    })
+                    .await?;
+                if created {
+                    Ok(())
+                } else {
+                    Err(SaveError::KeyExists)
                 }
             }
             SaveMode::Update => {
-                let done = sqlx::query(
-                    "UPDATE django_session SET session_data = $1, expire_date = $2 WHERE session_key = $3",
-                )
-                .bind(data)
-                .bind(expire_date)
-                .bind(&record.key)
-                .execute(&self.pool)
-                .await
-                .map_err(unavailable)?;
-                if done.rows_affected() == 0 {
+                let updated = self
+                    .run(|client, statements, _| {
+                        Box::pin(async move {
+                            client
+                                .execute(&statements.update, &[&data, &expire_date, &key])
+                                .await
+                        })
+                    })
+                    .await?;
+                if updated == 0 {
                     Err(SaveError::Missing)
                 } else {
                     Ok(())
@@ -228,11 +415,10 @@ impl Store for PgStore {
         if !is_storable_session_key(key) {
             return Ok(());
         }
-        sqlx::query("DELETE FROM django_session WHERE session_key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        self.run(|client, statements, _| {
+            Box::pin(async move { client.execute(&statements.delete, &[&key]).await })
+        })
+        .await?;
         Ok(())
     }
 
@@ -240,28 +426,29 @@ impl Store for PgStore {
         let mut removed = 0;
         loop {
             // Each chunk is its own short transaction, found through the expire_date index.
-            let done = sqlx::query(
-                "DELETE FROM django_session WHERE session_key IN \
-                 (SELECT session_key FROM django_session WHERE expire_date < $1 LIMIT $2)",
-            )
-            .bind(now)
-            .bind(CLEAR_CHUNK)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            removed += done.rows_affected();
-            if done.rows_affected() < CLEAR_CHUNK as u64 {
+            let deleted = self
+                .run(|client, _, _| {
+                    Box::pin(async move {
+                        client
+                            .execute(
+                                "DELETE FROM django_session WHERE session_key IN \
+                                 (SELECT session_key FROM django_session WHERE expire_date < $1 LIMIT $2)",
+                                &[&now, &CLEAR_CHUNK],
+                            )
+                            .await
+                    })
+                })
+                .await?;
+            removed += deleted;
+            if deleted < CLEAR_CHUNK as u64 {
                 return Ok(removed);
             }
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        self.run(|client, _, _| Box::pin(client.batch_execute("SELECT 1")))
             .await
-            .map(|_| ())
-            .map_err(unavailable)
     }
 }
 
@@ -354,6 +541,11 @@ mod tests {
         PgStore::connect(&schema.url, 4, codec()).await.unwrap()
     }
 
+    /// A connection of the tests' own to the schema, to look at what the store wrote.
+    async fn look_into(schema: &FreshSchema) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&schema.url).await.unwrap()
+    }
+
     fn record(key: &str, n: i64, expire_date: DateTime<Utc>) -> SessionRecord {
         SessionRecord {
             key: key.to_owned(),
@@ -373,7 +565,8 @@ mod tests {
     #[actix_web::test]
     async fn schema_is_the_one_django_sqlmigrate_creates() {
         let schema = FreshSchema::create().await;
-        let store = store_on(&schema).await;
+        store_on(&schema).await;
+        let sql = look_into(&schema).await;
 
         let columns: Vec<(String, String, String, Option<i32>)> = sqlx::query_as(
             "SELECT column_name::text, data_type::text, is_nullable::text, \
@@ -382,14 +575,14 @@ mod tests {
              WHERE table_schema = current_schema() AND table_name = 'django_session' \
              ORDER BY ordinal_position",
         )
-        .fetch_all(&store.pool)
+        .fetch_all(&sql)
         .await
         .unwrap();
         let indexes: BTreeSet<String> = sqlx::query_scalar(
             "SELECT indexdef FROM pg_indexes \
              WHERE schemaname = current_schema() AND tablename = 'django_session'",
         )
-        .fetch_all(&store.pool)
+        .fetch_all(&sql)
         .await
         .unwrap()
         .into_iter()
@@ -453,7 +646,7 @@ mod tests {
                  FROM django_session WHERE session_key = $1",
             )
             .bind(&key)
-            .fetch_one(&store.pool)
+            .fetch_one(&look_into(&schema).await)
             .await
             .unwrap();
         assert_eq!(codec().decode(&session_data, Utc::now()), rec.data);
@@ -509,6 +702,45 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn connections_postgresql_closed_are_replaced_without_a_failed_request() {
+        // Arrange: a store whose connections carry the schema's name, so that they can be
+        // found, with a session saved and every connection opened.
+        let schema = FreshSchema::create().await;
+        let url = format!("{}&application_name={}", schema.url, schema.name);
+        let store = PgStore::connect(&url, 3, codec()).await.unwrap();
+        let now = suite_now();
+        let key = new_session_key().unwrap();
+        store
+            .save(
+                &record(&key, 7, now + TimeDelta::hours(1)),
+                SaveMode::Create,
+            )
+            .await
+            .unwrap();
+        futures_util::future::join_all((0..3).map(|_| store.exists(&key))).await;
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
+            .await
+            .unwrap();
+
+        // Act: PostgreSQL ends every one of them, as a restart does.
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&schema.name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        let loaded = futures_util::future::join_all((0..3).map(|_| store.load(&key, now))).await;
+
+        // Assert: every request found the session on a fresh connection.
+        assert!(!ended.is_empty() && ended.iter().all(|&done| done));
+        for result in loaded {
+            assert_eq!(result.unwrap().unwrap().data["n"], json!(7));
+        }
+        assert!(store.ping().await.is_ok());
+    }
+
+    #[actix_web::test]
     async fn stores_starting_together_on_a_fresh_schema_do_not_race() {
         let schema = FreshSchema::create().await;
 
@@ -530,6 +762,7 @@ mod tests {
     async fn clear_expired_removes_every_expired_row_in_chunks() {
         let schema = FreshSchema::create().await;
         let store = store_on(&schema).await;
+        let sql = look_into(&schema).await;
         let now = suite_now();
         let data = codec().encode(&crate::session::store::SessionData::default(), now);
         sqlx::query(
@@ -539,7 +772,7 @@ mod tests {
         )
         .bind(&data)
         .bind(now)
-        .execute(&store.pool)
+        .execute(&sql)
         .await
         .unwrap();
         let live: Vec<String> = (0..3).map(|_| new_session_key().unwrap()).collect();
@@ -558,7 +791,7 @@ mod tests {
         assert_eq!(removed, 20_000);
         assert_eq!(store.count_live(now).await.unwrap(), 3);
         let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM django_session")
-            .fetch_one(&store.pool)
+            .fetch_one(&sql)
             .await
             .unwrap();
         assert_eq!(left, 3, "only the live sessions remain");
@@ -620,10 +853,7 @@ mod tests {
         let connected = PgStore::connect(&url, 2, codec()).await;
         let connect_took = started.elapsed();
         // A store whose database went away after start-up, as a request would meet it.
-        let store = PgStore {
-            pool: pool_options(2).connect_lazy_with(PgConnectOptions::from_str(&url).unwrap()),
-            codec: codec(),
-        };
+        let store = PgStore::lazy(&url, 2, codec()).unwrap();
         let started = Instant::now();
         let loaded = store.load(&new_session_key().unwrap(), Utc::now()).await;
         let pinged = store.ping().await;
