@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -92,11 +94,11 @@ impl Statements {
 }
 
 /// A pooled connection: the client (its socket is driven by a task of its own), its prepared
-/// statements, and whether a query failed on it.
+/// statements, and whether a query failed on it. Reads do not hold it (see [`Use`]).
 struct Connection {
     client: Client,
     statements: Statements,
-    broken: bool,
+    broken: AtomicBool,
 }
 
 /// Opens connections for the pool and checks them at checkout without a round trip: a
@@ -122,25 +124,25 @@ impl Connections {
 }
 
 impl managed::Manager for Connections {
-    type Type = Connection;
+    type Type = Arc<Connection>;
     type Error = tokio_postgres::Error;
 
-    async fn create(&self) -> Result<Connection, tokio_postgres::Error> {
+    async fn create(&self) -> Result<Arc<Connection>, tokio_postgres::Error> {
         let client = self.open().await?;
         let statements = Statements::prepare(&client).await?;
-        Ok(Connection {
+        Ok(Arc::new(Connection {
             client,
             statements,
-            broken: false,
-        })
+            broken: AtomicBool::new(false),
+        }))
     }
 
     async fn recycle(
         &self,
-        connection: &mut Connection,
+        connection: &mut Arc<Connection>,
         metrics: &Metrics,
     ) -> RecycleResult<tokio_postgres::Error> {
-        if connection.broken {
+        if connection.broken.load(Ordering::Relaxed) {
             Err(RecycleError::message("a query failed on this connection"))
         } else if connection.client.is_closed() {
             Err(RecycleError::message("PostgreSQL closed this connection"))
@@ -155,6 +157,21 @@ impl managed::Manager for Connections {
 }
 
 type Pool = managed::Pool<Connections>;
+
+/// How a query uses its pooled connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Reads take a handle and put the connection back before sending, so the reads of
+    /// concurrent requests are pipelined over the connections the pool holds (tokio-postgres
+    /// sends a query without waiting for the answers to those before it, and PostgreSQL
+    /// answers them in order), where a read holding its connection waited for a free one and
+    /// then for its own round trip.
+    Shared,
+    /// Writes hold the connection until they are answered: each commit waits for PostgreSQL's
+    /// write-ahead log to reach the disk, and commits pipelined on one backend would wait for
+    /// those ahead of them in turn; on connections of their own they are flushed together.
+    Exclusive,
+}
 
 /// A query on a pooled connection, as [`PgStore::run`] takes it.
 type Query<'c, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + 'c>>;
@@ -216,18 +233,22 @@ impl PgStore {
         Ok(PgStore { pool, codec })
     }
 
-    /// Runs `query` on a pooled connection, within [`QUERY_TIMEOUT`]. A connection a query
+    /// Runs `query` on a pooled connection, shared with other reads or held ([`Use`]), within
+    /// [`QUERY_TIMEOUT`]. A connection a query
     /// fails on is replaced at its next checkout; a reused connection found closed (PostgreSQL
     /// restarted while it sat idle, before its driver task noticed) is replaced and the query
     /// sent again, up to once per connection the pool may hold.
     async fn run<'a, T>(
         &self,
+        usage: Use,
         query: impl for<'c> Fn(&'c Client, &'c Statements, Outlives<'c, 'a>) -> Query<'c, T>,
     ) -> Result<T, StoreError> {
         let mut attempts = self.pool.status().max_size + 1;
         loop {
-            let mut connection = self.pool.get().await.map_err(unavailable)?;
-            let reused = Object::metrics(&connection).recycled.is_some();
+            let pooled = self.pool.get().await.map_err(unavailable)?;
+            let reused = Object::metrics(&pooled).recycled.is_some();
+            let connection = Arc::clone(&pooled);
+            let _held = (usage == Use::Exclusive).then_some(pooled);
             let outcome = tokio::time::timeout(
                 QUERY_TIMEOUT,
                 query(&connection.client, &connection.statements, &&()),
@@ -237,13 +258,13 @@ impl PgStore {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(error)) => error,
                 Err(elapsed) => {
-                    connection.broken = true;
+                    connection.broken.store(true, Ordering::Relaxed);
                     return Err(unavailable(anyhow::anyhow!(
                         "PostgreSQL did not answer within {QUERY_TIMEOUT:?} ({elapsed})"
                     )));
                 }
             };
-            connection.broken = true;
+            connection.broken.store(true, Ordering::Relaxed);
             attempts -= 1;
             if !(reused && connection_ended(&error) && attempts > 0) {
                 return Err(unavailable(error));
@@ -253,7 +274,7 @@ impl PgStore {
 
     /// How many sessions are stored and not expired at `now`.
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        self.run(|client, _, _| {
+        self.run(Use::Shared, |client, _, _| {
             Box::pin(async move {
                 let row = client
                     .query_one(
@@ -322,7 +343,7 @@ impl Store for PgStore {
             return Ok(None);
         }
         let row = self
-            .run(|client, statements, _| {
+            .run(Use::Shared, |client, statements, _| {
                 Box::pin(async move {
                     let row = client.query_opt(&statements.load, &[&key, &now]).await?;
                     row.map(|row| {
@@ -345,7 +366,7 @@ impl Store for PgStore {
         if !is_storable_session_key(key) {
             return Ok(false);
         }
-        self.run(|client, statements, _| {
+        self.run(Use::Shared, |client, statements, _| {
             Box::pin(async move {
                 let row = client.query_opt(&statements.exists, &[&key]).await?;
                 Ok(row.is_some())
@@ -371,7 +392,7 @@ impl Store for PgStore {
         match mode {
             SaveMode::Create => {
                 let created = self
-                    .run(|client, statements, _| {
+                    .run(Use::Exclusive, |client, statements, _| {
                         Box::pin(async move {
                             match client
                                 .execute(&statements.insert, &[&key, &data, &expire_date])
@@ -394,7 +415,7 @@ impl Store for PgStore {
             }
             SaveMode::Update => {
                 let updated = self
-                    .run(|client, statements, _| {
+                    .run(Use::Exclusive, |client, statements, _| {
                         Box::pin(async move {
                             client
                                 .execute(&statements.update, &[&data, &expire_date, &key])
@@ -415,7 +436,7 @@ impl Store for PgStore {
         if !is_storable_session_key(key) {
             return Ok(());
         }
-        self.run(|client, statements, _| {
+        self.run(Use::Exclusive, |client, statements, _| {
             Box::pin(async move { client.execute(&statements.delete, &[&key]).await })
         })
         .await?;
@@ -427,7 +448,7 @@ impl Store for PgStore {
         loop {
             // Each chunk is its own short transaction, found through the expire_date index.
             let deleted = self
-                .run(|client, _, _| {
+                .run(Use::Exclusive, |client, _, _| {
                     Box::pin(async move {
                         client
                             .execute(
@@ -447,8 +468,10 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|client, _, _| Box::pin(client.batch_execute("SELECT 1")))
-            .await
+        self.run(Use::Shared, |client, _, _| {
+            Box::pin(client.batch_execute("SELECT 1"))
+        })
+        .await
     }
 }
 
@@ -738,6 +761,41 @@ mod tests {
             assert_eq!(result.unwrap().unwrap().data["n"], json!(7));
         }
         assert!(store.ping().await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn concurrent_reads_share_one_connection() {
+        // Arrange: a store of three connections at most, each named after the schema.
+        let schema = FreshSchema::create().await;
+        let url = format!("{}&application_name={}", schema.url, schema.name);
+        let store = PgStore::connect(&url, 3, codec()).await.unwrap();
+        let now = suite_now();
+        let key = new_session_key().unwrap();
+        store
+            .save(
+                &record(&key, 5, now + TimeDelta::hours(1)),
+                SaveMode::Create,
+            )
+            .await
+            .unwrap();
+
+        // Act: sixteen loads at once.
+        let loaded = futures_util::future::join_all((0..16).map(|_| store.load(&key, now))).await;
+
+        // Assert: all answered, pipelined on the one connection the store had opened.
+        for result in loaded {
+            assert_eq!(result.unwrap().unwrap().data["n"], json!(5));
+        }
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
+            .await
+            .unwrap();
+        let connections: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&schema.name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        assert_eq!(connections, 1);
     }
 
     #[actix_web::test]
