@@ -210,10 +210,13 @@ impl PgStore {
             .await
             .with_context(|| format!("cannot create the django_session table in {shown}"))?;
         // The first pooled connection, opened now so that its statements are known to prepare.
-        drop(store.pool.get().await.map_err(|error| {
-            anyhow::anyhow!(error)
-                .context(format!("cannot use the django_session table in {shown}"))
-        })?);
+        drop(
+            store
+                .pool
+                .get()
+                .await
+                .with_context(|| format!("cannot use the django_session table in {shown}"))?,
+        );
         Ok(store)
     }
 
@@ -234,16 +237,16 @@ impl PgStore {
     }
 
     /// Runs `query` on a pooled connection, shared with other reads or held ([`Use`]), within
-    /// [`QUERY_TIMEOUT`]. A connection a query
-    /// fails on is replaced at its next checkout; a reused connection found closed (PostgreSQL
-    /// restarted while it sat idle, before its driver task noticed) is replaced and the query
-    /// sent again, up to once per connection the pool may hold.
+    /// [`QUERY_TIMEOUT`]. A connection a query fails on is replaced at its next checkout; a
+    /// reused connection found closed (PostgreSQL restarted while it sat idle, before its
+    /// driver task noticed) is replaced and the query sent again, up to once per connection the
+    /// pool may hold.
     async fn run<'a, T>(
         &self,
         usage: Use,
         query: impl for<'c> Fn(&'c Client, &'c Statements, Outlives<'c, 'a>) -> Query<'c, T>,
     ) -> Result<T, StoreError> {
-        let mut attempts = self.pool.status().max_size + 1;
+        let mut retries = 0;
         loop {
             let pooled = self.pool.get().await.map_err(unavailable)?;
             let reused = Object::metrics(&pooled).recycled.is_some();
@@ -265,10 +268,11 @@ impl PgStore {
                 }
             };
             connection.broken.store(true, Ordering::Relaxed);
-            attempts -= 1;
-            if !(reused && connection_ended(&error) && attempts > 0) {
+            // The pool's size is read only here: `status()` takes the pool's lock.
+            if !(reused && connection_ended(&error) && retries < self.pool.status().max_size) {
                 return Err(unavailable(error));
             }
+            retries += 1;
         }
     }
 
@@ -724,39 +728,71 @@ mod tests {
         ));
     }
 
-    #[actix_web::test]
-    async fn connections_postgresql_closed_are_replaced_without_a_failed_request() {
-        // Arrange: a store whose connections carry the schema's name, so that they can be
-        // found, with a session saved and every connection opened.
-        let schema = FreshSchema::create().await;
+    /// A store of at most `max_connections` whose connections carry the schema's name as
+    /// their `application_name`, so that `pg_stat_activity` tells them apart.
+    async fn named_store(schema: &FreshSchema, max_connections: u32) -> PgStore {
         let url = format!("{}&application_name={}", schema.url, schema.name);
-        let store = PgStore::connect(&url, 3, codec()).await.unwrap();
-        let now = suite_now();
+        PgStore::connect(&url, max_connections, codec())
+            .await
+            .unwrap()
+    }
+
+    /// A connection of the test's own to the admin database.
+    async fn admin() -> sqlx::PgConnection {
+        <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
+            .await
+            .unwrap()
+    }
+
+    /// How many connections a [`named_store`] on `schema` has open.
+    async fn open_connections(schema: &FreshSchema) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(&schema.name)
+            .fetch_one(&mut admin().await)
+            .await
+            .unwrap()
+    }
+
+    /// A session saved under a new key with `n` in its data, live for an hour after `now`.
+    async fn saved_session(store: &PgStore, n: i64, now: DateTime<Utc>) -> String {
         let key = new_session_key().unwrap();
         store
             .save(
-                &record(&key, 7, now + TimeDelta::hours(1)),
+                &record(&key, n, now + TimeDelta::hours(1)),
                 SaveMode::Create,
             )
             .await
             .unwrap();
-        futures_util::future::join_all((0..3).map(|_| store.exists(&key))).await;
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
-            .await
-            .unwrap();
+        key
+    }
+
+    #[actix_web::test]
+    async fn connections_postgresql_closed_are_replaced_without_a_failed_request() {
+        // Arrange: a session, and every connection of the store opened (writes hold theirs,
+        // so three at once take three).
+        let schema = FreshSchema::create().await;
+        let store = named_store(&schema, 3).await;
+        let now = suite_now();
+        let key = saved_session(&store, 7, now).await;
+        let rewrite = record(&key, 7, now + TimeDelta::hours(1));
+        let rewritten =
+            futures_util::future::join_all((0..3).map(|_| store.save(&rewrite, SaveMode::Update)))
+                .await;
+        assert!(rewritten.iter().all(Result::is_ok), "{rewritten:?}");
+        assert_eq!(open_connections(&schema).await, 3);
 
         // Act: PostgreSQL ends every one of them, as a restart does.
         let ended: Vec<bool> = sqlx::query_scalar(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
         )
         .bind(&schema.name)
-        .fetch_all(&mut admin)
+        .fetch_all(&mut admin().await)
         .await
         .unwrap();
         let loaded = futures_util::future::join_all((0..3).map(|_| store.load(&key, now))).await;
 
         // Assert: every request found the session on a fresh connection.
-        assert!(!ended.is_empty() && ended.iter().all(|&done| done));
+        assert_eq!(ended, [true, true, true]);
         for result in loaded {
             assert_eq!(result.unwrap().unwrap().data["n"], json!(7));
         }
@@ -765,19 +801,11 @@ mod tests {
 
     #[actix_web::test]
     async fn concurrent_reads_share_one_connection() {
-        // Arrange: a store of three connections at most, each named after the schema.
+        // Arrange: a store of three connections at most, one of them open, and a session.
         let schema = FreshSchema::create().await;
-        let url = format!("{}&application_name={}", schema.url, schema.name);
-        let store = PgStore::connect(&url, 3, codec()).await.unwrap();
+        let store = named_store(&schema, 3).await;
         let now = suite_now();
-        let key = new_session_key().unwrap();
-        store
-            .save(
-                &record(&key, 5, now + TimeDelta::hours(1)),
-                SaveMode::Create,
-            )
-            .await
-            .unwrap();
+        let key = saved_session(&store, 5, now).await;
 
         // Act: sixteen loads at once.
         let loaded = futures_util::future::join_all((0..16).map(|_| store.load(&key, now))).await;
@@ -786,16 +814,7 @@ mod tests {
         for result in loaded {
             assert_eq!(result.unwrap().unwrap().data["n"], json!(5));
         }
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
-            .await
-            .unwrap();
-        let connections: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1")
-                .bind(&schema.name)
-                .fetch_one(&mut admin)
-                .await
-                .unwrap();
-        assert_eq!(connections, 1);
+        assert_eq!(open_connections(&schema).await, 1);
     }
 
     #[actix_web::test]
@@ -955,13 +974,9 @@ mod tests {
             store_on(&schema).await;
             schema.name.clone()
         };
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url())
-            .await
-            .unwrap();
-
         let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_namespace WHERE nspname = $1")
             .bind(&name)
-            .fetch_one(&mut admin)
+            .fetch_one(&mut admin().await)
             .await
             .unwrap();
 

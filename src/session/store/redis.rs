@@ -201,7 +201,7 @@ impl RedisStore {
     /// connection found dropped (Redis restarted while it sat idle) is replaced and the command
     /// sent again, as the checkout check of deadpool-redis would have done before sending it.
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let mut attempts = self.pool.status().max_size + 1;
+        let mut retries = 0;
         loop {
             let (mut conn, broken, reused) = {
                 let shared = self.pool.get().await.map_err(unavailable)?;
@@ -212,10 +212,12 @@ impl RedisStore {
                 Ok(value) => return Ok(value),
                 Err(error) => {
                     broken.store(true, Ordering::Relaxed);
-                    attempts -= 1;
-                    if !(reused && error.is_connection_dropped() && attempts > 0) {
+                    // The pool's size is read only here: `status()` takes the pool's lock.
+                    let may_retry = retries < self.pool.status().max_size;
+                    if !(reused && error.is_connection_dropped() && may_retry) {
                         return Err(unavailable(error));
                     }
+                    retries += 1;
                 }
             }
         }
