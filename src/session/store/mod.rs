@@ -99,6 +99,19 @@ impl StoreError {
     }
 }
 
+/// Whether a query that failed on a connection of `pool` is sent again on another: only when
+/// the connection was `reused` (it sat idle in the pool) and the server had `ended` it (a
+/// restart), and at most once per connection the pool may hold (`retries` so far). The pool's
+/// size is read last, when the rest holds: `status()` takes the pool's lock.
+fn send_again<M: deadpool::managed::Manager>(
+    pool: &deadpool::managed::Pool<M>,
+    reused: bool,
+    ended: bool,
+    retries: usize,
+) -> bool {
+    reused && ended && retries < pool.status().max_size
+}
+
 /// Why a `save()` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {

@@ -16,7 +16,7 @@ use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
 use tokio_postgres::error::{Severity, SqlState};
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
-use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
+use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError, send_again};
 use crate::session::key::is_storable_session_key;
 
 const ENGINE: &str = "db (PostgreSQL)";
@@ -159,7 +159,7 @@ impl managed::Manager for Connections {
 type Pool = managed::Pool<Connections>;
 
 /// How a query uses its pooled connection.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Use {
     /// Reads take a handle and put the connection back before sending, so the reads of
     /// concurrent requests are pipelined over the connections the pool holds (tokio-postgres
@@ -251,7 +251,15 @@ impl PgStore {
             let pooled = self.pool.get().await.map_err(unavailable)?;
             let reused = Object::metrics(&pooled).recycled.is_some();
             let connection = Arc::clone(&pooled);
-            let _held = (usage == Use::Exclusive).then_some(pooled);
+            // A read gives the connection back to the pool before it is sent; a write keeps it
+            // until it is answered.
+            let _held = match usage {
+                Use::Shared => {
+                    drop(pooled);
+                    None
+                }
+                Use::Exclusive => Some(pooled),
+            };
             let outcome = tokio::time::timeout(
                 QUERY_TIMEOUT,
                 query(&connection.client, &connection.statements, &&()),
@@ -268,8 +276,7 @@ impl PgStore {
                 }
             };
             connection.broken.store(true, Ordering::Relaxed);
-            // The pool's size is read only here: `status()` takes the pool's lock.
-            if !(reused && connection_ended(&error) && retries < self.pool.status().max_size) {
+            if !send_again(&self.pool, reused, connection_ended(&error), retries) {
                 return Err(unavailable(error));
             }
             retries += 1;

@@ -16,7 +16,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, IntoConnectionInfo, RedisError};
 use serde::{Deserialize, Serialize};
 
-use super::{SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
+use super::{SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError, send_again};
 use crate::session::key::is_storable_session_key;
 use crate::signing::python_json_bytes;
 
@@ -212,9 +212,8 @@ impl RedisStore {
                 Ok(value) => return Ok(value),
                 Err(error) => {
                     broken.store(true, Ordering::Relaxed);
-                    // The pool's size is read only here: `status()` takes the pool's lock.
-                    let may_retry = retries < self.pool.status().max_size;
-                    if !(reused && error.is_connection_dropped() && may_retry) {
+                    let dropped = error.is_connection_dropped();
+                    if !send_again(&self.pool, reused, dropped, retries) {
                         return Err(unavailable(error));
                     }
                     retries += 1;
