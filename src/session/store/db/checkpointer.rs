@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::connection::Database;
+use super::connection::{Database, LockWait};
 
 /// How often the log is copied back. Often, so each checkpoint is small: while its `fsync`
 /// writes the log's pages back, the writer's next append to the log's last page waits for it,
@@ -171,7 +171,7 @@ impl Checkpointer {
 
 /// The checkpointer's connection to the database file at `path`, and its write-back.
 fn open(path: &Path) -> anyhow::Result<(Connection, WriteBack)> {
-    let conn = Database::File(path.to_owned()).open()?;
+    let conn = Database::File(path.to_owned()).open(LockWait::UpToBusyTimeout)?;
     Ok((conn, WriteBack::of(path)?))
 }
 
@@ -191,7 +191,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let database = Database::File(dir.path().join("sessions.sqlite3"));
             let writer = database.open_writer().unwrap();
-            let conn = database.open().unwrap();
+            let conn = database.open(LockWait::UpToBusyTimeout).unwrap();
             Fixture {
                 _dir: dir,
                 writer,

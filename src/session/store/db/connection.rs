@@ -1,14 +1,58 @@
 //! Opening SQLite connections to the sessions database, and telling SQLite's errors apart.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 /// How long a write waits for another process's lock before the request answers 503.
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a connection waiting for a lock tries again. SQLite's own busy timeout sleeps
+/// 1, 2, 5, 10 … 50, 100 ms between tries, so a write held up by a lock taken for 70 ms (a
+/// `clearsessions` rebuild in another process) woke 30 ms or more after it was let go; at 1 ms,
+/// a waiting write starts within a millisecond of the lock's release, and a thread wakes a
+/// thousand times a second only while it waits.
+const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(1);
+
+/// How a connection meets a lock another connection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LockWait {
+    /// It is told at once (`SQLITE_BUSY`): a request's thread, which must not block.
+    Never,
+    /// It tries again every [`LOCK_RETRY_INTERVAL`] for up to [`BUSY_TIMEOUT`].
+    UpToBusyTimeout,
+}
+
+/// Sets how `conn` meets another connection's lock.
+pub(super) fn wait_for_locks(conn: &Connection, wait: LockWait) -> rusqlite::Result<()> {
+    match wait {
+        LockWait::Never => conn.busy_handler(None),
+        LockWait::UpToBusyTimeout => conn.busy_handler(Some(retry_after_an_interval)),
+    }
+}
+
+/// SQLite's busy handler for [`LockWait::UpToBusyTimeout`]: sleeps one interval and asks for
+/// another try, until the lock has been waited for [`BUSY_TIMEOUT`]. SQLite calls it on the
+/// thread running the statement, with the tries made so far for this lock (0 on the first
+/// call), so the start of the wait is kept per thread.
+fn retry_after_an_interval(earlier_tries: i32) -> bool {
+    thread_local! {
+        static WAITING_SINCE: Cell<Instant> = Cell::new(Instant::now());
+    }
+    let now = Instant::now();
+    if earlier_tries == 0 {
+        WAITING_SINCE.set(now);
+    }
+    if now.duration_since(WAITING_SINCE.get()) >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(LOCK_RETRY_INTERVAL);
+    true
+}
 
 /// The size, in bytes, the write-ahead log is cut back to when it restarts: above what it
 /// reaches between restarts (about 100 MB, see [`super::checkpointer`]), since cutting a file
@@ -42,8 +86,9 @@ impl Database {
         ))
     }
 
-    /// Opens a connection with the settings every connection of the store shares.
-    pub(super) fn open(&self) -> rusqlite::Result<Connection> {
+    /// Opens a connection with the settings every connection of the store shares; it waits
+    /// for locks as `wait` says.
+    pub(super) fn open(&self, wait: LockWait) -> rusqlite::Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_URI
@@ -59,7 +104,7 @@ impl Database {
                 conn
             }
         };
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        wait_for_locks(&conn, wait)?;
         Ok(conn)
     }
 
@@ -68,7 +113,7 @@ impl Database {
     /// last commits but never corrupts the file), no automatic checkpoints (see
     /// [`super::checkpointer`]), and Django's table.
     pub(super) fn open_writer(&self) -> rusqlite::Result<Connection> {
-        let conn = self.open()?;
+        let conn = self.open(LockWait::UpToBusyTimeout)?;
         if matches!(self, Database::File(_)) {
             conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
             // The checkpointer thread copies the log back, the writer only its last frames.
@@ -134,7 +179,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let reader = first.open().unwrap();
+        let reader = first.open(LockWait::UpToBusyTimeout).unwrap();
         let count: i64 = reader
             .query_row("SELECT COUNT(*) FROM django_session", [], |row| row.get(0))
             .unwrap();
@@ -168,6 +213,62 @@ mod tests {
         assert_eq!(pragma("wal_autocheckpoint"), "0");
         assert_eq!(pragma("journal_size_limit"), WAL_SIZE_LIMIT.to_string());
         assert_eq!(pragma("synchronous"), "1", "NORMAL");
+    }
+
+    /// A database file in a temp dir, with Django's table, and a connection to it that holds
+    /// the write lock until the returned sender is dropped or sent to.
+    fn locked_database() -> (tempfile::TempDir, Database, std::sync::mpsc::Sender<()>) {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::File(dir.path().join("sessions.sqlite3"));
+        drop(database.open_writer().unwrap());
+        let holder = database.open(LockWait::Never).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = released.recv();
+            holder
+                .execute(
+                    "INSERT INTO django_session VALUES ('held', 'd', '9999-01-01 00:00:00')",
+                    [],
+                )
+                .unwrap();
+            holder.execute_batch("COMMIT").unwrap();
+        });
+        (dir, database, release)
+    }
+
+    #[test]
+    fn a_waiting_write_goes_through_once_the_lock_is_let_go() {
+        let (_dir, database, release) = locked_database();
+        let writer = database.open_writer().unwrap();
+        let letting_go = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            release.send(()).unwrap();
+        });
+        writer
+            .execute(
+                "INSERT INTO django_session VALUES ('waited', 'd', '9999-01-01 00:00:00')",
+                [],
+            )
+            .unwrap();
+        letting_go.join().unwrap();
+        let count: i64 = writer
+            .query_row("SELECT COUNT(*) FROM django_session", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(count, 2, "the holder's row and the waiting write's");
+    }
+
+    #[test]
+    fn a_connection_that_never_waits_is_told_the_lock_is_taken() {
+        let (_dir, database, _release) = locked_database();
+        let conn = database.open(LockWait::Never).unwrap();
+        let error = conn
+            .execute(
+                "INSERT INTO django_session VALUES ('k', 'd', '9999-01-01 00:00:00')",
+                [],
+            )
+            .unwrap_err();
+        assert!(is_busy(&error), "{error}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use self::checkpointer::{CatchUp, Checkpointer};
-use self::connection::{BUSY_TIMEOUT, Database, ensure_parent_dir, is_busy};
+use self::connection::{Database, LockWait, ensure_parent_dir, is_busy};
 use self::readers::Readers;
 use self::writer::{Write, WriteError, Writer};
 use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
@@ -110,10 +110,10 @@ impl DbStore {
         &self,
         read: impl Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        match self.readers.read(std::time::Duration::ZERO, &read) {
+        match self.readers.read(LockWait::Never, &read) {
             Err(error) if is_busy(&error) => {
                 let readers = Arc::clone(&self.readers);
-                tokio::task::spawn_blocking(move || readers.read(BUSY_TIMEOUT, read))
+                tokio::task::spawn_blocking(move || readers.read(LockWait::UpToBusyTimeout, read))
                     .await
                     .map_err(|e| StoreError::new(ENGINE, e))?
                     .map_err(unavailable)

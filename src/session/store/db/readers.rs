@@ -3,13 +3,11 @@
 //! cost, so reads run on the thread that asks; in write-ahead-log mode they never wait for the
 //! writer.
 
-use std::cell::RefCell;
-use std::time::Duration;
-
 use rusqlite::Connection;
+use std::cell::RefCell;
 use thread_local::ThreadLocal;
 
-use super::connection::{Database, is_busy};
+use super::connection::{Database, LockWait, is_busy, wait_for_locks};
 
 /// One reading connection per thread, opened on first use.
 pub(super) struct Readers {
@@ -21,7 +19,7 @@ pub(super) struct Readers {
 /// blocking pool's threads do), so the setting is changed only when it differs.
 struct Reader {
     conn: Connection,
-    busy: Duration,
+    wait: LockWait,
 }
 
 impl Readers {
@@ -32,12 +30,12 @@ impl Readers {
         }
     }
 
-    /// Runs `read` on this thread's connection, waiting at most `busy` for a lock. A connection
+    /// Runs `read` on this thread's connection, meeting a lock as `wait` says. A connection
     /// that failed for any other reason than a lock is closed, and the next read opens a new
     /// one (the file may have been replaced or made readable again meanwhile).
     pub(super) fn read<T>(
         &self,
-        busy: Duration,
+        wait: LockWait,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         let cell = self.connections.get_or(|| RefCell::new(None));
@@ -45,14 +43,13 @@ impl Readers {
         let reader = match &mut *slot {
             Some(reader) => reader,
             empty => {
-                let conn = self.database.open()?;
-                conn.busy_timeout(busy)?;
-                empty.insert(Reader { conn, busy })
+                let conn = self.database.open(wait)?;
+                empty.insert(Reader { conn, wait })
             }
         };
-        if reader.busy != busy {
-            reader.conn.busy_timeout(busy)?;
-            reader.busy = busy;
+        if reader.wait != wait {
+            wait_for_locks(&reader.conn, wait)?;
+            reader.wait = wait;
         }
         let result = read(&reader.conn);
         if result.as_ref().is_err_and(|error| !is_busy(error)) {
