@@ -216,7 +216,8 @@ mod tests {
     }
 
     /// A database file in a temp dir, with Django's table, and a connection to it that holds
-    /// the write lock until the returned sender is dropped or sent to.
+    /// the write lock: a send on the returned sender commits a row and lets it go; dropping the
+    /// sender rolls back.
     fn locked_database() -> (tempfile::TempDir, Database, std::sync::mpsc::Sender<()>) {
         let dir = tempfile::tempdir().unwrap();
         let database = Database::File(dir.path().join("sessions.sqlite3"));
@@ -225,7 +226,9 @@ mod tests {
         holder.execute_batch("BEGIN IMMEDIATE").unwrap();
         let (release, released) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
-            let _ = released.recv();
+            if released.recv().is_err() {
+                return;
+            }
             holder
                 .execute(
                     "INSERT INTO django_session VALUES ('held', 'd', '9999-01-01 00:00:00')",

@@ -3,8 +3,9 @@
 //! cost, so reads run on the thread that asks; in write-ahead-log mode they never wait for the
 //! writer.
 
-use rusqlite::Connection;
 use std::cell::RefCell;
+
+use rusqlite::Connection;
 use thread_local::ThreadLocal;
 
 use super::connection::{Database, LockWait, is_busy, wait_for_locks};
