@@ -38,8 +38,7 @@ impl Renderer {
                 .with_context(|| format!("template {name} is not UTF-8"))?;
             templates.push((name.into_owned(), text));
         }
-        let mut tera = Tera::default();
-        tera.autoescape_on(vec![".html"]);
+        let mut tera = page_engine();
         tera.add_raw_templates(templates)
             .context("the templates under templates/ do not parse")?;
 
@@ -68,6 +67,19 @@ impl Renderer {
         Ok(self.tera.render(template, &context)?)
     }
 
+    /// Renders `template` with `context` and the values of `fixed`, built once for every
+    /// request (their names must differ from `context`'s fields; `fixed` wins where not).
+    pub fn render_over(
+        &self,
+        template: &str,
+        fixed: &tera::Context,
+        context: &impl Serialize,
+    ) -> Result<String, AppError> {
+        let mut values = tera::Context::from_serialize(context)?;
+        values.extend(fixed.clone());
+        Ok(self.tera.render(template, &values)?)
+    }
+
     /// Answers with `template` rendered from `context`, or with `json` when the client asked
     /// for JSON.
     pub fn respond(
@@ -77,32 +89,40 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
-        self.respond_with(
-            req,
-            || template,
-            || context,
-            |out: &mut Vec<u8>| serde_json::to_writer(out, json),
-        )
+        if wants_json(req) {
+            return json_response(|out: &mut Vec<u8>| serde_json::to_writer(out, json));
+        }
+        Ok(html_response(self.render(template, context)?))
     }
 
-    /// [`Renderer::respond`] with the template name and context built only when the page is
-    /// rendered (a JSON answer does not pay for what only the page shows, the lesson views'
-    /// inspector), and the JSON written by `write_json` into the answer's body.
-    pub fn respond_with<T: AsRef<str>, C: Serialize>(
+    /// [`Renderer::respond`] with the page's context built only when the page is rendered (a
+    /// JSON answer does not pay for what only the page shows, the lesson views' inspector) and
+    /// joined to the `fixed` values ([`Renderer::render_over`]), and the JSON written by
+    /// `write_json` into the answer's body.
+    pub fn respond_with<C: Serialize>(
         &self,
         req: &HttpRequest,
-        template: impl FnOnce() -> T,
+        template: &str,
+        fixed: &tera::Context,
         context: impl FnOnce() -> C,
         write_json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<HttpResponse, AppError> {
         if wants_json(req) {
             return json_response(write_json);
         }
-        let body = self.render(template().as_ref(), &context())?;
-        Ok(HttpResponse::Ok()
-            .content_type(HTML_CONTENT_TYPE)
-            .body(body))
+        Ok(html_response(self.render_over(
+            template,
+            fixed,
+            &context(),
+        )?))
     }
+}
+
+/// A 200 with the page `body`.
+fn html_response(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(HTML_CONTENT_TYPE)
+        .body(body)
 }
 
 /// A 200 with the JSON `write_json` writes, into a buffer sized for a lesson answer (about
@@ -120,6 +140,46 @@ fn json_response(
 
 /// The buffer a JSON answer starts with.
 const JSON_ANSWER_CAPACITY: usize = 512;
+
+/// A Tera that renders as the pages are rendered: `.html` templates autoescaped by
+/// [`escape_html`], with the `json_encode` filter.
+fn page_engine() -> Tera {
+    let mut tera = Tera::new();
+    tera.autoescape_on([".html"]);
+    tera.set_escape_fn(escape_html);
+    tera.register_filter("json_encode", json_encode);
+    tera
+}
+
+/// The autoescape of the pages: Tera 1's, which Tera 2 narrowed. Besides `& < > "` it escapes
+/// `'` and `/` (OWASP's rule for text that may land in an attribute), so a student's key or
+/// value can never close an attribute, whichever quotes it is in.
+fn escape_html(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let bytes = input.as_bytes();
+    let mut unescaped_from = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match byte {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' => b"&quot;",
+            b'\'' => b"&#x27;",
+            b'/' => b"&#x2F;",
+            _ => continue,
+        };
+        out.write_all(&bytes[unescaped_from..at])?;
+        out.write_all(escaped)?;
+        unescaped_from = at + 1;
+    }
+    out.write_all(&bytes[unescaped_from..])
+}
+
+/// Tera 1's `json_encode`, which Tera 2 does not have: `value` as compact JSON (the page's
+/// autoescape then escapes it, as any text).
+fn json_encode(value: &tera::Value, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    serde_json::to_string(value)
+        .map_err(|error| tera::Error::message(format!("json_encode: {error}")))
+}
 
 /// CommonMark with tables, as the lesson texts are written.
 pub fn markdown_to_html(markdown: &str) -> String {
@@ -202,6 +262,35 @@ mod tests {
             assert_eq!(shortcut, full, "{accept}");
         }
         assert!(ranked("text/html;q=0.1, application/json").0);
+    }
+
+    #[test]
+    fn pages_escape_what_could_end_text_or_an_attribute() {
+        let mut out = Vec::new();
+        escape_html("<a href='/x'>\"Tom & Jerry\"</a> ünïcode", &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "&lt;a href=&#x27;&#x2F;x&#x27;&gt;&quot;Tom &amp; Jerry&quot;&lt;&#x2F;a&gt; ünïcode"
+        );
+    }
+
+    #[test]
+    fn json_encode_writes_compact_json_in_insertion_order() {
+        let mut tera = page_engine();
+        tera.add_raw_template("t.html", "{{ v | json_encode }}")
+            .unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"z": [1, 2.5, null], "a": "x"}"#).unwrap();
+        let html = tera
+            .render(
+                "t.html",
+                &tera::Context::from_serialize(&serde_json::json!({ "v": value })).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            html,
+            "{&quot;z&quot;:[1,2.5,null],&quot;a&quot;:&quot;x&quot;}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use anyhow::Context;
 use crate::config::{
     CacheBackend, DatabaseKind, Engine, SessionSettings, Settings, database_path_kind,
 };
-use crate::lessons::{self, LESSONS};
+use crate::lessons::{self, LESSONS, LessonContext};
 use crate::playground;
 use crate::render::Renderer;
 use crate::routes;
@@ -268,6 +268,12 @@ impl Application {
                 period,
             ));
         }
+        let lesson_contexts = engines
+            .iter()
+            .map(|(lesson, engine)| {
+                LessonContext::new(lesson, engine.clone(), &renderer).map(web::Data::new)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let workers = settings.server.workers;
         let state = web::Data::new(AppState {
             settings,
@@ -294,8 +300,8 @@ impl Application {
             if state.settings.instructor.enabled {
                 app = app.service(crate::instructor::scope());
             }
-            for &(lesson, ref engine) in &state.engines {
-                app = app.service(lessons::scope(lesson, engine.clone()));
+            for context in &lesson_contexts {
+                app = app.service(lessons::scope(context.clone()));
             }
             app = app.service(playground::scope(playground_engine.clone()));
             app.default_service(web::to(routes::not_found))

@@ -327,6 +327,12 @@ async fn html_pages_extend_the_base_template_and_escape_values() {
     );
     // setdefault stored "26", shown JSON-encoded and escaped.
     assert!(page.body.contains("&quot;26&quot;"), "{}", page.body);
+    // `request.session.get('name')` of an empty session is None, printed as Django prints it.
+    assert!(
+        page.body.contains("<p class=\"answer\">None None</p>"),
+        "{}",
+        page.body
+    );
     let css = app.get("/static/style.css", None).await;
     assert_eq!(css.status, 200);
     assert!(

@@ -4,6 +4,7 @@
 
 mod basic;
 mod dict;
+mod fixed;
 mod pagesession;
 mod testcookie;
 mod timeout;
@@ -17,12 +18,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::append_slash::AppendSlash;
-use crate::config::SessionSettings;
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect};
 use crate::json_object::{Fields as _, JsonObject};
 use crate::render::Renderer;
 use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
+
+pub use fixed::{FixedParts, ViewParts};
 
 /// A lesson: where it lives, what it is called, which views it has.
 #[derive(Debug, Serialize)]
@@ -72,25 +74,42 @@ pub fn find(slug: &str) -> Option<&'static Lesson> {
     LESSONS.iter().find(|l| l.slug == slug)
 }
 
-/// What a lesson's handlers need besides the session: which lesson they serve and with which
-/// settings.
+/// What a lesson's handlers need besides the session: which lesson they serve, with which
+/// settings, and the parts of its pages that never change.
 pub struct LessonContext {
     /// The lesson.
     pub lesson: &'static Lesson,
     /// Its session engine (settings, store, clock).
     pub engine: Arc<SessionEngine>,
+    /// Its pages' fixed parts, rendered with its settings.
+    pub parts: FixedParts,
 }
 
-/// Builds the scope of `lesson`: its page, its views and its own session middleware.
-pub fn scope(
-    lesson: &'static Lesson,
-    engine: Arc<SessionEngine>,
-) -> impl actix_web::dev::HttpServiceFactory + 'static {
-    let views = web::scope(&format!("/{}", lesson.slug))
-        .app_data(web::Data::new(LessonContext {
+impl LessonContext {
+    /// The context of `lesson` on `engine`, its fixed parts rendered by `renderer` (once, at
+    /// start-up, for every worker).
+    pub fn new(
+        lesson: &'static Lesson,
+        engine: Arc<SessionEngine>,
+        renderer: &Renderer,
+    ) -> anyhow::Result<Self> {
+        let parts = FixedParts::render(lesson, &engine.settings, renderer)?;
+        Ok(LessonContext {
             lesson,
-            engine: engine.clone(),
-        }))
+            engine,
+            parts,
+        })
+    }
+}
+
+/// Builds the scope of a lesson: its page, its views and its own session middleware.
+pub fn scope(
+    context: web::Data<LessonContext>,
+) -> impl actix_web::dev::HttpServiceFactory + 'static {
+    let lesson = context.lesson;
+    let engine = context.engine.clone();
+    let views = web::scope(&format!("/{}", lesson.slug))
+        .app_data(context)
         .route("/", web::get().to(lesson_page));
     let views = match lesson.slug {
         "basic" => basic::routes(views),
@@ -164,15 +183,13 @@ fn write_view_json(
     Ok(())
 }
 
-/// The template context of a lesson view: the JSON answer plus what the page shows around it.
+/// The template context of a lesson view: the JSON answer plus what the page shows around it
+/// (beside the view's fixed values, [`ViewParts::context`]).
 #[derive(Serialize)]
 struct ViewPage<'a> {
-    lesson: &'static Lesson,
     view: &'a str,
     context: &'a Value,
     session: &'a SessionSnapshot,
-    settings: &'a SessionSettings,
-    mount_path: String,
     inspector: Inspection,
 }
 
@@ -186,29 +203,28 @@ impl Page {
         session: &Session,
     ) -> Result<HttpResponse, AppError> {
         let lesson = self.lesson.lesson;
+        let Some(fixed) = self.lesson.parts.view(view) else {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "lesson {} has no view {view}",
+                lesson.slug
+            )));
+        };
         let snapshot = session.snapshot();
+        let json = |out: &mut Vec<u8>| write_view_json(out, lesson.slug, view, &context, &snapshot);
         let page = || ViewPage {
-            lesson,
             view,
             context: &context,
             session: &snapshot,
-            settings: &self.lesson.engine.settings,
-            mount_path: lesson.mount_path(),
             inspector: inspect(&self.req, session, self.lesson.engine.clock.now()),
         };
-        let template = || format!("{}/{view}.html", lesson.templates);
-        let json = |out: &mut Vec<u8>| write_view_json(out, lesson.slug, view, &context, &snapshot);
-        self.renderer.respond_with(&self.req, template, page, json)
+        self.renderer
+            .respond_with(&self.req, &fixed.template, &fixed.context, page, json)
     }
 }
 
-/// The lesson page context.
+/// The lesson page's context, beside its fixed values ([`FixedParts::lesson_page`]).
 #[derive(Serialize)]
-struct LessonPageContext<'a> {
-    lesson: &'static Lesson,
-    text: &'a str,
-    settings: &'a SessionSettings,
-    mount_path: String,
+struct LessonPageContext {
     inspector: Inspection,
 }
 
@@ -220,21 +236,25 @@ async fn lesson_page(
     renderer: web::Data<Renderer>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let text = renderer.lesson_html(lesson.lesson.slug).unwrap_or_default();
-    let context = LessonPageContext {
-        lesson: lesson.lesson,
-        text,
-        settings: &lesson.engine.settings,
-        mount_path: lesson.lesson.mount_path(),
+    let context = || LessonPageContext {
         inspector: inspect(&req, &session, lesson.engine.clock.now()),
     };
-    let json = serde_json::json!({
-        "lesson": lesson.lesson.slug,
-        "title": lesson.lesson.title,
-        "views": lesson.lesson.views.iter().map(|v| v.name).collect::<Vec<_>>(),
-        "settings": &lesson.engine.settings,
-    });
-    renderer.respond(&req, "lesson.html", &context, &json)
+    let json = |out: &mut Vec<u8>| {
+        let answer = serde_json::json!({
+            "lesson": lesson.lesson.slug,
+            "title": lesson.lesson.title,
+            "views": lesson.lesson.views.iter().map(|v| v.name).collect::<Vec<_>>(),
+            "settings": &lesson.engine.settings,
+        });
+        serde_json::to_writer(out, &answer)
+    };
+    renderer.respond_with(
+        &req,
+        "lesson.html",
+        &lesson.parts.lesson_page,
+        context,
+        json,
+    )
 }
 
 #[cfg(test)]

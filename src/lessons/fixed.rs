@@ -1,0 +1,191 @@
+//! The parts of a lesson's pages that are the same on every request — the list of its views,
+//! its text with the source of its handlers, its settings table — rendered once at start-up
+//! from their templates under `templates/parts/`, and each page's fixed template values
+//! (its title, its settings) converted once to Tera values. A request then converts and
+//! renders only what depends on it (the view's result, the session, the inspector); the fixed
+//! values join its context as shared references (Tera's strings, lists and maps are
+//! reference-counted), not as copies.
+
+use anyhow::Context as _;
+use serde::Serialize;
+use tera::Value;
+
+use super::{Lesson, View};
+use crate::config::SessionSettings;
+use crate::render::Renderer;
+
+/// A lesson's fixed parts and values.
+pub struct FixedParts {
+    /// The lesson page's template values: `title`, `settings`, and as HTML `views_nav`,
+    /// `lesson_text` and `settings_table`.
+    pub lesson_page: tera::Context,
+    /// Each view's, in the lesson's order.
+    views: Vec<ViewParts>,
+}
+
+/// The fixed parts of one view's page.
+pub struct ViewParts {
+    /// The view's name, `set` for `/basic/set/`.
+    pub name: &'static str,
+    /// Its template, `<lesson templates>/<name>.html`.
+    pub template: String,
+    /// Its template values: `title`, `mount_path`, `settings`, and as HTML `views_nav` (the
+    /// lesson's views with this one marked current).
+    pub context: tera::Context,
+}
+
+/// What `parts/views_nav.html` renders with.
+#[derive(Serialize)]
+struct ViewsNav<'a> {
+    lesson: &'a Lesson,
+    mount_path: &'a str,
+    heading: &'a str,
+    /// The view marked `aria-current`, empty for none.
+    current: &'a str,
+}
+
+/// What `parts/lesson_text.html` renders with.
+#[derive(Serialize)]
+struct LessonText<'a> {
+    lesson: &'a Lesson,
+    text: &'a str,
+}
+
+/// What `parts/settings_table.html` renders with.
+#[derive(Serialize)]
+struct SettingsTable<'a> {
+    settings: &'a SessionSettings,
+}
+
+impl FixedParts {
+    /// Renders the fixed parts of `lesson` with its session `settings`; a template that fails
+    /// stops start-up.
+    pub fn render(
+        lesson: &'static Lesson,
+        settings: &SessionSettings,
+        renderer: &Renderer,
+    ) -> anyhow::Result<Self> {
+        let slug = lesson.slug;
+        let mount_path = lesson.mount_path();
+        let views_nav = |heading: &str, current: &str| {
+            let nav = ViewsNav {
+                lesson,
+                mount_path: &mount_path,
+                heading,
+                current,
+            };
+            renderer
+                .render("parts/views_nav.html", &nav)
+                .with_context(|| format!("rendering the list of views of lesson {slug}"))
+        };
+        let text = renderer
+            .lesson_html(slug)
+            .with_context(|| format!("lessons/{slug}.md is missing"))?;
+        let settings_value = Value::try_from_serializable(settings)
+            .with_context(|| format!("the settings of lesson {slug} as template values"))?;
+        let mut page_values = tera::Context::new();
+        page_values.insert_value("title", Value::from(lesson.title));
+        page_values.insert_value("settings", settings_value);
+
+        let mut lesson_page = page_values.clone();
+        lesson_page.insert_value("views_nav", Value::from(views_nav("Views", "")?));
+        let lesson_text = renderer
+            .render("parts/lesson_text.html", &LessonText { lesson, text })
+            .with_context(|| format!("rendering the text of lesson {slug}"))?;
+        lesson_page.insert_value("lesson_text", Value::from(lesson_text));
+        let settings_table = renderer
+            .render("parts/settings_table.html", &SettingsTable { settings })
+            .with_context(|| format!("rendering the settings of lesson {slug}"))?;
+        lesson_page.insert_value("settings_table", Value::from(settings_table));
+
+        page_values.insert_value("mount_path", Value::from(mount_path.as_str()));
+        let views = lesson
+            .views
+            .iter()
+            .map(|&View { name, .. }| {
+                let mut context = page_values.clone();
+                context.insert_value("views_nav", Value::from(views_nav("Next", name)?));
+                Ok(ViewParts {
+                    name,
+                    template: format!("{}/{name}.html", lesson.templates),
+                    context,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(FixedParts { lesson_page, views })
+    }
+
+    /// The fixed parts of view `name`, if the lesson has it.
+    pub fn view(&self, name: &str) -> Option<&ViewParts> {
+        self.views.iter().find(|view| view.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::{Settings, config_dir};
+    use crate::lessons::LESSONS;
+
+    /// The parts of lesson `slug` with the committed default profile's settings.
+    fn parts_of(slug: &str) -> FixedParts {
+        let lesson = crate::lessons::find(slug).unwrap();
+        let settings = Settings::load_with_env(&config_dir(), "default", BTreeMap::new())
+            .unwrap()
+            .lesson_session(slug, &lesson.mount_path());
+        FixedParts::render(lesson, &settings, &Renderer::load().unwrap()).unwrap()
+    }
+
+    /// The text value `key` of `values`.
+    fn text<'a>(values: &'a tera::Context, key: &str) -> &'a str {
+        values.get(key).and_then(Value::as_str).unwrap()
+    }
+
+    #[test]
+    fn each_view_marks_itself_current_in_its_list_of_views() {
+        for lesson in &LESSONS {
+            let parts = parts_of(lesson.slug);
+            for view in lesson.views {
+                let values = &parts.view(view.name).unwrap().context;
+                let nav = text(values, "views_nav");
+                let current = format!(
+                    "<a href=\"/{}/{}/\" aria-current=\"page\">",
+                    lesson.slug, view.name
+                );
+                assert_eq!(nav.matches("aria-current").count(), 1, "{nav}");
+                assert!(nav.contains(&current), "{nav}");
+                assert_eq!(nav.matches("<li>").count(), lesson.views.len());
+                assert_eq!(text(values, "title"), lesson.title);
+                assert_eq!(text(values, "mount_path"), lesson.mount_path());
+            }
+            let nav = text(&parts.lesson_page, "views_nav");
+            assert!(!nav.contains("aria-current"), "{nav}");
+        }
+    }
+
+    #[test]
+    fn the_lesson_page_values_hold_the_text_the_escaped_source_and_the_settings() {
+        let parts = parts_of("settings");
+
+        let lesson_text = text(&parts.lesson_page, "lesson_text");
+        assert!(lesson_text.contains("<h1>"));
+        assert!(
+            lesson_text.contains("Result&lt;HttpResponse, AppError&gt;"),
+            "the handlers' source is there, escaped"
+        );
+        let table = text(&parts.lesson_page, "settings_table");
+        assert!(table.contains("<code>sessionname</code>"), "{table}");
+        assert!(table.contains("<td>400 seconds</td>"), "{table}");
+        let settings = parts.lesson_page.get("settings").unwrap();
+        assert_eq!(
+            settings
+                .get_from_path("cookie_name")
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            Some("sessionname".to_owned())
+        );
+        assert_eq!(parts.view("get").unwrap().template, "timeout/get.html");
+        assert!(parts.view("nope").is_none());
+    }
+}
