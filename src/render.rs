@@ -89,10 +89,13 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
-        if wants_json(req) {
-            return json_response(|out: &mut Vec<u8>| serde_json::to_writer(out, json));
-        }
-        Ok(html_response(self.render(template, context)?))
+        self.respond_with(
+            req,
+            template,
+            &tera::Context::new(),
+            || context,
+            |out: &mut Vec<u8>| serde_json::to_writer(out, json),
+        )
     }
 
     /// [`Renderer::respond`] with the page's context built only when the page is rendered (a
@@ -110,19 +113,11 @@ impl Renderer {
         if wants_json(req) {
             return json_response(write_json);
         }
-        Ok(html_response(self.render_over(
-            template,
-            fixed,
-            &context(),
-        )?))
+        let body = self.render_over(template, fixed, &context())?;
+        Ok(HttpResponse::Ok()
+            .content_type(HTML_CONTENT_TYPE)
+            .body(body))
     }
-}
-
-/// A 200 with the page `body`.
-fn html_response(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(HTML_CONTENT_TYPE)
-        .body(body)
 }
 
 /// A 200 with the JSON `write_json` writes, into a buffer sized for a lesson answer (about

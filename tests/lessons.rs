@@ -342,3 +342,26 @@ async fn html_pages_extend_the_base_template_and_escape_values() {
             .starts_with("text/css")
     );
 }
+
+#[actix_web::test]
+async fn a_lesson_page_answers_its_views_and_settings_as_json() {
+    let app = spawn_app().await;
+
+    let page = app.get_json("/settings/", None).await;
+
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.headers["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let answer = page.json();
+    assert_eq!(answer["lesson"], "settings");
+    assert_eq!(answer["views"], json!(["set", "get", "del"]));
+    assert_eq!(answer["settings"]["cookie_name"], "sessionname");
+    assert_eq!(answer["settings"]["cookie_age"], 400);
+    assert_eq!(
+        page.cookie_value("sessionname"),
+        None,
+        "the lesson page never touches the session"
+    );
+}

@@ -4,7 +4,8 @@
 //! (its title, its settings) converted once to Tera values. A request then converts and
 //! renders only what depends on it (the view's result, the session, the inspector); the fixed
 //! values join its context as shared references (Tera's strings, lists and maps are
-//! reference-counted), not as copies.
+//! reference-counted), not as copies. The lesson page's JSON answer, fixed whole, is written
+//! once too.
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -19,6 +20,8 @@ pub struct FixedParts {
     /// The lesson page's template values: `title`, `settings`, and as HTML `views_nav`,
     /// `lesson_text` and `settings_table`.
     pub lesson_page: tera::Context,
+    /// The lesson page's JSON answer: `lesson`, `title`, `views` (their names) and `settings`.
+    pub lesson_page_json: Vec<u8>,
     /// Each view's, in the lesson's order.
     views: Vec<ViewParts>,
 }
@@ -40,8 +43,8 @@ struct ViewsNav<'a> {
     lesson: &'a Lesson,
     mount_path: &'a str,
     heading: &'a str,
-    /// The view marked `aria-current`, empty for none.
-    current: &'a str,
+    /// The view marked `aria-current`, if one is.
+    current: Option<&'a str>,
 }
 
 /// What `parts/lesson_text.html` renders with.
@@ -67,7 +70,7 @@ impl FixedParts {
     ) -> anyhow::Result<Self> {
         let slug = lesson.slug;
         let mount_path = lesson.mount_path();
-        let views_nav = |heading: &str, current: &str| {
+        let views_nav = |heading: &str, current: Option<&str>| {
             let nav = ViewsNav {
                 lesson,
                 mount_path: &mount_path,
@@ -83,12 +86,13 @@ impl FixedParts {
             .with_context(|| format!("lessons/{slug}.md is missing"))?;
         let settings_value = Value::try_from_serializable(settings)
             .with_context(|| format!("the settings of lesson {slug} as template values"))?;
-        let mut page_values = tera::Context::new();
-        page_values.insert_value("title", Value::from(lesson.title));
-        page_values.insert_value("settings", settings_value);
+        // What the lesson page and every view page show alike.
+        let mut shared = tera::Context::new();
+        shared.insert_value("title", Value::from(lesson.title));
+        shared.insert_value("settings", settings_value);
 
-        let mut lesson_page = page_values.clone();
-        lesson_page.insert_value("views_nav", Value::from(views_nav("Views", "")?));
+        let mut lesson_page = shared.clone();
+        lesson_page.insert_value("views_nav", Value::from(views_nav("Views", None)?));
         let lesson_text = renderer
             .render("parts/lesson_text.html", &LessonText { lesson, text })
             .with_context(|| format!("rendering the text of lesson {slug}"))?;
@@ -97,14 +101,21 @@ impl FixedParts {
             .render("parts/settings_table.html", &SettingsTable { settings })
             .with_context(|| format!("rendering the settings of lesson {slug}"))?;
         lesson_page.insert_value("settings_table", Value::from(settings_table));
+        let lesson_page_json = serde_json::to_vec(&serde_json::json!({
+            "lesson": slug,
+            "title": lesson.title,
+            "views": lesson.views.iter().map(|v| v.name).collect::<Vec<_>>(),
+            "settings": settings,
+        }))
+        .with_context(|| format!("the JSON answer of lesson {slug}"))?;
 
-        page_values.insert_value("mount_path", Value::from(mount_path.as_str()));
         let views = lesson
             .views
             .iter()
             .map(|&View { name, .. }| {
-                let mut context = page_values.clone();
-                context.insert_value("views_nav", Value::from(views_nav("Next", name)?));
+                let mut context = shared.clone();
+                context.insert_value("mount_path", Value::from(mount_path.as_str()));
+                context.insert_value("views_nav", Value::from(views_nav("Next", Some(name))?));
                 Ok(ViewParts {
                     name,
                     template: format!("{}/{name}.html", lesson.templates),
@@ -112,7 +123,11 @@ impl FixedParts {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(FixedParts { lesson_page, views })
+        Ok(FixedParts {
+            lesson_page,
+            lesson_page_json,
+            views,
+        })
     }
 
     /// The fixed parts of view `name`, if the lesson has it.
@@ -187,5 +202,21 @@ mod tests {
         );
         assert_eq!(parts.view("get").unwrap().template, "timeout/get.html");
         assert!(parts.view("nope").is_none());
+    }
+
+    #[test]
+    fn the_lesson_page_json_names_the_lesson_its_views_and_its_settings() {
+        let parts = parts_of("settings");
+
+        let answer: serde_json::Value = serde_json::from_slice(&parts.lesson_page_json).unwrap();
+        assert_eq!(answer["lesson"], "settings");
+        assert_eq!(
+            answer["title"],
+            crate::lessons::find("settings").unwrap().title
+        );
+        assert_eq!(answer["views"], serde_json::json!(["set", "get", "del"]));
+        assert_eq!(answer["settings"]["cookie_name"], "sessionname");
+        assert_eq!(answer["settings"]["cookie_age"], 400);
+        assert_eq!(answer["settings"]["cookie_path"], "/settings/");
     }
 }

@@ -240,13 +240,8 @@ async fn lesson_page(
         inspector: inspect(&req, &session, lesson.engine.clock.now()),
     };
     let json = |out: &mut Vec<u8>| {
-        let answer = serde_json::json!({
-            "lesson": lesson.lesson.slug,
-            "title": lesson.lesson.title,
-            "views": lesson.lesson.views.iter().map(|v| v.name).collect::<Vec<_>>(),
-            "settings": &lesson.engine.settings,
-        });
-        serde_json::to_writer(out, &answer)
+        out.extend_from_slice(&lesson.parts.lesson_page_json);
+        Ok(())
     };
     renderer.respond_with(
         &req,
