@@ -83,8 +83,10 @@ count() {
     "$(python3 -c "print(f'{$instructions / $requests:,.0f}')")" >>"$ROWS"
   log "$name $pathname: $requests requests, $((instructions / requests)) instructions each"
   if [ "$TOP" -gt 0 ]; then
+    # awk reads to the end: `head` would close the pipe early, and under pipefail the
+    # writer's SIGPIPE would end the whole script.
     callgrind_annotate --inclusive=yes "$dump" 2>/dev/null |
-      grep -E '^ *[0-9,]+ ' | head -n "$TOP" >&2
+      awk -v top="$TOP" '/^ *[0-9,]+ / && shown < top { print; shown++ }' >&2
   fi
   if [ -n "${BENCH_DUMPS:-}" ]; then
     mkdir -p "$BENCH_DUMPS"

@@ -67,17 +67,20 @@ impl Renderer {
         Ok(self.tera.render(template, &context)?)
     }
 
-    /// Renders `template` with `context` and the values of `fixed`, built once for every
-    /// request (their names must differ from `context`'s fields; `fixed` wins where not).
+    /// Renders `template` with the values of `fixed`, built once for every request, and those
+    /// `add_values` inserts over them (a per-request value replaces a fixed one of its name).
     pub fn render_over(
         &self,
         template: &str,
         fixed: &tera::Context,
-        context: &impl Serialize,
+        add_values: impl FnOnce(&mut PageValues) -> Result<(), AppError>,
     ) -> Result<String, AppError> {
-        let mut values = tera::Context::from_serialize(context)?;
-        values.extend(fixed.clone());
-        Ok(self.tera.render(template, &values)?)
+        // A clone of the fixed values shares their contents (Tera's strings, lists and maps
+        // are reference-counted); each per-request value is converted alone, under a name that
+        // stays borrowed, rather than as one serialized struct merged into them.
+        let mut values = PageValues(fixed.clone());
+        add_values(&mut values)?;
+        Ok(self.tera.render(template, &values.0)?)
     }
 
     /// Answers with `template` rendered from `context`, or with `json` when the client asked
@@ -89,35 +92,56 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
-        self.respond_with(
-            req,
-            template,
-            &tera::Context::new(),
-            || context,
-            |out: &mut Vec<u8>| serde_json::to_writer(out, json),
-        )
+        if wants_json(req) {
+            return json_response(|out: &mut Vec<u8>| serde_json::to_writer(out, json));
+        }
+        let body = self.render(template, context)?;
+        Ok(html_response(body))
     }
 
-    /// [`Renderer::respond`] with the page's context built only when the page is rendered (a
-    /// JSON answer does not pay for what only the page shows, the lesson views' inspector) and
-    /// joined to the `fixed` values ([`Renderer::render_over`]), and the JSON written by
-    /// `write_json` into the answer's body.
-    pub fn respond_with<C: Serialize>(
+    /// [`Renderer::respond`] for a page made of `fixed` values and the values `add_values`
+    /// inserts over them, called only when the page is rendered (a JSON answer does not pay
+    /// for what only the page shows, the lesson views' inspector; see
+    /// [`Renderer::render_over`]), and a JSON answer written by `write_json` into its body.
+    pub fn respond_with(
         &self,
         req: &HttpRequest,
         template: &str,
         fixed: &tera::Context,
-        context: impl FnOnce() -> C,
+        add_values: impl FnOnce(&mut PageValues) -> Result<(), AppError>,
         write_json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<HttpResponse, AppError> {
         if wants_json(req) {
             return json_response(write_json);
         }
-        let body = self.render_over(template, fixed, &context())?;
-        Ok(HttpResponse::Ok()
-            .content_type(HTML_CONTENT_TYPE)
-            .body(body))
+        let body = self.render_over(template, fixed, add_values)?;
+        Ok(html_response(body))
     }
+}
+
+/// The values a page is rendered with: its fixed values, and those of the request added over
+/// them by [`PageValues::insert`].
+pub struct PageValues(tera::Context);
+
+impl PageValues {
+    /// Sets `name` to `value`, replacing a fixed value of that name. A value Tera cannot hold
+    /// is an error, where `tera::Context::insert` would panic.
+    pub fn insert(
+        &mut self,
+        name: &'static str,
+        value: &(impl Serialize + ?Sized),
+    ) -> Result<(), AppError> {
+        self.0
+            .insert_value(name, tera::Value::try_from_serializable(value)?);
+        Ok(())
+    }
+}
+
+/// A 200 with the HTML page `body`.
+fn html_response(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(HTML_CONTENT_TYPE)
+        .body(body)
 }
 
 /// A 200 with the JSON `write_json` writes, into a buffer sized for a lesson answer (about
@@ -266,6 +290,29 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "&lt;a href=&#x27;&#x2F;x&#x27;&gt;&quot;Tom &amp; Jerry&quot;&lt;&#x2F;a&gt; ünïcode"
+        );
+    }
+
+    #[test]
+    fn a_page_joins_its_fixed_values_and_the_request_s_own() {
+        let mut renderer = Renderer::load().unwrap();
+        renderer
+            .tera
+            .add_raw_template("t.html", "{{ title }}: {{ view }} ({{ kind }})")
+            .unwrap();
+        let mut fixed = tera::Context::new();
+        fixed.insert("title", "Set & get");
+        fixed.insert("kind", "fixed");
+        let html = renderer
+            .render_over("t.html", &fixed, |values| {
+                values.insert("view", "get")?;
+                values.insert("kind", "this request's")
+            })
+            .unwrap();
+        assert_eq!(html, "Set &amp; get: get (this request&#x27;s)");
+        assert_eq!(
+            fixed.get("kind").map(|v| v.to_string()).as_deref(),
+            Some("fixed")
         );
     }
 

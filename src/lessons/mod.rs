@@ -19,9 +19,9 @@ use serde_json::Value;
 
 use crate::append_slash::AppendSlash;
 use crate::error::AppError;
-use crate::inspector::{Inspection, inspect};
+use crate::inspector::inspect;
 use crate::json_object::{Fields as _, JsonObject};
-use crate::render::Renderer;
+use crate::render::{PageValues, Renderer};
 use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 
 pub use fixed::{FixedParts, ViewParts};
@@ -183,16 +183,6 @@ fn write_view_json(
     Ok(())
 }
 
-/// The template context of a lesson view: the JSON answer plus what the page shows around it
-/// (beside the view's fixed values, [`ViewParts::context`]).
-#[derive(Serialize)]
-struct ViewPage<'a> {
-    view: &'a str,
-    context: &'a Value,
-    session: &'a SessionSnapshot,
-    inspector: Inspection,
-}
-
 impl Page {
     /// Renders view `view` of this lesson with `context`, showing the session as it is now
     /// (after the view's changes).
@@ -211,21 +201,20 @@ impl Page {
         };
         let snapshot = session.snapshot();
         let json = |out: &mut Vec<u8>| write_view_json(out, lesson.slug, view, &context, &snapshot);
-        let page = || ViewPage {
-            view,
-            context: &context,
-            session: &snapshot,
-            inspector: inspect(&self.req, session, self.lesson.engine.clock.now()),
+        // The page shows what the JSON answer holds and, around it, the inspector, beside the
+        // view's fixed values ([`ViewParts::context`]).
+        let page = |values: &mut PageValues| {
+            values.insert("view", view)?;
+            values.insert("context", &context)?;
+            values.insert("session", &snapshot)?;
+            values.insert(
+                "inspector",
+                &inspect(&self.req, session, self.lesson.engine.clock.now()),
+            )
         };
         self.renderer
             .respond_with(&self.req, &fixed.template, &fixed.context, page, json)
     }
-}
-
-/// The lesson page's context, beside its fixed values ([`FixedParts::lesson_page`]).
-#[derive(Serialize)]
-struct LessonPageContext {
-    inspector: Inspection,
 }
 
 /// `/<slug>/`: the lesson text and the links to its views. Its inspector looks at the session
@@ -236,8 +225,12 @@ async fn lesson_page(
     renderer: web::Data<Renderer>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    let context = || LessonPageContext {
-        inspector: inspect(&req, &session, lesson.engine.clock.now()),
+    // Beside the page's fixed values ([`FixedParts::lesson_page`]), the inspector.
+    let context = |values: &mut PageValues| {
+        values.insert(
+            "inspector",
+            &inspect(&req, &session, lesson.engine.clock.now()),
+        )
     };
     let json = |out: &mut Vec<u8>| {
         out.extend_from_slice(&lesson.parts.lesson_page_json);
