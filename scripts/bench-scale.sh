@@ -3,13 +3,15 @@
 #   clearsessions  `sessionlab clearsessions` over BENCH_EXPIRED (1,000,000) expired SQLite rows
 #                  (plus 1,000 live ones that must survive), inserted in one transaction; then
 #                  the same while a server on the same file answers wrk (8 connections) with new
-#                  sessions (writes) or with a session (reads): the longest wait a request had
+#                  sessions (writes) or with a session (reads): the longest wait a request had.
+#                  The same over BENCH_EXPIRED_FILES (100,000) expired session files of the
+#                  file engine (plus 1,000 live ones), and with a server on that directory.
 #   memory cache   resident memory of the in-process cache with BENCH_LIVE (1,000,000) sessions
 #                  (examples/memory_footprint.rs)
 #   startup        time from spawning `sessionlab serve` to the first 200 from /healthz, and the
 #                  server's idle RSS a second later (db engine on a fresh SQLite file, and the
 #                  signed_cookies engine, which opens no store)
-# Usage: scripts/bench-scale.sh   (about 4 minutes; CARGO_TARGET_DIR is honoured)
+# Usage: scripts/bench-scale.sh   (about 6 minutes; CARGO_TARGET_DIR is honoured)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,6 +19,7 @@ ROOT=$PWD
 source scripts/services.sh
 ROUNDS=${BENCH_ROUNDS:-3}
 EXPIRED=${BENCH_EXPIRED:-1000000}
+EXPIRED_FILES=${BENCH_EXPIRED_FILES:-100000}
 LIVE=${BENCH_LIVE:-1000000}
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -79,33 +82,93 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 CLEAR=$(median "${clear_times[@]}")
 
+# --- clearsessions over 100,000 expired session files -----------------------------------------
+log "writing $EXPIRED_FILES expired session files"
+python3 - "$WORK/pristine-files" "$EXPIRED_FILES" <<'PY'
+import os, random, string, sys, time
+
+path, expired = sys.argv[1], int(sys.argv[2])
+os.makedirs(path)
+alphabet = string.ascii_lowercase + string.digits
+rng = random.Random(42)
+now = time.time()
+# What the file engine stores for the basic lesson (signature irrelevant: nothing decodes it),
+# under the basic lesson's cookie name; the file's mtime is the session's expire_date.
+data = b"eyJuYW1lIjoiU29uYW0iLCJsbmFtZSI6InJhdGhvcmUifQ:1vMd7Z:bench-file-not-decoded"
+def files(count, first, step):
+    # Expiry dates from `first` seconds away, `step` seconds apart (cycling over a day).
+    for i in range(count):
+        name = os.path.join(path, "sessionid" + "".join(rng.choice(alphabet) for _ in range(32)))
+        with open(name, "wb") as f:
+            f.write(data)
+        at = now + first + step * (i % 86400)
+        os.utime(name, (at, at))
+files(expired, -60, -1)
+files(1000, 86400, 1)  # live for a day at least: the rounds must not see them expire
+PY
+# file_env DIR: the environment of a sessionlab on the file engine with its sessions in DIR.
+file_env() {
+  printf '%s\n' APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SESSION__ENGINE=file \
+    APP__SESSION__FILE_PATH="$1" APP__DATABASE__URL="sqlite://$WORK/file-engine-unused.sqlite3"
+}
+clear_file_times=()
+for round in $(seq 1 "$ROUNDS"); do
+  rm -rf "$WORK/round-files"
+  cp -a "$WORK/pristine-files" "$WORK/round-files"
+  sync
+  mapfile -t env < <(file_env "$WORK/round-files")
+  start=$(date +%s.%N)
+  report=$(env "${env[@]}" "$SESSIONLAB" clearsessions | tr '\n' ' ')
+  end=$(date +%s.%N)
+  left=$(find "$WORK/round-files" -type f | wc -l)
+  seconds=$(python3 -c "print(round($end - $start, 3))")
+  clear_file_times+=("$seconds")
+  log "clearsessions (files) round $round: ${seconds}s, $left files left (1000 live expected); $report"
+  [ "$left" = 1000 ] || { log "clearsessions left $left files, not 1000"; exit 1; }
+done
+rm -rf "$WORK/round-files"
+CLEAR_FILES=$(median "${clear_file_times[@]}")
+
 # --- live requests while clearsessions runs -------------------------------------------------
 ensure_wrk
-# Long enough to cover the whole clearsessions run, which starts a second in.
-LIVE_SECONDS=$(python3 -c "import math; print(min(120, math.ceil($CLEAR) + 4))")
-# during_clear PATH [none]: "<longest wait ms> <p99 ms> <requests> <errors>" for wrk on PATH
-# while clearsessions runs in another process on the server's own database (with `none`, the
-# same without clearsessions: what the path's latency is anyway).
+# live_seconds CLEAR_SECONDS: long enough to cover a whole clearsessions run, which starts a
+# second in.
+live_seconds() { python3 -c "import math; print(min(120, math.ceil($1) + 4))"; }
+LIVE_SECONDS=$(live_seconds "$CLEAR")
+LIVE_SECONDS_FILES=$(live_seconds "$CLEAR_FILES")
+# during_clear STORE PATH [none]: "<longest wait ms> <p99 ms> <requests> <errors>" for wrk on
+# PATH while clearsessions runs in another process on the server's own store (STORE: sqlite,
+# the db engine on a copy of the 1M-row file, or files, the file engine on a copy of the
+# expired files); with `none`, the same without clearsessions: what the path's latency is
+# anyway.
 during_clear() {
-  local path=$1 clear=${2:-clear} port cookie="" server line
-  cp "$WORK/pristine.sqlite3" "$WORK/live.sqlite3"
-  rm -f "$WORK/live.sqlite3-wal" "$WORK/live.sqlite3-shm"
+  local store=$1 path=$2 clear=${3:-clear} port cookie="" server line seconds
+  local -a env
+  if [ "$store" = files ]; then
+    rm -rf "$WORK/live-files"
+    cp -a "$WORK/pristine-files" "$WORK/live-files"
+    mapfile -t env < <(file_env "$WORK/live-files")
+    seconds=$LIVE_SECONDS_FILES
+  else
+    cp "$WORK/pristine.sqlite3" "$WORK/live.sqlite3"
+    rm -f "$WORK/live.sqlite3-wal" "$WORK/live.sqlite3-shm"
+    env=(APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__DATABASE__URL="sqlite://$WORK/live.sqlite3")
+    seconds=$LIVE_SECONDS
+  fi
   port=$(free_port)
-  APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SERVER__PORT="$port" \
-    APP__DATABASE__URL="sqlite://$WORK/live.sqlite3" "$SESSIONLAB" serve >"$WORK/live.log" 2>&1 &
+  env "${env[@]}" APP__SERVER__PORT="$port" "$SESSIONLAB" serve >"$WORK/live.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
   if [ "$path" = /basic/get/ ]; then
     cookie=$(curl -fs -D - -o /dev/null "http://127.0.0.1:$port/basic/set/" |
       tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')
   fi
-  BENCH_COOKIE=$cookie BENCH_ACCEPT=application/json wrk -t1 -c8 -d"${LIVE_SECONDS}s" \
+  BENCH_COOKIE=$cookie BENCH_ACCEPT=application/json wrk -t1 -c8 -d"${seconds}s" \
     -s scripts/bench.lua "http://127.0.0.1:$port$path" >"$WORK/live.wrk" &
   local wrk=$!
   sleep 1
   if [ "$clear" != none ]; then
-    APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__DATABASE__URL="sqlite://$WORK/live.sqlite3" \
-      "$SESSIONLAB" clearsessions >/dev/null
+    env "${env[@]}" "$SESSIONLAB" clearsessions >/dev/null
   fi
   wait "$wrk"
   kill "$server"; wait "$server" 2>/dev/null || true
@@ -117,12 +180,19 @@ errors = sum(int(f[k]) for k in ("connect", "read", "write", "status", "timeout"
 print(f"{int(f['max_us']) / 1000:.1f} {int(f['p99_us']) / 1000:.1f} {f['requests']} {errors}")
 PY2
 }
-read -r WRITE_MAX WRITE_P99 WRITE_N WRITE_ERR < <(during_clear /basic/set/)
+read -r WRITE_MAX WRITE_P99 WRITE_N WRITE_ERR < <(during_clear sqlite /basic/set/)
 log "writes during clearsessions: longest ${WRITE_MAX} ms, p99 ${WRITE_P99} ms, $WRITE_N requests, $WRITE_ERR errors"
-read -r READ_MAX READ_P99 READ_N READ_ERR < <(during_clear /basic/get/)
+read -r READ_MAX READ_P99 READ_N READ_ERR < <(during_clear sqlite /basic/get/)
 log "reads during clearsessions: longest ${READ_MAX} ms, p99 ${READ_P99} ms, $READ_N requests, $READ_ERR errors"
-read -r QUIET_MAX QUIET_P99 QUIET_N QUIET_ERR < <(during_clear /basic/set/ none)
+read -r QUIET_MAX QUIET_P99 QUIET_N QUIET_ERR < <(during_clear sqlite /basic/set/ none)
 log "writes without clearsessions: longest ${QUIET_MAX} ms, p99 ${QUIET_P99} ms, $QUIET_N requests, $QUIET_ERR errors"
+read -r FWRITE_MAX FWRITE_P99 FWRITE_N FWRITE_ERR < <(during_clear files /basic/set/)
+log "file engine, writes during clearsessions: longest ${FWRITE_MAX} ms, p99 ${FWRITE_P99} ms, $FWRITE_N requests, $FWRITE_ERR errors"
+read -r FREAD_MAX FREAD_P99 FREAD_N FREAD_ERR < <(during_clear files /basic/get/)
+log "file engine, reads during clearsessions: longest ${FREAD_MAX} ms, p99 ${FREAD_P99} ms, $FREAD_N requests, $FREAD_ERR errors"
+read -r FQUIET_MAX FQUIET_P99 FQUIET_N FQUIET_ERR < <(during_clear files /basic/set/ none)
+log "file engine, writes without clearsessions: longest ${FQUIET_MAX} ms, p99 ${FQUIET_P99} ms, $FQUIET_N requests, $FQUIET_ERR errors"
+rm -rf "$WORK/live-files"
 
 # --- the memory cache with 1M live sessions -------------------------------------------------
 mem_mib=() mem_per=()
@@ -191,6 +261,10 @@ echo "| clearsessions, $EXPIRED expired SQLite rows (+1,000 live kept) | ${CLEAR
 echo "| new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process) | longest wait ${WRITE_MAX} ms, p99 ${WRITE_P99} ms, $WRITE_N requests, $WRITE_ERR errors |"
 echo "| sessions read meanwhile (same) | longest wait ${READ_MAX} ms, p99 ${READ_P99} ms, $READ_N requests, $READ_ERR errors |"
 echo "| new sessions served without clearsessions (same load, for comparison) | longest wait ${QUIET_MAX} ms, p99 ${QUIET_P99} ms, $QUIET_N requests, $QUIET_ERR errors |"
+echo "| clearsessions, $EXPIRED_FILES expired session files (+1,000 live kept) | ${CLEAR_FILES} s |"
+echo "| file engine: new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS_FILES} s, clearsessions from another process) | longest wait ${FWRITE_MAX} ms, p99 ${FWRITE_P99} ms, $FWRITE_N requests, $FWRITE_ERR errors |"
+echo "| file engine: sessions read meanwhile (same) | longest wait ${FREAD_MAX} ms, p99 ${FREAD_P99} ms, $FREAD_N requests, $FREAD_ERR errors |"
+echo "| file engine: new sessions served without clearsessions (same load, for comparison) | longest wait ${FQUIET_MAX} ms, p99 ${FQUIET_P99} ms, $FQUIET_N requests, $FQUIET_ERR errors |"
 echo "| memory cache with $LIVE live sessions | ${MEM} MiB resident (${MEM_PER} bytes per session) |"
 echo "| startup to first 200 from /healthz, db (SQLite, new file) | ${START_MS[db]} ms |"
 echo "| startup to first 200 from /healthz, signed_cookies | ${START_MS[signed_cookies]} ms |"
