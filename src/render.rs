@@ -69,7 +69,7 @@ impl Renderer {
 
     /// Renders `template` with the values of `fixed`, built once for every request, and those
     /// `add_values` inserts over them (a per-request value replaces a fixed one of its name).
-    pub fn render_over(
+    fn render_over(
         &self,
         template: &str,
         fixed: &tera::Context,
@@ -92,17 +92,17 @@ impl Renderer {
         context: &impl Serialize,
         json: &impl Serialize,
     ) -> Result<HttpResponse, AppError> {
-        if wants_json(req) {
-            return json_response(|out: &mut Vec<u8>| serde_json::to_writer(out, json));
-        }
-        let body = self.render(template, context)?;
-        Ok(html_response(body))
+        negotiate(
+            req,
+            || self.render(template, context),
+            |out: &mut Vec<u8>| serde_json::to_writer(out, json),
+        )
     }
 
     /// [`Renderer::respond`] for a page made of `fixed` values and the values `add_values`
-    /// inserts over them, called only when the page is rendered (a JSON answer does not pay
-    /// for what only the page shows, the lesson views' inspector; see
-    /// [`Renderer::render_over`]), and a JSON answer written by `write_json` into its body.
+    /// inserts over them ([`PageValues`]), called only when the page is rendered (a JSON answer
+    /// does not pay for what only the page shows, the lesson views' inspector), and a JSON
+    /// answer written by `write_json` into its body.
     pub fn respond_with(
         &self,
         req: &HttpRequest,
@@ -111,11 +111,11 @@ impl Renderer {
         add_values: impl FnOnce(&mut PageValues) -> Result<(), AppError>,
         write_json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<HttpResponse, AppError> {
-        if wants_json(req) {
-            return json_response(write_json);
-        }
-        let body = self.render_over(template, fixed, add_values)?;
-        Ok(html_response(body))
+        negotiate(
+            req,
+            || self.render_over(template, fixed, add_values),
+            write_json,
+        )
     }
 }
 
@@ -137,11 +137,19 @@ impl PageValues {
     }
 }
 
-/// A 200 with the HTML page `body`.
-fn html_response(body: String) -> HttpResponse {
-    HttpResponse::Ok()
+/// A 200 with the JSON `write_json` writes when the client asked for JSON, else with the page
+/// `render_page` renders (only then).
+fn negotiate(
+    req: &HttpRequest,
+    render_page: impl FnOnce() -> Result<String, AppError>,
+    write_json: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<HttpResponse, AppError> {
+    if wants_json(req) {
+        return json_response(write_json);
+    }
+    Ok(HttpResponse::Ok()
         .content_type(HTML_CONTENT_TYPE)
-        .body(body)
+        .body(render_page()?))
 }
 
 /// A 200 with the JSON `write_json` writes, into a buffer sized for a lesson answer (about
