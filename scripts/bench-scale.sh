@@ -36,7 +36,7 @@ SESSIONLAB=${BENCH_BIN:-$TARGET/release/sessionlab} # BENCH_BIN: another build, 
 START_LOAD=$(wait_for_quiet)
 log "load before the run: $START_LOAD"
 
-# --- clearsessions over 1M expired rows ------------------------------------------------------
+# --- the sessions clearsessions empties: 1M expired rows, 100,000 expired files -----------
 log "filling a SQLite database with $EXPIRED expired sessions"
 python3 - "$WORK/pristine.sqlite3" "$EXPIRED" <<'PY'
 import datetime, random, sqlite3, string, sys
@@ -65,24 +65,6 @@ with db:
 db.execute("PRAGMA journal_mode=WAL")
 db.close()
 PY
-clear_times=()
-for round in $(seq 1 "$ROUNDS"); do
-  cp "$WORK/pristine.sqlite3" "$WORK/round.sqlite3"
-  rm -f "$WORK/round.sqlite3-wal" "$WORK/round.sqlite3-shm"
-  sync
-  start=$(date +%s.%N)
-  report=$(APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn \
-    APP__DATABASE__URL="sqlite://$WORK/round.sqlite3" "$SESSIONLAB" clearsessions)
-  end=$(date +%s.%N)
-  left=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from django_session").fetchone()[0])' "$WORK/round.sqlite3")
-  seconds=$(python3 -c "print(round($end - $start, 3))")
-  clear_times+=("$seconds")
-  log "clearsessions round $round: ${seconds}s, $left rows left (1000 live expected); $report"
-  [ "$left" = 1000 ] || { log "clearsessions left $left rows, not 1000"; exit 1; }
-done
-CLEAR=$(median "${clear_times[@]}")
-
-# --- clearsessions over 100,000 expired session files -----------------------------------------
 log "writing $EXPIRED_FILES expired session files"
 python3 - "$WORK/pristine-files" "$EXPIRED_FILES" <<'PY'
 import os, random, string, sys, time
@@ -106,55 +88,64 @@ def files(count, first, step):
 files(expired, -60, -1)
 files(1000, 86400, 1)  # live for a day at least: the rounds must not see them expire
 PY
-# file_env DIR: the environment of a sessionlab on the file engine with its sessions in DIR.
-file_env() {
-  printf '%s\n' APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SESSION__ENGINE=file \
-    APP__SESSION__FILE_PATH="$1" APP__DATABASE__URL="sqlite://$WORK/file-engine-unused.sqlite3"
+# store_copy STORE: a fresh copy of STORE's sessions at $WORK/copy-STORE (sqlite: the 1M-row
+# file, for the db engine; files: the expired files, for the file engine), and the environment
+# of a sessionlab on that copy, a VAR=value a line.
+store_copy() {
+  local copy="$WORK/copy-$1"
+  if [ "$1" = files ]; then
+    rm -rf "$copy"
+    cp -a "$WORK/pristine-files" "$copy"
+    printf '%s\n' APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SESSION__ENGINE=file \
+      APP__SESSION__FILE_PATH="$copy" APP__DATABASE__URL="sqlite://$WORK/file-engine-unused.sqlite3"
+  else
+    cp "$WORK/pristine.sqlite3" "$copy"
+    rm -f "$copy-wal" "$copy-shm"
+    printf '%s\n' APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__DATABASE__URL="sqlite://$copy"
+  fi
 }
-clear_file_times=()
-for round in $(seq 1 "$ROUNDS"); do
-  rm -rf "$WORK/round-files"
-  cp -a "$WORK/pristine-files" "$WORK/round-files"
-  sync
-  mapfile -t env < <(file_env "$WORK/round-files")
-  start=$(date +%s.%N)
-  report=$(env "${env[@]}" "$SESSIONLAB" clearsessions | tr '\n' ' ')
-  end=$(date +%s.%N)
-  left=$(find "$WORK/round-files" -type f | wc -l)
-  seconds=$(python3 -c "print(round($end - $start, 3))")
-  clear_file_times+=("$seconds")
-  log "clearsessions (files) round $round: ${seconds}s, $left files left (1000 live expected); $report"
-  [ "$left" = 1000 ] || { log "clearsessions left $left files, not 1000"; exit 1; }
-done
-rm -rf "$WORK/round-files"
-CLEAR_FILES=$(median "${clear_file_times[@]}")
 
-# --- live requests while clearsessions runs -------------------------------------------------
-ensure_wrk
+# sessions_left STORE: how many sessions the copy of STORE holds.
+sessions_left() {
+  if [ "$1" = files ]; then
+    find "$WORK/copy-$1" -type f | wc -l
+  else
+    python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from django_session").fetchone()[0])' "$WORK/copy-$1"
+  fi
+}
+
+# clear_rounds STORE: the median seconds of `sessionlab clearsessions` over ROUNDS fresh copies
+# of STORE; each must leave exactly the 1,000 live sessions.
+clear_rounds() {
+  local store=$1 round start end report left seconds
+  local -a env times=()
+  for round in $(seq 1 "$ROUNDS"); do
+    mapfile -t env < <(store_copy "$store")
+    sync
+    start=$(date +%s.%N)
+    report=$(env "${env[@]}" "$SESSIONLAB" clearsessions | tr '\n' ' ')
+    end=$(date +%s.%N)
+    left=$(sessions_left "$store")
+    seconds=$(python3 -c "print(round($end - $start, 3))")
+    times+=("$seconds")
+    log "clearsessions ($store) round $round: ${seconds}s, $left sessions left (1000 live expected); $report"
+    [ "$left" = 1000 ] || { log "clearsessions ($store) left $left sessions, not 1000"; exit 1; }
+  done
+  median "${times[@]}"
+}
+
 # live_seconds CLEAR_SECONDS: long enough to cover a whole clearsessions run, which starts a
 # second in.
 live_seconds() { python3 -c "import math; print(min(120, math.ceil($1) + 4))"; }
-LIVE_SECONDS=$(live_seconds "$CLEAR")
-LIVE_SECONDS_FILES=$(live_seconds "$CLEAR_FILES")
-# during_clear STORE PATH [none]: "<longest wait ms> <p99 ms> <requests> <errors>" for wrk on
-# PATH while clearsessions runs in another process on the server's own store (STORE: sqlite,
-# the db engine on a copy of the 1M-row file, or files, the file engine on a copy of the
-# expired files); with `none`, the same without clearsessions: what the path's latency is
+
+# during_clear STORE PATH CLEAR SECONDS: "<longest wait ms> <p99 ms> <requests> <errors>" for
+# wrk on PATH for SECONDS, while clearsessions runs in another process on the server's own copy
+# of STORE; with CLEAR `none`, the same without clearsessions: what the path's latency is
 # anyway.
 during_clear() {
-  local store=$1 path=$2 clear=${3:-clear} port cookie="" server line seconds
+  local store=$1 path=$2 clear=$3 seconds=$4 port cookie="" server line
   local -a env
-  if [ "$store" = files ]; then
-    rm -rf "$WORK/live-files"
-    cp -a "$WORK/pristine-files" "$WORK/live-files"
-    mapfile -t env < <(file_env "$WORK/live-files")
-    seconds=$LIVE_SECONDS_FILES
-  else
-    cp "$WORK/pristine.sqlite3" "$WORK/live.sqlite3"
-    rm -f "$WORK/live.sqlite3-wal" "$WORK/live.sqlite3-shm"
-    env=(APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__DATABASE__URL="sqlite://$WORK/live.sqlite3")
-    seconds=$LIVE_SECONDS
-  fi
+  mapfile -t env < <(store_copy "$store")
   port=$(free_port)
   env "${env[@]}" APP__SERVER__PORT="$port" "$SESSIONLAB" serve >"$WORK/live.log" 2>&1 &
   server=$!
@@ -180,19 +171,39 @@ errors = sum(int(f[k]) for k in ("connect", "read", "write", "status", "timeout"
 print(f"{int(f['max_us']) / 1000:.1f} {int(f['p99_us']) / 1000:.1f} {f['requests']} {errors}")
 PY2
 }
-read -r WRITE_MAX WRITE_P99 WRITE_N WRITE_ERR < <(during_clear sqlite /basic/set/)
-log "writes during clearsessions: longest ${WRITE_MAX} ms, p99 ${WRITE_P99} ms, $WRITE_N requests, $WRITE_ERR errors"
-read -r READ_MAX READ_P99 READ_N READ_ERR < <(during_clear sqlite /basic/get/)
-log "reads during clearsessions: longest ${READ_MAX} ms, p99 ${READ_P99} ms, $READ_N requests, $READ_ERR errors"
-read -r QUIET_MAX QUIET_P99 QUIET_N QUIET_ERR < <(during_clear sqlite /basic/set/ none)
-log "writes without clearsessions: longest ${QUIET_MAX} ms, p99 ${QUIET_P99} ms, $QUIET_N requests, $QUIET_ERR errors"
-read -r FWRITE_MAX FWRITE_P99 FWRITE_N FWRITE_ERR < <(during_clear files /basic/set/)
-log "file engine, writes during clearsessions: longest ${FWRITE_MAX} ms, p99 ${FWRITE_P99} ms, $FWRITE_N requests, $FWRITE_ERR errors"
-read -r FREAD_MAX FREAD_P99 FREAD_N FREAD_ERR < <(during_clear files /basic/get/)
-log "file engine, reads during clearsessions: longest ${FREAD_MAX} ms, p99 ${FREAD_P99} ms, $FREAD_N requests, $FREAD_ERR errors"
-read -r FQUIET_MAX FQUIET_P99 FQUIET_N FQUIET_ERR < <(during_clear files /basic/set/ none)
-log "file engine, writes without clearsessions: longest ${FQUIET_MAX} ms, p99 ${FQUIET_P99} ms, $FQUIET_N requests, $FQUIET_ERR errors"
-rm -rf "$WORK/live-files"
+
+ROWS=() # the table's rows, in the order measured
+# row CHECK RESULT: one row of the table.
+row() { ROWS+=("| $1 | $2 |"); }
+# live_row STORE PATH CLEAR SECONDS CHECK: during_clear's figures as the row CHECK.
+live_row() {
+  local longest p99 requests errors
+  read -r longest p99 requests errors < <(during_clear "$1" "$2" "$3" "$4")
+  log "$5: longest ${longest} ms, p99 ${p99} ms, $requests requests, $errors errors"
+  row "$5" "longest wait ${longest} ms, p99 ${p99} ms, $requests requests, $errors errors"
+}
+
+ensure_wrk
+# --- clearsessions over 1M expired rows, and live requests meanwhile -------------------------
+CLEAR=$(clear_rounds sqlite)
+row "clearsessions, $EXPIRED expired SQLite rows (+1,000 live kept)" "${CLEAR} s"
+LIVE_SECONDS=$(live_seconds "$CLEAR")
+live_row sqlite /basic/set/ clear "$LIVE_SECONDS" \
+  "new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process)"
+live_row sqlite /basic/get/ clear "$LIVE_SECONDS" "sessions read meanwhile (same)"
+live_row sqlite /basic/set/ none "$LIVE_SECONDS" \
+  "new sessions served without clearsessions (same load, for comparison)"
+
+# --- clearsessions over 100,000 expired session files, and live requests meanwhile -----------
+CLEAR_FILES=$(clear_rounds files)
+row "clearsessions, $EXPIRED_FILES expired session files (+1,000 live kept)" "${CLEAR_FILES} s"
+LIVE_SECONDS=$(live_seconds "$CLEAR_FILES")
+live_row files /basic/set/ clear "$LIVE_SECONDS" \
+  "file engine: new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process)"
+live_row files /basic/get/ clear "$LIVE_SECONDS" "file engine: sessions read meanwhile (same)"
+live_row files /basic/set/ none "$LIVE_SECONDS" \
+  "file engine: new sessions served without clearsessions (same load, for comparison)"
+rm -rf "$WORK/copy-files"
 
 # --- the memory cache with 1M live sessions -------------------------------------------------
 mem_mib=() mem_per=()
@@ -257,14 +268,7 @@ echo "\`scripts/bench-scale.sh\` — median of $ROUNDS rounds; 1-minute load bef
 echo
 echo "| check | result |"
 echo "|---|---|"
-echo "| clearsessions, $EXPIRED expired SQLite rows (+1,000 live kept) | ${CLEAR} s |"
-echo "| new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process) | longest wait ${WRITE_MAX} ms, p99 ${WRITE_P99} ms, $WRITE_N requests, $WRITE_ERR errors |"
-echo "| sessions read meanwhile (same) | longest wait ${READ_MAX} ms, p99 ${READ_P99} ms, $READ_N requests, $READ_ERR errors |"
-echo "| new sessions served without clearsessions (same load, for comparison) | longest wait ${QUIET_MAX} ms, p99 ${QUIET_P99} ms, $QUIET_N requests, $QUIET_ERR errors |"
-echo "| clearsessions, $EXPIRED_FILES expired session files (+1,000 live kept) | ${CLEAR_FILES} s |"
-echo "| file engine: new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS_FILES} s, clearsessions from another process) | longest wait ${FWRITE_MAX} ms, p99 ${FWRITE_P99} ms, $FWRITE_N requests, $FWRITE_ERR errors |"
-echo "| file engine: sessions read meanwhile (same) | longest wait ${FREAD_MAX} ms, p99 ${FREAD_P99} ms, $FREAD_N requests, $FREAD_ERR errors |"
-echo "| file engine: new sessions served without clearsessions (same load, for comparison) | longest wait ${FQUIET_MAX} ms, p99 ${FQUIET_P99} ms, $FQUIET_N requests, $FQUIET_ERR errors |"
+printf '%s\n' "${ROWS[@]}"
 echo "| memory cache with $LIVE live sessions | ${MEM} MiB resident (${MEM_PER} bytes per session) |"
 echo "| startup to first 200 from /healthz, db (SQLite, new file) | ${START_MS[db]} ms |"
 echo "| startup to first 200 from /healthz, signed_cookies | ${START_MS[signed_cookies]} ms |"
