@@ -12,7 +12,9 @@
 //!   `clearsessions` would keep our files too long and ours would delete all of its files).
 //! - **Creating never leaves an empty placeholder.** Django opens the target with `O_EXCL`
 //!   (an empty file, briefly visible) and then moves a temp file over it; here the complete
-//!   temp file is hard-linked to the target name, which fails if the key is taken.
+//!   file is linked to the target name, which fails if the key is taken. On Linux the file is
+//!   written unnamed (`O_TMPFILE`, [`super::unnamed_file`]), so that the link is the only change
+//!   to the directory; elsewhere it is a named temp file, removed once linked.
 //! - **Writes are atomic, not durable.** A reader sees the old file or the new one, never a
 //!   torn one (rename and link are atomic within a directory). Like Django, nothing is
 //!   fsynced: after a power cut, recent sessions may be lost or empty. The directory must be on
@@ -34,6 +36,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+#[cfg(target_os = "linux")]
+use super::unnamed_file;
 use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::session::key::{is_storable_session_key, new_session_key};
 
@@ -55,6 +59,17 @@ pub struct FileStore {
     prefix: String,
     codec: SessionCodec,
     stale_temp_age: Duration,
+    creation: Creation,
+}
+
+/// How a new session file is written before it takes the session's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// Unnamed, then linked as the directory allows (Linux).
+    #[cfg(target_os = "linux")]
+    Unnamed(unnamed_file::Link),
+    /// As a named temp file, hard-linked, then its temp name removed.
+    NamedTemp,
 }
 
 impl FileStore {
@@ -95,11 +110,12 @@ impl FileStore {
                 dir.display()
             );
         }
-        let store = FileStore {
+        let mut store = FileStore {
             dir: dir.to_owned(),
             prefix: prefix.to_owned(),
             codec,
             stale_temp_age: STALE_TEMP_AGE,
+            creation: Creation::NamedTemp,
         };
         // Probe with a real temp file: permission bits alone miss read-only mounts and ACLs.
         let probe = store.temp_path().map_err(anyhow::Error::new)?;
@@ -116,6 +132,11 @@ impl FileStore {
             })?;
         std::fs::remove_file(&probe)
             .with_context(|| format!("cannot remove the probe file {}", probe.display()))?;
+        #[cfg(target_os = "linux")]
+        if let Some(link) = unnamed_file::probe(dir, &probe) {
+            store.creation = Creation::Unnamed(link);
+        }
+        tracing::debug!(dir = %dir.display(), creation = ?store.creation, "how new session files are written");
         Ok(store)
     }
 
@@ -190,13 +211,43 @@ impl FileStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options
+        let mut file = options
             .open(&path)
             .map_err(|e| io_failure(e, "create the temp file", &path))?;
         let temp = TempFile { path, armed: true };
-        fill(file, content, SystemTime::from(expire_date))
+        file.write_all(content.as_bytes())
+            .and_then(|()| file.set_modified(SystemTime::from(expire_date)))
             .map_err(|e| io_failure(e, "write the temp file", &temp.path))?;
         Ok(temp)
+    }
+
+    /// Creates the file of a new session at `target` with `content` and `expire_date` as its
+    /// mtime; [`SaveError::KeyExists`] if the key is taken.
+    fn create(
+        &self,
+        content: &str,
+        expire_date: DateTime<Utc>,
+        target: &Path,
+    ) -> Result<(), SaveError> {
+        let linked = match self.creation {
+            // The mtime is set after the last write, which would reset it.
+            #[cfg(target_os = "linux")]
+            Creation::Unnamed(link) => {
+                unnamed_file::create_with(&self.dir, content.as_bytes(), target, link, |file| {
+                    file.set_modified(SystemTime::from(expire_date))
+                })
+            }
+            // The temp name is removed by `temp`'s drop, whether the link was made or not.
+            Creation::NamedTemp => {
+                let temp = self.write_temp(content, expire_date)?;
+                std::fs::hard_link(&temp.path, target)
+            }
+        };
+        match linked {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(SaveError::KeyExists),
+            Err(e) => Err(io_failure(e, "create the session file", target).into()),
+        }
     }
 
     fn load_blocking(
@@ -253,22 +304,16 @@ impl FileStore {
         }
         // The signing timestamp is informational (Django never checks it for stored data).
         let content = self.codec.encode(&record.data, Utc::now());
+        if mode == SaveMode::Create {
+            return self.create(&content, record.expire_date, &target);
+        }
         let temp = self.write_temp(&content, record.expire_date)?;
-        match mode {
-            // The link appears with its full content, or not at all if the key is taken; the
-            // temp name is then removed by `temp`'s drop.
-            SaveMode::Create => match std::fs::hard_link(&temp.path, &target) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(SaveError::KeyExists),
-                Err(e) => Err(io_failure(e, "link the session file", &target).into()),
-            },
-            SaveMode::Update => match std::fs::rename(&temp.path, &target) {
-                Ok(()) => {
-                    temp.persisted();
-                    Ok(())
-                }
-                Err(e) => Err(io_failure(e, "replace the session file", &target).into()),
-            },
+        match std::fs::rename(&temp.path, &target) {
+            Ok(()) => {
+                temp.persisted();
+                Ok(())
+            }
+            Err(e) => Err(io_failure(e, "replace the session file", &target).into()),
         }
     }
 
@@ -381,12 +426,6 @@ impl Drop for TempFile {
             );
         }
     }
-}
-
-/// Writes `content`, then sets the mtime (after the last write, which would reset it).
-fn fill(mut file: File, content: &str, mtime: SystemTime) -> io::Result<()> {
-    file.write_all(content.as_bytes())?;
-    file.set_modified(mtime)
 }
 
 /// When the file was last changed in any way. On Unix that is the ctime, which every write,
@@ -563,7 +602,38 @@ mod tests {
     #[actix_web::test]
     async fn file_store_passes_the_acceptance_suite() {
         let dir = tempfile::tempdir().unwrap();
-        acceptance_suite(&store_in(dir.path(), PREFIX)).await;
+        let store = store_in(dir.path(), PREFIX);
+        #[cfg(target_os = "linux")]
+        assert!(
+            matches!(store.creation, Creation::Unnamed(_)),
+            "a temp dir should have unnamed files: {:?}",
+            store.creation
+        );
+        acceptance_suite(&store).await;
+    }
+
+    /// Where unnamed files are not available: the named temp file, linked, then removed.
+    #[actix_web::test]
+    async fn file_store_with_named_temp_files_passes_the_acceptance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore {
+            creation: Creation::NamedTemp,
+            ..store_in(dir.path(), PREFIX)
+        };
+        acceptance_suite(&store).await;
+        let key = fresh_key();
+        let later = suite_now() + TimeDelta::hours(1);
+        store
+            .save(&record(&key, &[("n", json!(1))], later), SaveMode::Create)
+            .await
+            .unwrap();
+        assert!(names_in(dir.path()).contains(&format!("{PREFIX}{key}")));
+        assert!(
+            !names_in(dir.path())
+                .iter()
+                .any(|name| name.contains(TEMP_MARKER)),
+            "a temp name was left behind"
+        );
     }
 
     #[actix_web::test]

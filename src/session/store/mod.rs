@@ -14,6 +14,8 @@ mod memory;
 mod payload;
 mod postgres;
 mod redis;
+#[cfg(target_os = "linux")]
+mod unnamed_file;
 
 pub use actix::ActixSessionStore;
 pub use any::AnyStore;
