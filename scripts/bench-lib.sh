@@ -7,7 +7,7 @@
 # bench_workspace NAME: sets WORK (a private temp dir), REDIS_PREFIX (a private Redis key
 # prefix) and PG_SCHEMA (a private PostgreSQL schema name) for this run; when the script
 # exits, the server is stopped, the keys under the prefix deleted, the schema dropped and the
-# dir removed.
+# dir removed (with the time noted, if it held session files: wait_for_reusable_inodes).
 bench_workspace() {
   local id
   id=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -26,7 +26,10 @@ bench_cleanup() {
   if command -v psql >/dev/null && postgres_up; then
     psql -q "$POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
   fi
+  local files
+  files=$(find "$WORK" -mindepth 2 -maxdepth 2 -type d -name sessions -not -empty -print -quit)
   rm -rf "$WORK"
+  if [ -n "$files" ]; then date +%s >"$DELETION_STAMP"; fi
 }
 
 redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
@@ -64,11 +67,13 @@ build_peers() {
 
 SERVER_PID=""
 
-# start_server LOGNAME PORT COMMAND... (environment set by the caller with `env`); waits up to
-# START_TIMEOUT seconds (default 30) for /healthz to answer.
+# start_server LOGNAME PORT COMMAND... (environment set by the caller with `env`): starts the
+# server on dropped kernel caches (drop_kernel_caches) and waits up to START_TIMEOUT seconds
+# (default 30) for /healthz to answer.
 start_server() {
   local name=$1 port=$2 tries
   shift 2
+  drop_kernel_caches
   "$@" >"$WORK/$name.log" 2>&1 &
   SERVER_PID=$!
   tries=$((${START_TIMEOUT:-30} * 10))

@@ -30,7 +30,9 @@
 #   measure instead of building one), BENCH_COMPARE_BIN + BENCH_COMPARE_ENGINES +
 #   BENCH_COMPARE_LABEL (another build, e.g. before a change, measured right after each of
 #   those engines in the same run; its rows read `engine@label`), BENCH_PEER_ALLOCATOR
-#   (mimalloc, as sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv)
+#   (mimalloc, as sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv),
+#   BENCH_DROP_CACHES (1 when run as root: each server starts on dropped kernel caches; 0 to
+#   keep them). A before/after comparison on one engine: scripts/bench-ab.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -157,13 +159,13 @@ run_sessionlab() {
   fi
   mapfile -t env <<<"$env_lines"
   if [ "$engine" = postgres ]; then fresh_postgres_schema; fi
+  if [ "$engine" = file ]; then wait_for_reusable_inodes; fi
   start_server "sessionlab-$label" "$port" env "${env[@]}" "$binary" serve || return 0
   bench_server sessionlab "$label" "$port" /basic/set/ /basic/get/
   stop_server
-  # The file engine leaves hundreds of thousands of files: delete them, and wait for the disk
-  # to write the deletion out (sync), so that the next server is not measured beside it.
-  rm -rf "$data"
-  sync
+  # The file engine leaves hundreds of thousands of files: they are kept until the run ends
+  # (bench_cleanup), since deleting them would slow the next file-engine server's new files
+  # for minutes (wait_for_reusable_inodes).
 }
 
 run_peer() {

@@ -36,6 +36,36 @@ wait_for_quiet() {
   echo "$load"
 }
 
+# drop_kernel_caches: writes out what is dirty and, as root unless BENCH_DROP_CACHES=0, drops
+# the kernel's page, dentry and inode caches, so that each server measured starts from the same
+# state, not with the previous server's files (a million, after a file-engine row) in the
+# caches that every new file's lookups walk (BENCHMARKS.md, change 32).
+drop_kernel_caches() {
+  local default=0
+  [ "$(id -u)" = 0 ] && default=1
+  sync
+  [ "${BENCH_DROP_CACHES:-$default}" = 1 ] || return 0
+  echo 3 2>/dev/null >/proc/sys/vm/drop_caches || log "cannot drop the kernel's caches; measuring with them"
+}
+
+# Where the benchmarks note when they last deleted a file engine's sessions (bench_cleanup).
+DELETION_STAMP=${TMPDIR:-/tmp}/sessionlab-bench-files-deleted-at
+
+# wait_for_reusable_inodes: waits until six minutes have passed since the benchmarks last
+# deleted a file engine's sessions. On ext4 without a journal, as here, the inode of a deleted
+# file is not reused for a minute (six while its inode table block is dirty), and the kernel
+# finds each new file's inode by stepping past every such one: a file-engine server started
+# just after 200,000 files were deleted creates sessions at a third of the speed
+# (BENCHMARKS.md, change 32).
+wait_for_reusable_inodes() {
+  local deleted left
+  deleted=$(cat "$DELETION_STAMP" 2>/dev/null) || return 0
+  left=$((deleted + 360 - $(date +%s)))
+  [ "$left" -gt 0 ] || return 0
+  log "waiting ${left}s for the inodes of the session files deleted at $(date -d "@$deleted" +%H:%M:%S) to be reusable again"
+  sleep "$left"
+}
+
 # wrk, the HTTP load generator of the benchmarks.
 ensure_wrk() {
   command -v wrk >/dev/null || apt_install wrk
