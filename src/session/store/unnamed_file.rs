@@ -23,13 +23,13 @@ pub(super) enum Link {
     ByProcPath,
 }
 
-/// Which [`Link`] works in `dir`, tried on a real file named `probe` (removed afterwards);
+/// Which [`Link`] works in `dir`, tried on a real file at `probe_path` (removed afterwards);
 /// `None` when the file system has no unnamed files or neither link works.
-pub(super) fn probe(dir: &Path, probe: &Path) -> Option<Link> {
+pub(super) fn probe(dir: &Path, probe_path: &Path) -> Option<Link> {
     for link in [Link::ByDescriptor, Link::ByProcPath] {
-        if create(dir, b"", probe, link).is_ok() {
-            if let Err(error) = std::fs::remove_file(probe) {
-                tracing::warn!(path = %probe.display(), %error, "cannot remove a probe file");
+        if create(dir, b"", probe_path, link).is_ok() {
+            if let Err(error) = std::fs::remove_file(probe_path) {
+                tracing::warn!(path = %probe_path.display(), %error, "cannot remove a probe file");
             }
             return Some(link);
         }
