@@ -117,24 +117,28 @@ impl FileStore {
             stale_temp_age: STALE_TEMP_AGE,
             creation: Creation::NamedTemp,
         };
-        // Probe with a real temp file: permission bits alone miss read-only mounts and ACLs.
+        // Probe with a real file: permission bits alone miss read-only mounts and ACLs. An
+        // unnamed file that could be linked proves the directory writable; otherwise a named
+        // temp file must be, and its error says why not.
         let probe = store.temp_path().map_err(anyhow::Error::new)?;
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&probe)
-            .with_context(|| {
-                format!(
-                    "session file directory {} is not writable (set `file_path` to a directory \
-                     this process can write)",
-                    dir.display()
-                )
-            })?;
-        std::fs::remove_file(&probe)
-            .with_context(|| format!("cannot remove the probe file {}", probe.display()))?;
         #[cfg(target_os = "linux")]
         if let Some(link) = unnamed_file::probe(dir, &probe) {
             store.creation = Creation::Unnamed(link);
+        }
+        if store.creation == Creation::NamedTemp {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+                .with_context(|| {
+                    format!(
+                        "session file directory {} is not writable (set `file_path` to a \
+                         directory this process can write)",
+                        dir.display()
+                    )
+                })?;
+            std::fs::remove_file(&probe)
+                .with_context(|| format!("cannot remove the probe file {}", probe.display()))?;
         }
         tracing::debug!(dir = %dir.display(), creation = ?store.creation, "how new session files are written");
         Ok(store)
@@ -215,8 +219,7 @@ impl FileStore {
             .open(&path)
             .map_err(|e| io_failure(e, "create the temp file", &path))?;
         let temp = TempFile { path, armed: true };
-        file.write_all(content.as_bytes())
-            .and_then(|()| file.set_modified(SystemTime::from(expire_date)))
+        fill(&mut file, content, expire_date)
             .map_err(|e| io_failure(e, "write the temp file", &temp.path))?;
         Ok(temp)
     }
@@ -230,13 +233,10 @@ impl FileStore {
         target: &Path,
     ) -> Result<(), SaveError> {
         let linked = match self.creation {
-            // The mtime is set after the last write, which would reset it.
             #[cfg(target_os = "linux")]
-            Creation::Unnamed(link) => {
-                unnamed_file::create_with(&self.dir, content.as_bytes(), target, link, |file| {
-                    file.set_modified(SystemTime::from(expire_date))
-                })
-            }
+            Creation::Unnamed(link) => unnamed_file::create(&self.dir, target, link, |file| {
+                fill(file, content, expire_date)
+            }),
             // The temp name is removed by `temp`'s drop, whether the link was made or not.
             Creation::NamedTemp => {
                 let temp = self.write_temp(content, expire_date)?;
@@ -426,6 +426,13 @@ impl Drop for TempFile {
             );
         }
     }
+}
+
+/// Writes `content`, then sets the mtime to `expire_date` (after the last write, which would
+/// reset it).
+fn fill(file: &mut File, content: &str, expire_date: DateTime<Utc>) -> io::Result<()> {
+    file.write_all(content.as_bytes())?;
+    file.set_modified(SystemTime::from(expire_date))
 }
 
 /// When the file was last changed in any way. On Unix that is the ctime, which every write,
@@ -627,12 +634,11 @@ mod tests {
             .save(&record(&key, &[("n", json!(1))], later), SaveMode::Create)
             .await
             .unwrap();
-        assert!(names_in(dir.path()).contains(&format!("{PREFIX}{key}")));
+        let names = names_in(dir.path());
+        assert!(names.contains(&format!("{PREFIX}{key}")));
         assert!(
-            !names_in(dir.path())
-                .iter()
-                .any(|name| name.contains(TEMP_MARKER)),
-            "a temp name was left behind"
+            !names.iter().any(|name| name.contains(TEMP_MARKER)),
+            "a temp name was left behind: {names:?}"
         );
     }
 

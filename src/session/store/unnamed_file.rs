@@ -6,7 +6,7 @@
 //! creating a session in that one directory waits for (BENCHMARKS.md, change 32).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ pub(super) enum Link {
 /// `None` when the file system has no unnamed files or neither link works.
 pub(super) fn probe(dir: &Path, probe_path: &Path) -> Option<Link> {
     for link in [Link::ByDescriptor, Link::ByProcPath] {
-        if create(dir, b"", probe_path, link).is_ok() {
+        if create(dir, probe_path, link, |_| Ok(())).is_ok() {
             if let Err(error) = std::fs::remove_file(probe_path) {
                 tracing::warn!(path = %probe_path.display(), %error, "cannot remove a probe file");
             }
@@ -37,15 +37,14 @@ pub(super) fn probe(dir: &Path, probe_path: &Path) -> Option<Link> {
     None
 }
 
-/// Creates `target` in `dir` holding `content`, after `prepare` (say, setting the mtime) has
-/// seen the still unnamed file: the name appears with all of it, or not at all. Fails with
+/// Creates `target` in `dir` with what `fill` writes (content, mtime …) to the still unnamed
+/// file: the name appears with all of it, or not at all. Fails with
 /// [`io::ErrorKind::AlreadyExists`] if `target` is taken.
-pub(super) fn create_with(
+pub(super) fn create(
     dir: &Path,
-    content: &[u8],
     target: &Path,
     link: Link,
-    prepare: impl FnOnce(&File) -> io::Result<()>,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
     // As `mkstemp`: session data is signed, not encrypted, so others may not read it.
     let fd = rustix::fs::open(
@@ -54,8 +53,7 @@ pub(super) fn create_with(
         Mode::from_raw_mode(0o600),
     )?;
     let mut file = File::from(fd);
-    file.write_all(content)?;
-    prepare(&file)?;
+    fill(&mut file)?;
     match link {
         Link::ByDescriptor => rustix::fs::linkat(&file, "", CWD, target, AtFlags::EMPTY_PATH)?,
         Link::ByProcPath => rustix::fs::linkat(
@@ -69,14 +67,16 @@ pub(super) fn create_with(
     Ok(())
 }
 
-fn create(dir: &Path, content: &[u8], target: &Path, link: Link) -> io::Result<()> {
-    create_with(dir, content, target, link, |_| Ok(()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::time::{Duration, SystemTime};
+
+    /// A `fill` that writes `content`.
+    fn writes(content: &'static [u8]) -> impl FnOnce(&mut File) -> io::Result<()> {
+        move |file| file.write_all(content)
+    }
 
     fn entries_in(dir: &Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()
@@ -95,12 +95,13 @@ mod tests {
     }
 
     #[test]
-    fn every_link_creates_the_file_complete_with_what_prepare_set() {
+    fn every_link_creates_the_file_complete_with_what_fill_wrote() {
         let dir = tempfile::tempdir().unwrap();
         let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000);
         for (link, name) in [(Link::ByDescriptor, "by-fd"), (Link::ByProcPath, "by-proc")] {
             let target = dir.path().join(name);
-            match create_with(dir.path(), b"content", &target, link, |f| {
+            match create(dir.path(), &target, link, |f| {
+                f.write_all(b"content")?;
                 f.set_modified(mtime)
             }) {
                 Ok(()) => {
@@ -131,7 +132,7 @@ mod tests {
         let link = probe(dir.path(), &dir.path().join("probe")).unwrap();
         let target = dir.path().join("taken");
         std::fs::write(&target, "first").unwrap();
-        let error = create(dir.path(), b"second", &target, link).unwrap_err();
+        let error = create(dir.path(), &target, link, writes(b"second")).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "first");
         assert_eq!(entries_in(dir.path()), 1, "the unnamed file got a name");
@@ -142,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone");
         assert_eq!(probe(&gone, &gone.join("probe")), None);
-        let error = create(&gone, b"x", &gone.join("file"), Link::ByProcPath).unwrap_err();
+        let error = create(&gone, &gone.join("file"), Link::ByProcPath, writes(b"x")).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
     }
 }
