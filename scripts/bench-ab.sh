@@ -64,10 +64,10 @@ trial() {
     url="http://127.0.0.1:$port/basic/get/"
   fi
   route_answers "$label" "$PATH_KIND" "$url" "$cookie" || exit 1
-  before=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  before=$(cpu_ticks)
   line=$(BENCH_COOKIE=$cookie BENCH_ACCEPT=$ACCEPT \
     wrk -t2 -c32 -d"$DURATION" -s scripts/bench.lua "$url" | grep '^BENCH ')
-  after=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  after=$(cpu_ticks)
   stop_server
   python3 - "$label" "$line" "$((after - before))" "$CLK_TCK" <<'PY'
 import sys
@@ -84,10 +84,11 @@ START_LOAD=$(wait_for_quiet)
 log "load before the run: $START_LOAD; $ENGINE $PATH_KIND, $TRIALS trials of $DURATION"
 RESULTS="$WORK/trials"
 for n in $(seq 1 "$TRIALS"); do
-  # A B, B A, A B, …: each build goes first in half of the pairs.
-  if [ $(((n + 1) / 2 % 2)) = 1 ]; then order=("$LABEL_A=$A" "$LABEL_B=$B"); else order=("$LABEL_B=$B" "$LABEL_A=$A"); fi
-  pick=${order[$(((n + 1) % 2))]}
-  result=$(trial "${pick%%=*}" "${pick#*=}" "$n")
+  # A B B A A B B A …: each build goes first in half of the pairs.
+  case $((n % 4)) in
+    0 | 1) result=$(trial "$LABEL_A" "$A" "$n") ;;
+    *) result=$(trial "$LABEL_B" "$B" "$n") ;;
+  esac
   log "trial $n: $result"
   echo "$result" >>"$RESULTS"
 done

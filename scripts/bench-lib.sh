@@ -88,6 +88,19 @@ start_server() {
   return 1
 }
 
+# The server's processes: itself and its children (gunicorn's workers).
+server_pids() { echo "$SERVER_PID $(pgrep -P "$SERVER_PID" | tr '\n' ' ')"; }
+
+# cpu_ticks: the CPU time (user + system, in clock ticks) the server has used so far.
+cpu_ticks() {
+  local total=0 pid
+  for pid in $(server_pids); do
+    # utime and stime are fields 14 and 15; the name (field 2) has no spaces here.
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+
 stop_server() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true

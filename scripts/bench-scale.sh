@@ -183,26 +183,25 @@ live_row() {
   row "$5" "longest wait ${longest} ms, p99 ${p99} ms, $requests requests, $errors errors"
 }
 
-ensure_wrk
-# --- clearsessions over 1M expired rows, and live requests meanwhile -------------------------
-CLEAR=$(clear_rounds sqlite)
-row "clearsessions, $EXPIRED expired SQLite rows (+1,000 live kept)" "${CLEAR} s"
-LIVE_SECONDS=$(live_seconds "$CLEAR")
-live_row sqlite /basic/set/ clear "$LIVE_SECONDS" \
-  "new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process)"
-live_row sqlite /basic/get/ clear "$LIVE_SECONDS" "sessions read meanwhile (same)"
-live_row sqlite /basic/set/ none "$LIVE_SECONDS" \
-  "new sessions served without clearsessions (same load, for comparison)"
+# clear_checks STORE WHAT LABEL: clearsessions over STORE's expired sessions (WHAT names them
+# in the table), then new sessions, reads and new sessions without it, as live rows whose
+# labels start with LABEL.
+clear_checks() {
+  local store=$1 what=$2 label=$3 clear seconds
+  clear=$(clear_rounds "$store")
+  row "clearsessions, $what (+1,000 live kept)" "${clear} s"
+  seconds=$(live_seconds "$clear")
+  live_row "$store" /basic/set/ clear "$seconds" \
+    "${label}new sessions served meanwhile (wrk -c8 for ${seconds} s, clearsessions from another process)"
+  live_row "$store" /basic/get/ clear "$seconds" "${label}sessions read meanwhile (same)"
+  live_row "$store" /basic/set/ none "$seconds" \
+    "${label}new sessions served without clearsessions (same load, for comparison)"
+}
 
-# --- clearsessions over 100,000 expired session files, and live requests meanwhile -----------
-CLEAR_FILES=$(clear_rounds files)
-row "clearsessions, $EXPIRED_FILES expired session files (+1,000 live kept)" "${CLEAR_FILES} s"
-LIVE_SECONDS=$(live_seconds "$CLEAR_FILES")
-live_row files /basic/set/ clear "$LIVE_SECONDS" \
-  "file engine: new sessions served meanwhile (wrk -c8 for ${LIVE_SECONDS} s, clearsessions from another process)"
-live_row files /basic/get/ clear "$LIVE_SECONDS" "file engine: sessions read meanwhile (same)"
-live_row files /basic/set/ none "$LIVE_SECONDS" \
-  "file engine: new sessions served without clearsessions (same load, for comparison)"
+ensure_wrk
+# --- clearsessions over 1M expired rows and 100,000 expired files, live requests meanwhile ---
+clear_checks sqlite "$EXPIRED expired SQLite rows" ""
+clear_checks files "$EXPIRED_FILES expired session files" "file engine: "
 rm -rf "$WORK/copy-files"
 
 # --- the memory cache with 1M live sessions -------------------------------------------------

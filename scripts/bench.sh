@@ -92,18 +92,6 @@ fi
 
 # --- helpers -------------------------------------------------------------------------------
 
-# The server's processes: itself and its children (gunicorn's workers).
-server_pids() { echo "$SERVER_PID $(pgrep -P "$SERVER_PID" | tr '\n' ' ')"; }
-
-cpu_ticks() {
-  local total=0 pid
-  for pid in $(server_pids); do
-    # utime and stime are fields 14 and 15; the name (field 2) has no spaces here.
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  echo "$total"
-}
-
 rss_kb() {
   local total=0 pid
   for pid in $(server_pids); do
