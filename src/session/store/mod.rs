@@ -66,6 +66,17 @@ pub enum SaveMode {
     Update,
 }
 
+impl SaveMode {
+    /// The mode that succeeds where this one failed only on the key's presence (a create on a
+    /// taken key, an update on a missing one).
+    pub fn other(self) -> SaveMode {
+        match self {
+            SaveMode::Create => SaveMode::Update,
+            SaveMode::Update => SaveMode::Create,
+        }
+    }
+}
+
 /// `at` within the years 1 to 9999 that Python's `datetime` (and so Django's `expire_date`)
 /// holds. Expiry arithmetic saturates at chrono's ends (years ±262 143), which neither SQLite's
 /// text dates (four-digit years, compared as text) nor PostgreSQL's `timestamptz` (from
