@@ -125,5 +125,11 @@ async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
         write.status, 200,
         "a cache failure on write is logged, not fatal"
     );
+    // A new session goes to the database and the cache at once: the database's is enough.
+    let mut newcomer = Browser::new(&app);
+    assert_eq!(newcomer.get_json("/basic/set/").await.status, 200);
+    let read = newcomer.get_json("/basic/get/").await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["context"]["name"], "Sonam");
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
