@@ -35,9 +35,9 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         self.finish_put_in_cache(record, likely, first).await;
     }
 
-    /// The rest of [`Self::put_in_cache`] once the try in `likely` has answered `first`: the
-    /// other mode when the cache disagreed, then `likely` again (a third try covers a
-    /// concurrent write or delete between the first two).
+    /// The rest of [`Self::put_in_cache`] once the try in `likely` has answered `first`: when
+    /// the cache disagreed, the other mode, then `likely` again if a concurrent write or delete
+    /// came between the two.
     async fn finish_put_in_cache(
         &self,
         record: &SessionRecord,
@@ -45,13 +45,11 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         first: Result<(), SaveError>,
     ) {
         let mut result = first;
-        let mut tried = likely;
-        for mode in [likely.other(), likely] {
-            if !is_the_other_case(&result, tried) {
-                break;
+        if is_the_other_case(&result, likely) {
+            result = self.cache.save(record, likely.other()).await;
+            if is_the_other_case(&result, likely.other()) {
+                result = self.cache.save(record, likely).await;
             }
-            result = self.cache.save(record, mode).await;
-            tried = mode;
         }
         if let Err(error) = result {
             tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
@@ -59,12 +57,13 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
     }
 
     /// A new session: the database and the cache are written at once rather than in turn
-    /// (1.10× the new sessions a second over Redis, BENCHMARKS.md's change 33). Nobody can
-    /// read a fresh key before its cookie is sent, which is after both have answered, so no
-    /// reader sees the cache ahead of the database; a session the database refused is taken
-    /// out of the cache again. Every create here is on a fresh key (Django's `create()`), and
-    /// a taken one is what `KeyExists` reports: given one, the cache may show this record
-    /// under it to a reader of the other session until the database has refused it.
+    /// (1.05–1.10× the new sessions a second over Redis while the table is small, level once
+    /// SQLite's side dominates: BENCHMARKS.md's change 33). Nobody can read a fresh key before
+    /// its cookie is sent, which is after both have answered, so no reader sees the cache ahead
+    /// of the database; a session the database refused is taken out of the cache again. Every
+    /// create here is on a fresh key (Django's `create()`), and a taken one is what `KeyExists`
+    /// reports: given one, the cache may show this record under it to a reader of the other
+    /// session until the database has refused it.
     async fn create(&self, record: &SessionRecord) -> Result<(), SaveError> {
         let (saved, cached) = tokio::join!(
             self.db.save(record, SaveMode::Create),
