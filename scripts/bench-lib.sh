@@ -91,15 +91,24 @@ start_server() {
 # The server's processes: itself and its children (gunicorn's workers).
 server_pids() { echo "$SERVER_PID $(pgrep -P "$SERVER_PID" | tr '\n' ' ')"; }
 
-# cpu_ticks: the CPU time (user + system, in clock ticks) the server has used so far.
-cpu_ticks() {
-  local total=0 pid
+# server_sum FILE PROGRAM: the sum, over the server's processes, of the number the awk PROGRAM
+# prints from each one's /proc/PID/FILE.
+server_sum() {
+  local file=$1 program=$2 total=0 pid
   for pid in $(server_pids); do
-    # utime and stime are fields 14 and 15; the name (field 2) has no spaces here.
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    total=$((total + $(awk "$program" "/proc/$pid/$file")))
   done
   echo "$total"
 }
+
+# cpu_ticks: the CPU time (user + system, in clock ticks) the server has used so far; utime and
+# stime are fields 14 and 15 of stat (the name, field 2, has no spaces here).
+# shellcheck disable=SC2016 # an awk program, not shell
+cpu_ticks() { server_sum stat '{print $14 + $15}'; }
+
+# rss_kb: the server's resident memory now, in KiB.
+# shellcheck disable=SC2016 # an awk program, not shell
+rss_kb() { server_sum status '/^VmRSS:/ {print $2}'; }
 
 stop_server() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -92,14 +92,6 @@ fi
 
 # --- helpers -------------------------------------------------------------------------------
 
-rss_kb() {
-  local total=0 pid
-  for pid in $(server_pids); do
-    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")))
-  done
-  echo "$total"
-}
-
 # measure KIND ENGINE PATHNAME URL [COOKIE]: warm-up, then ROUNDS rounds, one line each in RAW.
 measure() {
   local kind=$1 engine=$2 pathname=$3 url=$4 cookie=${5:-}
