@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the pure work on every request: drawing a session key, Django's signing
-//! (stored data is signed and compressed, signed cookies are signed), and the expiry arithmetic.
+//! (stored data is signed and compressed, signed cookies are signed), the Python JSON text of a
+//! session (what is signed, and what the caches keep), and the expiry arithmetic.
 //! Run with `cargo bench --bench primitives`; `scripts/bench.sh` measures whole requests.
 
 use std::hint::black_box;
@@ -9,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use sessionlab::session::expiry::{self, StoredExpiry};
 use sessionlab::session::key::new_session_key;
-use sessionlab::signing::{SESSION_SALT, Signer};
+use sessionlab::signing::{SESSION_SALT, Signer, python_json_bytes};
 
 const SECRET_KEY: &str = "django-insecure-sessionlab-development-only-key-8c1f2a7e93d54b06";
 const NOW: i64 = 1_796_000_000;
@@ -52,6 +53,20 @@ fn signing(c: &mut Criterion) {
     group.finish();
 }
 
+/// Django's JSON text of a session (what is signed, and what the memory and Redis caches keep):
+/// printable ASCII, and the same with a value of accented letters.
+fn python_json(c: &mut Criterion) {
+    let mut group = c.benchmark_group("python_json");
+    let [(_, small), (_, large)] = payloads();
+    let accented = json!({ "name": "Zoë Saldaña", "city": "Kraków" });
+    for (name, value) in [("small", small), ("2KB", large), ("accented", accented)] {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(python_json_bytes(black_box(&value))))
+        });
+    }
+    group.finish();
+}
+
 fn expiry_arithmetic(c: &mut Criterion) {
     let now =
         Utc.with_ymd_and_hms(2026, 12, 5, 23, 56, 58).unwrap() + TimeDelta::microseconds(123_456);
@@ -82,5 +97,11 @@ fn expiry_arithmetic(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, key_generation, signing, expiry_arithmetic);
+criterion_group!(
+    benches,
+    key_generation,
+    signing,
+    python_json,
+    expiry_arithmetic
+);
 criterion_main!(benches);

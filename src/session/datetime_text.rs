@@ -14,9 +14,59 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Whether the fields of `at` can be written directly: a four-digit year, no leap second.
-fn is_plain(at: &DateTime<Utc>) -> bool {
-    (0..=9999).contains(&at.year()) && at.nanosecond() < 1_000_000_000
+/// The fields of a date that can be written directly (a four-digit year, no leap second),
+/// read once: each of chrono's accessors on a `DateTime` works the calendar date out again.
+struct Fields {
+    year: u32,
+    month0: u32,
+    day: u32,
+    weekday: usize,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanosecond: u32,
+}
+
+impl Fields {
+    /// `at`'s fields, or `None` when it has a leap second or a year outside 0–9999.
+    fn of(at: &DateTime<Utc>) -> Option<Self> {
+        let naive = at.naive_utc();
+        let (date, time) = (naive.date(), naive.time());
+        let year = u32::try_from(date.year())
+            .ok()
+            .filter(|year| *year <= 9999)?;
+        let nanosecond = time.nanosecond();
+        (nanosecond < 1_000_000_000).then(|| Fields {
+            year,
+            month0: date.month0(),
+            day: date.day(),
+            weekday: date.weekday().num_days_from_monday() as usize,
+            hour: time.hour(),
+            minute: time.minute(),
+            second: time.second(),
+            nanosecond,
+        })
+    }
+
+    /// `HH:MM:SS`.
+    fn push_time(&self, out: &mut String) {
+        push_padded(out, self.hour, 2);
+        out.push(':');
+        push_padded(out, self.minute, 2);
+        out.push(':');
+        push_padded(out, self.second, 2);
+    }
+
+    /// `YYYY-MM-DD?HH:MM:SS` with `separator` between date and time.
+    fn push_date_time(&self, out: &mut String, separator: char) {
+        push_padded(out, self.year, 4);
+        out.push('-');
+        push_padded(out, self.month0 + 1, 2);
+        out.push('-');
+        push_padded(out, self.day, 2);
+        out.push(separator);
+        self.push_time(out);
+    }
 }
 
 /// Appends `value` in decimal, zero-padded to `width` digits (`value` has at most `width`).
@@ -28,26 +78,6 @@ fn push_padded(out: &mut String, value: u32, width: u32) {
     }
 }
 
-/// `HH:MM:SS`.
-fn push_time(out: &mut String, at: &DateTime<Utc>) {
-    push_padded(out, at.hour(), 2);
-    out.push(':');
-    push_padded(out, at.minute(), 2);
-    out.push(':');
-    push_padded(out, at.second(), 2);
-}
-
-/// `YYYY-MM-DD?HH:MM:SS` with `separator` between date and time.
-fn push_date_time(out: &mut String, at: &DateTime<Utc>, separator: char) {
-    push_padded(out, at.year().unsigned_abs(), 4);
-    out.push('-');
-    push_padded(out, at.month(), 2);
-    out.push('-');
-    push_padded(out, at.day(), 2);
-    out.push(separator);
-    push_time(out, at);
-}
-
 /// `http_date`: `Sat, 05 Dec 2026 23:56:58 GMT` (chrono's `%a, %d %b %Y %H:%M:%S GMT`).
 pub fn http_date(at: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(29);
@@ -57,19 +87,19 @@ pub fn http_date(at: DateTime<Utc>) -> String {
 
 /// Appends [`http_date`]'s text to `out`.
 pub fn push_http_date(out: &mut String, at: DateTime<Utc>) {
-    if !is_plain(&at) {
+    let Some(fields) = Fields::of(&at) else {
         let _ = write!(out, "{}", at.format("%a, %d %b %Y %H:%M:%S GMT"));
         return;
-    }
-    out.push_str(DAYS[at.weekday().num_days_from_monday() as usize]);
+    };
+    out.push_str(DAYS[fields.weekday]);
     out.push_str(", ");
-    push_padded(out, at.day(), 2);
+    push_padded(out, fields.day, 2);
     out.push(' ');
-    out.push_str(MONTHS[at.month0() as usize]);
+    out.push_str(MONTHS[fields.month0 as usize]);
     out.push(' ');
-    push_padded(out, at.year().unsigned_abs(), 4);
+    push_padded(out, fields.year, 4);
     out.push(' ');
-    push_time(out, &at);
+    fields.push_time(out);
     out.push_str(" GMT");
 }
 
@@ -78,12 +108,13 @@ pub fn push_http_date(out: &mut String, at: DateTime<Utc>) {
 /// second's fraction counts from its own start (`:60.500000`).
 pub fn sqlite_datetime_text(at: DateTime<Utc>) -> String {
     let micros = at.timestamp_subsec_micros() % 1_000_000;
-    let mut out = if is_plain(&at) {
-        let mut out = String::with_capacity(26);
-        push_date_time(&mut out, &at, ' ');
-        out
-    } else {
-        at.format("%Y-%m-%d %H:%M:%S").to_string()
+    let mut out = match Fields::of(&at) {
+        Some(fields) => {
+            let mut out = String::with_capacity(26);
+            fields.push_date_time(&mut out, ' ');
+            out
+        }
+        None => at.format("%Y-%m-%d %H:%M:%S").to_string(),
     };
     if micros != 0 {
         out.push('.');
@@ -106,12 +137,12 @@ pub fn rfc3339_nanos(at: DateTime<Utc>) -> String {
 
 /// chrono's `to_rfc3339_opts(format, true)` for the two formats above.
 fn rfc3339_utc(at: DateTime<Utc>, format: SecondsFormat) -> String {
-    if !is_plain(&at) {
+    let Some(fields) = Fields::of(&at) else {
         return at.to_rfc3339_opts(format, true);
-    }
+    };
     let mut out = String::with_capacity(30);
-    push_date_time(&mut out, &at, 'T');
-    let nanos = at.nanosecond();
+    fields.push_date_time(&mut out, 'T');
+    let nanos = fields.nanosecond;
     let (digits, fraction) = match format {
         SecondsFormat::Nanos => (9, nanos),
         _ if nanos == 0 => (0, 0),
@@ -244,9 +275,12 @@ mod tests {
             let chrono = DateTime::parse_from_rfc3339(&text).ok().map(|d| d.to_utc());
             match parse_rfc3339_nanos(&text) {
                 Some(fast) => assert_eq!(Some(fast), chrono, "{text}"),
-                None => assert!(!is_plain(&at), "a plain date not read back: {text}"),
+                None => assert!(
+                    Fields::of(&at).is_none(),
+                    "a plain date not read back: {text}"
+                ),
             }
-            if is_plain(&at) {
+            if Fields::of(&at).is_some() {
                 assert_eq!(parse_rfc3339_nanos(&text), Some(at), "{text}");
             }
         }
