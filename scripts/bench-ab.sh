@@ -50,23 +50,11 @@ ensure_wrk
 # trial LABEL BINARY N: one server of BINARY on a fresh data dir, one wrk run on the path;
 # prints "LABEL rps p50_us p99_us errors cpu_s_per_1000".
 trial() {
-  local label=$1 binary=$2 n=$3 port data line cookie="" url before after
-  local -a env
-  port=$(free_port)
-  data="$WORK/$label-$n"
-  mkdir -p "$data/sessions"
-  mapfile -t env < <(sessionlab_env "$ENGINE" "$port" "$data")
-  if [ "$ENGINE" = postgres ]; then fresh_postgres_schema; fi
-  start_server "$label-$n" "$port" env "${env[@]}" "$binary" serve || exit 1
-  url="http://127.0.0.1:$port/basic/set/"
-  if [ "$PATH_KIND" = read ]; then
-    cookie=$(cookies_from "$url")
-    url="http://127.0.0.1:$port/basic/get/"
-  fi
-  route_answers "$label" "$PATH_KIND" "$url" "$cookie" || exit 1
+  local label=$1 binary=$2 n=$3 line before after
+  start_sessionlab "$label-$n" "$binary" "$ENGINE" "$PATH_KIND" || exit 1
   before=$(cpu_ticks)
-  line=$(BENCH_COOKIE=$cookie BENCH_ACCEPT=$ACCEPT \
-    wrk -t2 -c32 -d"$DURATION" -s scripts/bench.lua "$url" | grep '^BENCH ')
+  line=$(BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT \
+    wrk -t2 -c32 -d"$DURATION" -s scripts/bench.lua "$URL" | grep '^BENCH ')
   after=$(cpu_ticks)
   stop_server
   python3 - "$label" "$line" "$((after - before))" "$CLK_TCK" <<'PY'

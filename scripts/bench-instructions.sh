@@ -51,13 +51,8 @@ ROWS="$WORK/rows.md"
 ensure_wrk
 command -v valgrind >/dev/null || apt_install valgrind
 
-if [ -n "${BENCH_BIN:-}" ]; then
-  SESSIONLAB=$BENCH_BIN
-else
-  log "building sessionlab (release)"
-  cargo build --release --locked --bin sessionlab >&2
-  SESSIONLAB="$TARGET/release/sessionlab"
-fi
+# shellcheck disable=SC2119 # no cargo arguments: the binary alone
+sessionlab_binary
 if [ -n "$PEERS" ]; then
   build_peers
 fi

@@ -1,7 +1,8 @@
-# Shell helpers (sourced, not run) shared by bench.sh and bench-instructions.sh: building the
-# peers, starting and stopping one server under test, checking a route before it is measured,
-# reading the cookies a URL sets, and the environment that selects a sessionlab engine. The
-# caller sets ROOT, TARGET, ACCEPT, REDIS_URL and POSTGRES_URL, defines `log`, and calls
+# Shell helpers (sourced, not run) shared by the benchmark scripts: building the peers and
+# sessionlab, starting and stopping one server under test (sessionlab on an engine's path:
+# start_sessionlab), checking a route before it is measured, reading the cookies a URL sets,
+# and the environment that selects a sessionlab engine. The caller sets ROOT, TARGET, ACCEPT,
+# REDIS_URL and POSTGRES_URL, defines `log`, and calls
 # `bench_workspace` before starting a server.
 
 # bench_workspace NAME: sets WORK (a private temp dir), REDIS_PREFIX (a private Redis key
@@ -121,6 +122,43 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   SERVER_PID=""
+}
+
+# sessionlab_binary [CARGO_ARG...]: sets SESSIONLAB to BENCH_BIN (a build kept aside, e.g. to
+# compare before and after a change) or to the release build, made now (with CARGO_ARGs).
+sessionlab_binary() {
+  if [ -n "${BENCH_BIN:-}" ]; then
+    SESSIONLAB=$BENCH_BIN
+    return
+  fi
+  log "building sessionlab (release)"
+  cargo build --release --locked --bin sessionlab "$@" >&2
+  SESSIONLAB="$TARGET/release/sessionlab"
+}
+
+# start_sessionlab NAME BINARY ENGINE PATHNAME: starts BINARY with ENGINE on a free port and a
+# fresh data dir (a fresh schema for postgres) and sets URL (and COOKIE, on the read path: a
+# session made with /basic/set/) to what the path requests; fails, stopping the server, when
+# it does not come up or the route does not answer as route_answers wants.
+start_sessionlab() {
+  local name=$1 binary=$2 engine=$3 pathname=$4 port data
+  local -a env
+  port=$(free_port)
+  data="$WORK/$name"
+  mkdir -p "$data/sessions"
+  mapfile -t env < <(sessionlab_env "$engine" "$port" "$data")
+  if [ "$engine" = postgres ]; then fresh_postgres_schema; fi
+  start_server "$name" "$port" env "${env[@]}" "$binary" serve || return 1
+  URL="http://127.0.0.1:$port/basic/set/"
+  COOKIE=""
+  if [ "$pathname" = read ]; then
+    COOKIE=$(cookies_from "$URL")
+    URL="http://127.0.0.1:$port/basic/get/"
+  fi
+  route_answers "$name" "$pathname" "$URL" "$COOKIE" || {
+    stop_server
+    return 1
+  }
 }
 
 # route_answers NAME PATHNAME URL [COOKIE]: whether URL answers exactly 200 (not a redirect)

@@ -64,13 +64,8 @@ RAW="$WORK/rounds.tsv"
 # --- tools ---------------------------------------------------------------------------------
 ensure_wrk
 
-if [ -n "${BENCH_BIN:-}" ]; then
-  SESSIONLAB=$BENCH_BIN # a build kept aside, e.g. to compare before and after a change
-else
-  log "building sessionlab (release; with the example bench-scale.sh uses, so both scripts share one build)"
-  cargo build --release --locked --bin sessionlab --example memory_footprint >&2
-  SESSIONLAB="$TARGET/release/sessionlab"
-fi
+# With the example bench-scale.sh uses, so both scripts share one build.
+sessionlab_binary --example memory_footprint
 
 for peer in $PEERS; do
   case $peer in
