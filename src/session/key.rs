@@ -1,6 +1,8 @@
 //! Session keys as Django makes and checks them: 32 characters of `[a-z0-9]` from the operating
 //! system's CSPRNG (about 165 bits), and "valid" meaning at least 8 characters long.
 
+use std::cell::RefCell;
+
 /// Django's `VALID_KEY_CHARS`: `string.ascii_lowercase + string.digits`.
 pub const VALID_KEY_CHARS: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// Length of a generated key (`get_random_string(32, VALID_KEY_CHARS)`).
@@ -15,9 +17,9 @@ pub fn new_session_key() -> Result<String, getrandom::Error> {
     // 252 = 7 * 36: bytes at or above it are redrawn so every character is equally likely.
     const ACCEPT_BELOW: u8 = 252;
     let mut key = String::with_capacity(KEY_LENGTH);
-    let mut buf = [0u8; 48];
+    let mut buf = [0u8; KEY_DRAW];
     while key.len() < KEY_LENGTH {
-        getrandom::fill(&mut buf)?;
+        RANDOM.with_borrow_mut(|random| random.fill(&mut buf))?;
         for &b in buf.iter().filter(|&&b| b < ACCEPT_BELOW) {
             if key.len() == KEY_LENGTH {
                 break;
@@ -26,6 +28,53 @@ pub fn new_session_key() -> Result<String, getrandom::Error> {
         }
     }
     Ok(key)
+}
+
+/// Random bytes taken per round of [`new_session_key`]: enough for a whole key unless more than
+/// 16 of them are redrawn (one key in about 2 × 10^18).
+const KEY_DRAW: usize = 48;
+
+/// Bytes fetched from the OS at once for each thread's [`RandomBatch`]: one `getrandom` call
+/// for 85 keys rather than one for every key (BENCHMARKS.md, change 36).
+const RANDOM_BATCH: usize = 4096;
+
+/// The OS CSPRNG's bytes, fetched a batch at a time and handed out once each, in order.
+///
+/// The bytes not yet handed out are the next keys' randomness, kept in the thread's memory as
+/// a user-space generator (`rand`'s `ThreadRng`, which actix-session and tower-sessions draw
+/// their keys from) keeps its state; unlike such a generator, every byte of a key comes from
+/// the OS itself. A forked child would share its parent's batch: sessionlab starts other
+/// programs only by `exec`, never forks to go on serving.
+struct RandomBatch {
+    bytes: [u8; RANDOM_BATCH],
+    /// How many of `bytes` were handed out (all of them before the first fetch).
+    used: usize,
+}
+
+impl RandomBatch {
+    const EMPTY: RandomBatch = RandomBatch {
+        bytes: [0; RANDOM_BATCH],
+        used: RANDOM_BATCH,
+    };
+
+    /// Fills `out` (at most [`RANDOM_BATCH`] bytes) with bytes never handed out before,
+    /// fetching a new batch from the OS when the rest of this one is too short. A failed fetch
+    /// hands out nothing, and the next call fetches again.
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), getrandom::Error> {
+        if RANDOM_BATCH - self.used < out.len() {
+            self.used = RANDOM_BATCH;
+            getrandom::fill(&mut self.bytes)?;
+            self.used = 0;
+        }
+        let end = self.used + out.len();
+        out.copy_from_slice(&self.bytes[self.used..end]);
+        self.used = end;
+        Ok(())
+    }
+}
+
+thread_local! {
+    static RANDOM: RefCell<RandomBatch> = const { RefCell::new(RandomBatch::EMPTY) };
 }
 
 /// Django's `_validate_session_key`: a key is usable when it has at least 8 characters
@@ -77,6 +126,24 @@ mod tests {
             assert!(key.bytes().all(|b| VALID_KEY_CHARS.contains(&b)), "{key}");
             assert!(is_storable_session_key(&key));
         }
+    }
+
+    #[test]
+    fn a_batch_hands_out_each_byte_once_and_fetches_when_short() {
+        let mut random = RandomBatch::EMPTY;
+        let mut draws = Vec::new();
+        // Three batches' worth: 85 draws of 48 bytes fit in 4096, the 86th fetches anew.
+        for round in 0..3 * RANDOM_BATCH / KEY_DRAW {
+            let mut out = [0u8; KEY_DRAW];
+            random.fill(&mut out).unwrap();
+            let in_batch = round % (RANDOM_BATCH / KEY_DRAW);
+            assert_eq!(random.used, (in_batch + 1) * KEY_DRAW, "draw {round}");
+            draws.push(out);
+        }
+        let distinct: HashSet<[u8; KEY_DRAW]> = draws.iter().copied().collect();
+        assert_eq!(distinct.len(), draws.len(), "no 48 bytes handed out twice");
+        // A batch is random bytes, not the zeros it starts as.
+        assert!(draws.iter().all(|draw| draw.iter().any(|&b| b != 0)));
     }
 
     #[test]
