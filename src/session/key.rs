@@ -43,8 +43,8 @@ const RANDOM_BATCH: usize = 4096;
 /// The bytes not yet handed out are the next keys' randomness, kept in the thread's memory as
 /// a user-space generator (`rand`'s `ThreadRng`, which actix-session and tower-sessions draw
 /// their keys from) keeps its state; unlike such a generator, every byte of a key comes from
-/// the OS itself. A forked child would share its parent's batch: sessionlab starts other
-/// programs only by `exec`, never forks to go on serving.
+/// the OS itself. A forked child would hand out its parent's batch again; sessionlab never
+/// forks.
 struct RandomBatch {
     bytes: [u8; RANDOM_BATCH],
     /// How many of `bytes` were handed out (all of them before the first fetch).
