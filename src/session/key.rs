@@ -129,17 +129,19 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_hands_out_each_byte_once_and_fetches_when_short() {
+    fn a_batch_hands_out_its_bytes_in_order_once_each_and_fetches_when_short() {
         let mut random = RandomBatch::EMPTY;
         let mut draws = Vec::new();
         // Three batches' worth: 85 draws of 48 bytes fit in 4096, the 86th fetches anew.
         for round in 0..3 * RANDOM_BATCH / KEY_DRAW {
             let mut out = [0u8; KEY_DRAW];
             random.fill(&mut out).unwrap();
-            let in_batch = round % (RANDOM_BATCH / KEY_DRAW);
-            assert_eq!(random.used, (in_batch + 1) * KEY_DRAW, "draw {round}");
+            let start = round % (RANDOM_BATCH / KEY_DRAW) * KEY_DRAW;
+            assert_eq!(random.used, start + KEY_DRAW, "draw {round}");
+            assert_eq!(out, random.bytes[start..start + KEY_DRAW], "draw {round}");
             draws.push(out);
         }
+        // A fresh batch after each refill, not the last one's bytes again.
         let distinct: HashSet<[u8; KEY_DRAW]> = draws.iter().copied().collect();
         assert_eq!(distinct.len(), draws.len(), "no 48 bytes handed out twice");
         // A batch is random bytes, not the zeros it starts as.
