@@ -7,6 +7,7 @@
 
 mod checkpointer;
 mod connection;
+mod inbox;
 mod readers;
 mod writer;
 

@@ -2,7 +2,8 @@
 //! time; rather than have request threads queue on its lock (sleeping in its busy handler), they
 //! hand their writes to this thread, which commits whatever has queued up in one transaction
 //! (group commit): under load a commit carries many sessions, and the log is written once for
-//! all of them. Between batches it also finishes the checkpointer's work when asked
+//! all of them. Its answers go back through each worker thread's [`Inbox`], one wake-up per
+//! worker per batch. Between batches it also finishes the checkpointer's work when asked
 //! ([`CatchUp`]), so that the write-ahead log starts again from the beginning.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, CatchUp};
 use super::connection::{Database, is_read_only, is_unique_violation};
+use super::inbox::{self, Inbox, Outcome, Reply};
 
 /// Most writes one transaction carries, so that none waits long behind a busy commit.
 const MAX_BATCH: usize = 256;
@@ -139,13 +141,19 @@ pub(super) enum WriteError {
     Stopped,
 }
 
-type Reply = oneshot::Sender<Result<usize, WriteError>>;
+/// A write waiting for the writer thread: where its outcome goes, and the inbox of the thread
+/// its request waits on (none on a thread without one: the outcome is sent directly).
+struct Job {
+    write: Write,
+    reply: Reply,
+    inbox: Option<Arc<Inbox>>,
+}
 
 /// The handle requests send their writes through; the thread stops when the last clone of it
 /// is dropped, after committing what was queued.
 #[derive(Clone)]
 pub(super) struct Writer {
-    queue: mpsc::Sender<(Write, Reply)>,
+    queue: mpsc::Sender<Job>,
 }
 
 impl Writer {
@@ -171,9 +179,12 @@ impl Writer {
     /// Queues `write` and waits until it is committed; the rows it changed.
     pub(super) async fn write(&self, write: Write) -> Result<usize, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((write, reply))
-            .map_err(|_| WriteError::Stopped)?;
+        let job = Job {
+            write,
+            reply,
+            inbox: Inbox::of_this_thread(),
+        };
+        self.queue.send(job).map_err(|_| WriteError::Stopped)?;
         answer.await.map_err(|_| WriteError::Stopped)?
     }
 }
@@ -186,7 +197,7 @@ struct WriterThread {
 }
 
 impl WriterThread {
-    fn run(&mut self, jobs: mpsc::Receiver<(Write, Reply)>) {
+    fn run(&mut self, jobs: mpsc::Receiver<Job>) {
         while let Ok(first) = jobs.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -195,21 +206,20 @@ impl WriterThread {
                     Err(_) => break,
                 }
             }
-            let (writes, replies): (Vec<Write>, Vec<Reply>) = batch.into_iter().unzip();
-            match self.commit_with_retry(&writes) {
-                Ok(outcomes) => {
-                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                        let _ = reply.send(outcome);
-                    }
-                }
+            let (writes, waiting): (Vec<Write>, Vec<_>) = batch
+                .into_iter()
+                .map(|job| (job.write, (job.reply, job.inbox)))
+                .unzip();
+            let outcomes = match self.commit_with_retry(&writes) {
+                Ok(outcomes) => outcomes,
                 Err(error) => {
                     tracing::warn!(%error, writes = writes.len(), "SQLite write failed");
                     let error = Arc::new(error);
-                    for reply in replies {
-                        let _ = reply.send(Err(WriteError::Sqlite(Arc::clone(&error))));
-                    }
+                    let failed = || Err(WriteError::Sqlite(Arc::clone(&error)));
+                    std::iter::repeat_with(failed).take(writes.len()).collect()
                 }
-            }
+            };
+            answer(waiting, outcomes);
             if self.catch_up.take() {
                 self.copy_back_the_rest_of_the_log();
             }
@@ -233,10 +243,7 @@ impl WriterThread {
     /// connection stays read-only for its whole life, long after the file is writable again. A
     /// batch refused as read-only therefore reopens the connection and is tried once more, so
     /// the store recovers with the file.
-    fn commit_with_retry(
-        &mut self,
-        writes: &[Write],
-    ) -> rusqlite::Result<Vec<Result<usize, WriteError>>> {
+    fn commit_with_retry(&mut self, writes: &[Write]) -> rusqlite::Result<Vec<Outcome>> {
         match self.commit(writes) {
             Err(error) if is_read_only(&error) => {
                 self.conn = None;
@@ -248,7 +255,7 @@ impl WriterThread {
 
     /// Runs `writes` in one transaction. A taken key fails only its own insert (SQLite undoes
     /// just that statement); any other failure rolls back the whole batch.
-    fn commit(&mut self, writes: &[Write]) -> rusqlite::Result<Vec<Result<usize, WriteError>>> {
+    fn commit(&mut self, writes: &[Write]) -> rusqlite::Result<Vec<Outcome>> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             slot => slot.insert(self.database.open_writer()?),
@@ -286,6 +293,35 @@ impl WriterThread {
     }
 }
 
+/// Sends each outcome to its request: posted to the inbox of the request's thread, each inbox
+/// woken once when the batch's outcomes are all posted, or sent directly where there is none.
+fn answer(waiting: Vec<(Reply, Option<Arc<Inbox>>)>, outcomes: Vec<Outcome>) {
+    let mut to_wake: Vec<Arc<Inbox>> = Vec::new();
+    for ((reply, thread_inbox), outcome) in waiting.into_iter().zip(outcomes) {
+        let unposted = match thread_inbox {
+            Some(thread_inbox) => match thread_inbox.post(reply, outcome) {
+                Ok(()) => {
+                    if !to_wake
+                        .iter()
+                        .any(|known| Arc::ptr_eq(known, &thread_inbox))
+                    {
+                        to_wake.push(thread_inbox);
+                    }
+                    None
+                }
+                Err(given_back) => Some(given_back),
+            },
+            None => Some((reply, outcome)),
+        };
+        if let Some((reply, outcome)) = unposted {
+            inbox::send(reply, outcome);
+        }
+    }
+    for inbox in to_wake {
+        inbox.wake();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::connection::LockWait;
@@ -303,15 +339,17 @@ mod tests {
         }
     }
 
+    /// A fresh in-memory database and a writer thread on it.
+    fn writer_on_a_memory_database() -> (Database, Writer) {
+        let database = Database::new_memory();
+        let conn = database.open_writer().unwrap();
+        let writer = Writer::start(database.clone(), conn, CatchUp::default()).unwrap();
+        (database, writer)
+    }
+
     #[actix_web::test]
     async fn concurrent_writes_are_committed_and_a_taken_key_fails_alone() {
-        let database = Database::new_memory();
-        let writer = Writer::start(
-            database.clone(),
-            database.open_writer().unwrap(),
-            CatchUp::default(),
-        )
-        .unwrap();
+        let (database, writer) = writer_on_a_memory_database();
         let outcomes = futures_util::future::join_all(
             ["a", "b", "a", "c"].map(|key| writer.write(insert(key))),
         )
@@ -327,6 +365,39 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM django_session", [], |r| r.get(0))
             .unwrap();
         assert_eq!(keys, 3);
+    }
+
+    #[test]
+    fn writes_are_answered_on_threads_with_an_inbox_and_without() {
+        let (_database, writer) = writer_on_a_memory_database();
+        let writes = |writer: Writer, prefix: &'static str| async move {
+            let keys: Vec<String> = (0..50).map(|n| format!("{prefix}{n}")).collect();
+            futures_util::future::join_all(keys.iter().map(|key| writer.write(insert(key)))).await
+        };
+        let on_actix = {
+            let writer = writer.clone();
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async {
+                    assert!(Inbox::of_this_thread().is_some());
+                    writes(writer, "actix").await
+                })
+            })
+        };
+        let on_tokio = {
+            let writer = writer.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    assert!(Inbox::of_this_thread().is_none());
+                    writes(writer, "tokio").await
+                })
+            })
+        };
+        let outcomes = [on_actix.join().unwrap(), on_tokio.join().unwrap()].concat();
+        assert_eq!(outcomes.len(), 100);
+        assert!(outcomes.iter().all(|o| matches!(o, Ok(1))), "{outcomes:?}");
     }
 
     /// A writer thread's state (not its thread) on a database file in a temp dir.
