@@ -14,14 +14,14 @@
 
 use std::cell::RefCell;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
 use futures_util::task::AtomicWaker;
 use tokio::sync::oneshot;
 
-/// A write's outcome: the rows it changed, or why it did not happen.
-pub(super) type Outcome = Result<usize, super::writer::WriteError>;
+use super::writer::Outcome;
 
 /// Where a write's outcome goes.
 pub(super) type Reply = oneshot::Sender<Outcome>;
@@ -29,16 +29,12 @@ pub(super) type Reply = oneshot::Sender<Outcome>;
 /// The answers for the requests of one worker thread, and the task there that hands them out.
 #[derive(Default)]
 pub(super) struct Inbox {
-    posted: Mutex<Posted>,
+    answers: Mutex<Vec<(Reply, Outcome)>>,
+    /// Set, under the `answers` lock, when the delivering task is gone (its runtime stopped):
+    /// nothing is posted any more. Read without the lock only to pick this thread's inbox.
+    closed: AtomicBool,
     /// The delivering task's waker.
     deliverer: AtomicWaker,
-}
-
-#[derive(Default)]
-struct Posted {
-    answers: Vec<(Reply, Outcome)>,
-    /// Set when the delivering task is gone (its runtime stopped): nothing is posted any more.
-    closed: bool,
 }
 
 thread_local! {
@@ -50,7 +46,7 @@ impl Inbox {
     /// that is not running an actix-rt runtime, where a task of ours could not be started.
     pub(super) fn of_this_thread() -> Option<Arc<Inbox>> {
         THIS_THREADS.with_borrow_mut(|slot| {
-            if let Some(inbox) = slot.as_ref().filter(|inbox| !inbox.lock().closed) {
+            if let Some(inbox) = slot.as_ref().filter(|inbox| !inbox.is_closed()) {
                 return Some(Arc::clone(inbox));
             }
             let in_actix_runtime = actix_rt::Arbiter::try_current().is_some()
@@ -65,32 +61,36 @@ impl Inbox {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Posted> {
+    fn lock(&self) -> MutexGuard<'_, Vec<(Reply, Outcome)>> {
         // A panic while the lock was held left a whole `Vec`, so the poison is of no matter.
-        self.posted
+        self.answers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
     /// Queues `outcome` for `reply`, to be handed out once [`Inbox::wake`] is called; when the
     /// inbox is closed, it is given back, for the caller to answer directly.
-    pub(super) fn post(&self, reply: Reply, outcome: Outcome) -> Result<(), (Reply, Outcome)> {
-        let mut posted = self.lock();
-        if posted.closed {
+    fn post(&self, reply: Reply, outcome: Outcome) -> Result<(), (Reply, Outcome)> {
+        let mut answers = self.lock();
+        if self.is_closed() {
             return Err((reply, outcome));
         }
-        posted.answers.push((reply, outcome));
+        answers.push((reply, outcome));
         Ok(())
     }
 
     /// Wakes the delivering task to hand out what was posted.
-    pub(super) fn wake(&self) {
+    fn wake(&self) {
         self.deliverer.wake();
     }
 
     /// Hands out everything posted so far.
     fn hand_out(&self) {
-        let answers = std::mem::take(&mut self.lock().answers);
+        let answers = std::mem::take(&mut *self.lock());
         for (reply, outcome) in answers {
             send(reply, outcome);
         }
@@ -98,13 +98,39 @@ impl Inbox {
 
     /// Refuses further posts and hands out what was posted: the delivering task is going.
     fn close(&self) {
-        self.lock().closed = true;
+        let answers = self.lock();
+        self.closed.store(true, Ordering::Relaxed);
+        drop(answers);
         self.hand_out();
     }
 }
 
+/// Sends each outcome to its request: posted to the inbox of the request's thread, each inbox
+/// woken once when the batch's outcomes are all posted, or sent directly where there is none
+/// (or its inbox is closed).
+pub(super) fn answer(waiting: Vec<(Reply, Option<Arc<Inbox>>)>, outcomes: Vec<Outcome>) {
+    let mut to_wake: Vec<Arc<Inbox>> = Vec::new();
+    for ((reply, thread_inbox), outcome) in waiting.into_iter().zip(outcomes) {
+        let Some(thread_inbox) = thread_inbox else {
+            send(reply, outcome);
+            continue;
+        };
+        if let Err((reply, outcome)) = thread_inbox.post(reply, outcome) {
+            send(reply, outcome);
+        } else if !to_wake
+            .iter()
+            .any(|known| Arc::ptr_eq(known, &thread_inbox))
+        {
+            to_wake.push(thread_inbox);
+        }
+    }
+    for inbox in to_wake {
+        inbox.wake();
+    }
+}
+
 /// Answers a request directly.
-pub(super) fn send(reply: Reply, outcome: Outcome) {
+fn send(reply: Reply, outcome: Outcome) {
     // A request that gave up waiting dropped its receiver; nothing to do for it.
     let _ = reply.send(outcome);
 }
@@ -178,11 +204,15 @@ mod tests {
         // Its delivering task never even ran.
         let first = actix_web::rt::System::new().block_on(async { Inbox::of_this_thread() });
         let first = first.unwrap();
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer_given_back) = oneshot::channel();
         let given_back = first.post(reply, Ok(1));
         let (reply, outcome) = given_back.expect_err("a closed inbox takes no answers");
         reply.send(outcome).unwrap();
-        assert!(matches!(answer.blocking_recv(), Ok(Ok(1))));
+        assert!(matches!(answer_given_back.blocking_recv(), Ok(Ok(1))));
+        // The writer answers a request whose inbox is closed directly.
+        let (reply, answered) = oneshot::channel();
+        answer(vec![(reply, Some(Arc::clone(&first)))], vec![Ok(3)]);
+        assert!(matches!(answered.blocking_recv(), Ok(Ok(3))));
 
         let second = actix_web::rt::System::new().block_on(async {
             let inbox = Inbox::of_this_thread().unwrap();

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, CatchUp};
 use super::connection::{Database, is_read_only, is_unique_violation};
-use super::inbox::{self, Inbox, Outcome, Reply};
+use super::inbox::{self, Inbox, Reply};
 
 /// Most writes one transaction carries, so that none waits long behind a busy commit.
 const MAX_BATCH: usize = 256;
@@ -141,6 +141,9 @@ pub(super) enum WriteError {
     Stopped,
 }
 
+/// A write's outcome: the rows it changed, or why it did not happen.
+pub(super) type Outcome = Result<usize, WriteError>;
+
 /// A write waiting for the writer thread: where its outcome goes, and the inbox of the thread
 /// its request waits on (none on a thread without one: the outcome is sent directly).
 struct Job {
@@ -219,7 +222,7 @@ impl WriterThread {
                     std::iter::repeat_with(failed).take(writes.len()).collect()
                 }
             };
-            answer(waiting, outcomes);
+            inbox::answer(waiting, outcomes);
             if self.catch_up.take() {
                 self.copy_back_the_rest_of_the_log();
             }
@@ -290,35 +293,6 @@ impl WriterThread {
             }
         }
         outcome
-    }
-}
-
-/// Sends each outcome to its request: posted to the inbox of the request's thread, each inbox
-/// woken once when the batch's outcomes are all posted, or sent directly where there is none.
-fn answer(waiting: Vec<(Reply, Option<Arc<Inbox>>)>, outcomes: Vec<Outcome>) {
-    let mut to_wake: Vec<Arc<Inbox>> = Vec::new();
-    for ((reply, thread_inbox), outcome) in waiting.into_iter().zip(outcomes) {
-        let unposted = match thread_inbox {
-            Some(thread_inbox) => match thread_inbox.post(reply, outcome) {
-                Ok(()) => {
-                    if !to_wake
-                        .iter()
-                        .any(|known| Arc::ptr_eq(known, &thread_inbox))
-                    {
-                        to_wake.push(thread_inbox);
-                    }
-                    None
-                }
-                Err(given_back) => Some(given_back),
-            },
-            None => Some((reply, outcome)),
-        };
-        if let Some((reply, outcome)) = unposted {
-            inbox::send(reply, outcome);
-        }
-    }
-    for inbox in to_wake {
-        inbox.wake();
     }
 }
 
