@@ -34,13 +34,7 @@ TRIALS=${BENCH_TRIALS:-6}
 DURATION=${BENCH_DURATION:-10s}
 ACCEPT=${BENCH_ACCEPT:-application/json}
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
-REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
-POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
-CLK_TCK=$(getconf CLK_TCK)
-case $PATH_KIND in
-  write | read) ;;
-  *) echo "BENCH_PATH=$PATH_KIND; allowed: write, read" >&2; exit 2 ;;
-esac
+require_session_path "$PATH_KIND"
 
 log() { printf '[ab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

@@ -1,18 +1,35 @@
 # Shell helpers (sourced, not run) shared by the benchmark scripts: building the peers and
 # sessionlab, starting and stopping one server under test (sessionlab on an engine's path:
 # start_sessionlab), checking a route before it is measured, reading the cookies a URL sets,
-# and the environment that selects a sessionlab engine. The caller sets ROOT, TARGET, ACCEPT,
-# REDIS_URL and POSTGRES_URL, defines `log`, and calls
-# `bench_workspace` before starting a server.
+# and the environment that selects a sessionlab engine. The caller sets ROOT, TARGET and
+# ACCEPT, defines `log`, and calls `bench_workspace` before starting a server.
 
-# bench_workspace NAME: sets WORK (a private temp dir), REDIS_PREFIX (a private Redis key
-# prefix) and PG_SCHEMA (a private PostgreSQL schema name) for this run; when the script
-# exits, the server is stopped, the keys under the prefix deleted, the schema dropped and the
-# dir removed (with the time noted, if it held session files: wait_for_reusable_inodes).
+# The services the benchmarks use, and the clock ticks a second of /proc's CPU times.
+REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
+POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+CLK_TCK=$(getconf CLK_TCK)
+
+# require_session_path PATH_KIND: exits (status 2) unless PATH_KIND is a path start_sessionlab
+# drives: write (GET /basic/set/ without a cookie) or read (GET /basic/get/ with one).
+require_session_path() {
+  case $1 in
+    write | read) ;;
+    *) echo "BENCH_PATH=$1; allowed: write, read" >&2; exit 2 ;;
+  esac
+}
+
+# bench_workspace NAME [DATA_PARENT]: sets WORK (a private temp dir), DATA_ROOT (where
+# start_sessionlab makes its servers' data dirs: WORK, or a private dir under DATA_PARENT, e.g.
+# on a tmpfs), REDIS_PREFIX (a private Redis key prefix) and PG_SCHEMA (a private PostgreSQL
+# schema name) for this run; when the script exits, the server is stopped, the keys under the
+# prefix deleted, the schema dropped and the dirs removed (with the time noted, if they held
+# session files: wait_for_reusable_inodes).
 bench_workspace() {
   local id
   id=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
   WORK=$(mktemp -d "/tmp/sessionlab-$1.XXXXXX")
+  DATA_ROOT=$WORK
+  if [ -n "${2:-}" ]; then DATA_ROOT=$(mktemp -d "$2/sessionlab-$1.XXXXXX"); fi
   REDIS_PREFIX="bench-$id:"
   PG_SCHEMA="bench_$id"
   trap bench_cleanup EXIT
@@ -27,10 +44,13 @@ bench_cleanup() {
   if command -v psql >/dev/null && postgres_up; then
     psql -q "$POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1 || true
   fi
-  local files
-  files=$(find "$WORK" -mindepth 2 -maxdepth 2 -type d -name sessions -not -empty -print -quit)
-  rm -rf "$WORK"
-  if [ -n "$files" ]; then date +%s >"$DELETION_STAMP"; fi
+  local files stamp=""
+  files=$(find "$WORK" "${DATA_ROOT:-$WORK}" -mindepth 2 -maxdepth 2 -type d -name sessions \
+    -not -empty -print -quit)
+  # A tmpfs reuses a deleted file's inode at once.
+  if [ -n "$files" ] && [ "$(stat -f -c %T "$files")" != tmpfs ]; then stamp=1; fi
+  rm -rf "$WORK" "${DATA_ROOT:-$WORK}"
+  if [ -n "$stamp" ]; then date +%s >"$DELETION_STAMP"; fi
 }
 
 redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
@@ -137,14 +157,14 @@ sessionlab_binary() {
 }
 
 # start_sessionlab NAME BINARY ENGINE PATHNAME: starts BINARY with ENGINE on a free port and a
-# fresh data dir (a fresh schema for postgres) and sets URL (and COOKIE, on the read path: a
-# session made with /basic/set/) to what the path requests; fails, stopping the server, when
-# it does not come up or the route does not answer as route_answers wants.
+# fresh data dir, DATA_ROOT/NAME (a fresh schema for postgres), and sets URL (and COOKIE, on
+# the read path: a session made with /basic/set/) to what the path requests; fails, stopping
+# the server, when it does not come up or the route does not answer as route_answers wants.
 start_sessionlab() {
   local name=$1 binary=$2 engine=$3 pathname=$4 port data
   local -a env
   port=$(free_port)
-  data="$WORK/$name"
+  data="$DATA_ROOT/$name"
   mkdir -p "$data/sessions"
   mapfile -t env < <(sessionlab_env "$engine" "$port" "$data")
   if [ "$engine" = postgres ]; then fresh_postgres_schema; fi
@@ -189,7 +209,8 @@ cookies_from() {
 # postgres engine: the db engine in PG_SCHEMA of POSTGRES_URL's database) and
 # its Redis keys under REDIS_PREFIX; fails for an engine it does not know.
 sessionlab_env() {
-  local engine=$1 port=$2 data=$3 database="sqlite://$data/sessions.sqlite3"
+  local engine=$1 port=$2 data=$3
+  local database="sqlite://$data/sessions.sqlite3"
   # The db engine on PostgreSQL (the URL's scheme picks the backend), in PG_SCHEMA.
   if [ "$engine" = postgres ]; then database=$(postgres_schema_url); fi
   printf '%s\n' APP_CONFIG_DIR="$ROOT/config" APP__SERVER__PORT="$port" RUST_LOG=warn \

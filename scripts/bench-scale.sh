@@ -218,7 +218,8 @@ MEM_PER=$(median "${mem_per[@]}")
 # --- startup time and idle RSS --------------------------------------------------------------
 startup() {
   # startup ENGINE: prints "<milliseconds to first 200> <idle RSS KiB>".
-  local engine=$1 dir="$WORK/startup-$engine-$RANDOM"
+  local engine=$1
+  local dir="$WORK/startup-$engine-$RANDOM"
   mkdir -p "$dir"
   APP_CONFIG_DIR="$ROOT/config" RUST_LOG=warn APP__SESSION__ENGINE="$engine" \
     APP__DATABASE__URL="sqlite://$dir/sessions.sqlite3" \

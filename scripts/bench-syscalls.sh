@@ -24,8 +24,6 @@ PATHS=${BENCH_PATHS:-read write}
 WARMUP=${BENCH_WARMUP:-2s}
 DURATION=${BENCH_DURATION:-4s}
 ACCEPT=${BENCH_ACCEPT:-application/json}
-REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
-POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 EVENTS=(raw_syscalls:sys_enter syscalls:sys_enter_futex syscalls:sys_enter_fcntl context-switches)
 

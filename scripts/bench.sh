@@ -50,11 +50,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 ACCEPT=${BENCH_ACCEPT:-application/json}
 MAX_LOAD=${BENCH_MAX_LOAD:-0.7}
-REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
-POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 VENV=${BENCH_VENV:-$TARGET/bench-venv}
-CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
