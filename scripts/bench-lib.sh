@@ -47,11 +47,14 @@ bench_cleanup() {
   local files stamp=""
   files=$(find "$WORK" "${DATA_ROOT:-$WORK}" -mindepth 2 -maxdepth 2 -type d -name sessions \
     -not -empty -print -quit)
-  # A tmpfs reuses a deleted file's inode at once.
-  if [ -n "$files" ] && [ "$(stat -f -c %T "$files")" != tmpfs ]; then stamp=1; fi
+  if [ -n "$files" ] && ! on_tmpfs "$files"; then stamp=1; fi
   rm -rf "$WORK" "${DATA_ROOT:-$WORK}"
   if [ -n "$stamp" ]; then date +%s >"$DELETION_STAMP"; fi
 }
+
+# on_tmpfs DIR: whether DIR is on a tmpfs, which reuses a deleted file's inode at once (no
+# wait_for_reusable_inodes needed).
+on_tmpfs() { [ "$(stat -f -c %T "$1")" = tmpfs ]; }
 
 redis_up() { redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; }
 
@@ -157,16 +160,17 @@ sessionlab_binary() {
 }
 
 # start_sessionlab NAME BINARY ENGINE PATHNAME: starts BINARY with ENGINE on a free port and a
-# fresh data dir, DATA_ROOT/NAME (a fresh schema for postgres), and sets URL (and COOKIE, on
-# the read path: a session made with /basic/set/) to what the path requests; fails, stopping
-# the server, when it does not come up or the route does not answer as route_answers wants.
+# fresh data dir, SERVER_DATA (DATA_ROOT/NAME; a fresh schema for postgres), and sets URL (and
+# COOKIE, on the read path: a session made with /basic/set/) to what the path requests; fails,
+# stopping the server, when it does not come up or the route does not answer as route_answers
+# wants.
 start_sessionlab() {
-  local name=$1 binary=$2 engine=$3 pathname=$4 port data
+  local name=$1 binary=$2 engine=$3 pathname=$4 port
   local -a env
   port=$(free_port)
-  data="$DATA_ROOT/$name"
-  mkdir -p "$data/sessions"
-  mapfile -t env < <(sessionlab_env "$engine" "$port" "$data")
+  SERVER_DATA="$DATA_ROOT/$name"
+  mkdir -p "$SERVER_DATA/sessions"
+  mapfile -t env < <(sessionlab_env "$engine" "$port" "$SERVER_DATA")
   if [ "$engine" = postgres ]; then fresh_postgres_schema; fi
   start_server "$name" "$port" env "${env[@]}" "$binary" serve || return 1
   URL="http://127.0.0.1:$port/basic/set/"

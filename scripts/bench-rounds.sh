@@ -54,11 +54,10 @@ server_wait_ns() {
 
 # store_size: what the server's store holds now: session files, or the db engine's rows.
 store_size() {
-  local data="$DATA_ROOT/rounds"
   case $ENGINE in
-    file) echo "$(find "$data/sessions" -mindepth 1 -maxdepth 1 -printf . | wc -c) files" ;;
+    file) echo "$(find "$SERVER_DATA/sessions" -mindepth 1 -maxdepth 1 -printf . | wc -c) files" ;;
     db | cached_db)
-      python3 - "$data/sessions.sqlite3" <<'PY'
+      python3 - "$SERVER_DATA/sessions.sqlite3" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 print(f"{db.execute('SELECT COUNT(*) FROM django_session').fetchone()[0]} rows")
@@ -68,7 +67,7 @@ PY
   esac
 }
 
-if [ "$ENGINE" = file ]; then wait_for_reusable_inodes; fi
+if [ "$ENGINE" = file ] && ! on_tmpfs "$DATA_ROOT"; then wait_for_reusable_inodes; fi
 START_LOAD=$(wait_for_quiet)
 log "load before the run: $START_LOAD; $ENGINE $PATH_KIND, $ROUNDS rounds of $DURATION, one server"
 start_sessionlab rounds "$SESSIONLAB" "$ENGINE" "$PATH_KIND" || exit 1
@@ -93,12 +92,12 @@ done
 stop_server
 
 python3 - "$RESULTS" "$CLK_TCK" "$ENGINE" "$PATH_KIND" "$DURATION" "$START_LOAD" \
-  "$DATA_ROOT" <<'PY'
+  "$(dirname "$DATA_ROOT")" <<'PY'
 import sys
-results, clk_tck, engine, path, duration, load, data_root = sys.argv[1:]
+results, clk_tck, engine, path, duration, load, data_parent = sys.argv[1:]
 clk_tck = int(clk_tck)
 print(f"{engine} {path}, one server, wrk -t2 -c32 -d{duration} per round, data under "
-      f"{data_root.rsplit('/', 1)[0]}; 1-minute load before the run: {load}")
+      f"{data_parent}; 1-minute load before the run: {load}")
 print()
 print("| round | requests/s | p50 ms | p99 ms | max ms | errors | server CPU s | "
       "server waiting for a core s | wrk CPU s | other tasks' CPU s | store after |")
