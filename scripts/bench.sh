@@ -224,7 +224,7 @@ for (kind, engine, path), rs in rows.items():
     rps = med([float(r["rps"]) for r in rs])
     p50 = med([int(r["p50_us"]) for r in rs]) / 1000
     p99 = med([int(r["p99_us"]) for r in rs]) / 1000
-    errors = sum(int(r[k]) for r in rs for k in ("connect", "read", "write", "status", "timeout"))
+    errors = sum(int(r["errors"]) for r in rs)
     rss = med([int(r["rss_kb"]) for r in rs]) / 1024
     cpu = med([int(r["cpu_ticks"]) / int(r["clk_tck"]) / int(r["requests"]) * 1000 for r in rs])
     base = baseline.get((kind, engine))
