@@ -47,8 +47,7 @@ trial() {
   local label=$1 binary=$2 n=$3 line before after
   start_sessionlab "$label-$n" "$binary" "$ENGINE" "$PATH_KIND" || exit 1
   before=$(cpu_ticks)
-  line=$(BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT \
-    wrk -t2 -c32 -d"$DURATION" -s scripts/bench.lua "$URL" | grep '^BENCH ')
+  line=$(drive_session_path "$DURATION")
   after=$(cpu_ticks)
   stop_server
   python3 - "$label" "$line" "$((after - before))" "$CLK_TCK" <<'PY'

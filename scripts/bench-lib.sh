@@ -185,6 +185,13 @@ start_sessionlab() {
   }
 }
 
+# drive_session_path DURATION: `wrk -t2 -c32` for DURATION on the route start_sessionlab set
+# up (URL, with COOKIE on the read path), through scripts/bench.lua; prints its BENCH line.
+drive_session_path() {
+  BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT wrk -t2 -c32 -d"$1" -s scripts/bench.lua "$URL" |
+    grep '^BENCH '
+}
+
 # route_answers NAME PATHNAME URL [COOKIE]: whether URL answers exactly 200 (not a redirect)
 # and, for the read path, with the session (its `Sonam`); logs why not, so the row is skipped
 # rather than measuring an error page or a new session.

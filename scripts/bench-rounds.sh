@@ -71,17 +71,15 @@ if [ "$ENGINE" = file ] && ! on_tmpfs "$DATA_ROOT"; then wait_for_reusable_inode
 START_LOAD=$(wait_for_quiet)
 log "load before the run: $START_LOAD; $ENGINE $PATH_KIND, $ROUNDS rounds of $DURATION, one server"
 start_sessionlab rounds "$SESSIONLAB" "$ENGINE" "$PATH_KIND" || exit 1
-BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT \
-  wrk -t2 -c32 -d"$WARMUP" -s scripts/bench.lua "$URL" >/dev/null
+drive_session_path "$WARMUP" >/dev/null
 
 RESULTS="$WORK/results"
 TIMEFORMAT='%U %S'
 for round in $(seq 1 "$ROUNDS"); do
   server_before=$(cpu_ticks) busy_before=$(machine_busy_ticks) wait_before=$(server_wait_ns)
-  { time BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT \
-    wrk -t2 -c32 -d"$DURATION" -s scripts/bench.lua "$URL" >"$WORK/wrk.out"; } 2>"$WORK/wrk.time"
+  { time drive_session_path "$DURATION" >"$WORK/wrk.out"; } 2>"$WORK/wrk.time"
   server_after=$(cpu_ticks) busy_after=$(machine_busy_ticks) wait_after=$(server_wait_ns)
-  line=$(grep '^BENCH ' "$WORK/wrk.out")
+  line=$(<"$WORK/wrk.out")
   read -r wrk_user wrk_system <"$WORK/wrk.time"
   size=$(store_size)
   log "round $round: ${line#BENCH } ($size)"

@@ -43,17 +43,14 @@ row() {
   local engine=$1 pathname=$2 requests counts
   local -a perf_events=()
   start_sessionlab "$engine-$pathname" "$SESSIONLAB" "$engine" "$pathname" || return 1
-  BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT wrk -t2 -c32 -d"$WARMUP" -s scripts/bench.lua \
-    "$URL" >/dev/null
+  drive_session_path "$WARMUP" >/dev/null
   for event in "${EVENTS[@]}"; do perf_events+=(-e "$event"); done
   # perf counts for as long as its `sleep`: wrk's run and a moment either side.
   perf stat -x, "${perf_events[@]}" -p "$SERVER_PID" -o "$WORK/perf" -- \
     sleep "$(("${DURATION%s}" + 1))" &
   local perf_pid=$!
   sleep 0.3
-  requests=$(BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT \
-    wrk -t2 -c32 -d"$DURATION" -s scripts/bench.lua "$URL" |
-    sed -n 's/^BENCH .*requests=\([0-9]*\).*/\1/p')
+  requests=$(drive_session_path "$DURATION" | sed -n 's/.* requests=\([0-9]*\).*/\1/p')
   wait "$perf_pid"
   stop_server
   counts=$(awk -F, '!/^#/ && NF > 2 {printf "%s ", $1}' "$WORK/perf")
