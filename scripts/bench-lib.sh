@@ -1,8 +1,9 @@
 # Shell helpers (sourced, not run) shared by the benchmark scripts: building the peers and
-# sessionlab, starting and stopping one server under test (sessionlab on an engine's path:
-# start_sessionlab), checking a route before it is measured, reading the cookies a URL sets,
-# and the environment that selects a sessionlab engine. The caller sets ROOT, TARGET and
-# ACCEPT, defines `log`, and calls `bench_workspace` before starting a server.
+# sessionlab, starting and stopping one server under test on a session path (sessionlab on an
+# engine: start_sessionlab; a Rust peer: start_peer), checking a route before it is measured,
+# reading the cookies a URL sets, and the environment that selects a sessionlab engine. The
+# caller sets ROOT, TARGET and ACCEPT, defines `log`, and calls `bench_workspace` before
+# starting a server.
 
 # The services the benchmarks use, and the clock ticks a second of /proc's CPU times.
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
@@ -160,10 +161,9 @@ sessionlab_binary() {
 }
 
 # start_sessionlab NAME BINARY ENGINE PATHNAME: starts BINARY with ENGINE on a free port and a
-# fresh data dir, SERVER_DATA (DATA_ROOT/NAME; a fresh schema for postgres), and sets URL (and
-# COOKIE, on the read path: a session made with /basic/set/) to what the path requests; fails,
-# stopping the server, when it does not come up or the route does not answer as route_answers
-# wants.
+# fresh data dir, SERVER_DATA (DATA_ROOT/NAME; a fresh schema for postgres), and sets up the
+# route PATHNAME drives (session_route); fails, stopping the server, when it does not come up
+# or the route does not answer as route_answers wants.
 start_sessionlab() {
   local name=$1 binary=$2 engine=$3 pathname=$4 port
   local -a env
@@ -173,11 +173,41 @@ start_sessionlab() {
   mapfile -t env < <(sessionlab_env "$engine" "$port" "$SERVER_DATA")
   if [ "$engine" = postgres ]; then fresh_postgres_schema; fi
   start_server "$name" "$port" env "${env[@]}" "$binary" serve || return 1
-  URL="http://127.0.0.1:$port/basic/set/"
+  session_route "$name" "$pathname" "http://127.0.0.1:$port" /basic/set/ /basic/get/
+}
+
+# start_rust_peer NAME KIND PORT: starts the Rust peer KIND of benches/peers (PEER_BIN, from
+# build_peers) on PORT, actix-redis with its keys under REDIS_PREFIX; fails as start_server.
+start_rust_peer() {
+  local name=$1 kind=$2 port=$3
+  case $kind in
+    actix-cookie | axum-memory) start_server "$name" "$port" "$PEER_BIN" "$kind" "$port" ;;
+    actix-redis)
+      start_server "$name" "$port" "$PEER_BIN" "$kind" "$port" "$REDIS_URL" "${REDIS_PREFIX}actix:"
+      ;;
+    *) log "unknown Rust peer $kind; allowed: actix-cookie, actix-redis, axum-memory"; return 1 ;;
+  esac
+}
+
+# start_peer NAME KIND PATHNAME: start_sessionlab's counterpart for a Rust peer, on its /set/
+# and /get/.
+start_peer() {
+  local name=$1 kind=$2 pathname=$3 port
+  port=$(free_port)
+  start_rust_peer "$name" "$kind" "$port" || return 1
+  session_route "$name" "$pathname" "http://127.0.0.1:$port" /set/ /get/
+}
+
+# session_route NAME PATHNAME BASE SET_PATH GET_PATH: sets URL to the route PATHNAME drives on
+# the server at BASE (write: SET_PATH without a cookie; read: GET_PATH with COOKIE, a session
+# made with SET_PATH) and checks it with route_answers, stopping the server when it fails.
+session_route() {
+  local name=$1 pathname=$2 base=$3 set_path=$4 get_path=$5
+  URL="$base$set_path"
   COOKIE=""
   if [ "$pathname" = read ]; then
     COOKIE=$(cookies_from "$URL")
-    URL="http://127.0.0.1:$port/basic/get/"
+    URL="$base$get_path"
   fi
   route_answers "$name" "$pathname" "$URL" "$COOKIE" || {
     stop_server
@@ -185,7 +215,7 @@ start_sessionlab() {
   }
 }
 
-# drive_session_path DURATION: `wrk -t2 -c32` for DURATION on the route start_sessionlab set
+# drive_session_path DURATION: `wrk -t2 -c32` for DURATION on the route session_route set
 # up (URL, with COOKIE on the read path), through scripts/bench.lua; prints its BENCH line.
 drive_session_path() {
   BENCH_COOKIE=$COOKIE BENCH_ACCEPT=$ACCEPT wrk -t2 -c32 -d"$1" -s scripts/bench.lua "$URL" |

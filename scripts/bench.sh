@@ -144,11 +144,7 @@ run_peer() {
   local peer=$1 port
   port=$(free_port)
   case $peer in
-    actix-cookie | axum-memory)
-      start_server "$peer" "$port" "$PEER_BIN" "$peer" "$port" || return 0 ;;
-    actix-redis)
-      start_server "$peer" "$port" "$PEER_BIN" "$peer" "$port" "$REDIS_URL" \
-        "${REDIS_PREFIX}actix:" || return 0 ;;
+    actix-* | axum-*) start_rust_peer "$peer" "$peer" "$port" || return 0 ;;
     django-*)
       local engine=${peer#django-} profile=tuned db="$WORK/django-$peer.sqlite3"
       case $engine in
