@@ -16,8 +16,8 @@
 # scripts/services.sh; BENCH_DROP_CACHES=0 to keep them).
 #
 # Usage: BENCH_A=/tmp/sessionlab-before BENCH_B=target/release/sessionlab scripts/bench-ab.sh
-#        BENCH_A=target/release/sessionlab BENCH_ENGINE=redis BENCH_B=peer:actix-redis \
-#          BENCH_PATH=read scripts/bench-ab.sh
+#        BENCH_A=peer:actix-redis BENCH_B=target/release/sessionlab BENCH_ENGINE=redis \
+#          BENCH_PATH=read scripts/bench-ab.sh   (ratios print as B / A: here sessionlab / peer)
 # Environment:
 #   BENCH_A, BENCH_B (required: a sessionlab binary, or peer:KIND for a Rust peer, KIND one of
 #   actix-cookie, actix-redis, axum-memory) BENCH_LABEL_A (A) BENCH_LABEL_B (B)
