@@ -125,12 +125,11 @@ print(f"{path}: {label_a} is {side_a}, {label_b} is {side_b}; wrk -t2 -c32 -d{du
 print()
 print("| server | trials: requests/s | median requests/s | median p50 ms | median p99 ms | errors | median server CPU s / 1000 req |")
 print("|---|---|---:|---:|---:|---:|---:|")
-for label, trials in rows.items():
-    med = lambda i: statistics.median(t[i] for t in trials)
-    listed = ", ".join(f"{t[0]:,.0f}" for t in trials)
-    print(f"| {label} | {listed} | {med(0):,.0f} | {med(1):.2f} | {med(2):.2f} | "
-          f"{sum(t[3] for t in trials)} | {med(4):.3f} |")
 median = lambda label, i: statistics.median(t[i] for t in rows[label])
+for label, trials in rows.items():
+    listed = ", ".join(f"{t[0]:,.0f}" for t in trials)
+    print(f"| {label} | {listed} | {median(label, 0):,.0f} | {median(label, 1):.2f} | "
+          f"{median(label, 2):.2f} | {sum(t[3] for t in trials)} | {median(label, 4):.3f} |")
 pairs = [p[label_b][0] / p[label_a][0] for _, p in sorted(by_pair.items())]
 print()
 print(f"{label_b} / {label_a}: {median(label_b, 0) / median(label_a, 0):.2f}× the requests "

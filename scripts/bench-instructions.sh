@@ -133,16 +133,7 @@ run_sessionlab() {
 run_peer() {
   local peer=$1 port
   port=$(free_port)
-  case $peer in
-    actix-cookie | axum-memory)
-      start_server "$peer" "$port" "${CALLGRIND[@]}" "$PEER_BIN" "$peer" "$port"
-      ;;
-    actix-redis)
-      start_server "$peer" "$port" "${CALLGRIND[@]}" "$PEER_BIN" "$peer" "$port" "$REDIS_URL" \
-        "${REDIS_PREFIX}actix:"
-      ;;
-    *) log "unknown peer $peer"; return 0 ;;
-  esac || return 0
+  start_rust_peer "$peer" "$peer" "$port" "${CALLGRIND[@]}" || return 0
   count_server "$peer (peer)" "$port" /set/ /get/
   stop_server
 }

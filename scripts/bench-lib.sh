@@ -176,17 +176,18 @@ start_sessionlab() {
   session_route "$name" "$pathname" "http://127.0.0.1:$port" /basic/set/ /basic/get/
 }
 
-# start_rust_peer NAME KIND PORT: starts the Rust peer KIND of benches/peers (PEER_BIN, from
-# build_peers) on PORT, actix-redis with its keys under REDIS_PREFIX; fails as start_server.
+# start_rust_peer NAME KIND PORT [WRAPPER...]: starts the Rust peer KIND of benches/peers
+# (PEER_BIN, from build_peers) on PORT, actix-redis with its keys under REDIS_PREFIX, run by
+# WRAPPER when given (valgrind, for bench-instructions.sh); fails as start_server.
 start_rust_peer() {
   local name=$1 kind=$2 port=$3
+  local -a command=("${@:4}" "$PEER_BIN" "$kind" "$port")
   case $kind in
-    actix-cookie | axum-memory) start_server "$name" "$port" "$PEER_BIN" "$kind" "$port" ;;
-    actix-redis)
-      start_server "$name" "$port" "$PEER_BIN" "$kind" "$port" "$REDIS_URL" "${REDIS_PREFIX}actix:"
-      ;;
+    actix-cookie | axum-memory) ;;
+    actix-redis) command+=("$REDIS_URL" "${REDIS_PREFIX}actix:") ;;
     *) log "unknown Rust peer $kind; allowed: actix-cookie, actix-redis, axum-memory"; return 1 ;;
   esac
+  start_server "$name" "$port" "${command[@]}"
 }
 
 # start_peer NAME KIND PATHNAME: start_sessionlab's counterpart for a Rust peer, on its /set/
