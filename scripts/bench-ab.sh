@@ -26,7 +26,9 @@
 #   peer's /set/ without a cookie; read: GET /basic/get/ or /get/ with one) BENCH_TRIALS (6,
 #   even) BENCH_WARMUP (3s, as bench.sh; 0 for none) BENCH_DURATION (10s) BENCH_ACCEPT
 #   (application/json) BENCH_MAX_LOAD (0.7) BENCH_REDIS_URL BENCH_POSTGRES_URL
-#   BENCH_DROP_CACHES (1 when root) BENCH_PEER_ALLOCATOR (mimalloc; see bench.sh)
+#   BENCH_DROP_CACHES (1 when root) BENCH_PEER_ALLOCATOR (mimalloc; see bench.sh) BENCH_PGO
+#   (1: the peers built with profile-guided optimisation, as by scripts/build-pgo.sh peers)
+#   BENCH_PEER_BIN (a peers binary built before, used as it is)
 #   CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,7 +66,7 @@ if [[ $A == peer:* || $B == peer:* ]]; then build_peers; fi
 # describe SPEC ENGINE: what a side is, for the table's heading.
 describe() {
   case $1 in
-    peer:*) echo "the peer ${1#peer:}" ;;
+    peer:*) echo "the peer ${1#peer:}${BENCH_PEER_BIN:+ ($BENCH_PEER_BIN)}${BENCH_PGO:+ (BENCH_PGO=$BENCH_PGO)}" ;;
     *) echo "$1 on $2" ;;
   esac
 }

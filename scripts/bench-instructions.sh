@@ -21,7 +21,9 @@
 #   BENCH_COMPARE_LABEL (another build, measured after each engine; its rows read
 #   `engine@label`), BENCH_RESULTS (file to append the table to), BENCH_DUMPS (a folder to keep
 #   each row's callgrind file in, as ENGINE-PATH.callgrind), BENCH_PEER_ALLOCATOR (mimalloc, as
-#   sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR
+#   sessionlab's binary; system for the peers on glibc's malloc), BENCH_PGO (1: sessionlab,
+#   unless BENCH_BIN, and the peers built by scripts/build-pgo.sh), BENCH_PEER_BIN (a peers
+#   binary built before, used as it is), CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

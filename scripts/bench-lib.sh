@@ -76,9 +76,21 @@ postgres_schema_url() {
 }
 
 # build_peers: builds the peer servers of benches/peers (release) and sets PEER_BIN. They
-# allocate with mimalloc, as sessionlab's binary does, unless BENCH_PEER_ALLOCATOR=system.
+# allocate with mimalloc, as sessionlab's binary does, unless BENCH_PEER_ALLOCATOR=system;
+# with BENCH_PGO=1 they are optimised with their profile, as sessionlab is then
+# (scripts/build-pgo.sh). BENCH_PEER_BIN names a peers binary built before, to use as it is.
 build_peers() {
   local allocator=${BENCH_PEER_ALLOCATOR:-mimalloc} target features
+  if [ -n "${BENCH_PEER_BIN:-}" ]; then
+    PEER_BIN=$BENCH_PEER_BIN
+    return
+  fi
+  if [ "${BENCH_PGO:-0}" = 1 ]; then
+    [ "$allocator" = mimalloc ] || { log "BENCH_PGO=1 builds the peers with mimalloc only"; exit 2; }
+    log "building the Rust peers with profile-guided optimisation (scripts/build-pgo.sh peers)"
+    PEER_BIN=$(scripts/build-pgo.sh peers | tail -n 1)
+    return
+  fi
   case $allocator in
     mimalloc) target="$TARGET/peers" features=mimalloc ;;
     system) target="$TARGET/peers-system" features="" ;;
@@ -149,10 +161,16 @@ stop_server() {
 }
 
 # sessionlab_binary [CARGO_ARG...]: sets SESSIONLAB to BENCH_BIN (a build kept aside, e.g. to
-# compare before and after a change) or to the release build, made now (with CARGO_ARGs).
+# compare before and after a change), to a build optimised with its profile when BENCH_PGO=1
+# (scripts/build-pgo.sh), or to the release build, made now (with CARGO_ARGs).
 sessionlab_binary() {
   if [ -n "${BENCH_BIN:-}" ]; then
     SESSIONLAB=$BENCH_BIN
+    return
+  fi
+  if [ "${BENCH_PGO:-0}" = 1 ]; then
+    log "building sessionlab with profile-guided optimisation (scripts/build-pgo.sh)"
+    SESSIONLAB=$(scripts/build-pgo.sh sessionlab | tail -n 1)
     return
   fi
   log "building sessionlab (release)"

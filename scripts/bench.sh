@@ -30,7 +30,10 @@
 #   measure instead of building one), BENCH_COMPARE_BIN + BENCH_COMPARE_ENGINES +
 #   BENCH_COMPARE_LABEL (another build, e.g. before a change, measured right after each of
 #   those engines in the same run; its rows read `engine@label`), BENCH_PEER_ALLOCATOR
-#   (mimalloc, as sessionlab's binary; system for the peers on glibc's malloc), CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv),
+#   (mimalloc, as sessionlab's binary; system for the peers on glibc's malloc), BENCH_PGO (1:
+#   sessionlab, unless BENCH_BIN, and the Rust peers built with profile-guided optimisation by
+#   scripts/build-pgo.sh), BENCH_PEER_BIN (a peers binary built before, used as it is),
+#   CARGO_TARGET_DIR, BENCH_VENV (default: $CARGO_TARGET_DIR/bench-venv),
 #   BENCH_DROP_CACHES (1 when run as root: each server starts on dropped kernel caches; 0 to
 #   keep them). A before/after comparison on one engine: scripts/bench-ab.sh.
 set -euo pipefail
@@ -192,7 +195,7 @@ for peer in $PEERS; do
   run_peer "$peer"
 done
 
-COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }${BENCH_MAX_LOAD:+BENCH_MAX_LOAD=$BENCH_MAX_LOAD }${BENCH_PEER_ALLOCATOR:+BENCH_PEER_ALLOCATOR=$BENCH_PEER_ALLOCATOR }${BENCH_COMPARE_BIN:+BENCH_COMPARE_BIN=$BENCH_COMPARE_BIN BENCH_COMPARE_ENGINES=\"${BENCH_COMPARE_ENGINES:-$ENGINES}\" BENCH_COMPARE_LABEL=${BENCH_COMPARE_LABEL:-compared} }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
+COMMAND="${BENCH_BIN:+BENCH_BIN=$BENCH_BIN }${BENCH_PGO:+BENCH_PGO=$BENCH_PGO }${BENCH_MAX_LOAD:+BENCH_MAX_LOAD=$BENCH_MAX_LOAD }${BENCH_PEER_ALLOCATOR:+BENCH_PEER_ALLOCATOR=$BENCH_PEER_ALLOCATOR }${BENCH_COMPARE_BIN:+BENCH_COMPARE_BIN=$BENCH_COMPARE_BIN BENCH_COMPARE_ENGINES=\"${BENCH_COMPARE_ENGINES:-$ENGINES}\" BENCH_COMPARE_LABEL=${BENCH_COMPARE_LABEL:-compared} }BENCH_ENGINES=\"$ENGINES\" BENCH_PEERS=\"$PEERS\" BENCH_ROUNDS=$ROUNDS BENCH_ACCEPT=$ACCEPT scripts/bench.sh"
 TABLE=$(python3 - "$RAW" "$START_LOAD" "$THREADS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$COMMAND" <<'PY'
 import collections, statistics, sys
 

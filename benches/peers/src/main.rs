@@ -165,6 +165,19 @@ mod axum_memory {
             .layer(sessions)
             .route("/healthz", get(healthz));
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        axum::serve(listener, app).await
+        // Stops on SIGTERM, as the actix-web peers do, so that the process exits normally
+        // (an instrumented build writes its profile then: scripts/build-pgo.sh).
+        axum::serve(listener, app)
+            .with_graceful_shutdown(terminated())
+            .await
+    }
+
+    async fn terminated() {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
     }
 }
