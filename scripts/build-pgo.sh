@@ -68,53 +68,42 @@ walk_lessons() {
   done
 }
 
-# load BASE PATH [ACCEPT] [COOKIE]: wrk on one path of the server at BASE.
+# load URL [ACCEPT] [COOKIE]: drive_session_path for PGO_DURATION on URL.
 load() {
-  local base=$1 path=$2 accept=${3:-$ACCEPT} cookie=${4:-}
-  wrk -t2 -c32 -d"$DURATION" -H "Accept: $accept" ${cookie:+-H "Cookie: $cookie"} \
-    "$base$path" >/dev/null
+  URL=$1 ACCEPT=${2:-$ACCEPT} COOKIE=${3:-} drive_session_path "$DURATION" >/dev/null
 }
 
 train_sessionlab() {
-  local binary=$1 engine port base lesson cookie accept
+  local binary=$1 engine base lesson accept
   local engines=(db file memory signed_cookies)
   if redis_up; then engines+=(redis cached_db); else log "Redis is down: no redis, no cached_db"; fi
   for engine in "${engines[@]}"; do
-    port=$(free_port)
-    base="http://127.0.0.1:$port"
-    SERVER_DATA="$DATA_ROOT/$engine"
-    mkdir -p "$SERVER_DATA/sessions"
-    local -a env
-    mapfile -t env < <(sessionlab_env "$engine" "$port" "$SERVER_DATA")
-    start_server "$engine" "$port" env "${env[@]}" "$binary" serve
+    start_sessionlab "$engine" "$binary" "$engine" write
+    base=${URL%/basic/set/}
     log "training on $engine"
     walk_lessons "$base"
     for accept in application/json text/html; do
       for lesson in basic dict timeout; do
-        cookie=$(ACCEPT=$accept cookies_from "$base/$lesson/set/")
-        load "$base" "/$lesson/get/" "$accept" "$cookie"
-        load "$base" "/$lesson/set/" "$accept"
+        load "$base/$lesson/get/" "$accept" "$(ACCEPT=$accept cookies_from "$base/$lesson/set/")"
+        load "$base/$lesson/set/" "$accept"
       done
     done
-    load "$base" /healthz
+    load "$base/healthz"
     stop_server # SIGTERM: the server shuts down and the profile is written as it exits
   done
 }
 
 train_peers() {
-  local kind port base cookie
+  local kind
   local kinds=(actix-cookie axum-memory)
   PEER_BIN=$1
   if redis_up; then kinds+=(actix-redis); else log "Redis is down: no actix-redis"; fi
   for kind in "${kinds[@]}"; do
-    port=$(free_port)
-    base="http://127.0.0.1:$port"
-    start_rust_peer "$kind" "$kind" "$port"
+    start_peer "$kind" "$kind" read # URL: its /get/, with COOKIE from its /set/
     log "training on $kind"
-    cookie=$(cookies_from "$base/set/")
-    load "$base" /get/ "$ACCEPT" "$cookie"
-    load "$base" /set/
-    load "$base" /healthz
+    drive_session_path "$DURATION" >/dev/null
+    load "${URL%/get/}/set/"
+    load "${URL%/get/}/healthz"
     stop_server
   done
 }
