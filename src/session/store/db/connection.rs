@@ -123,6 +123,10 @@ impl Database {
             conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The page cache keeps SQLite's default size (2 MiB): a larger one reads fewer pages
+        // but costs more CPU a new session, since a commit after a B-tree split that swapped
+        // page numbers scans the whole cache (BENCHMARKS.md, "Why a larger page cache costs
+        // the writer more").
         // `clear_expired`'s rebuild parks the live sessions in a temporary table: in memory,
         // not in a file of its own.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
