@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
+use crate::methods::{self, Methods};
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::signing::Signer;
@@ -62,10 +63,14 @@ impl FailureLimiter {
 pub fn scope() -> Scope {
     web::scope("/instructor")
         .app_data(web::Data::new(FailureLimiter::default()))
-        .route("/", web::get().to(dashboard))
-        .route("/login/", web::post().to(login))
-        .route("/logout/", web::post().to(logout))
-        .route("/clear-expired/", web::post().to(clear_expired))
+        .service(methods::resource("/", Methods::Read, dashboard))
+        .service(methods::resource("/login/", Methods::Post, login))
+        .service(methods::resource("/logout/", Methods::Post, logout))
+        .service(methods::resource(
+            "/clear-expired/",
+            Methods::Post,
+            clear_expired,
+        ))
 }
 
 fn signer(settings: &Settings) -> Option<Signer> {

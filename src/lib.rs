@@ -26,6 +26,8 @@ pub mod instructor;
 pub mod json_object;
 /// The six lessons, one scope each, with their own session settings.
 pub mod lessons;
+/// Which HTTP methods each address answers, and the 405 the others get.
+pub mod methods;
 /// `/playground/`: any session operation, with its effect on the cookie and the store.
 pub mod playground;
 /// Tera pages and JSON answers from the same context.

@@ -17,6 +17,7 @@ use crate::config::{
     CacheBackend, DatabaseKind, Engine, SessionSettings, Settings, database_path_kind,
 };
 use crate::lessons::{self, LESSONS, LessonContext};
+use crate::methods::{self, Methods};
 use crate::playground;
 use crate::render::Renderer;
 use crate::routes;
@@ -289,14 +290,20 @@ impl Application {
                 .wrap(Condition::new(access_log, access_logger()))
                 .app_data(state.clone())
                 .app_data(renderer.clone())
-                .route("/", web::get().to(routes::index))
-                .route("/healthz", web::get().to(routes::healthz))
+                .service(methods::resource("/", Methods::Read, routes::index))
+                .service(methods::resource(
+                    "/healthz",
+                    Methods::Read,
+                    routes::healthz,
+                ))
                 // A scope: its fixed prefix is matched by comparing text, where a resource
                 // with a `{file}` segment would run its regex for every request it does not
                 // answer, as every lesson request passes it.
-                .service(
-                    web::scope("/static").route("/{file}", web::get().to(routes::static_file)),
-                );
+                .service(web::scope("/static").service(methods::resource(
+                    "/{file}",
+                    Methods::Read,
+                    routes::static_file,
+                )));
             if state.settings.instructor.enabled {
                 app = app.service(crate::instructor::scope());
             }

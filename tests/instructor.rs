@@ -39,6 +39,29 @@ async fn the_instructor_page_is_off_unless_enabled() {
 }
 
 #[actix_web::test]
+async fn the_forms_answer_post_only_and_the_dashboard_get_and_head() {
+    let app = spawn_app_with(&enabled()).await;
+    for path in [
+        "/instructor/login/",
+        "/instructor/logout/",
+        "/instructor/clear-expired/",
+    ] {
+        let page = app.get(path, None).await;
+        assert_eq!(page.status, 405, "GET {path}");
+        assert_eq!(page.headers["allow"], "POST", "GET {path}");
+    }
+    let page = app
+        .request(reqwest::Method::DELETE, "/instructor/", None, "text/html")
+        .await;
+    assert_eq!(page.status, 405);
+    assert_eq!(page.headers["allow"], "GET, HEAD");
+    let page = app
+        .request(reqwest::Method::HEAD, "/instructor/", None, "text/html")
+        .await;
+    assert_eq!(page.status, 200);
+}
+
+#[actix_web::test]
 async fn signing_in_shows_the_dashboard_without_secrets() {
     let app = spawn_app_with(&enabled()).await;
     let login = app.get("/instructor/", None).await;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Browser, http_date, spawn_app};
+use common::{Browser, http_date, raw_request, spawn_app};
 use serde_json::json;
 
 #[actix_web::test]
@@ -260,6 +260,83 @@ async fn views_answer_post_as_well_as_get() {
         .await;
     assert_eq!(page.status, 200);
     assert_eq!(page.json()["session"]["keys"], json!(["name", "lname"]));
+}
+
+#[actix_web::test]
+async fn every_page_answers_head_as_get_without_the_body() {
+    let app = spawn_app().await;
+    let pages = [
+        "/",
+        "/healthz",
+        "/static/style.css",
+        "/basic/",
+        "/settings/",
+        "/basic/get/",
+        "/testcookie/check/",
+        "/playground/",
+    ];
+    for path in pages {
+        let get = app.get(path, None).await;
+        assert_eq!(get.status, 200, "GET {path}");
+        let head = raw_request(
+            &app.address,
+            format!("HEAD {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(
+            head.header_values("content-type"),
+            [get.headers["content-type"].to_str().unwrap()],
+            "HEAD {path}"
+        );
+        assert!(head.body.is_empty(), "HEAD {path} sent a body");
+    }
+}
+
+#[actix_web::test]
+async fn other_methods_are_a_405_naming_the_ones_an_address_answers() {
+    let app = spawn_app().await;
+    let addresses = [
+        ("/", "GET, HEAD"),
+        ("/healthz", "GET, HEAD"),
+        ("/static/style.css", "GET, HEAD"),
+        ("/basic/", "GET, HEAD"),
+        ("/playground/", "GET, HEAD"),
+        ("/basic/set/", "GET, HEAD, POST"),
+        ("/dict/flush/", "GET, HEAD, POST"),
+        ("/playground/set/", "POST"),
+    ];
+    for (path, allow) in addresses {
+        for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+            let page = app
+                .request(method.clone(), path, None, "application/json")
+                .await;
+            assert_eq!(page.status, 405, "{method} {path}");
+            assert_eq!(page.headers["allow"], allow, "{method} {path}");
+            assert_eq!(page.json()["error"]["status"], 405, "{method} {path}");
+            assert!(
+                page.set_cookies().is_empty(),
+                "{method} {path} made a session"
+            );
+        }
+    }
+    let page = app
+        .request(reqwest::Method::OPTIONS, "/basic/get/", None, "text/html")
+        .await;
+    assert_eq!(page.status, 405);
+    assert!(page.body.contains("does not answer that method"));
+    // An address that does not exist stays a 404 whatever the method.
+    let page = app
+        .request(
+            reqwest::Method::PUT,
+            "/basic/nope/",
+            None,
+            "application/json",
+        )
+        .await;
+    assert_eq!(page.status, 404);
 }
 
 #[actix_web::test]

@@ -32,9 +32,9 @@ pub const LESSON: Lesson = Lesson {
 
 pub(super) fn routes(scope: Scope) -> Scope {
     scope
-        .route("/set/", view(set))
-        .route("/get/", view(get))
-        .route("/del/", view(del))
+        .service(view("/set/", set))
+        .service(view("/get/", get))
+        .service(view("/del/", del))
 }
 
 async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {

@@ -36,11 +36,11 @@ pub const LESSON: Lesson = Lesson {
 
 pub(super) fn routes(scope: Scope) -> Scope {
     scope
-        .route("/set/", view(set))
-        .route("/get/", view(get))
+        .service(view("/set/", set))
+        .service(view("/get/", get))
         // The same view as program 1's.
-        .route("/del/", view(super::basic::del))
-        .route("/flush/", view(flush))
+        .service(view("/del/", super::basic::del))
+        .service(view("/flush/", flush))
 }
 
 async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {

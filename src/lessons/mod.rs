@@ -13,7 +13,7 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, guard, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,6 +21,7 @@ use crate::append_slash::AppendSlash;
 use crate::error::AppError;
 use crate::inspector::inspect;
 use crate::json_object::{Fields as _, JsonObject};
+use crate::methods::{self, Methods};
 use crate::render::{PageValues, Renderer};
 use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 
@@ -110,7 +111,7 @@ pub fn scope(
     let engine = context.engine.clone();
     let views = web::scope(&format!("/{}", lesson.slug))
         .app_data(context)
-        .route("/", web::get().to(lesson_page));
+        .service(methods::resource("/", Methods::Read, lesson_page));
     let views = match lesson.slug {
         "basic" => basic::routes(views),
         "dict" => dict::routes(views),
@@ -124,16 +125,14 @@ pub fn scope(
         .wrap(AppendSlash::default())
 }
 
-/// A view route answering GET and POST, as Django function views do.
-fn view<F, Args>(handler: F) -> actix_web::Route
+/// A view at `path` answering GET, HEAD and POST, as Django function views do.
+fn view<F, Args>(path: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    web::route()
-        .guard(guard::Any(guard::Get()).or(guard::Post()).or(guard::Head()))
-        .to(handler)
+    methods::resource(path, Methods::ReadAndPost, handler)
 }
 
 /// Everything a lesson view renders with.

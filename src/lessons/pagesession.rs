@@ -33,10 +33,10 @@ pub const LESSON: Lesson = Lesson {
 
 pub(super) fn routes(scope: Scope) -> Scope {
     scope
-        .route("/set/", view(set))
-        .route("/get/", view(get))
+        .service(view("/set/", set))
+        .service(view("/get/", get))
         // The same view as the timeout lesson's: flush() then clear_expired().
-        .route("/del/", view(super::timeout::del))
+        .service(view("/del/", super::timeout::del))
 }
 
 async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {

@@ -32,9 +32,9 @@ pub const LESSON: Lesson = Lesson {
 
 pub(super) fn routes(scope: Scope) -> Scope {
     scope
-        .route("/set/", view(set))
-        .route("/check/", view(check))
-        .route("/del/", view(del))
+        .service(view("/set/", set))
+        .service(view("/check/", check))
+        .service(view("/del/", del))
 }
 
 async fn set(page: Page, session: Session) -> Result<HttpResponse, AppError> {

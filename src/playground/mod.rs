@@ -14,8 +14,8 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{ALLOW, HeaderValue, SET_COOKIE};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, guard, web};
+use actix_web::http::header::{HeaderValue, SET_COOKIE};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -24,6 +24,7 @@ use crate::append_slash::AppendSlash;
 use crate::config::{Engine, SessionSettings, Settings};
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect, mask};
+use crate::methods::{self, Methods};
 use crate::render::Renderer;
 use crate::session::expiry::{EXPIRY_KEY, python_isoformat};
 use crate::session::{Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot};
@@ -69,37 +70,19 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
             engine: engine.clone(),
         }))
         .app_data(form_config)
-        .route(
-            "/",
-            web::route()
-                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                .to(page),
-        )
-        .service(post_only("/set/").post(set))
-        .service(post_only("/delete/").post(delete))
-        .service(post_only("/setdefault/").post(setdefault))
-        .service(post_only("/pop/").post(pop))
-        .service(post_only("/clear/").post(clear))
-        .service(post_only("/flush/").post(flush))
-        .service(post_only("/cycle_key/").post(cycle_key))
-        .service(post_only("/set_expiry/").post(set_expiry));
+        .service(methods::resource("/", Methods::Read, page))
+        // The operations are POST only, as Django's `require_POST` views.
+        .service(methods::resource("/set/", Methods::Post, set))
+        .service(methods::resource("/delete/", Methods::Post, delete))
+        .service(methods::resource("/setdefault/", Methods::Post, setdefault))
+        .service(methods::resource("/pop/", Methods::Post, pop))
+        .service(methods::resource("/clear/", Methods::Post, clear))
+        .service(methods::resource("/flush/", Methods::Post, flush))
+        .service(methods::resource("/cycle_key/", Methods::Post, cycle_key))
+        .service(methods::resource("/set_expiry/", Methods::Post, set_expiry));
     views
         .wrap(SessionMiddleware::new(engine))
         .wrap(AppendSlash::default())
-}
-
-/// An operation's resource: any other method than POST is a 405 with `Allow: POST`, as Django's
-/// `require_POST` answers (a guarded route would make it a 404).
-fn post_only(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        let response = HttpResponse::MethodNotAllowed()
-            .insert_header((ALLOW, "POST"))
-            .finish();
-        Err::<HttpResponse, _>(actix_web::error::InternalError::from_response(
-            "this address answers POST only",
-            response,
-        ))
-    }))
 }
 
 /// The POSTed form fields. As Django's `request.POST`, a body that is not

@@ -536,14 +536,16 @@ pub async fn raw_request(address: &str, request: &[u8]) -> std::io::Result<RawRe
                 Err(e) => return Err(e),
             }
         }
-        parse_raw_response(&answer)
+        parse_raw_response(&answer, request.starts_with(b"HEAD "))
     };
     tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 30 s"))?
 }
 
-fn parse_raw_response(answer: &[u8]) -> std::io::Result<RawResponse> {
+/// The answer's status, headers and body. The answer to a HEAD (`to_head`) has no body
+/// whatever its `Content-Length` says: whatever came after its head is returned as the body.
+fn parse_raw_response(answer: &[u8], to_head: bool) -> std::io::Result<RawResponse> {
     let invalid = |why: &str| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -575,7 +577,9 @@ fn parse_raw_response(answer: &[u8]) -> std::io::Result<RawResponse> {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    let body = if to_head {
+        rest.to_vec()
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         let mut body = Vec::new();
         let mut at = 0;
         loop {
