@@ -230,15 +230,21 @@ pub fn wants_json(req: &HttpRequest) -> bool {
     }
 }
 
-/// The full reading of the `Accept` header: JSON ranked above HTML and above `*/*`.
+/// The full reading of the `Accept` header: JSON (or `application/*`) ranked above HTML,
+/// `text/*` and `*/*`. A media range with `q=0` is one the client refuses, not a preference.
 fn ranks_json_first(req: &HttpRequest) -> bool {
     let Ok(accept) = header::Accept::parse(req) else {
         return false;
     };
-    for mime in accept.ranked() {
+    // `ranked` sorts by quality, highest first, so the refused ranges are the last ones.
+    let acceptable = accept
+        .iter()
+        .filter(|range| range.quality > header::Quality::ZERO)
+        .count();
+    for mime in accept.ranked().into_iter().take(acceptable) {
         match (mime.type_(), mime.subtype()) {
-            (mime::APPLICATION, mime::JSON) => return true,
-            (mime::TEXT, mime::HTML) | (mime::STAR, mime::STAR) => return false,
+            (mime::APPLICATION, mime::JSON | mime::STAR) => return true,
+            (mime::TEXT, mime::HTML | mime::STAR) | (mime::STAR, mime::STAR) => return false,
             _ => {}
         }
     }
@@ -265,6 +271,31 @@ mod tests {
             .to_http_request();
         assert!(!wants_json(&html_preferred));
         assert!(!wants_json(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn a_refused_or_wildcard_range_is_read_as_the_client_means_it() {
+        let wants = |accept: &str| {
+            wants_json(
+                &TestRequest::default()
+                    .insert_header(("Accept", accept))
+                    .to_http_request(),
+            )
+        };
+        assert!(!wants("application/json;q=0"), "JSON refused");
+        assert!(
+            !wants("application/json;q=0, */*;q=0.1"),
+            "JSON refused, anything else taken"
+        );
+        assert!(
+            wants("text/html;q=0, application/json;q=0.1"),
+            "HTML refused"
+        );
+        assert!(wants("application/*"), "any application type: JSON");
+        assert!(wants("application/*, text/*;q=0.5"));
+        assert!(!wants("text/*"), "any text type: HTML");
+        assert!(!wants("text/*, application/json;q=0.5"));
+        assert!(!wants("image/png"), "neither: HTML, the default");
     }
 
     #[test]
