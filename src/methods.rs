@@ -7,7 +7,8 @@
 //! by actix-web's encoder) and any other with 405 Method Not Allowed and an `Allow` header,
 //! as Django's `require_http_methods` answers, rendered as the other error pages are.
 
-use actix_web::http::header::ALLOW;
+use actix_web::http::Method;
+use actix_web::http::header::{ALLOW, HeaderValue};
 use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, guard, web};
 
 /// The methods an address answers.
@@ -22,22 +23,28 @@ pub enum Methods {
     Post,
 }
 
+const READ: &[Method] = &[Method::GET, Method::HEAD];
+const READ_AND_POST: &[Method] = &[Method::GET, Method::HEAD, Method::POST];
+const POST: &[Method] = &[Method::POST];
+
 impl Methods {
-    /// The `Allow` header's value.
-    pub fn allow(self) -> &'static str {
+    /// The methods, in the order the `Allow` header names them: what the guard lets through
+    /// and the header says are both read from here.
+    fn list(self) -> &'static [Method] {
         match self {
-            Methods::Read => "GET, HEAD",
-            Methods::ReadAndPost => "GET, HEAD, POST",
-            Methods::Post => "POST",
+            Methods::Read => READ,
+            Methods::ReadAndPost => READ_AND_POST,
+            Methods::Post => POST,
         }
     }
 
-    fn guard(self) -> guard::AnyGuard {
-        match self {
-            Methods::Read => guard::Any(guard::Get()).or(guard::Head()),
-            Methods::ReadAndPost => guard::Any(guard::Get()).or(guard::Head()).or(guard::Post()),
-            Methods::Post => guard::Any(guard::Post()),
-        }
+    /// The `Allow` header's value, such as `GET, HEAD`.
+    fn allow(self) -> String {
+        self.list()
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -49,23 +56,31 @@ where
     F::Output: Responder + 'static,
 {
     let allow = methods.allow();
+    let allow_header = HeaderValue::try_from(allow.as_str()).expect("method names are ASCII");
     web::resource(path)
-        .route(web::route().guard(methods.guard()).to(handler))
-        .default_service(web::to(move || async move {
+        .route(
+            web::route()
+                .guard(guard::fn_guard(move |ctx| {
+                    methods.list().contains(&ctx.head().method)
+                }))
+                .to(handler),
+        )
+        .default_service(web::to(move || {
             let response = HttpResponse::MethodNotAllowed()
-                .insert_header((ALLOW, allow))
+                .insert_header((ALLOW, allow_header.clone()))
                 .finish();
             // An error, so that the error pages render it (keeping the `Allow` header).
-            Err::<HttpResponse, _>(actix_web::error::InternalError::from_response(
+            let refused = actix_web::error::InternalError::from_response(
                 format!("this address answers {allow} only"),
                 response,
-            ))
+            );
+            async move { Err::<HttpResponse, _>(refused) }
         }))
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::http::{Method, StatusCode};
+    use actix_web::http::StatusCode;
     use actix_web::{App, test};
 
     use super::*;
@@ -110,14 +125,14 @@ mod tests {
 
     #[actix_web::test]
     async fn any_other_method_is_a_405_that_names_the_allowed_ones() {
-        for (methods, method) in [
-            (Methods::Read, Method::POST),
-            (Methods::Read, Method::PUT),
-            (Methods::Read, Method::OPTIONS),
-            (Methods::ReadAndPost, Method::DELETE),
-            (Methods::ReadAndPost, Method::PATCH),
-            (Methods::Post, Method::GET),
-            (Methods::Post, Method::HEAD),
+        for (methods, method, named) in [
+            (Methods::Read, Method::POST, "GET, HEAD"),
+            (Methods::Read, Method::PUT, "GET, HEAD"),
+            (Methods::Read, Method::OPTIONS, "GET, HEAD"),
+            (Methods::ReadAndPost, Method::DELETE, "GET, HEAD, POST"),
+            (Methods::ReadAndPost, Method::PATCH, "GET, HEAD, POST"),
+            (Methods::Post, Method::GET, "POST"),
+            (Methods::Post, Method::HEAD, "POST"),
         ] {
             let (status, allow, body) = call(methods, method.clone()).await;
             assert_eq!(
@@ -125,11 +140,7 @@ mod tests {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "{methods:?} {method}"
             );
-            assert_eq!(
-                allow.as_deref(),
-                Some(methods.allow()),
-                "{methods:?} {method}"
-            );
+            assert_eq!(allow.as_deref(), Some(named), "{methods:?} {method}");
             assert_ne!(body, "answered", "{methods:?} {method}");
         }
     }
