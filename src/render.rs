@@ -256,32 +256,25 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
+    /// A request whose `Accept` header is `accept`.
+    fn accepting(accept: &str) -> HttpRequest {
+        TestRequest::default()
+            .insert_header(("Accept", accept))
+            .to_http_request()
+    }
+
     #[test]
     fn json_is_chosen_only_when_ranked_above_html() {
-        let json = TestRequest::default()
-            .insert_header(("Accept", "application/json"))
-            .to_http_request();
-        assert!(wants_json(&json));
-        let browser = TestRequest::default()
-            .insert_header(("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"))
-            .to_http_request();
+        assert!(wants_json(&accepting("application/json")));
+        let browser = accepting("text/html,application/xhtml+xml,*/*;q=0.8");
         assert!(!wants_json(&browser));
-        let html_preferred = TestRequest::default()
-            .insert_header(("Accept", "application/json;q=0.5, text/html"))
-            .to_http_request();
-        assert!(!wants_json(&html_preferred));
+        assert!(!wants_json(&accepting("application/json;q=0.5, text/html")));
         assert!(!wants_json(&TestRequest::default().to_http_request()));
     }
 
     #[test]
     fn a_refused_or_wildcard_range_is_read_as_the_client_means_it() {
-        let wants = |accept: &str| {
-            wants_json(
-                &TestRequest::default()
-                    .insert_header(("Accept", accept))
-                    .to_http_request(),
-            )
-        };
+        let wants = |accept: &str| wants_json(&accepting(accept));
         assert!(!wants("application/json;q=0"), "JSON refused");
         assert!(
             !wants("application/json;q=0, */*;q=0.1"),
@@ -301,9 +294,7 @@ mod tests {
     #[test]
     fn the_shortcuts_agree_with_the_full_ranking() {
         let ranked = |accept: &str| {
-            let req = TestRequest::default()
-                .insert_header(("Accept", accept))
-                .to_http_request();
+            let req = accepting(accept);
             (wants_json(&req), ranks_json_first(&req))
         };
         for accept in [
