@@ -108,9 +108,6 @@ train_peers() {
   done
 }
 
-ensure_wrk
-bench_workspace pgo
-tool=$(profdata_tool)
 case $WHAT in
   sessionlab)
     generate="$TARGET/pgo-generate" optimised="$TARGET/pgo" binary=sessionlab
@@ -138,6 +135,10 @@ if [ -x "$built" ] && [ "$(cat "$optimised/trained-on" 2>/dev/null)" = "$trained
   echo "$built"
   exit 0
 fi
+# What training and merging need, set up only when a profile is to be made.
+ensure_wrk
+bench_workspace pgo
+tool=$(profdata_tool)
 rm -rf "$profiles"
 "train_$WHAT" "$instrumented"
 mkdir -p "$optimised"
