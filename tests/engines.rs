@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    Browser, PgSchema, RedisPrefix, TestApp, http_date, redis_url, spawn_with_settings,
-    test_settings,
+    Browser, PgSchema, RedisPrefix, TestApp, http_date, is_generated_key, redis_url,
+    spawn_with_settings, test_settings,
 };
 use serde_json::json;
 use sessionlab::session::FakeClock;
@@ -175,7 +175,8 @@ async fn test_cookie_flow(app: &TestApp, engine: &Engine) {
 
 async fn sliding_page_session(app: &TestApp, engine: &Engine) {
     let mut browser = Browser::new(app);
-    browser.get_json("/pagesession/set/").await;
+    let set = browser.get_json("/pagesession/set/").await;
+    let first = set.cookie_value("sessionid").unwrap();
     for _ in 0..3 {
         app.advance(15);
         let page = browser.get_json("/pagesession/get/").await;
@@ -188,13 +189,33 @@ async fn sliding_page_session(app: &TestApp, engine: &Engine) {
         assert!(page.set_cookie().contains("; Max-Age=20;"));
     }
     app.advance(21);
-    let expired = browser.get_json("/pagesession/get/").await.json();
+    let expired = browser.get_json("/pagesession/get/").await;
     assert_eq!(
-        expired["context"],
+        expired.json()["context"],
         json!({"expired": true}),
         "{}",
         engine.name
     );
+    // What the response does with the cookie is each Django engine's own: the file engine
+    // deletes the expired file and creates a new session in its place, signed cookies start
+    // afresh with a signed `{}`, the others delete the cookie.
+    let cookie = expired.set_cookie();
+    let value = expired.cookie_value("sessionid").unwrap_or_default();
+    match engine.name {
+        "file" => {
+            assert!(is_generated_key(&value) && value != first, "{cookie}");
+            assert!(cookie.contains("; Max-Age=20;"), "{cookie}");
+        }
+        "signed_cookies" => {
+            assert!(value.starts_with("e30:"), "{cookie}");
+            assert!(cookie.contains("; Max-Age=20;"), "{cookie}");
+        }
+        _ => assert!(
+            cookie.starts_with("sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0;"),
+            "{}: {cookie}",
+            engine.name
+        ),
+    }
 }
 
 async fn settings_lesson_cookie(app: &TestApp, engine: &Engine) {

@@ -386,6 +386,22 @@ async fn index_lesson_pages_and_unknown_paths() {
     let redirect = app.get("/basic/get", None).await;
     assert_eq!(redirect.status, 301);
     assert_eq!(redirect.headers["location"], "/basic/get/");
+    assert!(redirect.set_cookies().is_empty());
+    // APPEND_SLASH redirects only to a path that has a view, and never merges slashes.
+    for path in ["/basic/nope", "/basic//get/", "/basic//get"] {
+        let page = app.get(path, None).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(page.body.contains("Page not found"), "{path}");
+    }
+    // The session middleware sits outside the redirect, as in Django: a cookie naming no
+    // session is deleted on the way.
+    let redirect = app.get("/basic/get", Some("sessionid=abc")).await;
+    assert_eq!(redirect.status, 301);
+    assert_eq!(
+        redirect.set_cookie(),
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/basic/; SameSite=Lax"
+    );
+    assert_eq!(redirect.vary().as_deref(), Some("Cookie"));
 }
 
 #[actix_web::test]

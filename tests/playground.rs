@@ -611,6 +611,22 @@ async fn set_expiry_with_a_datetime_or_a_timedelta_stores_a_date() {
     assert_eq!(json["session"]["expiry_age"], 86_400);
     assert!(dated.set_cookie().contains("; Max-Age=86400; "));
 
+    // The same moment with an offset: stored with that offset, as `value.isoformat()` does.
+    let in_paris = at.with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap());
+    let offset_text = in_paris.format("%Y-%m-%dT%H:%M:%S+01:00").to_string();
+    let dated = student
+        .post_json(
+            "set_expiry",
+            &[("kind", "datetime"), ("value", &offset_text)],
+        )
+        .await
+        .json();
+    assert_eq!(
+        dated["session"]["items"][1],
+        json!(["_session_expiry", offset_text])
+    );
+    assert_eq!(dated["session"]["expiry_age"], 86_400);
+
     // A timedelta: Django stores now + delta as a date.
     let delta = student
         .post_json("set_expiry", &[("kind", "timedelta"), ("value", "120")])
@@ -928,6 +944,42 @@ async fn the_playground_has_its_own_layered_settings_and_store() {
             .contains("Max-Age=1209600; Path=/basic/;"),
         "the lessons keep theirs"
     );
+}
+
+#[actix_web::test]
+async fn pop_of_an_absent_key_undoes_the_reset_of_a_tampered_signed_cookie_as_django_does() {
+    // Arrange: Django's `pop` reads `modified` before the load that resets the session.
+    let app = spawn_app_with(&[("APP__LESSONS__PLAYGROUND__ENGINE", "signed_cookies")]).await;
+    let student = Student::arrive(&app).await;
+    let tampered = "eyJuYW1lIjoiUyJ9:1xaTa2:XXXXcCJ0bqPBsaaqnflOEsNM7mO6q6W8s-vq0TYKzPk";
+    let cookie = format!("csrftoken={}; sessionid={tampered}", student.token);
+    let pop = |fields: Fields<'static>| {
+        app.client
+            .post(format!("{}/playground/pop/", app.address))
+            .header("Accept", JSON)
+            .header("Cookie", &cookie)
+            .header("X-CSRFToken", &student.token)
+            .form(&fields)
+            .send()
+    };
+
+    // Act
+    let absent = pop(vec![("key", "x"), ("default", "1")]).await.unwrap();
+    let absent_cookies = absent.headers().get_all("set-cookie").iter().count();
+    let absent_json: Value = absent.json().await.unwrap();
+    let read = app
+        .request(Method::GET, "/playground/", Some(&cookie), JSON)
+        .await;
+
+    // Assert: the pop leaves the reset session unmodified, so no cookie; a plain read of the
+    // same cookie gets the signed empty session.
+    assert_eq!(absent_json["result"], 1);
+    assert_eq!(absent_json["session"]["keys"], json!([]));
+    assert_eq!(absent_cookies, 0, "no Set-Cookie after the pop");
+    let reset = read
+        .cookie_value("sessionid")
+        .expect("a read resets the session");
+    assert!(reset.starts_with("e30:"), "{reset}");
 }
 
 #[actix_web::test]

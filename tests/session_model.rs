@@ -580,7 +580,7 @@ async fn apply(shared: &Shared, session: &Session, op: &Op) -> Result<(), String
                         |s: &i64, us: &i64| TimeDelta::seconds(*s) + TimeDelta::microseconds(*us);
                     let expiry = match arg {
                         ExpiryArg::Seconds(s) => Expiry::Seconds(*s),
-                        ExpiryArg::At(s, us) => Expiry::At(now + delta(s, us)),
+                        ExpiryArg::At(s, us) => Expiry::At((now + delta(s, us)).fixed_offset()),
                         ExpiryArg::After(s, us) => Expiry::After(delta(s, us)),
                         ExpiryArg::GlobalPolicy => Expiry::GlobalPolicy,
                     };

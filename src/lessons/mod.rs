@@ -121,8 +121,10 @@ pub fn scope(
         _ => views,
     };
     views
-        .wrap(SessionMiddleware::new(engine))
         .wrap(AppendSlash::default())
+        // Outermost, as Django's SessionMiddleware sits outside CommonMiddleware: the
+        // APPEND_SLASH redirect still deletes a cookie that names no session.
+        .wrap(SessionMiddleware::new(engine))
 }
 
 /// A view at `path` answering GET, HEAD and POST, as Django function views do.

@@ -3,13 +3,13 @@
 //! every broken rule becomes a 400 whose message names the rule and its limit.
 
 use actix_web::error::UrlencodedError;
-use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, TimeDelta};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::AppError;
 use crate::session::Expiry;
-use crate::session::expiry::parse_isoformat;
+use crate::session::expiry::parse_isoformat_with_offset;
 
 /// The longest key, in characters.
 pub const MAX_KEY_CHARS: usize = 64;
@@ -175,13 +175,14 @@ fn bounded_seconds(kind: &str, text: &str) -> Result<i64, FormError> {
     Ok(seconds)
 }
 
-fn datetime(text: &str) -> Result<DateTime<Utc>, FormError> {
-    let at = parse_isoformat(text).ok_or_else(|| {
+fn datetime(text: &str) -> Result<DateTime<FixedOffset>, FormError> {
+    let at = parse_isoformat_with_offset(text).ok_or_else(|| {
         FormError(format!(
             "{text:?} is not an ISO-8601 date/time; write it as 2026-12-24T18:00:00+00:00 (without an offset it is taken as UTC)."
         ))
     })?;
-    if !(1..=9999).contains(&at.year()) {
+    let years = 1..=9999;
+    if !years.contains(&at.year()) || !years.contains(&at.to_utc().year()) {
         return Err(FormError(format!(
             "{text:?} is outside the years 1 to 9999 that Python's datetime holds."
         )));
@@ -319,15 +320,27 @@ mod tests {
         assert_eq!(expiry_of("none", "ignored").unwrap(), Expiry::GlobalPolicy);
         assert_eq!(
             expiry_of("datetime", "2026-12-24T18:00:00+00:00").unwrap(),
-            Expiry::At(Utc.with_ymd_and_hms(2026, 12, 24, 18, 0, 0).unwrap())
+            Expiry::At(
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 12, 24, 18, 0, 0)
+                    .unwrap()
+                    .fixed_offset()
+            )
         );
+        let paris = FixedOffset::east_opt(3600).unwrap();
         assert_eq!(
             expiry_of("datetime", "2026-12-24T19:00:00+01:00").unwrap(),
-            Expiry::At(Utc.with_ymd_and_hms(2026, 12, 24, 18, 0, 0).unwrap())
+            Expiry::At(paris.with_ymd_and_hms(2026, 12, 24, 19, 0, 0).unwrap()),
+            "the offset is kept"
         );
         assert_eq!(
             expiry_of("datetime", "2026-12-24T18:00:00").unwrap(),
-            Expiry::At(Utc.with_ymd_and_hms(2026, 12, 24, 18, 0, 0).unwrap()),
+            Expiry::At(
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 12, 24, 18, 0, 0)
+                    .unwrap()
+                    .fixed_offset()
+            ),
             "a naive date/time is UTC"
         );
         assert_eq!(

@@ -81,8 +81,10 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         .service(methods::resource("/cycle_key/", Methods::Post, cycle_key))
         .service(methods::resource("/set_expiry/", Methods::Post, set_expiry));
     views
-        .wrap(SessionMiddleware::new(engine))
         .wrap(AppendSlash::default())
+        // Outermost, as Django's SessionMiddleware sits outside CommonMiddleware: the
+        // APPEND_SLASH redirect still deletes a cookie that names no session.
+        .wrap(SessionMiddleware::new(engine))
 }
 
 /// The POSTed form fields. As Django's `request.POST`, a body that is not
@@ -397,20 +399,20 @@ async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
                 ),
             ),
         },
-        Some(default) => {
-            let present = session.contains(&key);
-            let value = session.pop_or(&key, default.clone());
-            let message = if present {
-                format!(
+        Some(default) => match session.pop_if_present(&key) {
+            Some(value) => {
+                let message = format!(
                     "pop({k}, {default}) returned {value}, the stored value, and removed the key; the default was not needed. The session is marked modified."
-                )
-            } else {
-                format!(
-                    "pop({k}, {default}) returned the default {value}; the key was absent, so nothing changed (the session is not marked modified)."
-                )
-            };
-            Outcome::new("pop", value, message)
-        }
+                );
+                Outcome::new("pop", value, message)
+            }
+            None => {
+                let message = format!(
+                    "pop({k}, {default}) returned the default {default}; the key was absent, so nothing changed (the session is not marked modified)."
+                );
+                Outcome::new("pop", default, message)
+            }
+        },
     };
     ctx.answer(&session, Some(outcome))
 }
@@ -571,7 +573,9 @@ mod tests {
         assert_eq!(python_call(Expiry::GlobalPolicy), "set_expiry(None)");
         assert_eq!(
             python_call(Expiry::At(
-                Utc.with_ymd_and_hms(2026, 12, 24, 18, 0, 0).unwrap()
+                Utc.with_ymd_and_hms(2026, 12, 24, 18, 0, 0)
+                    .unwrap()
+                    .fixed_offset()
             )),
             "set_expiry(datetime.fromisoformat('2026-12-24T18:00:00+00:00'))"
         );

@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{
+    DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, SubsecRound, TimeDelta, TimeZone, Utc,
+};
 use serde_json::Value;
 
 /// The session key Django keeps a custom expiry under (an ordinary key, visible in `keys()`).
@@ -82,8 +84,9 @@ pub enum Expiry {
     /// An int: expire after that many seconds of inactivity; `0` means at browser close,
     /// a negative number means already expired.
     Seconds(i64),
-    /// A `datetime`: expire at that moment.
-    At(DateTime<Utc>),
+    /// A `datetime`: expire at that moment (stored with its own UTC offset, as Django's
+    /// `value.isoformat()` stores it).
+    At(DateTime<FixedOffset>),
     /// A `timedelta`: expire that long from now (stored as the resulting date).
     After(TimeDelta),
     /// `None`: back to the global policy (`cookie_age`, `expire_at_browser_close`).
@@ -196,43 +199,56 @@ fn latest() -> DateTime<Utc> {
     DateTime::<Utc>::MAX_UTC
 }
 
-/// Python's `datetime.isoformat()` of an aware UTC datetime: microseconds only when non-zero.
-pub fn python_isoformat(at: DateTime<Utc>) -> String {
+/// Python's `datetime.isoformat()` of an aware datetime: microseconds only when non-zero, the
+/// offset as `+00:00` (with its seconds only when it has some, `+05:30:15`).
+pub fn python_isoformat<Tz: TimeZone>(at: DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
     let at = at.trunc_subsecs(6);
-    if at.timestamp_subsec_micros() == 0 {
-        at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
-    } else {
-        at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
-    }
+    let with_micros = at.timestamp_subsec_micros() != 0;
+    let offset_has_seconds = at.offset().fix().local_minus_utc() % 60 != 0;
+    let format = match (with_micros, offset_has_seconds) {
+        (false, false) => "%Y-%m-%dT%H:%M:%S%:z",
+        (true, false) => "%Y-%m-%dT%H:%M:%S%.6f%:z",
+        (false, true) => "%Y-%m-%dT%H:%M:%S%::z",
+        (true, true) => "%Y-%m-%dT%H:%M:%S%.6f%::z",
+    };
+    at.format(format).to_string()
 }
 
-/// Python's `datetime.fromisoformat()` for the forms Django stores; naive times are UTC. A leap
-/// second (`23:59:60`) is refused, as Python refuses it: sessionlab would otherwise write back
-/// a `_session_expiry` or an `expire_date` that Django cannot read.
+/// Python's `datetime.fromisoformat()` for the forms Django stores, as a moment in UTC; naive
+/// times are UTC. A leap second (`23:59:60`) is refused, as Python refuses it: sessionlab would
+/// otherwise write back a `_session_expiry` or an `expire_date` that Django cannot read.
 pub fn parse_isoformat(s: &str) -> Option<DateTime<Utc>> {
+    parse_isoformat_with_offset(s).map(|at| at.with_timezone(&Utc))
+}
+
+/// [`parse_isoformat`], keeping the offset the text gives (`+00:00` for a naive time).
+pub fn parse_isoformat_with_offset(s: &str) -> Option<DateTime<FixedOffset>> {
     parse_isoformat_any(s).filter(|at| at.timestamp_subsec_nanos() < 1_000_000_000)
 }
 
-fn parse_isoformat_any(s: &str) -> Option<DateTime<Utc>> {
+fn parse_isoformat_any(s: &str) -> Option<DateTime<FixedOffset>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(s) {
-        return Some(at.with_timezone(&Utc));
+        return Some(at);
     }
     if let Ok(at) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z") {
-        return Some(at.with_timezone(&Utc));
+        return Some(at);
     }
-    for format in [
+    let naive = [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(naive.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|naive| naive.and_utc())
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    Some(naive.and_utc().fixed_offset())
 }
 
 /// The `Expires` cookie attribute (`http_date`): `Sat, 05 Dec 2026 23:56:58 GMT`.
@@ -288,7 +304,7 @@ mod tests {
     #[test]
     fn date_expiry_is_floored_to_whole_seconds() {
         let at = now() + TimeDelta::milliseconds(300_500);
-        let stored = Expiry::At(at).stored_value(now()).unwrap();
+        let stored = Expiry::At(at.fixed_offset()).stored_value(now()).unwrap();
         let e = StoredExpiry::from_value(Some(&stored));
         assert_eq!(e.age(COOKIE_AGE, now()), 300);
         assert_eq!(e.date(COOKIE_AGE, now()), at);
@@ -321,6 +337,23 @@ mod tests {
         assert_eq!(parse_isoformat("2026-11-21 23:56:58"), Some(now()));
         assert_eq!(parse_isoformat("2026-11-22T00:56:58+01:00"), Some(now()));
         assert_eq!(parse_isoformat("not a date"), None);
+        // An offset is kept as given, as `value.isoformat()` keeps it.
+        let paris = parse_isoformat_with_offset("2026-11-22T00:56:58+01:00").unwrap();
+        assert_eq!(python_isoformat(paris), "2026-11-22T00:56:58+01:00");
+        assert_eq!(
+            Expiry::At(paris).stored_value(now()),
+            Some(json!("2026-11-22T00:56:58+01:00"))
+        );
+        let odd = FixedOffset::east_opt(5 * 3600 + 30 * 60 + 15).unwrap();
+        assert_eq!(
+            python_isoformat(with_micros.with_timezone(&odd)),
+            "2026-11-22T05:27:13.599804+05:30:15"
+        );
+        assert_eq!(
+            parse_isoformat_with_offset("2026-11-21T23:56:58"),
+            Some(now().fixed_offset()),
+            "a naive time is UTC"
+        );
         assert_eq!(
             parse_isoformat("2026-12-31T23:59:60+00:00"),
             None,

@@ -25,7 +25,9 @@ pub use expiry::{Clock, Expiry, FakeClock, SharedClock, SystemClock};
 pub use middleware::SessionMiddleware;
 pub use signed_cookies::SignedCookies;
 pub use state::CookiePlan;
-pub use store::{AnyStore, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError};
+pub use store::{
+    AnyStore, Loaded, SaveError, SaveMode, SessionData, SessionRecord, Store, StoreError,
+};
 
 use crate::config::SessionSettings;
 use crate::error::AppError;
@@ -212,12 +214,13 @@ impl Session {
             }
         };
         let fetched = match backend {
-            SessionBackend::Store(store) => match store.load(&key, now).await? {
-                Some(record) => {
+            SessionBackend::Store(store) => match store.load_for_request(&key, now).await? {
+                Loaded::Live(record) => {
                     self.0.borrow_mut().stored_expire_date = Some(record.expire_date);
                     Fetched::Found(record.data)
                 }
-                None => Fetched::Missing,
+                Loaded::Missing => Fetched::Missing,
+                Loaded::Expired => Fetched::Expired,
             },
             SessionBackend::SignedCookies(cookies) => match cookies.load(&key, cookie_age, now) {
                 Ok(data) => Fetched::Found(data),
@@ -288,12 +291,32 @@ impl Session {
 
     /// `request.session.pop(key)`: a missing key is a [`KeyError`].
     pub fn pop(&self, key: &str) -> Result<Value, KeyError> {
-        self.remove(key)
+        self.pop_if_present(key)
+            .ok_or_else(|| KeyError(key.to_owned()))
     }
 
     /// `request.session.pop(key, default)`: modified only if the key was there.
     pub fn pop_or(&self, key: &str, default: impl Into<Value>) -> Value {
-        self.remove(key).unwrap_or_else(|_| default.into())
+        self.pop_if_present(key).unwrap_or_else(|| default.into())
+    }
+
+    /// `request.session.pop(key, default)` that says whether the key was there: `None` where
+    /// Django returns the default.
+    ///
+    /// Django's `pop` runs `self.modified = self.modified or key in self._session`: `modified`
+    /// is read before the data loads, so when the load itself started the session afresh (a
+    /// rejected signed cookie, an expired session file) and the key was not there, the session
+    /// ends up unmodified and the response sets no cookie.
+    pub fn pop_if_present(&self, key: &str) -> Option<Value> {
+        let mut state = self.0.borrow_mut();
+        let modified_before_load = state.modified;
+        let value = if state.data().contains_key(key) {
+            state.data_mut().shift_remove(key)
+        } else {
+            None
+        };
+        state.modified = modified_before_load || value.is_some();
+        value
     }
 
     /// `request.session.setdefault(key, value)`: returns the existing value, or stores and
@@ -404,7 +427,7 @@ impl Session {
         let (backend, key) = {
             let mut state = self.0.borrow_mut();
             state.clear();
-            (state.backend().clone(), state.key.take())
+            (state.backend().clone(), state.take_key())
         };
         if let (SessionBackend::Store(store), Some(key)) = (backend, key) {
             store.delete(&key).await?;
@@ -417,7 +440,7 @@ impl Session {
         let old_key = {
             let mut state = self.0.borrow_mut();
             state.data();
-            state.key.take()
+            state.take_key()
         };
         self.create().await?;
         let backend = self.0.borrow().backend().clone();
@@ -454,7 +477,7 @@ impl Session {
             match store.save(&record, SaveMode::Create).await {
                 Ok(()) => {
                     let mut state = self.0.borrow_mut();
-                    state.key = Some(key);
+                    state.set_key(key);
                     state.modified = true;
                     return Ok(());
                 }
@@ -480,7 +503,7 @@ impl Session {
                 max: signed_cookies::MAX_COOKIE_BYTES,
             });
         }
-        state.key = Some(value);
+        state.set_key(value);
         state.modified = true;
         Ok(())
     }
@@ -710,7 +733,9 @@ mod tests {
             "floored: time passed since set_expiry"
         );
 
-        s.set_expiry(Expiry::At(now + TimeDelta::milliseconds(300_500)));
+        s.set_expiry(Expiry::At(
+            (now + TimeDelta::milliseconds(300_500)).fixed_offset(),
+        ));
         assert_eq!(s.get_expiry_date(), now + TimeDelta::milliseconds(300_500));
 
         s.set_expiry(Expiry::Seconds(0));

@@ -25,6 +25,9 @@ pub(crate) enum Fetched {
     /// A signed cookie that was forged, tampered with or expired: Django's signed-cookie
     /// engine starts a new, empty session that is saved (re-signed) at the end.
     Reset,
+    /// A session file that had expired: Django's file engine deletes it and creates an empty
+    /// session under a new key in its place, which the response's cookie carries.
+    Expired,
 }
 
 /// The state behind a [`Session`](super::Session) handle.
@@ -32,6 +35,10 @@ pub(crate) struct SessionState {
     pub(crate) engine: Arc<SessionEngine>,
     /// Django's `_session_key`: `None` until there is a valid key.
     pub(crate) key: Option<String>,
+    /// Where Django's file engine has already created a new session in place of an expired
+    /// one, and so holds a key, sessionlab draws that key when the session is saved: until
+    /// then `key` is `None` but the session is not empty.
+    pub(crate) key_pending: bool,
     /// Django's `_session_cache`: `None` until the data was first used. Shared with the
     /// snapshots taken of it ([`SessionState::shared_data`]); a change after a snapshot
     /// changes a copy.
@@ -77,6 +84,7 @@ impl SessionState {
         SessionState {
             engine,
             key: cookie_value.filter(|k| is_valid_session_key(k)),
+            key_pending: false,
             cache: None,
             fetched: Fetched::No,
             accessed: false,
@@ -113,6 +121,12 @@ impl SessionState {
                     SessionData::default()
                 }
                 Fetched::Reset => {
+                    self.modified = true;
+                    SessionData::default()
+                }
+                Fetched::Expired => {
+                    self.key = None;
+                    self.key_pending = true;
                     self.modified = true;
                     SessionData::default()
                 }
@@ -155,7 +169,9 @@ impl SessionState {
         let (data, key_is_dead) = match (&self.cache, &self.fetched) {
             (Some(cache), _) => (Some(&**cache), false),
             (None, Fetched::Found(data)) => (Some(data), false),
-            (None, Fetched::Missing | Fetched::Reset) => (None, self.key.is_some()),
+            (None, Fetched::Missing | Fetched::Reset | Fetched::Expired) => {
+                (None, self.key.is_some())
+            }
             (None, Fetched::No) => (None, false),
         };
         Peek { data, key_is_dead }
@@ -195,7 +211,21 @@ impl SessionState {
 
     /// Django's `is_empty()`: no key and no data. Does not load or mark anything.
     pub(crate) fn is_empty(&self) -> bool {
-        self.key.is_none() && self.cache.as_deref().is_none_or(SessionData::is_empty)
+        self.key.is_none()
+            && !self.key_pending
+            && self.cache.as_deref().is_none_or(SessionData::is_empty)
+    }
+
+    /// Gives up the session's key, or the one pending: the session has none any more.
+    pub(crate) fn take_key(&mut self) -> Option<String> {
+        self.key_pending = false;
+        self.key.take()
+    }
+
+    /// The session's key from now on (a save gave it one).
+    pub(crate) fn set_key(&mut self, key: String) {
+        self.key_pending = false;
+        self.key = Some(key);
     }
 
     /// The stored `_session_expiry`, read as Django's expiry methods read it.

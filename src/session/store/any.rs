@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{
-    CachedDbStore, DbStore, FileStore, MemoryStore, PgStore, RedisStore, SaveError, SaveMode,
-    SessionRecord, Store, StoreError,
+    CachedDbStore, DbStore, FileStore, Loaded, MemoryStore, PgStore, RedisStore, SaveError,
+    SaveMode, SessionRecord, Store, StoreError,
 };
 
 /// Any of sessionlab's stores.
@@ -93,6 +93,10 @@ impl Store for AnyStore {
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
         forward!(self, s => s.load(key, now))
+    }
+
+    async fn load_for_request(&self, key: &str, now: DateTime<Utc>) -> Result<Loaded, StoreError> {
+        forward!(self, s => s.load_for_request(key, now))
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {

@@ -38,7 +38,7 @@ use chrono::{DateTime, Utc};
 
 #[cfg(target_os = "linux")]
 use super::unnamed_file;
-use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
+use super::{Loaded, SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
 use crate::session::key::{is_storable_session_key, new_session_key};
 
 const ENGINE: &str = "file";
@@ -250,13 +250,9 @@ impl FileStore {
         }
     }
 
-    fn load_blocking(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    fn load_blocking(&self, key: &str, now: DateTime<Utc>) -> Result<Loaded, StoreError> {
         let Some(path) = self.path_for(key) else {
-            return Ok(None);
+            return Ok(Loaded::Missing);
         };
         // One open file for both the mtime and the content: a concurrent rename swaps the
         // name, not what this handle reads.
@@ -264,7 +260,7 @@ impl FileStore {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.check_dir()?;
-                return Ok(None);
+                return Ok(Loaded::Missing);
             }
             Err(e) => return Err(io_failure(e, "open", &path)),
         };
@@ -273,10 +269,11 @@ impl FileStore {
             .and_then(|meta| Ok((DateTime::<Utc>::from(meta.modified()?), meta.len())))
             .map_err(|e| io_failure(e, "read the mtime of", &path))?;
         if expire_date <= now {
-            // As Django's `load()`: an expired session file is deleted when read.
+            // As Django's `load()`: an expired session file is deleted when read (and the
+            // request's session starts afresh under a new key, `Loaded::Expired`).
             drop(file);
             remove_if_present(&path)?;
-            return Ok(None);
+            return Ok(Loaded::Expired);
         }
         // A session file is never written in place (a save links or renames a new file over
         // the name), so what this handle reads is as long as its metadata said: read to that
@@ -287,7 +284,7 @@ impl FileStore {
             .read_to_end(&mut bytes)
             .map_err(|e| io_failure(e, "read", &path))?;
         // Not UTF-8 means not ours: the codec rejects it, logs it and reads it as empty.
-        Ok(Some(SessionRecord {
+        Ok(Loaded::Live(SessionRecord {
             key: key.to_owned(),
             data: self.codec.decode(&String::from_utf8_lossy(&bytes), now),
             expire_date,
@@ -507,6 +504,10 @@ impl Store for FileStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        self.load_blocking(key, now).map(Loaded::into_record)
+    }
+
+    async fn load_for_request(&self, key: &str, now: DateTime<Utc>) -> Result<Loaded, StoreError> {
         self.load_blocking(key, now)
     }
 
@@ -760,6 +761,7 @@ mod tests {
                     let blob = store
                         .load_blocking(&key, now)
                         .unwrap()
+                        .into_record()
                         .and_then(|mut record| record.data.shift_remove("blob"));
                     match blob {
                         Some(blob) if blob == a || blob == b => reads += 1,

@@ -57,6 +57,31 @@ pub struct SessionRecord {
     pub expire_date: DateTime<Utc>,
 }
 
+/// What a request's session finds in a store ([`Store::load_for_request`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// A live session.
+    Live(SessionRecord),
+    /// No such session: there never was one, it was deleted, or it expired.
+    Missing,
+    /// A session that had expired, which the store has just deleted. Only a store whose Django
+    /// engine starts a new session in its place says so (the file engine's `load()` calls
+    /// `create()`): the request goes on with an empty session under a new key, which the
+    /// response's cookie carries. The other engines answer an expired session as
+    /// [`Loaded::Missing`], and the browser's cookie is deleted.
+    Expired,
+}
+
+impl Loaded {
+    /// The live session's record, if there is one.
+    pub fn into_record(self) -> Option<SessionRecord> {
+        match self {
+            Loaded::Live(record) => Some(record),
+            Loaded::Missing | Loaded::Expired => None,
+        }
+    }
+}
+
 /// Django's `must_create` flag of `save()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveMode {
@@ -154,6 +179,22 @@ pub trait Store {
         key: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>>;
+
+    /// [`Store::load`] as a request's session reads it: a store whose Django engine replaces an
+    /// expired session with a new one reports [`Loaded::Expired`] instead of
+    /// [`Loaded::Missing`].
+    fn load_for_request(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Loaded, StoreError>> {
+        async move {
+            Ok(match self.load(key, now).await? {
+                Some(record) => Loaded::Live(record),
+                None => Loaded::Missing,
+            })
+        }
+    }
 
     /// Django's `exists()`: whether the key is taken (expired or not).
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>>;
