@@ -1,7 +1,8 @@
 //! The session inspector shown on every lesson page: the cookies the browser sent, the
-//! `Set-Cookie` this response carries (each attribute explained), the stored record and the
-//! time left, and, when the session cookie did not come back, the likely reason. It only looks:
-//! inspecting never marks the session accessed or changes what the middleware sends.
+//! `Set-Cookie` this response carries (each attribute explained), the stored record as the
+//! response leaves it (saved, unchanged, deleted or absent) with its time left, and, when the
+//! session cookie did not come back, the likely reason. It only looks: inspecting never marks
+//! the session accessed or changes what the middleware sends.
 
 use actix_web::HttpRequest;
 use actix_web::http::header::COOKIE;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::config::SessionSettings;
 use crate::session::cookie::{deletion_cookie, session_cookie};
+use crate::session::expiry::floor_seconds;
 use crate::session::{CookiePlan, Session};
 
 /// A cookie the browser sent, its value masked.
@@ -48,17 +50,34 @@ pub struct ResponseCookie {
     pub reason: String,
 }
 
-/// The stored session, as the store holds it.
+/// What the store holds for the session once this response has left.
 #[derive(Debug, Serialize)]
 pub struct RecordView {
     /// Where it lives (`db (SQLite)`, `signed_cookies` …).
     pub engine: &'static str,
+    /// What this response does to it.
+    pub state: RecordState,
     /// Its items, in insertion order.
     pub items: Vec<(String, Value)>,
-    /// When the store considers it expired (as loaded, before this response's save).
+    /// When the store considers it expired: as this response saves it, or as it was loaded.
     pub expire_date: Option<DateTime<Utc>>,
     /// Seconds until then, from now.
     pub seconds_left: Option<i64>,
+}
+
+/// What a response does to the stored session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// This response saves it (and sends its cookie).
+    Saved,
+    /// It was loaded for this request and is left as it was.
+    Unchanged,
+    /// No session is stored under the browser's cookie any more (flushed, expired or never
+    /// there), and this response deletes the cookie.
+    Deleted,
+    /// There is no session: no cookie came, and nothing is saved.
+    Absent,
 }
 
 /// Everything the inspector shows.
@@ -82,15 +101,9 @@ pub fn inspect(req: &HttpRequest, session: &Session, now: DateTime<Utc>) -> Insp
     let request_cookies = request_cookies(req, &settings.cookie_name);
     let session_cookie_sent = request_cookies.iter().any(|c| c.is_session_cookie);
     let plan = session.planned_cookie(session_cookie_sent);
-    let expire_date = session.stored_expire_date();
     Inspection {
-        response_cookie: explain_plan(&plan, &settings, session.session_key().as_deref()),
-        record: RecordView {
-            engine: session.backend_name(),
-            items: session.peek_items(),
-            expire_date,
-            seconds_left: expire_date.map(|at| (at - now).num_seconds()),
-        },
+        response_cookie: explain_plan(&plan, &settings, session, session_cookie_sent),
+        record: record_after(&plan, session, now),
         diagnosis: if session_cookie_sent {
             Vec::new()
         } else {
@@ -127,17 +140,52 @@ fn request_cookies(req: &HttpRequest, session_cookie: &str) -> Vec<CookieSeen> {
     seen
 }
 
+/// The stored session as it will be once the response has left: what a save writes, or what
+/// was loaded and stays.
+fn record_after(plan: &CookiePlan, session: &Session, now: DateTime<Utc>) -> RecordView {
+    let engine = session.backend_name();
+    let (state, expire_date) = match plan {
+        CookiePlan::Set { .. } => (RecordState::Saved, Some(session.planned_expire_date())),
+        CookiePlan::Delete => (RecordState::Deleted, None),
+        CookiePlan::Keep if session.is_empty() => (RecordState::Absent, None),
+        CookiePlan::Keep => (RecordState::Unchanged, session.stored_expire_date()),
+    };
+    let items = match state {
+        RecordState::Saved | RecordState::Unchanged => session.peek_items(),
+        RecordState::Deleted | RecordState::Absent => Vec::new(),
+    };
+    RecordView {
+        engine,
+        state,
+        items,
+        expire_date,
+        seconds_left: expire_date.map(|at| floor_seconds(at - now)),
+    }
+}
+
+/// Why no `Set-Cookie` goes out, in the words of the case at hand.
+fn why_no_cookie(session: &Session, cookie_sent: bool) -> &'static str {
+    if cookie_sent {
+        "The session was not modified (and SESSION_SAVE_EVERY_REQUEST is off), so nothing is saved and the browser keeps the cookie it has."
+    } else if session.is_empty() && session.modified() {
+        "The session is marked modified, but it is empty and has no key: there is nothing to save, and no cookie to set or delete."
+    } else {
+        "The browser sent no session cookie and the session was not modified, so nothing is saved and no cookie is set."
+    }
+}
+
 fn explain_plan(
     plan: &CookiePlan,
     settings: &SessionSettings,
-    key: Option<&str>,
+    session: &Session,
+    cookie_sent: bool,
 ) -> ResponseCookie {
     match plan {
         CookiePlan::Keep => ResponseCookie {
             action: "none",
             header: None,
             attributes: Vec::new(),
-            reason: "The session was not modified (and SESSION_SAVE_EVERY_REQUEST is off), so the browser keeps the cookie it has.".into(),
+            reason: why_no_cookie(session, cookie_sent).into(),
         },
         CookiePlan::Delete => {
             let header = deletion_cookie(settings);
@@ -149,8 +197,8 @@ fn explain_plan(
             }
         }
         CookiePlan::Set { new_key, lifetime } => {
-            let shown_key = match (new_key, key) {
-                (false, Some(key)) => mask(key),
+            let shown_key = match (new_key, session.session_key()) {
+                (false, Some(key)) => mask(&key),
                 _ => "(new value)".to_owned(),
             };
             // Built with a stand-in value so the masked key is shown as is, not cookie-quoted.
@@ -178,7 +226,7 @@ pub fn explain(header: &str) -> Vec<AttributeExplained> {
             name: name.to_owned(),
             value: String::new(),
             meaning: format!(
-                "The cookie's name (SESSION_COOKIE_NAME): the browser sends it back as `{name}=…`."
+                "The cookie's name (SESSION_COOKIE_NAME): the browser sends it back as {name}=…"
             ),
         });
     }
@@ -201,7 +249,7 @@ pub fn explain(header: &str) -> Vec<AttributeExplained> {
                 "Strict" => "Sent only on same-site requests, never when arriving from another site.".to_owned(),
                 _ => "Sent on cross-site requests too; browsers require Secure with it.".to_owned(),
             },
-            "Secure" => "Sent only over HTTPS, or to http://localhost (SESSION_COOKIE_SECURE).".to_owned(),
+            "Secure" => "Sent only over HTTPS, or to http://localhost and http://127.0.0.1, which browsers count as secure (SESSION_COOKIE_SECURE).".to_owned(),
             _ => String::new(),
         };
         out.push(AttributeExplained {

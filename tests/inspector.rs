@@ -105,3 +105,71 @@ async fn the_session_key_never_appears_unmasked() {
         assert!(!page.body.contains(&key), "{path} shows the key");
     }
 }
+
+/// The inspector's "seconds left", if it shows one.
+fn seconds_left(page: &Page) -> Option<i64> {
+    let start = page.body.find("data-seconds-left=\"")? + "data-seconds-left=\"".len();
+    let rest = &page.body[start..];
+    rest[..rest.find('"')?].parse().ok()
+}
+
+#[actix_web::test]
+async fn the_stored_record_is_shown_as_this_response_leaves_it() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+
+    // No cookie, nothing saved.
+    let first = browser.get("/pagesession/get/").await;
+    assert!(
+        first
+            .body
+            .contains("No session is stored for this request.")
+    );
+    assert!(
+        first
+            .body
+            .contains("The browser sent no session cookie and the session was not modified")
+    );
+    assert_eq!(seconds_left(&first), None);
+
+    // A save: the record as written, with the whole age left.
+    let set = browser.get("/pagesession/set/").await;
+    assert!(set.body.contains("This response saves the session."));
+    assert_eq!(seconds_left(&set), Some(20));
+
+    // The sliding get saves again: 20 seconds left after it, not the 13 left before it.
+    app.advance(7);
+    let slid = browser.get("/pagesession/get/").await;
+    assert!(slid.set_cookie().contains("; Max-Age=20;"));
+    assert!(slid.body.contains("This response saves the session."));
+    assert_eq!(seconds_left(&slid), Some(20));
+
+    // A read that saves nothing: the record as loaded, and its time left.
+    let _ = browser.get("/basic/set/").await;
+    app.advance(100);
+    let read = browser.get("/basic/get/").await;
+    assert!(read.set_cookies().is_empty());
+    assert!(
+        read.body
+            .contains("Loaded for this request and left as it was.")
+    );
+    assert_eq!(seconds_left(&read), Some(1_209_600 - 100));
+    assert!(
+        read.body
+            .contains("so nothing is saved and the browser keeps the cookie it has")
+    );
+
+    // A delete: the session is gone and the cookie with it; no time left to show.
+    let deleted = browser.get("/pagesession/del/").await;
+    assert!(deleted.set_cookie().contains("Max-Age=0"));
+    assert!(
+        deleted
+            .body
+            .contains("No session is stored under the browser's cookie any more")
+    );
+    assert_eq!(seconds_left(&deleted), None);
+    assert!(
+        !deleted.body.contains("<code>name</code>"),
+        "no items shown"
+    );
+}

@@ -557,6 +557,12 @@ impl Session {
         self.0.borrow().plan(had_cookie)
     }
 
+    /// The expiry date a save at the end of this request would write (`get_expiry_date()`),
+    /// read without marking the session accessed.
+    pub fn planned_expire_date(&self) -> DateTime<Utc> {
+        self.0.borrow().peek_expiry_date()
+    }
+
     /// The session's items as the view would see them, read without marking the session
     /// accessed (so looking does not add `Vary: Cookie`).
     pub fn peek_items(&self) -> Vec<(String, Value)> {

@@ -188,13 +188,23 @@ impl SessionState {
         if !(self.modified || settings.save_every_request) || empty {
             return CookiePlan::Keep;
         }
-        let peek = self.peek();
-        let expiry = StoredExpiry::from_value(peek.data.and_then(|d| d.get(EXPIRY_KEY)));
         let signed = matches!(self.engine.backend, SessionBackend::SignedCookies(_));
         CookiePlan::Set {
-            new_key: self.key.is_none() || peek.key_is_dead || signed,
-            lifetime: self.cookie_lifetime(expiry),
+            new_key: self.key.is_none() || self.peek().key_is_dead || signed,
+            lifetime: self.cookie_lifetime(self.peek_expiry()),
         }
+    }
+
+    /// The `_session_expiry` a save would read, read without marking the session accessed.
+    fn peek_expiry(&self) -> StoredExpiry {
+        StoredExpiry::from_value(self.peek().data.and_then(|d| d.get(EXPIRY_KEY)))
+    }
+
+    /// The expiry date a save would write now (`get_expiry_date()`), read without marking the
+    /// session accessed.
+    pub(crate) fn peek_expiry_date(&self) -> DateTime<Utc> {
+        self.peek_expiry()
+            .date(self.engine.settings.cookie_age, self.now())
     }
 
     /// `Max-Age` and `Expires` for a session whose `_session_expiry` reads as `expiry`, or
