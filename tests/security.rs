@@ -147,3 +147,57 @@ fn session_keys_are_unique_over_100_000_draws_and_use_the_whole_alphabet() {
         assert!(deviation < 0.02, "character {i} drawn {n} times");
     }
 }
+
+#[actix_web::test]
+async fn a_cookie_that_is_no_session_key_is_logged_without_its_value() {
+    // Arrange: the real binary, whose log lines the helper keeps.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+    let server = common::Server::start(&[("APP__DATABASE__URL", &url)]);
+    let client = reqwest::Client::new();
+    let get = |cookie: &'static str| {
+        client
+            .get(format!("{}/basic/get/", server.address))
+            .header("Cookie", cookie)
+            .send()
+    };
+    let lines_with = |text: &str| -> Vec<String> {
+        let log = server.log.lock().unwrap();
+        log.iter()
+            .filter(|line| line.contains(text))
+            .cloned()
+            .collect()
+    };
+
+    // Act: a well-formed key that names no session, then garbage.
+    let unknown = get("sessionid=aaaaaaaabbbbbbbbccccccccdddddddd")
+        .await
+        .unwrap();
+    let garbage = get("sessionid=../../etc/passwd%00GARBAGE").await.unwrap();
+    // The access log's line for a request follows whatever the request logged.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while lines_with("\"GET /basic/get/ HTTP/1.1\" 200").len() < 2
+        && std::time::Instant::now() < deadline
+    {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Assert: both are a fresh session; only the garbage is a security line (an expired or
+    // deleted key is ordinary), and its value is not in it.
+    assert_eq!(
+        (unknown.status().as_u16(), garbage.status().as_u16()),
+        (200, 200)
+    );
+    let lines = lines_with("sessionlab::security");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("session cookie is not a session key"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        !lines[0].contains("passwd"),
+        "the value is not logged: {}",
+        lines[0]
+    );
+}

@@ -219,7 +219,10 @@ impl Session {
                     self.0.borrow_mut().stored_expire_date = Some(record.expire_date);
                     Fetched::Found(record.data)
                 }
-                Loaded::Missing => Fetched::Missing,
+                Loaded::Missing => {
+                    tracing::debug!("session cookie names no live session; starting a new one");
+                    Fetched::Missing
+                }
                 Loaded::Expired => Fetched::Expired,
             },
             SessionBackend::SignedCookies(cookies) => match cookies.load(&key, cookie_age, now) {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::expiry::{EXPIRY_KEY, StoredExpiry};
-use super::key::is_valid_session_key;
+use super::key::{is_storable_session_key, is_valid_session_key};
 use super::store::{SessionData, SessionRecord};
 use super::{SessionBackend, SessionEngine};
 
@@ -78,9 +78,24 @@ pub(crate) struct Peek<'a> {
     pub key_is_dead: bool,
 }
 
+/// Logs a session cookie that cannot be a session key (a store's keys are 8 to 40 characters
+/// of `[a-z0-9]`): it names no session, and a new one starts. Its value is not logged.
+fn log_if_garbage(cookie_value: &str) {
+    if !is_storable_session_key(cookie_value) {
+        tracing::info!(
+            target: "sessionlab::security",
+            length = cookie_value.len(),
+            "session cookie is not a session key; ignoring it and starting a new session"
+        );
+    }
+}
+
 impl SessionState {
     /// Django's `SessionStore(session_key)`: an invalid key (shorter than 8) is dropped at once.
     pub(crate) fn new(engine: Arc<SessionEngine>, cookie_value: Option<String>) -> Self {
+        if let (SessionBackend::Store(_), Some(value)) = (&engine.backend, &cookie_value) {
+            log_if_garbage(value);
+        }
         SessionState {
             engine,
             key: cookie_value.filter(|k| is_valid_session_key(k)),
