@@ -133,3 +133,40 @@ async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
     assert_eq!(read.json()["context"]["name"], "Sonam");
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
+
+#[actix_web::test]
+async fn cached_db_never_serves_what_its_cache_missed_while_it_was_down() {
+    // Arrange: a session in the database and the cache, then the cache goes away.
+    let prefix = common::RedisPrefix::new();
+    let proxy = FaultyProxy::start("127.0.0.1:6379").await;
+    let app = spawn_app_with(&[
+        ("APP__SESSION__ENGINE", "cached_db"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        (
+            "APP__CACHES__DEFAULT__URL",
+            &proxy.reroute(&common::redis_url()),
+        ),
+        ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
+        ("APP__CACHES__DEFAULT__TIMEOUT_MS", "300"),
+    ])
+    .await;
+    let set = app.get_json("/timeout/set/", None).await;
+    let cookie = format!("sessionid={}", set.cookie_value("sessionid").unwrap());
+    assert_eq!(prefix.keys().len(), 1, "the session is in the cache");
+    proxy.cut().await;
+
+    // Act: the session is flushed while the cache cannot be told; then the cache returns.
+    let flushed = app.get_json("/timeout/del/", Some(&cookie)).await;
+    assert_eq!(flushed.status, 200, "{}", flushed.body);
+    proxy.restore();
+    let replayed = app.get_json("/timeout/get/", Some(&cookie)).await;
+
+    // Assert: the old cookie names no session, though Redis still held it; and Redis no
+    // longer does.
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    assert_eq!(
+        replayed.json()["context"],
+        serde_json::json!({"expired": true})
+    );
+    assert!(prefix.keys().is_empty(), "the cache was put right");
+}

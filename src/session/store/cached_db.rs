@@ -2,22 +2,107 @@
 //! first and fall back to the database (refilling the cache); writes go to the database, then
 //! the cache, except a new session's, which goes to both at once. The database is the truth: a
 //! failing cache is logged, never fatal.
+//!
+//! Where Django fails its users: when the cache cannot be written (or a key cannot be deleted
+//! from it) after the database changed, Django's cache keeps the old session and serves it once
+//! the cache answers again: an update lost, a flushed session back. Here such a key is
+//! remembered ([`Suspects`]), its reads go to the database, and the first read after the cache
+//! is back puts the database's answer in the cache and forgets the key.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
 use super::{SaveError, SaveMode, SessionRecord, Store, StoreError};
+
+/// How many keys [`Suspects`] remembers one by one; past that, every read goes to the database.
+const MAX_SUSPECTS: usize = 100_000;
 
 /// A cache in front of a database store.
 #[derive(Clone)]
 pub struct CachedDbStore<Db, Cache> {
     db: Db,
     cache: Cache,
+    suspects: Arc<Suspects>,
+}
+
+/// The keys whose cache entry may be out of date, because a cache write or delete failed after
+/// the database changed. Checking costs one atomic load while there are none.
+struct Suspects {
+    /// Whether any key is suspect (or all are): reads skip the lock when not.
+    any: AtomicBool,
+    /// Set once more keys failed than `limit`: the cache is not trusted for any key again in
+    /// this process (its entries expire with their sessions).
+    all: AtomicBool,
+    keys: Mutex<HashSet<String>>,
+    limit: usize,
+}
+
+impl Suspects {
+    fn new(limit: usize) -> Self {
+        Suspects {
+            any: AtomicBool::new(false),
+            all: AtomicBool::new(false),
+            keys: Mutex::new(HashSet::new()),
+            limit,
+        }
+    }
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cache may hold an old entry for `key`.
+    fn add(&self, key: &str) {
+        let mut keys = self.keys();
+        if keys.len() >= self.limit && !keys.contains(key) {
+            if !self.all.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    limit = self.limit,
+                    "the cache missed more writes than sessionlab remembers one by one; every read now goes to the database"
+                );
+            }
+            keys.clear();
+        } else {
+            keys.insert(key.to_owned());
+        }
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// Whether the cache's entry for `key` cannot be trusted.
+    fn contains(&self, key: &str) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
+        self.all.load(Ordering::Relaxed) || self.keys().contains(key)
+    }
+
+    /// The cache holds the database's answer for `key` again.
+    fn remove(&self, key: &str) {
+        let mut keys = self.keys();
+        keys.remove(key);
+        if keys.is_empty() && !self.all.load(Ordering::Relaxed) {
+            self.any.store(false, Ordering::Release);
+        }
+    }
 }
 
 impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
     /// `cache` in front of `db`.
     pub fn new(db: Db, cache: Cache) -> Self {
-        CachedDbStore { db, cache }
+        Self::with_suspect_limit(db, cache, MAX_SUSPECTS)
+    }
+
+    fn with_suspect_limit(db: Db, cache: Cache, limit: usize) -> Self {
+        CachedDbStore {
+            db,
+            cache,
+            suspects: Arc::new(Suspects::new(limit)),
+        }
     }
 
     /// The database behind the cache.
@@ -30,20 +115,20 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
     /// offers create and update; `likely` is the one to try first (a session just created in
     /// the database, or missing from the cache, is not in the cache; an updated one most
     /// likely is), so the write costs one round trip unless the cache disagrees.
-    async fn put_in_cache(&self, record: &SessionRecord, likely: SaveMode) {
+    async fn put_in_cache(&self, record: &SessionRecord, likely: SaveMode) -> bool {
         let first = self.cache.save(record, likely).await;
-        self.finish_put_in_cache(record, likely, first).await;
+        self.finish_put_in_cache(record, likely, first).await
     }
 
     /// The rest of [`Self::put_in_cache`] once the try in `likely` has answered `first`: when
     /// the cache disagreed, the other mode, then `likely` again if a concurrent write or delete
-    /// came between the two.
+    /// came between the two. Whether the cache now holds the record.
     async fn finish_put_in_cache(
         &self,
         record: &SessionRecord,
         likely: SaveMode,
         first: Result<(), SaveError>,
-    ) {
+    ) -> bool {
         let mut result = first;
         if is_the_other_case(&result, likely) {
             result = self.cache.save(record, likely.other()).await;
@@ -51,8 +136,17 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
                 result = self.cache.save(record, likely).await;
             }
         }
-        if let Err(error) = result {
+        if let Err(error) = &result {
             tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+        }
+        result.is_ok()
+    }
+
+    /// [`Self::put_in_cache`] after the database changed: a failure leaves the cache's entry
+    /// suspect.
+    async fn write_through(&self, record: &SessionRecord, likely: SaveMode) {
+        if !self.put_in_cache(record, likely).await {
+            self.suspects.add(&record.key);
         }
     }
 
@@ -75,15 +169,41 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
             }
             return Err(error);
         }
+        // A failed cache write leaves nothing under a fresh key: a read misses and asks the
+        // database, so the key need not be suspect.
         self.finish_put_in_cache(record, SaveMode::Create, cached)
             .await;
         Ok(())
     }
 
-    async fn forget_in_cache(&self, key: &str) {
-        if let Err(error) = self.cache.delete(key).await {
-            tracing::warn!(cache = self.cache.describe(), %error, "Error deleting from cache");
+    /// Deletes `key` from the cache; a failure leaves the cache's entry suspect.
+    async fn forget_in_cache(&self, key: &str) -> bool {
+        match self.cache.delete(key).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(cache = self.cache.describe(), %error, "Error deleting from cache");
+                self.suspects.add(key);
+                false
+            }
         }
+    }
+
+    /// A read of a key whose cache entry may be out of date: the database answers, and once the
+    /// cache holds that answer again the key is trusted again.
+    async fn load_past_the_cache(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let record = self.db.load(key, now).await?;
+        let repaired = match &record {
+            Some(record) => self.put_in_cache(record, SaveMode::Update).await,
+            None => self.forget_in_cache(key).await,
+        };
+        if repaired {
+            self.suspects.remove(key);
+        }
+        Ok(record)
     }
 }
 
@@ -106,6 +226,9 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        if self.suspects.contains(key) {
+            return self.load_past_the_cache(key, now).await;
+        }
         match self.cache.load(key, now).await {
             Ok(Some(record)) => return Ok(Some(record)),
             Ok(None) => {}
@@ -132,7 +255,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
             return self.create(record).await;
         }
         self.db.save(record, mode).await?;
-        self.put_in_cache(record, mode).await;
+        self.write_through(record, mode).await;
         Ok(())
     }
 
@@ -373,6 +496,163 @@ mod tests {
         store.cache.inner.delete(key).await.unwrap();
         assert!(store.load(key, suite_now()).await.unwrap().is_some());
         assert_eq!(writes(&store), [SaveMode::Create]);
+    }
+
+    /// A cache that can be taken down and brought back.
+    struct Flaky {
+        inner: DbStore,
+        down: std::cell::Cell<bool>,
+    }
+
+    impl Flaky {
+        fn check(&self) -> Result<(), StoreError> {
+            if self.down.get() { Err(down()) } else { Ok(()) }
+        }
+    }
+
+    impl Store for Flaky {
+        fn describe(&self) -> &'static str {
+            "flaky"
+        }
+        async fn load(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+        ) -> Result<Option<SessionRecord>, StoreError> {
+            self.check()?;
+            self.inner.load(key, now).await
+        }
+        async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.exists(key).await
+        }
+        async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
+            self.check()?;
+            self.inner.save(record, mode).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.check()?;
+            self.inner.delete(key).await
+        }
+        async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+            self.inner.clear_expired(now).await
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            self.check()
+        }
+    }
+
+    async fn flaky_store(limit: usize) -> CachedDbStore<DbStore, Flaky> {
+        let cache = Flaky {
+            inner: memory_db().await,
+            down: Default::default(),
+        };
+        CachedDbStore::with_suspect_limit(memory_db().await, cache, limit)
+    }
+
+    fn with_counter(key: &str, counter: i64) -> SessionRecord {
+        let mut record = record(key);
+        record.data.insert("counter".into(), json!(counter));
+        record
+    }
+
+    #[actix_web::test]
+    async fn writes_the_cache_missed_are_not_undone_when_it_returns() {
+        // Arrange: a session in both, then the cache goes down.
+        let store = flaky_store(MAX_SUSPECTS).await;
+        let (updated, flushed) = (
+            "cachedcachedcachedcached00000007",
+            "cachedcachedcachedcached00000008",
+        );
+        for key in [updated, flushed] {
+            store
+                .save(&with_counter(key, 1), SaveMode::Create)
+                .await
+                .unwrap();
+        }
+        store.cache.down.set(true);
+
+        // Act: an update and a flush reach the database only; then the cache comes back.
+        store
+            .save(&with_counter(updated, 2), SaveMode::Update)
+            .await
+            .unwrap();
+        store.delete(flushed).await.unwrap();
+        store.cache.down.set(false);
+        let now = suite_now();
+        let read = store.load(updated, now).await.unwrap().unwrap();
+        let gone = store.load(flushed, now).await.unwrap();
+
+        // Assert: the database's answers, which the cache now holds too; nothing is suspect.
+        assert_eq!(read.data["counter"], 2, "not the cache's old copy");
+        assert_eq!(gone, None, "a flushed session stays flushed");
+        let cached = store.cache.inner.load(updated, now).await.unwrap().unwrap();
+        assert_eq!(cached.data["counter"], 2, "the cache was put right");
+        assert_eq!(store.cache.inner.load(flushed, now).await.unwrap(), None);
+        assert!(!store.suspects.contains(updated) && !store.suspects.contains(flushed));
+    }
+
+    #[actix_web::test]
+    async fn a_key_stays_suspect_until_the_cache_holds_the_databases_answer() {
+        let store = flaky_store(MAX_SUSPECTS).await;
+        let key = "cachedcachedcachedcached00000009";
+        store
+            .save(&with_counter(key, 1), SaveMode::Create)
+            .await
+            .unwrap();
+        store.cache.down.set(true);
+        store
+            .save(&with_counter(key, 2), SaveMode::Update)
+            .await
+            .unwrap();
+        // Still down: the read comes from the database, and the key stays suspect.
+        let read = store.load(key, suite_now()).await.unwrap().unwrap();
+        assert_eq!(read.data["counter"], 2);
+        assert!(store.suspects.contains(key));
+        store.cache.down.set(false);
+        store.load(key, suite_now()).await.unwrap();
+        assert!(!store.suspects.contains(key));
+        assert!(
+            !store.suspects.any.load(Ordering::Relaxed),
+            "reads skip the lock again"
+        );
+    }
+
+    #[actix_web::test]
+    async fn past_its_limit_the_cache_is_not_trusted_for_any_key() {
+        let store = flaky_store(2).await;
+        let keys = [
+            "cachedcachedcachedcached00000010",
+            "cachedcachedcachedcached00000011",
+            "cachedcachedcachedcached00000012",
+        ];
+        for key in keys {
+            store
+                .save(&with_counter(key, 1), SaveMode::Create)
+                .await
+                .unwrap();
+        }
+        store.cache.down.set(true);
+        for key in keys {
+            store
+                .save(&with_counter(key, 2), SaveMode::Update)
+                .await
+                .unwrap();
+        }
+        store.cache.down.set(false);
+        let untouched = "cachedcachedcachedcached00000013";
+        assert!(
+            store.suspects.contains(untouched),
+            "every key goes to the database"
+        );
+        for key in keys {
+            let read = store.load(key, suite_now()).await.unwrap().unwrap();
+            assert_eq!(read.data["counter"], 2, "{key}");
+        }
+        assert!(
+            store.suspects.contains(untouched),
+            "for the rest of the process"
+        );
     }
 
     #[actix_web::test]
