@@ -591,6 +591,48 @@ async fn set_expiry_with_seconds_shapes_the_cookie_and_shows_in_keys() {
 }
 
 #[actix_web::test]
+async fn a_float_session_expiry_is_kept_a_float_as_django_keeps_it() {
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+    student.post("set", &[("key", "a"), ("value", "1")]).await;
+    let key = student.session_cookie().unwrap();
+
+    // Half a second: Max-Age=int(0.5)=0 and the session dies within the second; not the
+    // browser-session cookie an int 0 would give.
+    let half = student
+        .post_json("set", &[("key", "_session_expiry"), ("value", "0.5")])
+        .await;
+    assert_eq!(
+        half.set_cookie(),
+        format!(
+            "sessionid={key}; expires={}; HttpOnly; Max-Age=0; Path=/playground/; SameSite=Lax",
+            http_date(app.now(), 0)
+        )
+    );
+    let session = &half.json()["session"];
+    assert_eq!(session["expiry_age"], 0.5);
+    assert_eq!(session["expire_at_browser_close"], false);
+    app.advance(1);
+    assert_eq!(
+        student.session().await["keys"],
+        json!([]),
+        "expired on the server a second later"
+    );
+
+    // 600.5 seconds: Max-Age=600, and the age as Python returns it.
+    student.post("set", &[("key", "a"), ("value", "1")]).await;
+    let later = student
+        .post_json("set", &[("key", "_session_expiry"), ("value", "600.5")])
+        .await;
+    assert!(
+        later.set_cookie().contains("; Max-Age=600; "),
+        "{}",
+        later.set_cookie()
+    );
+    assert_eq!(later.json()["session"]["expiry_age"], 600.5);
+}
+
+#[actix_web::test]
 async fn set_expiry_with_a_datetime_or_a_timedelta_stores_a_date() {
     let app = spawn_app().await;
     let mut student = Student::arrive(&app).await;

@@ -620,7 +620,7 @@ async fn apply(shared: &Shared, session: &Session, op: &Op) -> Result<(), String
                     let want_date = django::expiry_date(e, cookie_age, now);
                     let want_close =
                         django::expire_at_browser_close(e, m.settings.expire_at_browser_close);
-                    check!(age == want_age, "age {age}, model {want_age}");
+                    check!(want_age.is(age), "age {age:?}, model {want_age:?}");
                     check!(date == want_date, "date {date:?}, model {want_date:?}");
                     check!(
                         close == want_close,
@@ -771,7 +771,7 @@ fn process_response(
     m.touch();
     let e = m.expiry();
     let max_age = (!django::expire_at_browser_close(e, m.settings.expire_at_browser_close))
-        .then(|| django::expiry_age(e, m.settings.cookie_age, now));
+        .then(|| django::expiry_age(e, m.settings.cookie_age, now).int());
     check!(cookies.len() == 1, "one session cookie, got {cookies:?}");
     let cookie = &cookies[0];
     let value = cookie

@@ -113,16 +113,16 @@ pub fn parse_cookie(headers: &[String], name: &str) -> Option<String> {
 // Expiry: SessionBase.get_expiry_age / get_expiry_date / get_expire_at_browser_close.
 
 /// What `_session_expiry` holds, as the model reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ModelExpiry {
     /// Absent or `None`.
     Unset,
-    /// A number. Django returns ints as they are; sessionlab floors floats and reads booleans
-    /// as 0 and 1 (`StoredExpiry` docs). The model follows sessionlab here, including where
-    /// that differs from Django: a float strictly between 0 and 1 floors to 0, "expire at
-    /// browser close" with `cookie_age`, where Django treats 0.5 as a session that expires
-    /// within the second (`not 0.5` is false, `0.5 == 0` is false).
+    /// An int, returned as it is (a boolean counts as 0 or 1; sessionlab answers `1` where
+    /// Python's `get_expiry_age()` would return `True`).
     Seconds(i64),
+    /// A float, returned as it is: `0.5` is half a second (`not 0.5` and `0.5 == 0` are both
+    /// false). An int past 64 bits reads as a float too (docs/ARCHITECTURE.md).
+    Float(f64),
     /// A date string, as `datetime.fromisoformat` reads it (the instant, in microseconds).
     Date(i128),
     /// Anything else (a string that is no date, a list, an object). Django would fail (500)
@@ -161,11 +161,9 @@ pub fn read_expiry(value: Option<&Value>) -> ModelExpiry {
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 ModelExpiry::Seconds(i)
-            } else if let Some(u) = n.as_u64() {
-                ModelExpiry::Seconds(i64::try_from(u).unwrap_or(i64::MAX))
             } else {
                 match n.as_f64() {
-                    Some(f) if f.is_finite() => ModelExpiry::Seconds(saturating_floor(f)),
+                    Some(f) if f.is_finite() => ModelExpiry::Float(f),
                     _ => ModelExpiry::Unreadable,
                 }
             }
@@ -178,14 +176,32 @@ pub fn read_expiry(value: Option<&Value>) -> ModelExpiry {
     }
 }
 
-fn saturating_floor(f: f64) -> i64 {
-    let f = f.floor();
-    if f >= 9_223_372_036_854_775_807.0 {
-        i64::MAX
-    } else if f <= -9_223_372_036_854_775_808.0 {
-        i64::MIN
-    } else {
-        f as i64
+/// What `get_expiry_age()` returns: an int, or a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ModelAge {
+    /// An int.
+    Int(i64),
+    /// A float.
+    Float(f64),
+}
+
+impl ModelAge {
+    /// `int(age)`, the cookie's `Max-Age`: towards zero, saturating.
+    pub fn int(self) -> i64 {
+        match self {
+            ModelAge::Int(i) => i,
+            ModelAge::Float(f) => f.trunc() as i64,
+        }
+    }
+
+    /// Whether sessionlab's answer is this one, int for int and float for float.
+    pub fn is(self, age: sessionlab::session::ExpiryAge) -> bool {
+        use sessionlab::session::ExpiryAge;
+        match (self, age) {
+            (ModelAge::Int(want), ExpiryAge::Whole(got)) => want == got,
+            (ModelAge::Float(want), ExpiryAge::Fraction(got)) => want.to_bits() == got.to_bits(),
+            _ => false,
+        }
     }
 }
 
@@ -199,17 +215,22 @@ fn saturating_floor(f: f64) -> i64 {
 /// ```
 /// `delta.days * 86400 + delta.seconds` is the delta in whole seconds rounded towards minus
 /// infinity (a `timedelta` normalises to `0 <= seconds < 86400`, `0 <= microseconds < 10**6`).
-pub fn expiry_age(expiry: ModelExpiry, cookie_age: i64, now: DateTime<Utc>) -> i64 {
+pub fn expiry_age(expiry: ModelExpiry, cookie_age: i64, now: DateTime<Utc>) -> ModelAge {
     match expiry {
-        ModelExpiry::Seconds(s) if s != 0 => s,
+        ModelExpiry::Seconds(s) if s != 0 => ModelAge::Int(s),
+        ModelExpiry::Float(f) if f != 0.0 => ModelAge::Float(f),
         ModelExpiry::Date(at) => {
             let delta = at - micros(now);
             let whole = delta.div_euclid(1_000_000);
             // Far outside Python's range (years 1..9999) the floor still holds; an i64 always
             // fits two chrono dates apart.
-            i64::try_from(whole).unwrap_or(if whole > 0 { i64::MAX } else { i64::MIN })
+            ModelAge::Int(i64::try_from(whole).unwrap_or(if whole > 0 {
+                i64::MAX
+            } else {
+                i64::MIN
+            }))
         }
-        _ => cookie_age,
+        _ => ModelAge::Int(cookie_age),
     }
 }
 
@@ -220,6 +241,12 @@ pub fn expiry_date(expiry: ModelExpiry, cookie_age: i64, now: DateTime<Utc>) -> 
     match expiry {
         ModelExpiry::Date(at) => from_nanos(at * 1000),
         ModelExpiry::Seconds(s) if s != 0 => from_nanos(nanos(now) + i128::from(s) * 1_000_000_000),
+        // `timedelta(seconds=f)`: whole microseconds, half to even; far past chrono's range
+        // (1e30 s) it saturates as the arithmetic does.
+        ModelExpiry::Float(f) if f != 0.0 => {
+            let micros = (f * 1e6).round_ties_even().clamp(-1e30, 1e30) as i128;
+            from_nanos(nanos(now) + micros * 1000)
+        }
         _ => from_nanos(nanos(now) + i128::from(cookie_age) * 1_000_000_000),
     }
 }
@@ -230,6 +257,7 @@ pub fn expire_at_browser_close(expiry: ModelExpiry, global: bool) -> bool {
     match expiry {
         ModelExpiry::Unset => global,
         ModelExpiry::Seconds(s) => s == 0,
+        ModelExpiry::Float(f) => f == 0.0,
         ModelExpiry::Date(_) | ModelExpiry::Unreadable => false,
     }
 }

@@ -267,7 +267,7 @@ mod tests {
                 .collect(),
             ),
             cookie_age: 1_209_600,
-            expiry_age: 300,
+            expiry_age: crate::session::ExpiryAge::Whole(300),
             expiry_date: chrono::Utc
                 .with_ymd_and_hms(2026, 12, 5, 23, 56, 58)
                 .unwrap(),

@@ -526,7 +526,7 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
         Expiry::Seconds(seconds) => format!(
             "{call} stored _session_expiry = {seconds}: the session now expires {seconds} seconds after its last save (get_expiry_age() = {seconds}), and the cookie is sent with Max-Age={seconds}."
         ),
-        Expiry::At(_) if age <= 0 => format!(
+        Expiry::At(_) if !age.is_positive() => format!(
             "{call} stored _session_expiry = {stored}: that moment has passed (get_expiry_age() = {age}), so the session is already expired and the cookie is sent with Max-Age={age}."
         ),
         Expiry::At(_) => format!(

@@ -105,13 +105,96 @@ impl Expiry {
     }
 }
 
+/// A number of seconds as `get_expiry_age()` returns it: Python keeps an int an int and a
+/// float a float (a `_session_expiry` of `0.5` is half a second, not "at browser close").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExpiryAge {
+    /// Whole seconds.
+    Whole(i64),
+    /// A float (finite).
+    Fraction(f64),
+}
+
+impl ExpiryAge {
+    /// Python's truth value: `not 0` and `not 0.0` are true.
+    pub fn is_zero(self) -> bool {
+        match self {
+            ExpiryAge::Whole(seconds) => seconds == 0,
+            ExpiryAge::Fraction(seconds) => seconds == 0.0,
+        }
+    }
+
+    /// The cookie's `Max-Age`: Django's `int(max_age)`, towards zero (`0.5` gives 0, `-0.5`
+    /// gives 0). `as` saturates at the i64 bounds, which is what an age that large means.
+    pub fn max_age(self) -> i64 {
+        match self {
+            ExpiryAge::Whole(seconds) => seconds,
+            ExpiryAge::Fraction(seconds) => seconds.trunc() as i64,
+        }
+    }
+
+    /// `timedelta(seconds=age)`, whole microseconds (Python rounds a float's half to even);
+    /// `None` past chrono's range.
+    fn delta(self) -> Option<TimeDelta> {
+        match self {
+            ExpiryAge::Whole(seconds) => TimeDelta::try_seconds(seconds),
+            ExpiryAge::Fraction(seconds) => {
+                let micros = (seconds * 1e6).round_ties_even();
+                // Well inside i64 (about ±292,000 years of microseconds), else out of range.
+                (micros.abs() < 9.2e18).then(|| TimeDelta::microseconds(micros as i64))
+            }
+        }
+    }
+
+    /// Whether the age is positive.
+    pub fn is_positive(self) -> bool {
+        match self {
+            ExpiryAge::Whole(seconds) => seconds > 0,
+            ExpiryAge::Fraction(seconds) => seconds > 0.0,
+        }
+    }
+}
+
+impl PartialEq<i64> for ExpiryAge {
+    /// As Python compares numbers: `600.0 == 600`.
+    fn eq(&self, other: &i64) -> bool {
+        match *self {
+            ExpiryAge::Whole(seconds) => seconds == *other,
+            ExpiryAge::Fraction(seconds) => seconds == *other as f64,
+        }
+    }
+}
+
+impl std::fmt::Display for ExpiryAge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            ExpiryAge::Whole(seconds) => write!(f, "{seconds}"),
+            // JSON's spelling of a float, which is Python's but for exponents (`1e-5`).
+            ExpiryAge::Fraction(seconds) => match serde_json::Number::from_f64(seconds) {
+                Some(number) => write!(f, "{number}"),
+                None => write!(f, "{seconds}"),
+            },
+        }
+    }
+}
+
+impl serde::Serialize for ExpiryAge {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            ExpiryAge::Whole(seconds) => serializer.serialize_i64(seconds),
+            ExpiryAge::Fraction(seconds) => serializer.serialize_f64(seconds),
+        }
+    }
+}
+
 /// What `_session_expiry` holds, read the way Django's expiry methods read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StoredExpiry {
     /// No custom expiry (`None`).
     Unset,
-    /// An int (floats are floored, booleans count as 0 and 1, as in Python).
-    Seconds(i64),
+    /// A number: an int or a float, returned as it is (booleans count as 0 and 1, as in
+    /// Python's arithmetic).
+    Seconds(ExpiryAge),
     /// A date (an ISO-8601 string).
     Date(DateTime<Utc>),
     /// A value Django could not use (a string that is no date, a list …): treated like an
@@ -124,14 +207,14 @@ impl StoredExpiry {
     pub fn from_value(value: Option<&Value>) -> Self {
         match value {
             None | Some(Value::Null) => StoredExpiry::Unset,
-            Some(Value::Bool(b)) => StoredExpiry::Seconds(i64::from(*b)),
+            Some(Value::Bool(b)) => StoredExpiry::Seconds(ExpiryAge::Whole(i64::from(*b))),
             Some(Value::Number(n)) => match n.as_i64() {
-                Some(i) => StoredExpiry::Seconds(i),
+                Some(i) => StoredExpiry::Seconds(ExpiryAge::Whole(i)),
+                // A float, or an int past 64 bits read as one (docs/ARCHITECTURE.md).
                 None => n
                     .as_f64()
                     .filter(|f| f.is_finite())
-                    // `as` saturates at the i64 bounds, which is what an expiry that large means.
-                    .map(|f| StoredExpiry::Seconds(f.floor() as i64))
+                    .map(|f| StoredExpiry::Seconds(ExpiryAge::Fraction(f)))
                     .unwrap_or(StoredExpiry::Unreadable),
             },
             Some(Value::String(s)) => parse_isoformat(s)
@@ -142,11 +225,11 @@ impl StoredExpiry {
     }
 
     /// `get_expiry_age()`: seconds until the session expires, counted from `now`.
-    pub fn age(self, cookie_age: i64, now: DateTime<Utc>) -> i64 {
+    pub fn age(self, cookie_age: i64, now: DateTime<Utc>) -> ExpiryAge {
         match self {
-            StoredExpiry::Seconds(seconds) if seconds != 0 => seconds,
-            StoredExpiry::Date(at) => floor_seconds(at - now),
-            _ => cookie_age,
+            StoredExpiry::Seconds(age) if !age.is_zero() => age,
+            StoredExpiry::Date(at) => ExpiryAge::Whole(floor_seconds(at - now)),
+            _ => ExpiryAge::Whole(cookie_age),
         }
     }
 
@@ -154,7 +237,7 @@ impl StoredExpiry {
     pub fn date(self, cookie_age: i64, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
             StoredExpiry::Date(at) => at,
-            StoredExpiry::Seconds(seconds) if seconds != 0 => add_seconds(now, seconds),
+            StoredExpiry::Seconds(age) if !age.is_zero() => add_age(now, age),
             _ => add_seconds(now, cookie_age),
         }
     }
@@ -163,9 +246,18 @@ impl StoredExpiry {
     pub fn at_browser_close(self, global_expire_at_browser_close: bool) -> bool {
         match self {
             StoredExpiry::Unset => global_expire_at_browser_close,
-            StoredExpiry::Seconds(seconds) => seconds == 0,
+            StoredExpiry::Seconds(age) => age.is_zero(),
             StoredExpiry::Date(_) | StoredExpiry::Unreadable => false,
         }
+    }
+}
+
+/// `now + timedelta(seconds=age)`, saturating at the calendar's ends instead of panicking.
+pub fn add_age(now: DateTime<Utc>, age: ExpiryAge) -> DateTime<Utc> {
+    match age.delta() {
+        Some(delta) => add(now, delta),
+        None if age.is_positive() => latest(),
+        None => DateTime::<Utc>::MIN_UTC,
     }
 }
 
@@ -376,22 +468,63 @@ mod tests {
             assert_eq!(e.age(COOKIE_AGE, now()), COOKIE_AGE);
             assert!(!e.at_browser_close(true));
         }
+    }
+
+    #[test]
+    fn a_float_expiry_stays_a_float_as_in_python() {
+        let half = StoredExpiry::from_value(Some(&json!(0.5)));
+        assert_eq!(half, StoredExpiry::Seconds(ExpiryAge::Fraction(0.5)));
+        assert_eq!(half.age(COOKIE_AGE, now()), ExpiryAge::Fraction(0.5));
+        assert_eq!(half.age(COOKIE_AGE, now()).to_string(), "0.5");
+        assert_eq!(half.age(COOKIE_AGE, now()).max_age(), 0, "int(0.5)");
         assert_eq!(
-            StoredExpiry::from_value(Some(&json!(1.9))),
-            StoredExpiry::Seconds(1)
+            half.date(COOKIE_AGE, now()),
+            now() + TimeDelta::milliseconds(500)
+        );
+        assert!(!half.at_browser_close(true), "0.5 == 0 is False");
+
+        let later = StoredExpiry::from_value(Some(&json!(600.5)));
+        assert_eq!(later.age(COOKIE_AGE, now()).max_age(), 600);
+        assert_eq!(
+            later.date(COOKIE_AGE, now()),
+            now() + TimeDelta::milliseconds(600_500)
+        );
+        assert_eq!(
+            StoredExpiry::from_value(Some(&json!(-0.5)))
+                .age(COOKIE_AGE, now())
+                .max_age(),
+            0,
+            "int(-0.5) is 0, not -1"
+        );
+        // `not 0.0` is True: a float zero means "at browser close", as an int zero does.
+        let zero = StoredExpiry::from_value(Some(&json!(0.0)));
+        assert!(zero.at_browser_close(false));
+        assert_eq!(zero.age(COOKIE_AGE, now()), COOKIE_AGE);
+        assert_eq!(ExpiryAge::Fraction(600.0), 600, "600.0 == 600");
+        assert_eq!(
+            serde_json::to_string(&ExpiryAge::Fraction(0.5)).unwrap(),
+            "0.5"
+        );
+        // Python's timedelta rounds a float's microseconds half to even.
+        assert_eq!(
+            add_age(now(), ExpiryAge::Fraction(0.0000025)),
+            now() + TimeDelta::microseconds(2)
         );
     }
 
     #[test]
     fn extreme_expiry_saturates_instead_of_panicking() {
-        let e = StoredExpiry::Seconds(i64::MAX);
+        let e = StoredExpiry::Seconds(ExpiryAge::Whole(i64::MAX));
         assert_eq!(e.date(COOKIE_AGE, now()), DateTime::<Utc>::MAX_UTC);
         assert_eq!(
-            StoredExpiry::Seconds(i64::MIN).date(0, now()),
+            StoredExpiry::Seconds(ExpiryAge::Whole(i64::MIN)).date(0, now()),
             DateTime::<Utc>::MIN_UTC
         );
         let far = StoredExpiry::Date(DateTime::<Utc>::MAX_UTC);
-        assert!(far.age(COOKIE_AGE, now()) > 0);
+        assert!(far.age(COOKIE_AGE, now()).is_positive());
+        let huge = StoredExpiry::Seconds(ExpiryAge::Fraction(1e30));
+        assert_eq!(huge.date(COOKIE_AGE, now()), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(huge.age(COOKIE_AGE, now()).max_age(), i64::MAX);
         // Floored even where the delta no longer fits in microseconds (over 292 000 years).
         let half_second = TimeDelta::milliseconds(500);
         let ancient = StoredExpiry::Date(DateTime::<Utc>::MIN_UTC);

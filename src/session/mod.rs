@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use expiry::{Clock, Expiry, FakeClock, SharedClock, SystemClock};
+pub use expiry::{Clock, Expiry, ExpiryAge, FakeClock, SharedClock, SystemClock};
 pub use middleware::SessionMiddleware;
 pub use signed_cookies::SignedCookies;
 pub use state::CookiePlan;
@@ -129,7 +129,7 @@ pub struct SessionSnapshot {
     /// `get_session_cookie_age()`.
     pub cookie_age: i64,
     /// `get_expiry_age()`.
-    pub expiry_age: i64,
+    pub expiry_age: ExpiryAge,
     /// `get_expiry_date()`.
     pub expiry_date: DateTime<Utc>,
     /// `get_expire_at_browser_close()`.
@@ -395,7 +395,7 @@ impl Session {
     }
 
     /// `request.session.get_expiry_age()`: seconds from now until the session expires.
-    pub fn get_expiry_age(&self) -> i64 {
+    pub fn get_expiry_age(&self) -> ExpiryAge {
         self.0.borrow_mut().expiry_age()
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::expiry::{EXPIRY_KEY, StoredExpiry};
+use super::expiry::{EXPIRY_KEY, ExpiryAge, StoredExpiry};
 use super::key::{is_storable_session_key, is_valid_session_key};
 use super::store::{SessionData, SessionRecord};
 use super::{SessionBackend, SessionEngine};
@@ -230,8 +230,10 @@ impl SessionState {
             return None;
         }
         let now = self.now();
-        let max_age = expiry.age(settings.cookie_age, now);
-        Some((max_age, super::expiry::add_seconds(now, max_age)))
+        // Django: `max_age = get_expiry_age()`, the cookie's `Max-Age` is `int(max_age)` and
+        // its `expires` is `time.time() + max_age`.
+        let age = expiry.age(settings.cookie_age, now);
+        Some((age.max_age(), super::expiry::add_age(now, age)))
     }
 
     /// Django's `is_empty()`: no key and no data. Does not load or mark anything.
@@ -259,7 +261,7 @@ impl SessionState {
     }
 
     /// `get_expiry_age()`.
-    pub(crate) fn expiry_age(&mut self) -> i64 {
+    pub(crate) fn expiry_age(&mut self) -> ExpiryAge {
         let now = self.now();
         self.stored_expiry()
             .age(self.engine.settings.cookie_age, now)
