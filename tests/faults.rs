@@ -267,10 +267,17 @@ async fn a_read_only_sqlite_database_is_a_503_for_writes_and_recovers_when_writa
     let update = app.get("/dict/set/", Some(&cookie)).await;
     let create = app.get_json("/basic/set/", None).await;
     let reads = join_all((0..8).map(|_| app.get_json("/basic/get/", Some(&cookie)))).await;
+    let health = app.get_json("/healthz", None).await;
 
     // Assert: writes are a 503 that says why; reads are served, or a 503, never a 500.
     assert_unavailable(&update, "update");
     assert_unavailable(&create, "create");
+    assert_eq!(
+        health.status, 503,
+        "a health check sees it: {}",
+        health.body
+    );
+    assert!(health.body.contains("cannot be written"), "{}", health.body);
     for read in &reads {
         assert!(
             read.status == 200 || read.status == 503,
@@ -312,6 +319,26 @@ async fn a_read_only_sqlite_database_is_a_503_for_writes_and_recovers_when_writa
     assert!(rows.iter().all(|(k, _, _)| is_generated_key(k)));
     assert_eq!(integrity_check(&app).await, "ok");
     assert_eq!(app.get("/healthz", None).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_sqlite_database_deleted_under_the_server_fails_its_health_check() {
+    // Arrange
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+
+    // Act: the database file goes while the server has it open.
+    std::fs::remove_file(app.db_path()).unwrap();
+    let health = app.get_json("/healthz", None).await;
+
+    // Assert: SQLite would go on writing to the deleted file; the health check says so.
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.json()["stores"]["db"]["status"], "unavailable");
+    assert!(
+        health.body.contains("was deleted while the server runs"),
+        "{}",
+        health.body
+    );
 }
 
 /// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a

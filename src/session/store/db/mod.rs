@@ -7,6 +7,7 @@
 
 mod checkpointer;
 mod connection;
+mod file_check;
 mod inbox;
 mod readers;
 mod writer;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use self::checkpointer::{CatchUp, Checkpointer};
 use self::connection::{Database, LockWait, ensure_parent_dir, is_busy};
+use self::file_check::OpenedFile;
 use self::readers::Readers;
 use self::writer::{Write, WriteError, Writer};
 use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
@@ -47,6 +49,8 @@ pub struct DbStore {
     writer: Writer,
     /// Present for a file; stops with the last clone of the store.
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// The database file as opened, which `ping` checks is still there and writable.
+    opened: Option<OpenedFile>,
     codec: SessionCodec,
 }
 
@@ -78,17 +82,23 @@ impl DbStore {
         let catch_up = CatchUp::default();
         let writer = Writer::start(database.clone(), conn, catch_up.clone())
             .context("cannot start the SQLite writer thread")?;
-        let checkpointer = match &database {
-            Database::File(path) => Some(Arc::new(
-                Checkpointer::start(path.clone(), catch_up)
-                    .context("cannot start the SQLite checkpoint thread")?,
-            )),
-            Database::Memory(_) => None,
+        let (checkpointer, opened) = match &database {
+            Database::File(path) => (
+                Some(Arc::new(
+                    Checkpointer::start(path.clone(), catch_up)
+                        .context("cannot start the SQLite checkpoint thread")?,
+                )),
+                Some(OpenedFile::note(path).with_context(|| {
+                    format!("cannot read the SQLite database file {}", path.display())
+                })?),
+            ),
+            Database::Memory(_) => (None, None),
         };
         Ok(DbStore {
             readers: Arc::new(Readers::new(database)),
             writer,
             _checkpointer: checkpointer,
+            opened,
             codec: SessionCodec::from_settings(settings),
         })
     }
@@ -309,7 +319,11 @@ impl Store for DbStore {
                 .exists([])
                 .map(|_| ())
         })
-        .await
+        .await?;
+        match self.opened.as_ref().and_then(OpenedFile::problem) {
+            Some(problem) => Err(StoreError::new(ENGINE, anyhow::anyhow!(problem))),
+            None => Ok(()),
+        }
     }
 }
 

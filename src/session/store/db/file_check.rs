@@ -1,0 +1,125 @@
+//! Whether the database file the server opened is still the one at its path, and writable:
+//! SQLite goes on writing to a file deleted or replaced under it (the sessions are lost at the
+//! next start), and a file made read-only fails every write. `/healthz` asks, so a container's
+//! health check sees what the requests see.
+//!
+//! It looks without opening the file: closing any descriptor of a SQLite file drops the
+//! process's POSIX locks on it, SQLite's included.
+
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Access, access};
+
+/// The database file as it was opened.
+#[derive(Debug, Clone)]
+pub struct OpenedFile {
+    path: PathBuf,
+    device: u64,
+    inode: u64,
+}
+
+impl OpenedFile {
+    /// Notes which file is at `path` now (just after SQLite opened it).
+    pub fn note(path: &Path) -> io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        Ok(OpenedFile {
+            path: path.to_owned(),
+            device: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
+
+    /// Why the file at the path is no longer the one the server writes to, or cannot be
+    /// written; `None` when it is fine.
+    pub fn problem(&self) -> Option<String> {
+        let path = self.path.display();
+        match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Some(format!(
+                    "the database file {path} was deleted while the server runs: what it writes now is lost at the next start; restore the file or restart the server"
+                ));
+            }
+            Err(e) => return Some(format!("the database file {path} cannot be read: {e}")),
+            Ok(meta) if (meta.dev(), meta.ino()) != (self.device, self.inode) => {
+                return Some(format!(
+                    "the database file {path} was replaced while the server runs: the server still writes to the old one; restart it"
+                ));
+            }
+            Ok(_) => {}
+        }
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        for file in [self.path.as_path(), wal.as_path()] {
+            match access(file, Access::WRITE_OK) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::NOENT && file == wal => {}
+                Err(e) => {
+                    return Some(format!(
+                        "the database file {} cannot be written: {}",
+                        file.display(),
+                        io::Error::from(e)
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_deleted_or_replaced_after_it_was_opened_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.sqlite3");
+        std::fs::write(&path, b"x").unwrap();
+        // Held open, as SQLite holds it: its inode cannot go to a new file meanwhile.
+        let _held = std::fs::File::open(&path).unwrap();
+        let opened = OpenedFile::note(&path).unwrap();
+        assert_eq!(opened.problem(), None);
+
+        std::fs::remove_file(&path).unwrap();
+        let deleted = opened.problem().unwrap();
+        assert!(
+            deleted.contains("was deleted while the server runs"),
+            "{deleted}"
+        );
+
+        std::fs::write(&path, b"y").unwrap();
+        let replaced = opened.problem().unwrap();
+        assert!(replaced.contains("was replaced"), "{replaced}");
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_is_a_problem() {
+        // Made immutable (`chattr +i`), which even root cannot write: what the review that
+        // found this did to the database and its log.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.sqlite3");
+        std::fs::write(&path, b"x").unwrap();
+        let opened = OpenedFile::note(&path).unwrap();
+        let chattr = |flag: &str| {
+            std::process::Command::new("chattr")
+                .arg(flag)
+                .arg(&path)
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        assert!(
+            chattr("+i"),
+            "chattr +i needs root and a file system with the flag (ext4)"
+        );
+        let problem = opened.problem();
+        assert!(chattr("-i"));
+        assert!(
+            problem
+                .as_deref()
+                .is_some_and(|p| p.contains("cannot be written")),
+            "{problem:?}"
+        );
+        assert_eq!(opened.problem(), None, "writable again");
+    }
+}
