@@ -44,6 +44,15 @@ pub enum ConfigError {
         /// The directory looked for.
         dir: PathBuf,
     },
+    /// The profile name is not a plain name (it would name a file outside the directory, or
+    /// dodge the production checks with `./production`).
+    #[error(
+        "invalid profile name {profile:?} (from --profile or {PROFILE_VAR}); allowed: a plain name of letters, digits, `-` and `_`, such as `production`, naming config/<name>.toml"
+    )]
+    BadProfileName {
+        /// The name asked for.
+        profile: String,
+    },
     /// The requested profile has no file.
     #[error("unknown profile `{profile}`: there is no {file}; available profiles: {available}")]
     UnknownProfile {
@@ -719,6 +728,7 @@ impl Settings {
         profile: &str,
         env: BTreeMap<String, String>,
     ) -> Result<Settings, ConfigError> {
+        check_profile_name(profile)?;
         if !config_dir.join("default.toml").is_file() {
             return Err(ConfigError::MissingDir {
                 dir: config_dir.to_path_buf(),
@@ -877,8 +887,14 @@ impl Settings {
         self.caches.get(alias)
     }
 
+    /// Whether the production rules apply: the profile is `production` in any case (a file
+    /// system that ignores case reads production.toml for `Production` too).
+    fn is_production(&self) -> bool {
+        self.profile.eq_ignore_ascii_case(PRODUCTION_PROFILE)
+    }
+
     fn check_profile_rules(&self) -> Result<(), String> {
-        if self.profile != PRODUCTION_PROFILE {
+        if !self.is_production() {
             return Ok(());
         }
         if self.secret_key.is_development_key() {
@@ -954,6 +970,22 @@ impl Settings {
             }),
             _ => None,
         }
+    }
+}
+
+/// A profile is a plain name: letters, digits, `-` and `_`, so that `config/<name>.toml` is a
+/// file in the configuration directory and `production` has exactly one spelling.
+fn check_profile_name(profile: &str) -> Result<(), ConfigError> {
+    let plain = !profile.is_empty()
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        Ok(())
+    } else {
+        Err(ConfigError::BadProfileName {
+            profile: profile.into(),
+        })
     }
 }
 
@@ -1054,5 +1086,79 @@ fn describe(e: config::ConfigError) -> String {
             None => format!("invalid value {unexpected}, expected {expected}"),
         },
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+
+    /// Loads `profile` from the committed configuration with `env` as the environment.
+    fn load(profile: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with_env(&committed_config(), profile, env)
+    }
+
+    #[test]
+    fn a_profile_name_that_is_not_a_plain_name_is_refused_with_the_allowed_form() {
+        for name in [
+            "./production",
+            "../config/production",
+            "production/",
+            "/etc/production",
+            "pro duction",
+            "",
+        ] {
+            let error = load(name, &[]).unwrap_err();
+
+            assert!(
+                matches!(error, ConfigError::BadProfileName { .. }),
+                "{name:?}: {error}"
+            );
+            let message = error.to_string();
+            assert!(message.contains(&format!("{name:?}")), "{message}");
+            assert!(
+                message.contains("letters, digits, `-` and `_`"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_production_rules_apply_to_production_spelled_in_any_case() {
+        // What a file system that ignores case does for `--profile Production`.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            committed_config().join("default.toml"),
+            dir.path().join("default.toml"),
+        )
+        .unwrap();
+        std::fs::copy(
+            committed_config().join("production.toml"),
+            dir.path().join("Production.toml"),
+        )
+        .unwrap();
+
+        let error = Settings::load_with_env(dir.path(), "Production", BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("development key"), "{error}");
+    }
+
+    #[test]
+    fn plain_profile_names_load() {
+        for name in ["default", "signed", "cached_db"] {
+            let settings = load(name, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+            assert_eq!(settings.profile, name);
+        }
     }
 }

@@ -175,6 +175,19 @@ fn production_refuses_the_development_secret() {
 }
 
 #[test]
+fn a_profile_given_as_a_path_is_refused_instead_of_loading_without_its_checks() {
+    let dir = config_dir_with(&[]);
+    for name in ["./production", "../config/production"] {
+        let err = refused(&run(dir.path(), &["--profile", name, "config"], &[]));
+        assert!(err.contains(&format!("{name:?}")), "{err}");
+        assert!(err.contains("letters, digits, `-` and `_`"), "{err}");
+
+        let err = refused(&run(dir.path(), &["config"], &[("APP_PROFILE", name)]));
+        assert!(err.contains(&format!("{name:?}")), "APP_PROFILE: {err}");
+    }
+}
+
+#[test]
 fn config_prints_effective_lesson_settings_without_the_secret() {
     let dir = config_dir_with(&[]);
     let out = run(
