@@ -768,7 +768,8 @@ impl Settings {
         }
 
         // Each source alone first, so an error names the one at fault.
-        for (name, source) in &sources {
+        let mut development_key = None;
+        for (index, (name, source)) in sources.iter().enumerate() {
             let raw: RawSettings = Config::builder()
                 .add_source(vec![config::Source::clone_into_box(source.as_ref())])
                 .build()
@@ -781,6 +782,10 @@ impl Settings {
                 source_name: name.clone(),
                 message,
             })?;
+            // The first source is default.toml, whose key is public.
+            if index == 0 {
+                development_key = raw.secret_key;
+            }
         }
 
         let merged_name = sources
@@ -844,7 +849,9 @@ impl Settings {
             instructor: instructor_settings(raw.instructor.unwrap_or_default())
                 .map_err(&invalid)?,
         };
-        settings.check_profile_rules().map_err(invalid)?;
+        settings
+            .check_profile_rules(development_key.as_deref())
+            .map_err(invalid)?;
         settings.check_cache_aliases().map_err(invalid)?;
         Ok(settings)
     }
@@ -893,14 +900,27 @@ impl Settings {
         self.profile.eq_ignore_ascii_case(PRODUCTION_PROFILE)
     }
 
-    fn check_profile_rules(&self) -> Result<(), String> {
+    /// The `production` profile's rules: no development key (`development_key` is the one
+    /// committed in default.toml) as `secret_key` or among `secret_key_fallbacks`, and no
+    /// clear-text session cookie on a public address.
+    fn check_profile_rules(&self, development_key: Option<&str>) -> Result<(), String> {
         if !self.is_production() {
             return Ok(());
         }
-        if self.secret_key.is_development_key() {
+        if let Some(kind) = development_key_kind(&self.secret_key, development_key) {
             return Err(format!(
-                "`secret_key` is the development key (it starts with `{INSECURE_KEY_PREFIX}`), which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
+                "`secret_key` is {kind}, which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
             ));
+        }
+        let fallbacks = &self.secret_key_fallbacks;
+        for (index, key) in fallbacks.iter().enumerate() {
+            if let Some(kind) = development_key_kind(key, development_key) {
+                return Err(format!(
+                    "`secret_key_fallbacks` holds {kind} (key {} of {}), which the `{PRODUCTION_PROFILE}` profile refuses: anything signed with it would still be accepted; allowed: only keys of your own that were once `secret_key` (set APP__SECRET_KEY_FALLBACKS without it)",
+                    index + 1,
+                    fallbacks.len()
+                ));
+            }
         }
         let local = matches!(self.server.host.as_str(), "127.0.0.1" | "localhost" | "::1");
         for slug in LESSON_SLUGS {
@@ -970,6 +990,20 @@ impl Settings {
             }),
             _ => None,
         }
+    }
+}
+
+/// What kind of development key `key` is, if it is one: the key committed in default.toml
+/// (`committed`), or any key with Django's `django-insecure-` prefix (its check security.W009).
+fn development_key_kind(key: &Secret, committed: Option<&str>) -> Option<String> {
+    if committed == Some(key.expose()) {
+        Some("the development key committed in default.toml".into())
+    } else if key.is_development_key() {
+        Some(format!(
+            "a development key (it starts with `{INSECURE_KEY_PREFIX}`)"
+        ))
+    } else {
+        None
     }
 }
 
@@ -1151,6 +1185,71 @@ mod tests {
             .to_string();
 
         assert!(error.contains("development key"), "{error}");
+    }
+
+    /// The message of a configuration that must be refused.
+    fn refusal(dir: &Path, profile: &str, env: &[(&str, &str)]) -> String {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match Settings::load_with_env(dir, profile, env) {
+            Ok(_) => panic!("the configuration is accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// The key committed in default.toml, which anyone can read.
+    fn development_key() -> String {
+        load(DEFAULT_PROFILE, &[])
+            .unwrap()
+            .secret_key
+            .expose()
+            .to_owned()
+    }
+
+    const REAL_KEY: &str = "a-real-secret-of-sufficient-length-0123456789abcdef";
+
+    #[test]
+    fn production_refuses_a_development_key_among_the_fallbacks() {
+        for fallbacks in [
+            development_key(),
+            format!("an-older-real-key-0123456789abcdef, {}", development_key()),
+            "django-insecure-generated-by-startproject".to_owned(),
+        ] {
+            let error = refusal(
+                &committed_config(),
+                PRODUCTION_PROFILE,
+                &[
+                    ("APP__SECRET_KEY", REAL_KEY),
+                    ("APP__SECRET_KEY_FALLBACKS", &fallbacks),
+                ],
+            );
+
+            assert!(error.contains("secret_key_fallbacks"), "{error}");
+            assert!(error.contains("development key"), "{error}");
+            assert!(error.contains("APP__SECRET_KEY_FALLBACKS"), "{error}");
+        }
+    }
+
+    #[test]
+    fn production_accepts_fallbacks_of_its_own() {
+        let settings = load(
+            PRODUCTION_PROFILE,
+            &[
+                ("APP__SECRET_KEY", REAL_KEY),
+                (
+                    "APP__SECRET_KEY_FALLBACKS",
+                    "an-older-real-key-0123456789abcdef",
+                ),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(
+            settings.fallback_keys(),
+            ["an-older-real-key-0123456789abcdef"]
+        );
     }
 
     #[test]

@@ -187,6 +187,41 @@ fn a_profile_given_as_a_path_is_refused_instead_of_loading_without_its_checks() 
     }
 }
 
+/// The secret key committed in config/default.toml, which anyone can read.
+fn development_key() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    sessionlab::config::Settings::load_with_env(&dir, "default", Default::default())
+        .unwrap()
+        .secret_key
+        .expose()
+        .to_owned()
+}
+
+#[test]
+fn production_refuses_the_development_key_as_a_fallback() {
+    let dir = config_dir_with(&[]);
+    let dev_key = development_key();
+    let err = refused(&run(
+        dir.path(),
+        &["--profile", "production", "config"],
+        &[
+            (
+                "APP__SECRET_KEY",
+                "a-real-secret-of-sufficient-length-0123456789abcdef",
+            ),
+            ("APP__SECRET_KEY_FALLBACKS", &dev_key),
+        ],
+    ));
+    assert!(
+        err.contains("secret_key_fallbacks") && err.contains("development key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&dev_key),
+        "the key itself is not printed: {err}"
+    );
+}
+
 #[test]
 fn config_prints_effective_lesson_settings_without_the_secret() {
     let dir = config_dir_with(&[]);
