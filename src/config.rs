@@ -754,12 +754,14 @@ impl Settings {
                 Box::new(File::from(profile_file).format(FileFormat::Toml)),
             ));
         }
-        // One source per variable, so that an error names the variable.
+        // One source per variable, so that an error names the variable. Each value stays the
+        // string it is: the key's type decides how it is read (the `config` crate turns a string
+        // into the number or boolean a key wants). `try_parsing` would guess a type from the
+        // text alone, and a token such as 0001234… would come back as the string "1234…".
         for (name, value) in env {
             let environment = Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true)
                 .source(Some([(name.clone(), value)].into_iter().collect()));
             sources.push((
                 format!("environment variable {name}"),
@@ -1250,6 +1252,70 @@ mod tests {
             settings.fallback_keys(),
             ["an-older-real-key-0123456789abcdef"]
         );
+    }
+
+    #[test]
+    fn environment_strings_stay_exactly_as_written() {
+        let settings = load(
+            DEFAULT_PROFILE,
+            &[
+                ("APP__SECRET_KEY", "0123456789"),
+                ("APP__SECRET_KEY_FALLBACKS", "0001"),
+                ("APP__INSTRUCTOR__ENABLED", "true"),
+                ("APP__INSTRUCTOR__TOKEN", "00001234567890123456"),
+                ("APP__SESSION__COOKIE_NAME", "0042"),
+                ("APP__SESSION__FILE_PATH", "1e5"),
+                ("APP__CACHES__DEFAULT__KEY_PREFIX", "1.50"),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(settings.secret_key.expose(), "0123456789");
+        assert_eq!(settings.fallback_keys(), ["0001"]);
+        let token = settings.instructor.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "00001234567890123456");
+        let basic = settings.lesson_session("basic", "/basic/");
+        assert_eq!(basic.cookie_name, "0042");
+        assert_eq!(basic.file_path.as_deref(), Some("1e5"));
+        assert_eq!(
+            settings.cache("default").unwrap().key_prefix.as_deref(),
+            Some("1.50")
+        );
+    }
+
+    #[test]
+    fn environment_numbers_booleans_and_lists_still_parse() {
+        let settings = load(
+            DEFAULT_PROFILE,
+            &[
+                ("APP__SERVER__PORT", "18401"),
+                ("APP__SERVER__WORKERS", "3"),
+                ("APP__DATABASE__MAX_CONNECTIONS", "4"),
+                ("APP__SESSION__COOKIE_AGE", "60"),
+                ("APP__SESSION__COOKIE_SECURE", "true"),
+                ("APP__SESSION__SAVE_EVERY_REQUEST", "TRUE"),
+                ("APP__SESSION__COOKIE_SAMESITE", "false"),
+                ("APP__LESSONS__BASIC__COOKIE_SAMESITE", "Strict"),
+                ("APP__LESSONS__BASIC__COOKIE_HTTPONLY", "false"),
+                ("APP__CACHES__DEFAULT__MAX_BYTES", "1024"),
+                ("APP__SECRET_KEY_FALLBACKS", "old-one, old-two"),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(settings.server.port, 18401);
+        assert_eq!(settings.server.workers, Some(3));
+        assert_eq!(settings.database.max_connections, 4);
+        let dict = settings.lesson_session("dict", "/dict/");
+        assert_eq!(dict.cookie_age, 60);
+        assert!(dict.cookie_secure);
+        assert!(dict.save_every_request);
+        assert_eq!(dict.cookie_samesite, SameSite::Omit);
+        let basic = settings.lesson_session("basic", "/basic/");
+        assert_eq!(basic.cookie_samesite, SameSite::Strict);
+        assert!(!basic.cookie_httponly);
+        assert_eq!(settings.cache("default").unwrap().max_bytes, Some(1024));
+        assert_eq!(settings.fallback_keys(), ["old-one", "old-two"]);
     }
 
     #[test]

@@ -223,6 +223,28 @@ fn production_refuses_the_development_key_as_a_fallback() {
 }
 
 #[test]
+fn environment_values_reach_string_settings_exactly_as_written() {
+    let dir = config_dir_with(&[]);
+    let out = run(
+        dir.path(),
+        &["config"],
+        &[
+            ("APP__SESSION__COOKIE_NAME", "0042"),
+            ("APP__LESSONS__BASIC__COOKIE_PATH", "/basic/"),
+            ("APP__LESSONS__BASIC__COOKIE_AGE", "0060"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["lessons"]["dict"]["session"]["cookie_name"], "0042");
+    assert_eq!(json["lessons"]["basic"]["session"]["cookie_age"], 60);
+}
+
+#[test]
 fn config_prints_effective_lesson_settings_without_the_secret() {
     let dir = config_dir_with(&[]);
     let out = run(
