@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
+use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The profile used when neither `--profile` nor `APP_PROFILE` names one.
@@ -179,27 +181,44 @@ impl Serialize for SameSite {
 
 impl<'de> Deserialize<'de> for SameSite {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Flag(bool),
-            Name(String),
-        }
-        let allowed = "allowed values: \"Lax\", \"Strict\", \"None\", false";
-        match Raw::deserialize(d)? {
-            Raw::Flag(false) => Ok(SameSite::Omit),
-            Raw::Flag(true) => Err(serde::de::Error::custom(format!(
-                "`true` is not a SameSite policy; {allowed}"
+        d.deserialize_any(SameSiteVisitor)
+    }
+}
+
+/// Reads `cookie_samesite`: a policy name (in any case, as Django compares them) or `false`.
+struct SameSiteVisitor;
+
+impl SameSiteVisitor {
+    const ALLOWED: &'static str = "allowed values: \"Lax\", \"Strict\", \"None\", false";
+}
+
+impl Visitor<'_> for SameSiteVisitor {
+    type Value = SameSite;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a SameSite policy; {}", Self::ALLOWED)
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<SameSite, E> {
+        match flag {
+            false => Ok(SameSite::Omit),
+            true => Err(E::custom(format!(
+                "`true` is not a SameSite policy; {}",
+                Self::ALLOWED
             ))),
-            Raw::Name(s) => match s.to_ascii_lowercase().as_str() {
-                "lax" => Ok(SameSite::Lax),
-                "strict" => Ok(SameSite::Strict),
-                "none" => Ok(SameSite::None),
-                "false" => Ok(SameSite::Omit),
-                _ => Err(serde::de::Error::custom(format!(
-                    "unknown SameSite policy `{s}`; {allowed}"
-                ))),
-            },
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<SameSite, E> {
+        match name.to_ascii_lowercase().as_str() {
+            "lax" => Ok(SameSite::Lax),
+            "strict" => Ok(SameSite::Strict),
+            "none" => Ok(SameSite::None),
+            "false" => Ok(SameSite::Omit),
+            _ => Err(E::custom(format!(
+                "unknown SameSite policy `{name}`; {}",
+                Self::ALLOWED
+            ))),
         }
     }
 }
@@ -211,6 +230,7 @@ pub struct SessionOverrides {
     /// `SESSION_ENGINE`.
     pub engine: Option<Engine>,
     /// `SESSION_COOKIE_AGE`, seconds.
+    #[serde(default, deserialize_with = "cookie_age")]
     pub cookie_age: Option<i64>,
     /// `SESSION_COOKIE_NAME`.
     pub cookie_name: Option<String>,
@@ -341,21 +361,103 @@ fn parse_sweep_period(text: &str) -> Result<std::time::Duration, String> {
 fn list_or_comma_separated<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
+    d.deserialize_any(KeyList).map(Some)
+}
+
+/// Reads `secret_key_fallbacks`: a list of strings, or one string of comma-separated keys.
+struct KeyList;
+
+impl<'de> Visitor<'de> for KeyList {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a list of keys, such as [\"old-key\"], or (in an environment variable) keys separated by commas",
+        )
     }
-    Ok(Some(match Raw::deserialize(d)? {
-        Raw::List(list) => list,
-        Raw::Text(text) => text
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Vec<String>, E> {
+        Ok(text
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(String::from)
-            .collect(),
-    }))
+            .collect())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(key) = seq.next_element()? {
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+}
+
+/// Reads a whole number: an integer in TOML, its digits in an environment variable. A
+/// fraction or a number out of the type's range is refused with `allowed` in the message
+/// (the `config` crate alone would round 59.9 to 60).
+#[derive(Clone, Copy)]
+struct WholeNumber<T> {
+    allowed: &'static str,
+    number: PhantomData<T>,
+}
+
+impl<T> WholeNumber<T> {
+    fn read<'de, D>(d: D, allowed: &'static str) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64> + TryFrom<u64> + Copy,
+    {
+        d.deserialize_any(WholeNumber {
+            allowed,
+            number: PhantomData,
+        })
+        .map(Some)
+    }
+}
+
+impl<T: TryFrom<i64> + TryFrom<u64> + Copy> Visitor<'_> for WholeNumber<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.allowed)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        match (text.parse::<i64>(), text.parse::<u64>()) {
+            (Ok(v), _) => self.visit_i64(v),
+            (_, Ok(v)) => self.visit_u64(v),
+            _ => Err(E::invalid_value(Unexpected::Str(text), &self)),
+        }
+    }
+}
+
+/// The allowed values of `cookie_age` (range checked in [`SessionOverrides::validate`]).
+const COOKIE_AGE_ALLOWED: &str = "whole seconds from 0 to 3153600000 (100 years)";
+
+fn cookie_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    WholeNumber::read(d, COOKIE_AGE_ALLOWED)
+}
+
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    WholeNumber::read(d, "a port number from 0 to 65535 (0: any free port)")
+}
+
+fn count<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64> + TryFrom<u64> + Copy,
+{
+    WholeNumber::read(d, "a whole number, 1 or more")
 }
 
 /// The largest accepted `cookie_age`: one hundred years.
@@ -385,7 +487,9 @@ pub struct ServerSettings {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     host: Option<String>,
+    #[serde(default, deserialize_with = "port")]
     port: Option<u16>,
+    #[serde(default, deserialize_with = "count")]
     workers: Option<usize>,
 }
 
@@ -403,17 +507,43 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: Option<String>,
+    #[serde(default, deserialize_with = "count")]
     max_connections: Option<u32>,
 }
 
 /// A cache's kind (`[caches.<alias>] backend`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheBackend {
     /// In this process, bounded (Django's `LocMemCache`).
     Memory,
     /// A Redis server (Django's `RedisCache`).
     Redis,
+}
+
+impl CacheBackend {
+    /// Every backend name, as written in configuration.
+    pub const NAMES: [&'static str; 2] = ["memory", "redis"];
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "memory" => Some(CacheBackend::Memory),
+            "redis" => Some(CacheBackend::Redis),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CacheBackend {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CacheBackend::parse(&s).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown cache backend `{s}`; allowed values: {}",
+                CacheBackend::NAMES.join(", ")
+            ))
+        })
+    }
 }
 
 /// `[caches.<alias>]`: one of Django's `CACHES`, for the `cache` and `cached_db` engines.
@@ -427,10 +557,13 @@ pub struct CacheSettings {
     /// Prepended to Django's session key prefix (to share one Redis between apps or tests).
     pub key_prefix: Option<String>,
     /// Memory: the most bytes the cache holds before evicting (default 64 MiB).
+    #[serde(default, deserialize_with = "count")]
     pub max_bytes: Option<u64>,
     /// Redis: connections in the pool (default 16).
+    #[serde(default, deserialize_with = "count")]
     pub pool_size: Option<usize>,
     /// Redis: connect, wait and response timeout in milliseconds (default 2000).
+    #[serde(default, deserialize_with = "count")]
     pub timeout_ms: Option<u64>,
 }
 
@@ -877,7 +1010,8 @@ impl Settings {
             match cache.backend {
                 None => {
                     return Err(format!(
-                        "`caches.{alias}.backend` is not set; allowed values: memory, redis"
+                        "`caches.{alias}.backend` is not set; allowed values: {}",
+                        CacheBackend::NAMES.join(", ")
                     ));
                 }
                 Some(CacheBackend::Redis) if cache.url.is_none() => {
@@ -1189,6 +1323,17 @@ mod tests {
         assert!(error.contains("development key"), "{error}");
     }
 
+    /// A copy of the committed configuration plus a profile `test` holding `text`.
+    fn with_test_profile(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(committed_config()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        std::fs::write(dir.path().join("test.toml"), text).unwrap();
+        dir
+    }
+
     /// The message of a configuration that must be refused.
     fn refusal(dir: &Path, profile: &str, env: &[(&str, &str)]) -> String {
         let env = env
@@ -1316,6 +1461,80 @@ mod tests {
         assert!(!basic.cookie_httponly);
         assert_eq!(settings.cache("default").unwrap().max_bytes, Some(1024));
         assert_eq!(settings.fallback_keys(), ["old-one", "old-two"]);
+    }
+
+    #[test]
+    fn a_cookie_age_that_is_not_whole_seconds_is_refused() {
+        let dir = with_test_profile("[session]\ncookie_age = 59.9\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("test.toml"), "{error}");
+        assert!(error.contains("session.cookie_age"), "{error}");
+        assert!(error.contains("59.9"), "{error}");
+        assert!(error.contains("whole seconds"), "{error}");
+
+        let error = refusal(
+            &committed_config(),
+            DEFAULT_PROFILE,
+            &[("APP__SESSION__COOKIE_AGE", "1.5")],
+        );
+
+        assert!(error.contains("APP__SESSION__COOKIE_AGE"), "{error}");
+        assert!(error.contains("1.5"), "{error}");
+        assert!(error.contains("whole seconds"), "{error}");
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_whole_number_is_refused() {
+        let dir = with_test_profile("[server]\nport = 8000.5\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("server.port"), "{error}");
+        assert!(error.contains("8000.5"), "{error}");
+        assert!(error.contains("0 to 65535"), "{error}");
+    }
+
+    #[test]
+    fn a_samesite_number_is_refused_with_the_allowed_values() {
+        let dir = with_test_profile("[session]\ncookie_samesite = 0\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("session.cookie_samesite"), "{error}");
+        assert!(
+            error.contains("\"Lax\", \"Strict\", \"None\", false"),
+            "{error}"
+        );
+        assert!(!error.contains("untagged"), "{error}");
+    }
+
+    #[test]
+    fn a_fallbacks_value_that_is_not_a_list_is_refused_with_the_allowed_form() {
+        let dir = with_test_profile("secret_key_fallbacks = 5\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("secret_key_fallbacks"), "{error}");
+        assert!(error.contains("a list of keys"), "{error}");
+        assert!(!error.contains("untagged"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_cache_backend_is_refused_with_the_allowed_values() {
+        let dir = with_test_profile("[caches.default]\nbackend = \"memcached\"\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("caches.default.backend"), "{error}");
+        assert!(error.contains("memcached"), "{error}");
+        assert!(error.contains("allowed values: memory, redis"), "{error}");
+    }
+
+    #[test]
+    fn the_cookie_age_message_names_the_largest_age_accepted() {
+        assert!(COOKIE_AGE_ALLOWED.contains(&MAX_COOKIE_AGE.to_string()));
     }
 
     #[test]

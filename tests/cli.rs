@@ -245,6 +245,26 @@ fn environment_values_reach_string_settings_exactly_as_written() {
 }
 
 #[test]
+fn a_cookie_age_with_a_fraction_is_refused_as_not_whole_seconds() {
+    let dir = config_dir_with(&[("frac.toml", "[session]\ncookie_age = 59.9\n")]);
+    let err = refused(&run(dir.path(), &["--profile", "frac", "config"], &[]));
+    assert!(err.contains("frac.toml"), "{err}");
+    assert!(
+        err.contains("session.cookie_age") && err.contains("59.9"),
+        "{err}"
+    );
+    assert!(err.contains("whole seconds"), "{err}");
+
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__SESSION__COOKIE_AGE", "1.5")],
+    ));
+    assert!(err.contains("APP__SESSION__COOKIE_AGE"), "{err}");
+    assert!(err.contains("whole seconds"), "{err}");
+}
+
+#[test]
 fn config_prints_effective_lesson_settings_without_the_secret() {
     let dir = config_dir_with(&[]);
     let out = run(
