@@ -46,6 +46,16 @@ pub enum ConfigError {
         /// The directory looked for.
         dir: PathBuf,
     },
+    /// The configuration directory exists but holds no `default.toml` file.
+    #[error(
+        "{file} {problem}: every profile is read over it, so it must be a TOML file (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
+    )]
+    BadDefaultFile {
+        /// The path where `default.toml` should be.
+        file: PathBuf,
+        /// What is wrong with it: it is missing, or not a file.
+        problem: &'static str,
+    },
     /// The profile name is not a plain name (it would name a file outside the directory, or
     /// dodge the production checks with `./production`).
     #[error(
@@ -862,11 +872,7 @@ impl Settings {
         env: BTreeMap<String, String>,
     ) -> Result<Settings, ConfigError> {
         check_profile_name(profile)?;
-        if !config_dir.join("default.toml").is_file() {
-            return Err(ConfigError::MissingDir {
-                dir: config_dir.to_path_buf(),
-            });
-        }
+        check_default_file(config_dir)?;
         let mut sources: Vec<(String, Box<dyn config::Source + Send + Sync>)> = Vec::new();
         let default_file = config_dir.join("default.toml");
         sources.push((
@@ -1157,6 +1163,25 @@ fn check_profile_name(profile: &str) -> Result<(), ConfigError> {
             profile: profile.into(),
         })
     }
+}
+
+/// The configuration directory exists and holds `default.toml` as a file.
+fn check_default_file(config_dir: &Path) -> Result<(), ConfigError> {
+    let file = config_dir.join("default.toml");
+    if file.is_file() {
+        return Ok(());
+    }
+    if !config_dir.is_dir() {
+        return Err(ConfigError::MissingDir {
+            dir: config_dir.to_path_buf(),
+        });
+    }
+    let problem = if file.exists() {
+        "is not a file"
+    } else {
+        "does not exist"
+    };
+    Err(ConfigError::BadDefaultFile { file, problem })
 }
 
 fn instructor_settings(raw: RawInstructor) -> Result<InstructorSettings, String> {
@@ -1535,6 +1560,31 @@ mod tests {
     #[test]
     fn the_cookie_age_message_names_the_largest_age_accepted() {
         assert!(COOKIE_AGE_ALLOWED.contains(&MAX_COOKIE_AGE.to_string()));
+    }
+
+    #[test]
+    fn a_default_toml_that_is_a_directory_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("default.toml")).unwrap();
+
+        let error = refusal(dir.path(), DEFAULT_PROFILE, &[]);
+
+        assert!(error.contains("default.toml is not a file"), "{error}");
+        assert!(!error.contains("does not exist"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_default_toml_and_a_missing_directory_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let error = refusal(dir.path(), DEFAULT_PROFILE, &[]);
+        assert!(error.contains("default.toml does not exist"), "{error}");
+
+        let error = refusal(&dir.path().join("nowhere"), DEFAULT_PROFILE, &[]);
+        assert!(
+            error.contains("configuration directory") && error.contains("does not exist"),
+            "{error}"
+        );
     }
 
     #[test]

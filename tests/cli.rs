@@ -265,6 +265,16 @@ fn a_cookie_age_with_a_fraction_is_refused_as_not_whole_seconds() {
 }
 
 #[test]
+fn a_default_toml_that_is_a_directory_is_named_as_such() {
+    let dir = config_dir_with(&[]);
+    let default = dir.path().join("config").join("default.toml");
+    std::fs::remove_file(&default).unwrap();
+    std::fs::create_dir(&default).unwrap();
+    let err = refused(&run(dir.path(), &["config"], &[]));
+    assert!(err.contains("default.toml is not a file"), "{err}");
+}
+
+#[test]
 fn config_prints_effective_lesson_settings_without_the_secret() {
     let dir = config_dir_with(&[]);
     let out = run(
