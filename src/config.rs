@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
@@ -490,6 +491,31 @@ pub struct ServerSettings {
     pub port: u16,
     /// Worker threads; absent means one per core.
     pub workers: Option<usize>,
+}
+
+impl ServerSettings {
+    /// `host:port` as in a URL, an IPv6 address in brackets (`[::1]:8000`).
+    pub fn address(&self) -> String {
+        match self.bare_host() {
+            host if host.contains(':') => format!("[{host}]:{}", self.port),
+            host => format!("{host}:{}", self.port),
+        }
+    }
+
+    /// The socket addresses `host` and `port` stand for (a host name is looked up).
+    pub fn socket_addrs(&self) -> std::io::Result<Vec<SocketAddr>> {
+        (self.bare_host(), self.port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+    }
+
+    /// The host without the brackets an IPv6 address may be written in.
+    fn bare_host(&self) -> &str {
+        self.host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&self.host)
+    }
 }
 
 /// `[server]` as written.
@@ -1584,6 +1610,24 @@ mod tests {
         assert!(
             error.contains("configuration directory") && error.contains("does not exist"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn the_server_address_is_written_as_in_a_url() {
+        let server = |host: &str| ServerSettings {
+            host: host.into(),
+            port: 8000,
+            workers: None,
+        };
+
+        assert_eq!(server("127.0.0.1").address(), "127.0.0.1:8000");
+        assert_eq!(server("localhost").address(), "localhost:8000");
+        assert_eq!(server("::1").address(), "[::1]:8000");
+        assert_eq!(server("[::1]").address(), "[::1]:8000");
+        assert_eq!(
+            server("[::1]").socket_addrs().unwrap(),
+            ["[::1]:8000".parse::<SocketAddr>().unwrap()]
         );
     }
 

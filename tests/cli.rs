@@ -381,6 +381,36 @@ fn the_server_refuses_to_start_on_a_taken_port_with_a_clear_message() {
 }
 
 #[test]
+fn a_host_that_cannot_be_listened_on_is_named_as_the_host() {
+    let dir = config_dir_with(&[]);
+    let out = run(
+        dir.path(),
+        &["serve"],
+        &[("APP__SERVER__HOST", "not-a-host.invalid")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-host.invalid"), "{err}");
+    assert!(err.contains("APP__SERVER__HOST"), "{err}");
+    assert!(!err.contains("APP__SERVER__PORT"), "{err}");
+
+    // An address of another machine (TEST-NET-1, RFC 5737).
+    let out = run(
+        dir.path(),
+        &["serve"],
+        &[("APP__SERVER__HOST", "192.0.2.1")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot listen on 192.0.2.1:0")
+            && err.contains("not an address of this machine"),
+        "{err}"
+    );
+    assert!(!err.contains("APP__SERVER__PORT"), "{err}");
+}
+
+#[test]
 fn the_sweeper_period_is_checked() {
     let dir = config_dir_with(&[]);
     let err = refused(&run(
