@@ -27,7 +27,7 @@ pub enum Command {
     Clearsessions,
     /// Print each lesson's effective session settings (secret redacted).
     Config,
-    /// Exit 0 if the server on the configured port answers /healthz with 200 (for container
-    /// health checks; no curl needed).
+    /// Exit 0 if the server on the configured host and port (0.0.0.0 and :: asked on
+    /// loopback) answers /healthz with 200 (for container health checks; no curl needed).
     Healthcheck,
 }

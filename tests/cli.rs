@@ -538,3 +538,53 @@ fn clearsessions_says_when_an_engine_needs_no_clearing() {
             .contains("file:sessionid: removed 0 expired session(s) from file")
     );
 }
+
+/// A port nothing listens on at `host`.
+fn free_port_on(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn healthcheck_asks_the_configured_host_and_names_it_when_nothing_answers() {
+    let dir = config_dir_with(&[]);
+    let port = free_port_on("::1").to_string();
+    let env = [("APP__SERVER__HOST", "::1"), ("APP__SERVER__PORT", &port)];
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("APP_CONFIG_DIR", dir.path().join("config"))
+        .env(
+            "APP__DATABASE__URL",
+            format!("sqlite://{}/db.sqlite3", dir.path().display()),
+        )
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut server = cmd.spawn().unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let healthy = loop {
+        let check = run(dir.path(), &["healthcheck"], &env);
+        if check.status.success() || std::time::Instant::now() > deadline {
+            break check;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        healthy.status.success(),
+        "the server on [::1] is found: {}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+
+    let down = run(dir.path(), &["healthcheck"], &env);
+    assert!(!down.status.success());
+    let err = String::from_utf8_lossy(&down.stderr);
+    assert!(err.contains(&format!("[::1]:{port}")), "{err}");
+}
