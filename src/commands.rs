@@ -8,8 +8,9 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::{Engine, ServerSettings, Settings};
+use crate::config::{Engine, ServerSettings, SessionSettings, Settings};
 use crate::lessons::LESSONS;
+use crate::playground;
 use crate::session::Store;
 use crate::startup::{Application, Stores};
 
@@ -47,12 +48,9 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
             store.describe()
         ));
     }
-    let signed: Vec<&str> = LESSONS
-        .iter()
-        .filter(|l| {
-            settings.lesson_session(l.slug, &l.mount_path()).engine == Engine::SignedCookies
-        })
-        .map(|l| l.slug)
+    let signed: Vec<&str> = session_scopes(settings)
+        .filter(|(_, session)| session.engine == Engine::SignedCookies)
+        .map(|(slug, _)| slug)
         .collect();
     if !signed.is_empty() {
         report.push(format!(
@@ -62,6 +60,15 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     }
     report.sort();
     Ok(report.join("\n"))
+}
+
+/// Every scope with a session of its own, the lessons then the playground, with its
+/// effective session settings.
+fn session_scopes(settings: &Settings) -> impl Iterator<Item = (&'static str, SessionSettings)> {
+    LESSONS
+        .iter()
+        .map(|l| (l.slug, settings.lesson_session(l.slug, &l.mount_path())))
+        .chain([(playground::SLUG, playground::session_settings(settings))])
 }
 
 /// `sessionlab config`: every lesson's (and the playground's) effective session settings, as
@@ -78,8 +85,8 @@ pub fn describe_config(settings: &Settings) -> String {
         })
         .collect();
     let playground = json!({
-        "path": crate::playground::MOUNT_PATH,
-        "session": crate::playground::session_settings(settings),
+        "path": playground::MOUNT_PATH,
+        "session": playground::session_settings(settings),
     });
     let document = json!({
         "profile": settings.profile,

@@ -513,7 +513,9 @@ fn clearsessions_says_when_an_engine_needs_no_clearing() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("signed_cookies (basic, dict, timeout, testcookie, settings, pagesession"),
+        text.contains(
+            "signed_cookies (basic, dict, timeout, testcookie, settings, pagesession, playground)"
+        ),
         "{text}"
     );
     assert!(text.contains("expire by themselves"), "{text}");
@@ -536,6 +538,29 @@ fn clearsessions_says_when_an_engine_needs_no_clearing() {
     assert!(
         String::from_utf8_lossy(&out.stdout)
             .contains("file:sessionid: removed 0 expired session(s) from file")
+    );
+}
+
+#[test]
+fn clearsessions_on_the_signed_profile_names_every_signed_cookie_scope() {
+    let dir = config_dir_with(&[]);
+    let config = run(dir.path(), &["--profile", "signed", "config"], &[]);
+    let json: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+    assert_eq!(json["playground"]["session"]["engine"], "signed_cookies");
+
+    let out = run(dir.path(), &["--profile", "signed", "clearsessions"], &[]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "signed_cookies (basic, dict, timeout, testcookie, settings, pagesession, playground)"
+        ),
+        "{text}"
     );
 }
 
