@@ -408,7 +408,6 @@ impl<'de> Visitor<'de> for KeyList {
 /// Reads a whole number: an integer in TOML, its digits in an environment variable. A
 /// fraction or a number out of the type's range is refused with `allowed` in the message
 /// (the `config` crate alone would round 59.9 to 60).
-#[derive(Clone, Copy)]
 struct WholeNumber<T> {
     allowed: &'static str,
     number: PhantomData<T>,
@@ -418,7 +417,7 @@ impl<T> WholeNumber<T> {
     fn read<'de, D>(d: D, allowed: &'static str) -> Result<Option<T>, D::Error>
     where
         D: Deserializer<'de>,
-        T: TryFrom<i64> + TryFrom<u64> + Copy,
+        T: TryFrom<i64> + TryFrom<u64>,
     {
         d.deserialize_any(WholeNumber {
             allowed,
@@ -428,7 +427,7 @@ impl<T> WholeNumber<T> {
     }
 }
 
-impl<T: TryFrom<i64> + TryFrom<u64> + Copy> Visitor<'_> for WholeNumber<T> {
+impl<T: TryFrom<i64> + TryFrom<u64>> Visitor<'_> for WholeNumber<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -466,7 +465,7 @@ fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
 fn count<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: TryFrom<i64> + TryFrom<u64> + Copy,
+    T: TryFrom<i64> + TryFrom<u64>,
 {
     WholeNumber::read(d, "a whole number, 1 or more")
 }
