@@ -4,6 +4,9 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# Cargo reads every target the manifest declares, the [[bench]] ones too, even to build only
+# the binary; .dockerignore keeps the benchmark peers and the Django site out.
+COPY benches ./benches
 COPY src ./src
 COPY templates ./templates
 COPY lessons ./lessons

@@ -9,7 +9,8 @@ use crate::config::{DEFAULT_PROFILE, PROFILE_VAR};
 #[derive(Debug, Parser)]
 #[command(name = "sessionlab", version, about)]
 pub struct Cli {
-    /// Configuration profile: config/<NAME>.toml over config/default.toml.
+    /// Configuration profile: config/<NAME>.toml over config/default.toml (NAME: letters,
+    /// digits, `-` and `_`).
     #[arg(long, global = true, env = PROFILE_VAR, default_value = DEFAULT_PROFILE)]
     pub profile: String,
     /// What to do (default: serve).
@@ -26,7 +27,7 @@ pub enum Command {
     Clearsessions,
     /// Print each lesson's effective session settings (secret redacted).
     Config,
-    /// Exit 0 if the server on the configured port answers /healthz with 200 (for container
-    /// health checks; no curl needed).
+    /// Exit 0 if the server on the configured host and port (0.0.0.0 and :: asked on
+    /// loopback) answers /healthz with 200 (for container health checks; no curl needed).
     Healthcheck,
 }

@@ -1,10 +1,16 @@
 //! The subcommands: serving, Django's `clearsessions`, and printing the effective settings.
 
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::{Engine, Settings};
+use crate::config::{Engine, ServerSettings, SessionSettings, Settings};
 use crate::lessons::LESSONS;
+use crate::playground;
 use crate::session::Store;
 use crate::startup::{Application, Stores};
 
@@ -42,12 +48,9 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
             store.describe()
         ));
     }
-    let signed: Vec<&str> = LESSONS
-        .iter()
-        .filter(|l| {
-            settings.lesson_session(l.slug, &l.mount_path()).engine == Engine::SignedCookies
-        })
-        .map(|l| l.slug)
+    let signed: Vec<&str> = session_scopes(settings)
+        .filter(|(_, session)| session.engine == Engine::SignedCookies)
+        .map(|(slug, _)| slug)
         .collect();
     if !signed.is_empty() {
         report.push(format!(
@@ -57,6 +60,15 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     }
     report.sort();
     Ok(report.join("\n"))
+}
+
+/// Every scope with a session of its own, the lessons then the playground, with its
+/// effective session settings.
+fn session_scopes(settings: &Settings) -> impl Iterator<Item = (&'static str, SessionSettings)> {
+    LESSONS
+        .iter()
+        .map(|l| (l.slug, settings.lesson_session(l.slug, &l.mount_path())))
+        .chain([(playground::SLUG, playground::session_settings(settings))])
 }
 
 /// `sessionlab config`: every lesson's (and the playground's) effective session settings, as
@@ -73,8 +85,8 @@ pub fn describe_config(settings: &Settings) -> String {
         })
         .collect();
     let playground = json!({
-        "path": crate::playground::MOUNT_PATH,
-        "session": crate::playground::session_settings(settings),
+        "path": playground::MOUNT_PATH,
+        "session": playground::session_settings(settings),
     });
     let document = json!({
         "profile": settings.profile,
@@ -89,27 +101,62 @@ pub fn describe_config(settings: &Settings) -> String {
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// `sessionlab healthcheck`: GET /healthz on the configured port over loopback; `Ok` on 200.
+/// `sessionlab healthcheck`: GET /healthz from the configured host and port; `Ok` on 200.
 pub fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
-    use std::io::{Read, Write};
-    use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-    use std::time::Duration;
-
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.server.port));
-    let timeout = Duration::from_secs(3);
-    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
+    let addrs = healthcheck_addrs(&settings.server)?;
+    let (stream, address) = connect_any(&addrs)?;
+    let answer =
+        get_healthz(stream, address).with_context(|| format!("no answer from {address}"))?;
     let status_line = answer.lines().next().unwrap_or_default();
     anyhow::ensure!(
         status_line.split_whitespace().nth(1) == Some("200"),
-        "/healthz answered {status_line:?}: {}",
+        "/healthz on {address} answered {status_line:?}: {}",
         answer.split("\r\n\r\n").nth(1).unwrap_or_default()
     );
     Ok(())
 }
+
+/// Where `healthcheck` finds the server: the addresses of `[server] host`, with a wildcard
+/// (0.0.0.0, ::), which a server listens on but a client cannot connect to, replaced by the
+/// loopback address of its family.
+fn healthcheck_addrs(server: &ServerSettings) -> anyhow::Result<Vec<SocketAddr>> {
+    let mut addrs = server
+        .socket_addrs()
+        .with_context(|| format!("cannot resolve {}", server.address()))?;
+    anyhow::ensure!(!addrs.is_empty(), "{} has no address", server.address());
+    for addr in &mut addrs {
+        match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
+            IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
+            _ => {}
+        }
+    }
+    Ok(addrs)
+}
+
+/// A connection to the first of `addrs` that accepts one; the error names each address tried.
+fn connect_any(addrs: &[SocketAddr]) -> anyhow::Result<(TcpStream, SocketAddr)> {
+    let mut failures = Vec::new();
+    for &address in addrs {
+        match TcpStream::connect_timeout(&address, HEALTHCHECK_TIMEOUT) {
+            Ok(stream) => return Ok((stream, address)),
+            Err(error) => failures.push(format!("cannot connect to {address}: {error}")),
+        }
+    }
+    anyhow::bail!("{}", failures.join("; "))
+}
+
+/// Sends `GET /healthz` on `stream` and reads the whole answer.
+fn get_healthz(mut stream: TcpStream, address: SocketAddr) -> std::io::Result<String> {
+    stream.set_read_timeout(Some(HEALTHCHECK_TIMEOUT))?;
+    stream.write_all(format!("GET /healthz HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// How long `healthcheck` waits to connect, and then for the answer.
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `url` with any password replaced by `***`.
 fn redact_password(url: &str) -> String {
@@ -119,5 +166,49 @@ fn redact_password(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(host: &str, port: u16) -> ServerSettings {
+        ServerSettings {
+            host: host.into(),
+            port,
+            workers: None,
+        }
+    }
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn healthcheck_asks_the_configured_host_with_wildcards_made_loopback() {
+        let asked = |host| healthcheck_addrs(&server(host, 8000)).unwrap();
+
+        assert_eq!(asked("0.0.0.0"), [addr("127.0.0.1:8000")]);
+        assert_eq!(asked("::"), [addr("[::1]:8000")]);
+        assert_eq!(asked("::1"), [addr("[::1]:8000")]);
+        assert_eq!(asked("127.0.0.2"), [addr("127.0.0.2:8000")]);
+    }
+
+    #[test]
+    fn a_failed_connection_names_the_address_tried() {
+        let port = std::net::TcpListener::bind("[::1]:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+
+        let error = connect_any(&[addr(&format!("[::1]:{port}"))]).unwrap_err();
+
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("cannot connect to [::1]:{port}: ")),
+            "{message}"
+        );
     }
 }

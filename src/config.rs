@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
+use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The profile used when neither `--profile` nor `APP_PROFILE` names one.
@@ -43,6 +46,25 @@ pub enum ConfigError {
     MissingDir {
         /// The directory looked for.
         dir: PathBuf,
+    },
+    /// The configuration directory exists but holds no `default.toml` file.
+    #[error(
+        "{file} {problem}: every profile is read over it, so it must be a TOML file (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
+    )]
+    BadDefaultFile {
+        /// The path where `default.toml` should be.
+        file: PathBuf,
+        /// What is wrong with it: it is missing, or not a file.
+        problem: &'static str,
+    },
+    /// The profile name is not a plain name (it would name a file outside the directory, or
+    /// dodge the production checks with `./production`).
+    #[error(
+        "invalid profile name {profile:?} (from --profile or {PROFILE_VAR}); allowed: a plain name of letters, digits, `-` and `_`, such as `production`, naming config/<name>.toml"
+    )]
+    BadProfileName {
+        /// The name asked for.
+        profile: String,
     },
     /// The requested profile has no file.
     #[error("unknown profile `{profile}`: there is no {file}; available profiles: {available}")]
@@ -170,27 +192,44 @@ impl Serialize for SameSite {
 
 impl<'de> Deserialize<'de> for SameSite {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Flag(bool),
-            Name(String),
-        }
-        let allowed = "allowed values: \"Lax\", \"Strict\", \"None\", false";
-        match Raw::deserialize(d)? {
-            Raw::Flag(false) => Ok(SameSite::Omit),
-            Raw::Flag(true) => Err(serde::de::Error::custom(format!(
-                "`true` is not a SameSite policy; {allowed}"
+        d.deserialize_any(SameSiteVisitor)
+    }
+}
+
+/// Reads `cookie_samesite`: a policy name (in any case, as Django compares them) or `false`.
+struct SameSiteVisitor;
+
+impl SameSiteVisitor {
+    const ALLOWED: &'static str = "allowed values: \"Lax\", \"Strict\", \"None\", false";
+}
+
+impl Visitor<'_> for SameSiteVisitor {
+    type Value = SameSite;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a SameSite policy; {}", Self::ALLOWED)
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<SameSite, E> {
+        match flag {
+            false => Ok(SameSite::Omit),
+            true => Err(E::custom(format!(
+                "`true` is not a SameSite policy; {}",
+                Self::ALLOWED
             ))),
-            Raw::Name(s) => match s.to_ascii_lowercase().as_str() {
-                "lax" => Ok(SameSite::Lax),
-                "strict" => Ok(SameSite::Strict),
-                "none" => Ok(SameSite::None),
-                "false" => Ok(SameSite::Omit),
-                _ => Err(serde::de::Error::custom(format!(
-                    "unknown SameSite policy `{s}`; {allowed}"
-                ))),
-            },
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<SameSite, E> {
+        match name.to_ascii_lowercase().as_str() {
+            "lax" => Ok(SameSite::Lax),
+            "strict" => Ok(SameSite::Strict),
+            "none" => Ok(SameSite::None),
+            "false" => Ok(SameSite::Omit),
+            _ => Err(E::custom(format!(
+                "unknown SameSite policy `{name}`; {}",
+                Self::ALLOWED
+            ))),
         }
     }
 }
@@ -202,6 +241,7 @@ pub struct SessionOverrides {
     /// `SESSION_ENGINE`.
     pub engine: Option<Engine>,
     /// `SESSION_COOKIE_AGE`, seconds.
+    #[serde(default, deserialize_with = "cookie_age")]
     pub cookie_age: Option<i64>,
     /// `SESSION_COOKIE_NAME`.
     pub cookie_name: Option<String>,
@@ -332,21 +372,102 @@ fn parse_sweep_period(text: &str) -> Result<std::time::Duration, String> {
 fn list_or_comma_separated<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        List(Vec<String>),
-        Text(String),
+    d.deserialize_any(KeyList).map(Some)
+}
+
+/// Reads `secret_key_fallbacks`: a list of strings, or one string of comma-separated keys.
+struct KeyList;
+
+impl<'de> Visitor<'de> for KeyList {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a list of keys, such as [\"old-key\"], or (in an environment variable) keys separated by commas",
+        )
     }
-    Ok(Some(match Raw::deserialize(d)? {
-        Raw::List(list) => list,
-        Raw::Text(text) => text
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Vec<String>, E> {
+        Ok(text
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(String::from)
-            .collect(),
-    }))
+            .collect())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(key) = seq.next_element()? {
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+}
+
+/// Reads a whole number: an integer in TOML, its digits in an environment variable. A
+/// fraction or a number out of the type's range is refused with `allowed` in the message
+/// (the `config` crate alone would round 59.9 to 60).
+struct WholeNumber<T> {
+    allowed: &'static str,
+    number: PhantomData<T>,
+}
+
+impl<T> WholeNumber<T> {
+    fn read<'de, D>(d: D, allowed: &'static str) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i64> + TryFrom<u64>,
+    {
+        d.deserialize_any(WholeNumber {
+            allowed,
+            number: PhantomData,
+        })
+        .map(Some)
+    }
+}
+
+impl<T: TryFrom<i64> + TryFrom<u64>> Visitor<'_> for WholeNumber<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.allowed)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        T::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+        match (text.parse::<i64>(), text.parse::<u64>()) {
+            (Ok(v), _) => self.visit_i64(v),
+            (_, Ok(v)) => self.visit_u64(v),
+            _ => Err(E::invalid_value(Unexpected::Str(text), &self)),
+        }
+    }
+}
+
+/// The allowed values of `cookie_age` (range checked in [`SessionOverrides::validate`]).
+const COOKIE_AGE_ALLOWED: &str = "whole seconds from 0 to 3153600000 (100 years)";
+
+fn cookie_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    WholeNumber::read(d, COOKIE_AGE_ALLOWED)
+}
+
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    WholeNumber::read(d, "a port number from 0 to 65535 (0: any free port)")
+}
+
+fn count<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64> + TryFrom<u64>,
+{
+    WholeNumber::read(d, "a whole number, 1 or more")
 }
 
 /// The largest accepted `cookie_age`: one hundred years.
@@ -371,12 +492,39 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
 }
 
+impl ServerSettings {
+    /// `host:port` as in a URL, an IPv6 address in brackets (`[::1]:8000`).
+    pub fn address(&self) -> String {
+        match self.bare_host() {
+            host if host.contains(':') => format!("[{host}]:{}", self.port),
+            host => format!("{host}:{}", self.port),
+        }
+    }
+
+    /// The socket addresses `host` and `port` stand for (a host name is looked up).
+    pub fn socket_addrs(&self) -> std::io::Result<Vec<SocketAddr>> {
+        (self.bare_host(), self.port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+    }
+
+    /// The host without the brackets an IPv6 address may be written in.
+    fn bare_host(&self) -> &str {
+        self.host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&self.host)
+    }
+}
+
 /// `[server]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
     host: Option<String>,
+    #[serde(default, deserialize_with = "port")]
     port: Option<u16>,
+    #[serde(default, deserialize_with = "count")]
     workers: Option<usize>,
 }
 
@@ -394,17 +542,43 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     url: Option<String>,
+    #[serde(default, deserialize_with = "count")]
     max_connections: Option<u32>,
 }
 
 /// A cache's kind (`[caches.<alias>] backend`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheBackend {
     /// In this process, bounded (Django's `LocMemCache`).
     Memory,
     /// A Redis server (Django's `RedisCache`).
     Redis,
+}
+
+impl CacheBackend {
+    /// Every backend name, as written in configuration.
+    pub const NAMES: [&'static str; 2] = ["memory", "redis"];
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "memory" => Some(CacheBackend::Memory),
+            "redis" => Some(CacheBackend::Redis),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CacheBackend {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CacheBackend::parse(&s).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown cache backend `{s}`; allowed values: {}",
+                CacheBackend::NAMES.join(", ")
+            ))
+        })
+    }
 }
 
 /// `[caches.<alias>]`: one of Django's `CACHES`, for the `cache` and `cached_db` engines.
@@ -418,10 +592,13 @@ pub struct CacheSettings {
     /// Prepended to Django's session key prefix (to share one Redis between apps or tests).
     pub key_prefix: Option<String>,
     /// Memory: the most bytes the cache holds before evicting (default 64 MiB).
+    #[serde(default, deserialize_with = "count")]
     pub max_bytes: Option<u64>,
     /// Redis: connections in the pool (default 16).
+    #[serde(default, deserialize_with = "count")]
     pub pool_size: Option<usize>,
     /// Redis: connect, wait and response timeout in milliseconds (default 2000).
+    #[serde(default, deserialize_with = "count")]
     pub timeout_ms: Option<u64>,
 }
 
@@ -719,11 +896,8 @@ impl Settings {
         profile: &str,
         env: BTreeMap<String, String>,
     ) -> Result<Settings, ConfigError> {
-        if !config_dir.join("default.toml").is_file() {
-            return Err(ConfigError::MissingDir {
-                dir: config_dir.to_path_buf(),
-            });
-        }
+        check_profile_name(profile)?;
+        check_default_file(config_dir)?;
         let mut sources: Vec<(String, Box<dyn config::Source + Send + Sync>)> = Vec::new();
         let default_file = config_dir.join("default.toml");
         sources.push((
@@ -744,12 +918,14 @@ impl Settings {
                 Box::new(File::from(profile_file).format(FileFormat::Toml)),
             ));
         }
-        // One source per variable, so that an error names the variable.
+        // One source per variable, so that an error names the variable. Each value stays the
+        // string it is: the key's type decides how it is read (the `config` crate turns a string
+        // into the number or boolean a key wants). `try_parsing` would guess a type from the
+        // text alone, and a token such as 0001234… would come back as the string "1234…".
         for (name, value) in env {
             let environment = Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true)
                 .source(Some([(name.clone(), value)].into_iter().collect()));
             sources.push((
                 format!("environment variable {name}"),
@@ -758,7 +934,8 @@ impl Settings {
         }
 
         // Each source alone first, so an error names the one at fault.
-        for (name, source) in &sources {
+        let mut development_key = None;
+        for (index, (name, source)) in sources.iter().enumerate() {
             let raw: RawSettings = Config::builder()
                 .add_source(vec![config::Source::clone_into_box(source.as_ref())])
                 .build()
@@ -771,6 +948,10 @@ impl Settings {
                 source_name: name.clone(),
                 message,
             })?;
+            // The first source is default.toml, whose key is public.
+            if index == 0 {
+                development_key = raw.secret_key;
+            }
         }
 
         let merged_name = sources
@@ -834,7 +1015,9 @@ impl Settings {
             instructor: instructor_settings(raw.instructor.unwrap_or_default())
                 .map_err(&invalid)?,
         };
-        settings.check_profile_rules().map_err(invalid)?;
+        settings
+            .check_profile_rules(development_key.as_deref())
+            .map_err(invalid)?;
         settings.check_cache_aliases().map_err(invalid)?;
         Ok(settings)
     }
@@ -858,7 +1041,8 @@ impl Settings {
             match cache.backend {
                 None => {
                     return Err(format!(
-                        "`caches.{alias}.backend` is not set; allowed values: memory, redis"
+                        "`caches.{alias}.backend` is not set; allowed values: {}",
+                        CacheBackend::NAMES.join(", ")
                     ));
                 }
                 Some(CacheBackend::Redis) if cache.url.is_none() => {
@@ -877,14 +1061,33 @@ impl Settings {
         self.caches.get(alias)
     }
 
-    fn check_profile_rules(&self) -> Result<(), String> {
-        if self.profile != PRODUCTION_PROFILE {
+    /// Whether the production rules apply: the profile is `production` in any case (a file
+    /// system that ignores case reads production.toml for `Production` too).
+    fn is_production(&self) -> bool {
+        self.profile.eq_ignore_ascii_case(PRODUCTION_PROFILE)
+    }
+
+    /// The `production` profile's rules: no development key (`development_key` is the one
+    /// committed in default.toml) as `secret_key` or among `secret_key_fallbacks`, and no
+    /// clear-text session cookie on a public address.
+    fn check_profile_rules(&self, development_key: Option<&str>) -> Result<(), String> {
+        if !self.is_production() {
             return Ok(());
         }
-        if self.secret_key.is_development_key() {
+        if let Some(kind) = development_key_kind(&self.secret_key, development_key) {
             return Err(format!(
-                "`secret_key` is the development key (it starts with `{INSECURE_KEY_PREFIX}`), which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
+                "`secret_key` is {kind}, which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
             ));
+        }
+        let fallbacks = &self.secret_key_fallbacks;
+        for (index, key) in fallbacks.iter().enumerate() {
+            if let Some(kind) = development_key_kind(key, development_key) {
+                return Err(format!(
+                    "`secret_key_fallbacks` holds {kind} (key {} of {}), which the `{PRODUCTION_PROFILE}` profile refuses: anything signed with it would still be accepted; allowed: only keys of your own that were once `secret_key` (set APP__SECRET_KEY_FALLBACKS without it)",
+                    index + 1,
+                    fallbacks.len()
+                ));
+            }
         }
         let local = matches!(self.server.host.as_str(), "127.0.0.1" | "localhost" | "::1");
         for slug in LESSON_SLUGS {
@@ -955,6 +1158,55 @@ impl Settings {
             _ => None,
         }
     }
+}
+
+/// What kind of development key `key` is, if it is one: the key committed in default.toml
+/// (`committed`), or any key with Django's `django-insecure-` prefix (its check security.W009).
+fn development_key_kind(key: &Secret, committed: Option<&str>) -> Option<String> {
+    if committed == Some(key.expose()) {
+        Some("the development key committed in default.toml".into())
+    } else if key.is_development_key() {
+        Some(format!(
+            "a development key (it starts with `{INSECURE_KEY_PREFIX}`)"
+        ))
+    } else {
+        None
+    }
+}
+
+/// A profile is a plain name: letters, digits, `-` and `_`, so that `config/<name>.toml` is a
+/// file in the configuration directory and `production` has exactly one spelling.
+fn check_profile_name(profile: &str) -> Result<(), ConfigError> {
+    let plain = !profile.is_empty()
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        Ok(())
+    } else {
+        Err(ConfigError::BadProfileName {
+            profile: profile.into(),
+        })
+    }
+}
+
+/// The configuration directory exists and holds `default.toml` as a file.
+fn check_default_file(config_dir: &Path) -> Result<(), ConfigError> {
+    let file = config_dir.join("default.toml");
+    if file.is_file() {
+        return Ok(());
+    }
+    if !config_dir.is_dir() {
+        return Err(ConfigError::MissingDir {
+            dir: config_dir.to_path_buf(),
+        });
+    }
+    let problem = if file.exists() {
+        "is not a file"
+    } else {
+        "does not exist"
+    };
+    Err(ConfigError::BadDefaultFile { file, problem })
 }
 
 fn instructor_settings(raw: RawInstructor) -> Result<InstructorSettings, String> {
@@ -1054,5 +1306,336 @@ fn describe(e: config::ConfigError) -> String {
             None => format!("invalid value {unexpected}, expected {expected}"),
         },
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+
+    /// Loads `profile` from the committed configuration with `env` as the environment.
+    fn load(profile: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with_env(&committed_config(), profile, env)
+    }
+
+    #[test]
+    fn a_profile_name_that_is_not_a_plain_name_is_refused_with_the_allowed_form() {
+        for name in [
+            "./production",
+            "../config/production",
+            "production/",
+            "/etc/production",
+            "pro duction",
+            "",
+        ] {
+            let error = load(name, &[]).unwrap_err();
+
+            assert!(
+                matches!(error, ConfigError::BadProfileName { .. }),
+                "{name:?}: {error}"
+            );
+            let message = error.to_string();
+            assert!(message.contains(&format!("{name:?}")), "{message}");
+            assert!(
+                message.contains("letters, digits, `-` and `_`"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_production_rules_apply_to_production_spelled_in_any_case() {
+        // What a file system that ignores case does for `--profile Production`.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            committed_config().join("default.toml"),
+            dir.path().join("default.toml"),
+        )
+        .unwrap();
+        std::fs::copy(
+            committed_config().join("production.toml"),
+            dir.path().join("Production.toml"),
+        )
+        .unwrap();
+
+        let error = Settings::load_with_env(dir.path(), "Production", BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("development key"), "{error}");
+    }
+
+    /// A copy of the committed configuration plus a profile `test` holding `text`.
+    fn with_test_profile(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(committed_config()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        std::fs::write(dir.path().join("test.toml"), text).unwrap();
+        dir
+    }
+
+    /// The message of a configuration that must be refused.
+    fn refusal(dir: &Path, profile: &str, env: &[(&str, &str)]) -> String {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match Settings::load_with_env(dir, profile, env) {
+            Ok(_) => panic!("the configuration is accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// The key committed in default.toml, which anyone can read.
+    fn development_key() -> String {
+        load(DEFAULT_PROFILE, &[])
+            .unwrap()
+            .secret_key
+            .expose()
+            .to_owned()
+    }
+
+    const REAL_KEY: &str = "a-real-secret-of-sufficient-length-0123456789abcdef";
+
+    #[test]
+    fn production_refuses_a_development_key_among_the_fallbacks() {
+        for fallbacks in [
+            development_key(),
+            format!("an-older-real-key-0123456789abcdef, {}", development_key()),
+            "django-insecure-generated-by-startproject".to_owned(),
+        ] {
+            let error = refusal(
+                &committed_config(),
+                PRODUCTION_PROFILE,
+                &[
+                    ("APP__SECRET_KEY", REAL_KEY),
+                    ("APP__SECRET_KEY_FALLBACKS", &fallbacks),
+                ],
+            );
+
+            assert!(error.contains("secret_key_fallbacks"), "{error}");
+            assert!(error.contains("development key"), "{error}");
+            assert!(error.contains("APP__SECRET_KEY_FALLBACKS"), "{error}");
+        }
+    }
+
+    #[test]
+    fn production_accepts_fallbacks_of_its_own() {
+        let settings = load(
+            PRODUCTION_PROFILE,
+            &[
+                ("APP__SECRET_KEY", REAL_KEY),
+                (
+                    "APP__SECRET_KEY_FALLBACKS",
+                    "an-older-real-key-0123456789abcdef",
+                ),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(
+            settings.fallback_keys(),
+            ["an-older-real-key-0123456789abcdef"]
+        );
+    }
+
+    #[test]
+    fn environment_strings_stay_exactly_as_written() {
+        let settings = load(
+            DEFAULT_PROFILE,
+            &[
+                ("APP__SECRET_KEY", "0123456789"),
+                ("APP__SECRET_KEY_FALLBACKS", "0001"),
+                ("APP__INSTRUCTOR__ENABLED", "true"),
+                ("APP__INSTRUCTOR__TOKEN", "00001234567890123456"),
+                ("APP__SESSION__COOKIE_NAME", "0042"),
+                ("APP__SESSION__FILE_PATH", "1e5"),
+                ("APP__CACHES__DEFAULT__KEY_PREFIX", "1.50"),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(settings.secret_key.expose(), "0123456789");
+        assert_eq!(settings.fallback_keys(), ["0001"]);
+        let token = settings.instructor.token.as_ref().unwrap();
+        assert_eq!(token.expose(), "00001234567890123456");
+        let basic = settings.lesson_session("basic", "/basic/");
+        assert_eq!(basic.cookie_name, "0042");
+        assert_eq!(basic.file_path.as_deref(), Some("1e5"));
+        assert_eq!(
+            settings.cache("default").unwrap().key_prefix.as_deref(),
+            Some("1.50")
+        );
+    }
+
+    #[test]
+    fn environment_numbers_booleans_and_lists_still_parse() {
+        let settings = load(
+            DEFAULT_PROFILE,
+            &[
+                ("APP__SERVER__PORT", "18401"),
+                ("APP__SERVER__WORKERS", "3"),
+                ("APP__DATABASE__MAX_CONNECTIONS", "4"),
+                ("APP__SESSION__COOKIE_AGE", "60"),
+                ("APP__SESSION__COOKIE_SECURE", "true"),
+                ("APP__SESSION__SAVE_EVERY_REQUEST", "TRUE"),
+                ("APP__SESSION__COOKIE_SAMESITE", "false"),
+                ("APP__LESSONS__BASIC__COOKIE_SAMESITE", "Strict"),
+                ("APP__LESSONS__BASIC__COOKIE_HTTPONLY", "false"),
+                ("APP__CACHES__DEFAULT__MAX_BYTES", "1024"),
+                ("APP__SECRET_KEY_FALLBACKS", "old-one, old-two"),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(settings.server.port, 18401);
+        assert_eq!(settings.server.workers, Some(3));
+        assert_eq!(settings.database.max_connections, 4);
+        let dict = settings.lesson_session("dict", "/dict/");
+        assert_eq!(dict.cookie_age, 60);
+        assert!(dict.cookie_secure);
+        assert!(dict.save_every_request);
+        assert_eq!(dict.cookie_samesite, SameSite::Omit);
+        let basic = settings.lesson_session("basic", "/basic/");
+        assert_eq!(basic.cookie_samesite, SameSite::Strict);
+        assert!(!basic.cookie_httponly);
+        assert_eq!(settings.cache("default").unwrap().max_bytes, Some(1024));
+        assert_eq!(settings.fallback_keys(), ["old-one", "old-two"]);
+    }
+
+    #[test]
+    fn a_cookie_age_that_is_not_whole_seconds_is_refused() {
+        let dir = with_test_profile("[session]\ncookie_age = 59.9\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("test.toml"), "{error}");
+        assert!(error.contains("session.cookie_age"), "{error}");
+        assert!(error.contains("59.9"), "{error}");
+        assert!(error.contains("whole seconds"), "{error}");
+
+        let error = refusal(
+            &committed_config(),
+            DEFAULT_PROFILE,
+            &[("APP__SESSION__COOKIE_AGE", "1.5")],
+        );
+
+        assert!(error.contains("APP__SESSION__COOKIE_AGE"), "{error}");
+        assert!(error.contains("1.5"), "{error}");
+        assert!(error.contains("whole seconds"), "{error}");
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_whole_number_is_refused() {
+        let dir = with_test_profile("[server]\nport = 8000.5\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("server.port"), "{error}");
+        assert!(error.contains("8000.5"), "{error}");
+        assert!(error.contains("0 to 65535"), "{error}");
+    }
+
+    #[test]
+    fn a_samesite_number_is_refused_with_the_allowed_values() {
+        let dir = with_test_profile("[session]\ncookie_samesite = 0\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("session.cookie_samesite"), "{error}");
+        assert!(
+            error.contains("\"Lax\", \"Strict\", \"None\", false"),
+            "{error}"
+        );
+        assert!(!error.contains("untagged"), "{error}");
+    }
+
+    #[test]
+    fn a_fallbacks_value_that_is_not_a_list_is_refused_with_the_allowed_form() {
+        let dir = with_test_profile("secret_key_fallbacks = 5\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("secret_key_fallbacks"), "{error}");
+        assert!(error.contains("a list of keys"), "{error}");
+        assert!(!error.contains("untagged"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_cache_backend_is_refused_with_the_allowed_values() {
+        let dir = with_test_profile("[caches.default]\nbackend = \"memcached\"\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("caches.default.backend"), "{error}");
+        assert!(error.contains("memcached"), "{error}");
+        assert!(error.contains("allowed values: memory, redis"), "{error}");
+    }
+
+    #[test]
+    fn the_cookie_age_message_names_the_largest_age_accepted() {
+        assert!(COOKIE_AGE_ALLOWED.contains(&MAX_COOKIE_AGE.to_string()));
+    }
+
+    #[test]
+    fn a_default_toml_that_is_a_directory_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("default.toml")).unwrap();
+
+        let error = refusal(dir.path(), DEFAULT_PROFILE, &[]);
+
+        assert!(error.contains("default.toml is not a file"), "{error}");
+        assert!(!error.contains("does not exist"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_default_toml_and_a_missing_directory_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let error = refusal(dir.path(), DEFAULT_PROFILE, &[]);
+        assert!(error.contains("default.toml does not exist"), "{error}");
+
+        let error = refusal(&dir.path().join("nowhere"), DEFAULT_PROFILE, &[]);
+        assert!(
+            error.contains("configuration directory") && error.contains("does not exist"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_server_address_is_written_as_in_a_url() {
+        let server = |host: &str| ServerSettings {
+            host: host.into(),
+            port: 8000,
+            workers: None,
+        };
+
+        assert_eq!(server("127.0.0.1").address(), "127.0.0.1:8000");
+        assert_eq!(server("localhost").address(), "localhost:8000");
+        assert_eq!(server("::1").address(), "[::1]:8000");
+        assert_eq!(server("[::1]").address(), "[::1]:8000");
+        assert_eq!(
+            server("[::1]").socket_addrs().unwrap(),
+            ["[::1]:8000".parse::<SocketAddr>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn plain_profile_names_load() {
+        for name in ["default", "signed", "cached_db"] {
+            let settings = load(name, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+            assert_eq!(settings.profile, name);
+        }
     }
 }

@@ -93,15 +93,26 @@ impl AppError {
 
     /// The full cause chain, for the log.
     pub fn cause_chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            out.push_str(": ");
-            out.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        out
+        chain_text(self)
     }
+}
+
+/// `error`'s message followed by each of its causes, each told once: a cause whose text is
+/// already there is left out, as when a layer writes its source into its own message
+/// (deadpool's and redis's errors do, and [`StoreError`] does), where walking `source()` or
+/// anyhow's `{:#}` would repeat it.
+pub fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let told = cause.to_string();
+        if !text.contains(&told) {
+            text.push_str(": ");
+            text.push_str(&told);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl ResponseError for AppError {
@@ -134,5 +145,46 @@ impl ResponseError for AppError {
         HttpResponse::build(self.status_code())
             .content_type("text/plain; charset=utf-8")
             .body(self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that writes its source into its own message and returns it from `source()`
+    /// too, as deadpool's pool errors and redis's errors do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("error occurred while creating a new object: {0}")]
+    struct Telling(#[source] std::io::Error);
+
+    #[test]
+    fn each_cause_is_told_once_on_the_page_and_in_the_log() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let cause = anyhow::Error::new(Telling(refused)).context("cannot reach 127.0.0.1:1");
+        let store = StoreError::new("cache (Redis)", cause);
+
+        let shown = store.to_string();
+        let logged = AppError::SessionStore(store).cause_chain();
+
+        assert_eq!(
+            shown,
+            "the session store (cache (Redis)) is unavailable: cannot reach 127.0.0.1:1: error occurred while creating a new object: connection refused"
+        );
+        assert!(logged.ends_with(&format!(": {shown}")), "{logged}");
+        assert_eq!(logged.matches("connection refused").count(), 1, "{logged}");
+    }
+
+    #[test]
+    fn causes_that_say_something_new_are_all_told() {
+        let inner = std::io::Error::other("disk full");
+        let error = anyhow::Error::new(inner)
+            .context("cannot write the session file")
+            .context("cannot save the session");
+
+        assert_eq!(
+            chain_text(error.as_ref()),
+            "cannot save the session: cannot write the session file: disk full"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use sessionlab::cli::{Cli, Command};
 use sessionlab::config::{Settings, config_dir};
-use sessionlab::{commands, telemetry};
+use sessionlab::{commands, error, telemetry};
 
 /// mimalloc: a request makes some fifty small allocations, which glibc's malloc serves in
 /// over three times the instructions (BENCHMARKS.md, change 18).
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("sessionlab: {error:#}");
+            eprintln!("sessionlab: {}", error::chain_text(error.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -14,7 +14,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::config::{
-    CacheBackend, DatabaseKind, Engine, SessionSettings, Settings, database_path_kind,
+    CacheBackend, DatabaseKind, Engine, ServerSettings, SessionSettings, Settings,
+    database_path_kind,
 };
 use crate::lessons::{self, LESSONS, LessonContext};
 use crate::methods::{self, Methods};
@@ -226,6 +227,32 @@ pub struct Application {
     server: Server,
 }
 
+/// Binds the listener on `[server] host` and `port`. The error names the address and what to
+/// change: the host when it is not an address of this machine, the port when it is taken.
+fn listen(server: &ServerSettings) -> anyhow::Result<TcpListener> {
+    let address = server.address();
+    let addrs = server.socket_addrs().with_context(|| {
+        format!(
+            "cannot listen on {address}: `server.host` = {:?} is neither an IP address nor a host name that resolves; allowed: an address of this machine such as 127.0.0.1, 0.0.0.0 or ::1 (set APP__SERVER__HOST)",
+            server.host
+        )
+    })?;
+    TcpListener::bind(&addrs[..]).map_err(|error| {
+        let advice = match error.kind() {
+            std::io::ErrorKind::AddrInUse => "set APP__SERVER__PORT to another port".to_owned(),
+            std::io::ErrorKind::AddrNotAvailable => format!(
+                "`server.host` = {:?} is not an address of this machine; allowed: one of its addresses, 0.0.0.0 or :: (set APP__SERVER__HOST)",
+                server.host
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                "ports below 1024 need privileges; set APP__SERVER__PORT to 1024 or more".to_owned()
+            }
+            _ => "check APP__SERVER__HOST and APP__SERVER__PORT".to_owned(),
+        };
+        anyhow::Error::new(error).context(format!("cannot listen on {address} ({advice})"))
+    })
+}
+
 impl Application {
     /// Builds the server with the wall clock.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -234,10 +261,7 @@ impl Application {
 
     /// Builds the server with `clock` as its notion of now (tests move a fake one).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&address).with_context(|| {
-            format!("cannot listen on {address} (set APP__SERVER__PORT to another port)")
-        })?;
+        let listener = listen(&settings.server)?;
         let port = listener.local_addr()?.port();
         let stores = Stores::open(&settings).await?;
         let renderer = web::Data::new(Renderer::load()?);

@@ -175,6 +175,106 @@ fn production_refuses_the_development_secret() {
 }
 
 #[test]
+fn a_profile_given_as_a_path_is_refused_instead_of_loading_without_its_checks() {
+    let dir = config_dir_with(&[]);
+    for name in ["./production", "../config/production"] {
+        let err = refused(&run(dir.path(), &["--profile", name, "config"], &[]));
+        assert!(err.contains(&format!("{name:?}")), "{err}");
+        assert!(err.contains("letters, digits, `-` and `_`"), "{err}");
+
+        let err = refused(&run(dir.path(), &["config"], &[("APP_PROFILE", name)]));
+        assert!(err.contains(&format!("{name:?}")), "APP_PROFILE: {err}");
+    }
+}
+
+/// The secret key committed in config/default.toml, which anyone can read.
+fn development_key() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    sessionlab::config::Settings::load_with_env(&dir, "default", Default::default())
+        .unwrap()
+        .secret_key
+        .expose()
+        .to_owned()
+}
+
+#[test]
+fn production_refuses_the_development_key_as_a_fallback() {
+    let dir = config_dir_with(&[]);
+    let dev_key = development_key();
+    let err = refused(&run(
+        dir.path(),
+        &["--profile", "production", "config"],
+        &[
+            (
+                "APP__SECRET_KEY",
+                "a-real-secret-of-sufficient-length-0123456789abcdef",
+            ),
+            ("APP__SECRET_KEY_FALLBACKS", &dev_key),
+        ],
+    ));
+    assert!(
+        err.contains("secret_key_fallbacks") && err.contains("development key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&dev_key),
+        "the key itself is not printed: {err}"
+    );
+}
+
+#[test]
+fn environment_values_reach_string_settings_exactly_as_written() {
+    let dir = config_dir_with(&[]);
+    let out = run(
+        dir.path(),
+        &["config"],
+        &[
+            ("APP__SESSION__COOKIE_NAME", "0042"),
+            ("APP__LESSONS__BASIC__COOKIE_PATH", "/basic/"),
+            ("APP__LESSONS__BASIC__COOKIE_AGE", "0060"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["lessons"]["dict"]["session"]["cookie_name"], "0042");
+    assert_eq!(json["lessons"]["basic"]["session"]["cookie_age"], 60);
+}
+
+#[test]
+fn a_cookie_age_with_a_fraction_is_refused_as_not_whole_seconds() {
+    let dir = config_dir_with(&[("frac.toml", "[session]\ncookie_age = 59.9\n")]);
+    let err = refused(&run(dir.path(), &["--profile", "frac", "config"], &[]));
+    assert!(err.contains("frac.toml"), "{err}");
+    assert!(
+        err.contains("session.cookie_age") && err.contains("59.9"),
+        "{err}"
+    );
+    assert!(err.contains("whole seconds"), "{err}");
+
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP__SESSION__COOKIE_AGE", "1.5")],
+    ));
+    assert!(err.contains("APP__SESSION__COOKIE_AGE"), "{err}");
+    assert!(err.contains("whole seconds"), "{err}");
+}
+
+#[test]
+fn a_default_toml_that_is_a_directory_is_named_as_such() {
+    let dir = config_dir_with(&[]);
+    let default = dir.path().join("config").join("default.toml");
+    std::fs::remove_file(&default).unwrap();
+    std::fs::create_dir(&default).unwrap();
+    let err = refused(&run(dir.path(), &["config"], &[]));
+    assert!(err.contains("default.toml is not a file"), "{err}");
+}
+
+#[test]
 fn config_prints_effective_lesson_settings_without_the_secret() {
     let dir = config_dir_with(&[]);
     let out = run(
@@ -281,6 +381,36 @@ fn the_server_refuses_to_start_on_a_taken_port_with_a_clear_message() {
 }
 
 #[test]
+fn a_host_that_cannot_be_listened_on_is_named_as_the_host() {
+    let dir = config_dir_with(&[]);
+    let out = run(
+        dir.path(),
+        &["serve"],
+        &[("APP__SERVER__HOST", "not-a-host.invalid")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-host.invalid"), "{err}");
+    assert!(err.contains("APP__SERVER__HOST"), "{err}");
+    assert!(!err.contains("APP__SERVER__PORT"), "{err}");
+
+    // An address of another machine (TEST-NET-1, RFC 5737).
+    let out = run(
+        dir.path(),
+        &["serve"],
+        &[("APP__SERVER__HOST", "192.0.2.1")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot listen on 192.0.2.1:0")
+            && err.contains("not an address of this machine"),
+        "{err}"
+    );
+    assert!(!err.contains("APP__SERVER__PORT"), "{err}");
+}
+
+#[test]
 fn the_sweeper_period_is_checked() {
     let dir = config_dir_with(&[]);
     let err = refused(&run(
@@ -383,7 +513,9 @@ fn clearsessions_says_when_an_engine_needs_no_clearing() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("signed_cookies (basic, dict, timeout, testcookie, settings, pagesession"),
+        text.contains(
+            "signed_cookies (basic, dict, timeout, testcookie, settings, pagesession, playground)"
+        ),
         "{text}"
     );
     assert!(text.contains("expire by themselves"), "{text}");
@@ -407,4 +539,77 @@ fn clearsessions_says_when_an_engine_needs_no_clearing() {
         String::from_utf8_lossy(&out.stdout)
             .contains("file:sessionid: removed 0 expired session(s) from file")
     );
+}
+
+#[test]
+fn clearsessions_on_the_signed_profile_names_every_signed_cookie_scope() {
+    let dir = config_dir_with(&[]);
+    let config = run(dir.path(), &["--profile", "signed", "config"], &[]);
+    let json: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+    assert_eq!(json["playground"]["session"]["engine"], "signed_cookies");
+
+    let out = run(dir.path(), &["--profile", "signed", "clearsessions"], &[]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "signed_cookies (basic, dict, timeout, testcookie, settings, pagesession, playground)"
+        ),
+        "{text}"
+    );
+}
+
+/// A port nothing listens on at `host`.
+fn free_port_on(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn healthcheck_asks_the_configured_host_and_names_it_when_nothing_answers() {
+    let dir = config_dir_with(&[]);
+    let port = free_port_on("::1").to_string();
+    let env = [("APP__SERVER__HOST", "::1"), ("APP__SERVER__PORT", &port)];
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("APP_CONFIG_DIR", dir.path().join("config"))
+        .env(
+            "APP__DATABASE__URL",
+            format!("sqlite://{}/db.sqlite3", dir.path().display()),
+        )
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut server = cmd.spawn().unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let healthy = loop {
+        let check = run(dir.path(), &["healthcheck"], &env);
+        if check.status.success() || std::time::Instant::now() > deadline {
+            break check;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        healthy.status.success(),
+        "the server on [::1] is found: {}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+
+    let down = run(dir.path(), &["healthcheck"], &env);
+    assert!(!down.status.success());
+    let err = String::from_utf8_lossy(&down.stderr);
+    assert!(err.contains(&format!("[::1]:{port}")), "{err}");
 }

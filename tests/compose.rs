@@ -1,11 +1,12 @@
 //! There is no Docker engine where these tests run, so the compose file is kept honest by
 //! reading it: the profile and environment it sets must exist and load, the Dockerfile must
-//! agree with it, and the binary must serve with exactly that profile and environment against
-//! a real Redis. The only substitutions are what Docker itself provides: the `redis` host name
-//! (here 127.0.0.1), the `/data` volume (here a temp dir) and the published port.
+//! agree with it, its build stage must copy in everything cargo reads, and the binary must
+//! serve with exactly that profile and environment against a real Redis. The only
+//! substitutions are what Docker itself provides: the `redis` host name (here 127.0.0.1), the
+//! `/data` volume (here a temp dir) and the published port.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -120,6 +121,162 @@ fn the_dockerfile_agrees_with_the_compose_file() {
     assert!(dockerfile.contains("CMD [\"/app/sessionlab\", \"healthcheck\"]"));
     assert!(dockerfile.contains("APP_CONFIG_DIR=/app/config"));
     assert!(dockerfile.contains("cargo build --release --locked"));
+}
+
+/// One `COPY` of the build stage: sources in the build context, destination in the image.
+#[derive(Debug)]
+struct CopyLine {
+    sources: Vec<String>,
+    destination: String,
+}
+
+/// The Dockerfile's instructions, with continuation lines joined and comments dropped.
+fn instructions(dockerfile: &str) -> Vec<String> {
+    let mut joined = Vec::new();
+    let mut current = String::new();
+    for line in dockerfile.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => current.push_str(head),
+            None => {
+                current.push_str(line);
+                joined.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    joined
+}
+
+/// The build stage's `WORKDIR` and the `COPY` lines that read the build context.
+fn build_stage(dockerfile: &str) -> (String, Vec<CopyLine>) {
+    let mut in_build = false;
+    let mut workdir = String::from("/");
+    let mut copies = Vec::new();
+    for instruction in instructions(dockerfile) {
+        let words: Vec<&str> = instruction.split_whitespace().collect();
+        let Some((keyword, args)) = words.split_first() else {
+            continue;
+        };
+        match keyword.to_ascii_uppercase().as_str() {
+            "FROM" => in_build = args.last().is_some_and(|name| *name == "build"),
+            "WORKDIR" if in_build => workdir = args.join(" "),
+            "COPY" if in_build => {
+                assert!(
+                    !instruction.contains('['),
+                    "the JSON form of COPY is not read here: {instruction}"
+                );
+                let args: Vec<&str> = args
+                    .iter()
+                    .copied()
+                    .filter(|a| {
+                        assert!(
+                            !a.starts_with("--from"),
+                            "a COPY from another stage: {instruction}"
+                        );
+                        !a.starts_with("--")
+                    })
+                    .collect();
+                let (destination, sources) = args.split_last().expect("COPY has arguments");
+                copies.push(CopyLine {
+                    sources: sources.iter().map(|s| s.to_string()).collect(),
+                    destination: destination.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    (workdir, copies)
+}
+
+/// The `.dockerignore` patterns, each a path in the build context (the only form used here).
+fn dockerignore() -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(root().join(".dockerignore")).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|pattern| {
+            assert!(
+                !pattern.contains(['*', '?', '[', '!']),
+                "only plain paths are read from .dockerignore: {pattern}"
+            );
+            PathBuf::from(pattern.trim_start_matches('/').trim_end_matches('/'))
+        })
+        .collect()
+}
+
+/// Copies `source` (relative to the repository) to `target`, leaving out ignored paths, as
+/// Docker copies from a build context that `.dockerignore` has trimmed.
+fn copy_from_context(source: &Path, target: &Path, ignored: &[PathBuf]) {
+    if ignored.iter().any(|i| source.starts_with(i)) {
+        return;
+    }
+    let from = root().join(source);
+    if from.is_dir() {
+        std::fs::create_dir_all(target).unwrap();
+        for entry in std::fs::read_dir(&from).unwrap() {
+            let name = entry.unwrap().file_name();
+            copy_from_context(&source.join(&name), &target.join(&name), ignored);
+        }
+    } else {
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&from, target).unwrap_or_else(|e| panic!("COPY {}: {e}", source.display()));
+    }
+}
+
+/// A directory holding what the build stage's `COPY` lines put in its `WORKDIR`.
+fn assemble_build_context() -> tempfile::TempDir {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let (workdir, copies) = build_stage(&dockerfile);
+    assert!(!copies.is_empty(), "the build stage copies the sources");
+    let ignored = dockerignore();
+    let dir = tempfile::tempdir().unwrap();
+    for copy in copies {
+        // An absolute destination is in the WORKDIR, a relative one from it.
+        assert!(
+            !copy.destination.starts_with('/') || copy.destination.starts_with(&workdir),
+            "COPY outside the WORKDIR {workdir}: {copy:?}"
+        );
+        let destination = copy
+            .destination
+            .strip_prefix(workdir.as_str())
+            .unwrap_or(&copy.destination)
+            .trim_start_matches("./")
+            .trim_start_matches('/');
+        let destination = dir.path().join(destination);
+        for source in &copy.sources {
+            let source = Path::new(source);
+            let target = if root().join(source).is_file() && copy.destination.ends_with('/') {
+                destination.join(source.file_name().unwrap())
+            } else {
+                destination.clone()
+            };
+            copy_from_context(source, &target, &ignored);
+        }
+    }
+    dir
+}
+
+#[test]
+fn the_build_stage_copies_everything_cargo_needs_to_load_the_manifest() {
+    let context = assemble_build_context();
+
+    // `cargo build` reads every target of the manifest (the benches too) and Cargo.lock
+    // (`--locked`) before it compiles anything; `cargo fetch` does the same, offline, with the
+    // host's dependencies from the local cache, and compiles nothing.
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["fetch", "--offline", "--locked", "--target", "host-tuple"])
+        .current_dir(context.path())
+        .output()
+        .unwrap();
+
+    assert!(
+        output.status.success(),
+        "cargo cannot load the manifest from the Dockerfile's build context: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Runs `sessionlab` with the compose environment, adjusted only for what Docker provides.

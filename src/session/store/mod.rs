@@ -118,7 +118,10 @@ pub(crate) fn within_python_years(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The store could not be reached or refused to work; the request answers 503.
 #[derive(Debug, thiserror::Error)]
-#[error("the session store ({engine}) is unavailable: {source:#}")]
+#[error(
+    "the session store ({engine}) is unavailable: {}",
+    crate::error::chain_text(.source.as_ref())
+)]
 pub struct StoreError {
     /// Which store failed, for the log and the error page.
     pub engine: &'static str,

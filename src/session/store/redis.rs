@@ -720,6 +720,21 @@ mod tests {
         );
     }
 
+    #[actix_web::test]
+    async fn a_refused_connection_is_told_once_on_the_page_and_in_the_log() {
+        let port = free_port();
+        let store =
+            RedisStore::connect(&RedisSettings::new(format!("redis://127.0.0.1:{port}"))).unwrap();
+
+        let error = store.ping().await.expect_err("nobody answers");
+
+        // What /healthz shows, then the 503's log line (the page itself says neither).
+        let shown = error.to_string();
+        assert_eq!(shown.matches("Connection refused").count(), 1, "{shown}");
+        let logged = crate::error::AppError::SessionStore(error).cause_chain();
+        assert_eq!(logged.matches("Connection refused").count(), 1, "{logged}");
+    }
+
     fn free_port() -> u16 {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
