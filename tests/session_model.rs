@@ -268,6 +268,9 @@ enum Pending {
     /// A signed cookie that is expired: Django's signed-cookie `load()` calls `create()`,
     /// which marks the session modified.
     Reset,
+    /// A session file that expired: Django's file `load()` deletes it and calls `create()`,
+    /// so the session is modified and holds a (new) key.
+    Expired,
 }
 
 /// One saved session: in a store under a key, or in a signed cookie.
@@ -282,6 +285,11 @@ struct Saved {
 #[derive(Debug)]
 struct Model {
     signed: bool,
+    /// The file engine: an expired session read is replaced by a new one (`Pending::Expired`).
+    renews_expired: bool,
+    /// The new key Django's file `create()` gave in place of an expired session, which
+    /// sessionlab draws at the save: no `session_key` yet, but not empty.
+    key_pending: bool,
     settings: CaseSettings,
     /// The session's data as the view sees it, once `pending` is applied.
     data: django::PyDict,
@@ -299,9 +307,11 @@ struct Model {
 }
 
 impl Model {
-    fn new(signed: bool, settings: CaseSettings) -> Self {
+    fn new(signed: bool, renews_expired: bool, settings: CaseSettings) -> Self {
         Model {
             signed,
+            renews_expired,
+            key_pending: false,
             settings,
             data: django::PyDict::default(),
             pending: Pending::Applied,
@@ -320,14 +330,20 @@ impl Model {
         self.modified = false;
         self.data = django::PyDict::default();
         self.key = self.browser;
+        self.key_pending = false;
         self.pending = match self.browser {
             None => Pending::Applied,
             Some(k) => match self.saved.get(&k) {
                 Some(saved) if self.alive(saved, now) => Pending::Found(saved.data.clone()),
                 _ if self.signed => Pending::Reset,
+                Some(_) if self.renews_expired => Pending::Expired,
                 _ => Pending::Missing,
             },
         };
+        if let (Pending::Expired, Some(k)) = (&self.pending, self.browser) {
+            // The load deletes the expired file.
+            self.saved.remove(&k);
+        }
     }
 
     /// Whether a saved session still loads at `now`.
@@ -353,6 +369,11 @@ impl Model {
             Pending::Found(data) => self.data = data,
             Pending::Missing => self.key = None,
             Pending::Reset => self.modified = true,
+            Pending::Expired => {
+                self.key = None;
+                self.key_pending = true;
+                self.modified = true;
+            }
         }
     }
 
@@ -361,12 +382,13 @@ impl Model {
         match &self.pending {
             Pending::Found(data) => data.items(),
             Pending::Applied => self.data.items(),
-            Pending::Missing | Pending::Reset => Vec::new(),
+            Pending::Missing | Pending::Reset | Pending::Expired => Vec::new(),
         }
     }
 
     fn is_empty(&self) -> bool {
         self.key.is_none()
+            && !self.key_pending
             && match &self.pending {
                 Pending::Applied => self.data.is_empty(),
                 _ => true,
@@ -449,6 +471,7 @@ async fn apply(shared: &Shared, session: &Session, op: &Op) -> Result<(), String
             m.touch();
             m.data.clear();
             m.modified = true;
+            m.key_pending = false;
             if let Some(old) = m.key.take()
                 && !m.signed
             {
@@ -466,6 +489,7 @@ async fn apply(shared: &Shared, session: &Session, op: &Op) -> Result<(), String
             let m = &mut script.model;
             m.touch();
             let old = m.key.take();
+            m.key_pending = false;
             let id = new_key(m, &after)?;
             check!(
                 before.as_deref() != Some(after.as_str()) || m.signed,
@@ -498,9 +522,14 @@ async fn apply(shared: &Shared, session: &Session, op: &Op) -> Result<(), String
                     } else {
                         session.pop(k(i))
                     };
+                    // Django's `pop`: `self.modified = self.modified or key in self._session`,
+                    // `modified` read before the load; `del` sets it after a removal.
+                    let modified_before_load = m.modified;
                     m.touch();
                     let want = m.data.remove(k(i));
-                    if want.is_some() {
+                    if matches!(op, Op::Pop(_)) {
+                        m.modified = modified_before_load || want.is_some();
+                    } else if want.is_some() {
                         m.modified = true;
                     }
                     check!(
@@ -511,14 +540,11 @@ async fn apply(shared: &Shared, session: &Session, op: &Op) -> Result<(), String
                 Op::PopOr(i, d) => {
                     let d = materialize(d, now);
                     let got = session.pop_or(k(i), d.clone());
+                    let modified_before_load = m.modified;
                     m.touch();
-                    let want = match m.data.remove(k(i)) {
-                        Some(v) => {
-                            m.modified = true;
-                            v
-                        }
-                        None => d,
-                    };
+                    let removed = m.data.remove(k(i));
+                    m.modified = modified_before_load || removed.is_some();
+                    let want = removed.unwrap_or(d);
                     check!(got == want, "got {got:?}, model {want:?}");
                 }
                 Op::SetDefault(i, v) => {
@@ -797,11 +823,16 @@ fn process_response(
         }
         _ => new_key(m, value)?,
     };
+    m.key_pending = false;
     let saved = m.saved_now(now);
     m.saved.insert(id, saved.clone());
     m.key = Some(id);
     m.browser = Some(id);
     let want = m.alive(&saved, now).then(|| saved.data.to_map());
+    if want.is_none() && m.renews_expired {
+        // `end_request` loads it to check, and the file engine's load deletes an expired file.
+        m.saved.remove(&id);
+    }
     Ok(Some(StoredCheck {
         value: value.to_owned(),
         want,
@@ -829,9 +860,10 @@ async fn run_case(
         clock: clock.clone(),
     });
     let signed = matches!(backend, SessionBackend::SignedCookies(_));
+    let renews_expired = matches!(backend, SessionBackend::Store(AnyStore::File(_)));
     let shared: Shared = Rc::new(RefCell::new(Script {
         ops: Vec::new(),
-        model: Model::new(signed, settings.clone()),
+        model: Model::new(signed, renews_expired, settings.clone()),
         clock: clock.clone(),
         failure: None,
     }));
