@@ -83,6 +83,64 @@ async fn dict_keeps_insertion_order_and_setdefault_keeps_the_first_value() {
 }
 
 #[actix_web::test]
+async fn pages_show_python_values_where_they_name_python() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.get("/timeout/set/").await;
+
+    let timeout = browser.get("/timeout/get/").await;
+    // No set_expiry() yet: SESSION_EXPIRE_AT_BROWSER_CLOSE = True decides.
+    let expire_at_close = app.get("/settings/get/", None).await;
+    let lesson = app.get("/basic/", None).await;
+    let settings_lesson = app.get("/settings/", None).await;
+
+    assert!(
+        timeout
+            .body
+            .contains("<li>False: <code>get_expire_at_browser_close()</code></li>"),
+        "{}",
+        timeout.body
+    );
+    assert!(
+        timeout
+            .body
+            .contains("<dt>get_expire_at_browser_close()</dt><dd>False</dd>")
+    );
+    assert!(
+        timeout
+            .body
+            .contains("<td><code>_session_expiry</code></td><td><code>600</code></td>")
+    );
+    assert!(
+        expire_at_close
+            .body
+            .contains("<dt>get_expire_at_browser_close()</dt><dd>True</dd>"),
+        "{}",
+        expire_at_close.body
+    );
+    for (page, secure, close) in [
+        (&lesson, "False", "False"),
+        (&settings_lesson, "True", "True"),
+    ] {
+        for row in [
+            "<th scope=\"row\">SESSION_ENGINE</th><td><code>&#x27;django.contrib.sessions.backends.db&#x27;</code></td>".to_owned(),
+            format!("<th scope=\"row\">SESSION_COOKIE_SECURE</th><td><code>{secure}</code></td>"),
+            "<th scope=\"row\">SESSION_COOKIE_HTTPONLY</th><td><code>True</code></td>".to_owned(),
+            "<th scope=\"row\">SESSION_COOKIE_SAMESITE</th><td><code>&#x27;Lax&#x27;</code></td>".to_owned(),
+            format!("<th scope=\"row\">SESSION_EXPIRE_AT_BROWSER_CLOSE</th><td><code>{close}</code></td>"),
+            "<th scope=\"row\">SESSION_COOKIE_DOMAIN</th><td><code>None</code> (host-only)</td>".to_owned(),
+        ] {
+            assert!(page.body.contains(&row), "{row}: {}", page.body);
+        }
+    }
+    for page in [&timeout, &expire_at_close, &lesson, &settings_lesson] {
+        for json_word in [">false<", ">true<", ">null<", "> false", "> true"] {
+            assert!(!page.body.contains(json_word), "{json_word}: {}", page.body);
+        }
+    }
+}
+
+#[actix_web::test]
 async fn timeout_expires_after_600_seconds_and_explains_instead_of_failing() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
@@ -418,8 +476,13 @@ async fn html_pages_extend_the_base_template_and_escape_values() {
         page.body
             .contains("<link rel=\"stylesheet\" href=\"/static/style.css\">")
     );
-    // setdefault stored "26", shown JSON-encoded and escaped.
-    assert!(page.body.contains("&quot;26&quot;"), "{}", page.body);
+    // setdefault stored "26", shown as Python prints it, and escaped.
+    assert!(
+        page.body
+            .contains("<td><code>age</code></td><td><code>&#x27;26&#x27;</code></td>"),
+        "{}",
+        page.body
+    );
     // `request.session.get('name')` of an empty session is None, printed as Django prints it.
     assert!(
         page.body.contains("<p class=\"answer\">None None</p>"),

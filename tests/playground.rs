@@ -243,7 +243,7 @@ async fn set_stores_json_values_in_order_and_sets_the_session_cookie() {
     assert!(
         first
             .body
-            .contains("request.session[&#x27;name&#x27;] = &quot;Sonam&quot; added the key"),
+            .contains("request.session[&#x27;name&#x27;] = &#x27;Sonam&#x27; added the key"),
         "{}",
         first.body
     );
@@ -271,7 +271,7 @@ async fn set_stores_json_values_in_order_and_sets_the_session_cookie() {
         replaced["message"]
             .as_str()
             .unwrap()
-            .contains("replaced \"Sonam\""),
+            .contains("replaced 'Sonam'"),
         "{replaced}"
     );
     assert_eq!(
@@ -353,7 +353,7 @@ async fn setdefault_stores_only_when_absent_and_returns_the_stored_value() {
     assert_eq!(json["result"], "26");
     assert!(
         json["message"].as_str().unwrap().starts_with(
-            "setdefault('age', \"26\") returned \"26\"; the key was absent, so it was stored"
+            "setdefault('age', '26') returned '26'; the key was absent, so it was stored"
         ),
         "{json}"
     );
@@ -405,13 +405,94 @@ async fn pop_returns_the_value_or_the_default_and_raises_without_one() {
         defaulted.json()["message"]
             .as_str()
             .unwrap()
-            .contains("returned the default null")
+            .contains("pop('a', None) returned the default None;")
     );
     assert!(defaulted.set_cookies().is_empty());
 
     let raised = student.post("pop", &[("key", "a"), ("default", "")]).await;
     assert_eq!(raised.status, 200);
     assert!(raised.body.contains("pop(&#x27;a&#x27;) raised KeyError"));
+}
+
+#[actix_web::test]
+async fn messages_and_results_are_written_as_python_writes_them() {
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+    let message = |page: Page| page.json()["message"].as_str().unwrap().to_owned();
+
+    let cases = [
+        (
+            "set",
+            vec![("key", "flag"), ("value", "true")],
+            "request.session['flag'] = True added",
+        ),
+        (
+            "set",
+            vec![("key", "off"), ("value", "false")],
+            "request.session['off'] = False added",
+        ),
+        (
+            "set",
+            vec![("key", "t"), ("value", "\"text\"")],
+            "request.session['t'] = 'text' added",
+        ),
+        (
+            "set",
+            vec![("key", "d"), ("value", "{\"a\": 1}")],
+            "request.session['d'] = {'a': 1} added",
+        ),
+        (
+            "set",
+            vec![("key", "l"), ("value", "[1, 2.5]")],
+            "request.session['l'] = [1, 2.5] added",
+        ),
+        (
+            "set",
+            vec![("key", "t"), ("value", "null")],
+            "request.session['t'] = None replaced 'text';",
+        ),
+        (
+            "setdefault",
+            vec![("key", "z"), ("value", "null")],
+            "setdefault('z', None) returned None;",
+        ),
+        (
+            "pop",
+            vec![("key", "nokey"), ("default", "null")],
+            "pop('nokey', None) returned the default None;",
+        ),
+        (
+            "pop",
+            vec![("key", "d"), ("default", "false")],
+            "pop('d', False) returned {'a': 1}, the stored value",
+        ),
+        ("delete", vec![("key", "l")], "(its value was [1, 2.5])"),
+        (
+            "set_expiry",
+            vec![("kind", "datetime"), ("value", "2030-01-01T00:00:00+00:00")],
+            "stored _session_expiry = '2030-01-01T00:00:00+00:00'",
+        ),
+    ];
+    for (operation, fields, says) in cases {
+        let said = message(student.post_json(operation, &fields).await);
+        assert!(said.contains(says), "{operation}: {said}");
+        for json_word in [" true", " false", " null", "\""] {
+            assert!(!said.contains(json_word), "{operation}: {said}");
+        }
+    }
+    let page = student
+        .post("pop", &[("key", "flag"), ("default", "null")])
+        .await;
+    assert!(
+        page.body.contains("<p>Returned: <code>True</code></p>"),
+        "{}",
+        page.body
+    );
+    let json = student
+        .post_json("setdefault", &[("key", "n"), ("value", "null")])
+        .await
+        .json();
+    assert_eq!(json["result"], Value::Null, "the JSON answer stays JSON");
 }
 
 #[actix_web::test]

@@ -191,8 +191,33 @@ mod tests {
             "the handlers' source is there, escaped"
         );
         let table = text(&parts.lesson_page, "settings_table");
-        assert!(table.contains("<code>sessionname</code>"), "{table}");
-        assert!(table.contains("<td>400 seconds</td>"), "{table}");
+        assert!(
+            table.contains("<code>&#x27;sessionname&#x27;</code>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("<td><code>400</code> (seconds)</td>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("<code>&#x27;django.contrib.sessions.backends.db&#x27;</code>"),
+            "{table}"
+        );
+        for (setting, python) in [
+            ("SESSION_COOKIE_SECURE", "True"),
+            ("SESSION_COOKIE_HTTPONLY", "True"),
+            ("SESSION_COOKIE_SAMESITE", "&#x27;Lax&#x27;"),
+            ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "True"),
+            ("SESSION_SAVE_EVERY_REQUEST", "False"),
+            ("SESSION_COOKIE_DOMAIN", "None"),
+        ] {
+            assert!(
+                table.contains(&format!(
+                    "<th scope=\"row\">{setting}</th><td><code>{python}</code>"
+                )),
+                "{setting} = {python}: {table}"
+            );
+        }
         let settings = parts.lesson_page.get("settings").unwrap();
         assert_eq!(
             settings

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::AppError;
+use crate::python::repr_str;
 use crate::session::Expiry;
 use crate::session::expiry::parse_isoformat_with_offset;
 
@@ -138,7 +139,8 @@ pub fn room_for(len: usize, present: bool, key: &str) -> Result<(), FormError> {
         return Ok(());
     }
     Err(FormError(format!(
-        "The session already has {len} keys, the playground's limit is {MAX_KEYS}; delete or pop a key before adding {key:?}."
+        "The session already has {len} keys, the playground's limit is {MAX_KEYS}; delete or pop a key before adding {}.",
+        repr_str(key)
     )))
 }
 

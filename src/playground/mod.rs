@@ -25,6 +25,7 @@ use crate::config::{Engine, SessionSettings, Settings};
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect, mask};
 use crate::methods::{self, Methods};
+use crate::python::{repr, repr_str};
 use crate::render::Renderer;
 use crate::session::expiry::{EXPIRY_KEY, python_isoformat};
 use crate::session::{Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot};
@@ -250,29 +251,6 @@ impl Ctx {
     }
 }
 
-/// Python's `repr()` of a string: `'age'`.
-fn py_str(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 /// A session that stores nothing server-side cannot take a key back: the note that says so.
 fn signed_cookie_note(settings: &SessionSettings) -> &'static str {
     if settings.engine == Engine::SignedCookies {
@@ -284,7 +262,7 @@ fn signed_cookie_note(settings: &SessionSettings) -> &'static str {
 
 /// The error Django would end the request with, caught and explained.
 fn key_error(operation: &'static str, call: &str, key: &str, hint: &str) -> Outcome {
-    let k = py_str(key);
+    let k = repr_str(key);
     Outcome {
         operation,
         result: Value::Null,
@@ -308,10 +286,11 @@ async fn set(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
     let previous = session.get(&key);
     forms::room_for(session.keys().len(), previous.is_some(), &key)?;
     session.insert(key.clone(), value.clone());
-    let call = format!("request.session[{}] = {value}", py_str(&key));
+    let call = format!("request.session[{}] = {}", repr_str(&key), repr(&value));
     let mut message = match previous {
         Some(old) => format!(
-            "{call} replaced {old}; the key keeps its place in keys(). The session is marked modified, so it is saved and the cookie is sent again."
+            "{call} replaced {}; the key keeps its place in keys(). The session is marked modified, so it is saved and the cookie is sent again.",
+            repr(&old)
         ),
         None => format!(
             "{call} added the key at the end of keys(). The session is marked modified, so it is saved and the cookie is sent."
@@ -327,12 +306,13 @@ async fn set(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
 async fn delete(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
     let key = forms::key(&form)?;
-    let k = py_str(&key);
+    let k = repr_str(&key);
     let call = format!("del request.session[{k}]");
     let outcome = match session.remove(&key) {
         Ok(old) => {
             let mut message = format!(
-                "{call} removed the key (its value was {old}). The session is marked modified, so it is saved."
+                "{call} removed the key (its value was {}). The session is marked modified, so it is saved.",
+                repr(&old)
             );
             if session.keys().is_empty() {
                 message.push_str(" It now holds no keys but keeps its session key: Django saves it empty and the cookie stays. Only flush() deletes the session.");
@@ -359,14 +339,15 @@ async fn setdefault(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
     let present = session.contains(&key);
     forms::room_for(session.keys().len(), present, &key)?;
     let returned = session.setdefault(&key, value.clone());
-    let call = format!("setdefault({}, {value})", py_str(&key));
+    let call = format!("setdefault({}, {})", repr_str(&key), repr(&value));
+    let returned_repr = repr(&returned);
     let message = if present {
         format!(
-            "{call} returned {returned}; the key was present, so nothing changed (the session is not marked modified)."
+            "{call} returned {returned_repr}; the key was present, so nothing changed (the session is not marked modified)."
         )
     } else {
         format!(
-            "{call} returned {returned}; the key was absent, so it was stored and the session is marked modified."
+            "{call} returned {returned_repr}; the key was absent, so it was stored and the session is marked modified."
         )
     };
     ctx.answer(
@@ -380,16 +361,16 @@ async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
     let form = ctx.checked(fields)?;
     let key = forms::key(&form)?;
     let default = forms::optional_default(&form)?;
-    let k = py_str(&key);
+    let k = repr_str(&key);
     let outcome = match default {
         None => match session.pop(&key) {
-            Ok(value) => Outcome::new(
-                "pop",
-                value.clone(),
-                format!(
-                    "pop({k}) returned {value} and removed the key. The session is marked modified."
-                ),
-            ),
+            Ok(value) => {
+                let message = format!(
+                    "pop({k}) returned {} and removed the key. The session is marked modified.",
+                    repr(&value)
+                );
+                Outcome::new("pop", value, message)
+            }
             Err(_) => key_error(
                 "pop",
                 &format!("pop({k})"),
@@ -399,20 +380,24 @@ async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
                 ),
             ),
         },
-        Some(default) => match session.pop_if_present(&key) {
-            Some(value) => {
-                let message = format!(
-                    "pop({k}, {default}) returned {value}, the stored value, and removed the key; the default was not needed. The session is marked modified."
-                );
-                Outcome::new("pop", value, message)
+        Some(default) => {
+            let d = repr(&default);
+            match session.pop_if_present(&key) {
+                Some(value) => {
+                    let message = format!(
+                        "pop({k}, {d}) returned {}, the stored value, and removed the key; the default was not needed. The session is marked modified.",
+                        repr(&value)
+                    );
+                    Outcome::new("pop", value, message)
+                }
+                None => {
+                    let message = format!(
+                        "pop({k}, {d}) returned the default {d}; the key was absent, so nothing changed (the session is not marked modified)."
+                    );
+                    Outcome::new("pop", default, message)
+                }
             }
-            None => {
-                let message = format!(
-                    "pop({k}, {default}) returned the default {default}; the key was absent, so nothing changed (the session is not marked modified)."
-                );
-                Outcome::new("pop", default, message)
-            }
-        },
+        }
     };
     ctx.answer(&session, Some(outcome))
 }
@@ -423,7 +408,7 @@ async fn clear(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRespons
     let keys = session.keys();
     let had_key = session.session_key().is_some();
     session.clear();
-    let listed: Vec<String> = keys.iter().map(|k| py_str(k)).collect();
+    let listed: Vec<String> = keys.iter().map(|k| repr_str(k)).collect();
     let mut message = if keys.is_empty() {
         "clear() found no keys to remove; the session is marked modified all the same.".to_owned()
     } else {
@@ -512,7 +497,7 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
     let call = python_call(expiry);
     let stored = session
         .get(EXPIRY_KEY)
-        .map(|v| v.to_string())
+        .map(|v| repr(&v))
         .unwrap_or_default();
     let age = session.get_expiry_age();
     let cookie_age = session.get_session_cookie_age();
@@ -538,11 +523,9 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
         ),
         Expiry::GlobalPolicy if had_expiry => format!(
             "{call} removed _session_expiry: back to the global policy (SESSION_COOKIE_AGE = {cookie_age} seconds, SESSION_EXPIRE_AT_BROWSER_CLOSE = {}). The session is marked modified.",
-            if ctx.playground.engine.settings.expire_at_browser_close {
-                "True"
-            } else {
-                "False"
-            }
+            repr(&Value::Bool(
+                ctx.playground.engine.settings.expire_at_browser_close
+            ))
         ),
         Expiry::GlobalPolicy => format!(
             "{call}: there was no _session_expiry to remove, so nothing changed (the session is not marked modified); the global policy applies."
@@ -558,14 +541,6 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
 mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone, Utc};
-
-    #[test]
-    fn strings_are_shown_as_python_writes_them() {
-        assert_eq!(py_str("age"), "'age'");
-        assert_eq!(py_str("it's"), "\"it's\"");
-        assert_eq!(py_str("a'b\"c"), "'a\\'b\"c'");
-        assert_eq!(py_str("back\\slash"), "'back\\\\slash'");
-    }
 
     #[test]
     fn set_expiry_arguments_are_spelled_as_in_python() {
