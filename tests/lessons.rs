@@ -83,6 +83,42 @@ async fn dict_keeps_insertion_order_and_setdefault_keeps_the_first_value() {
 }
 
 #[actix_web::test]
+async fn dict_get_shows_the_seed_template_s_three_loops_as_django_prints_them() {
+    // Arrange
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.get("/dict/set/").await;
+
+    // Act
+    let page = browser.get("/dict/get/").await;
+
+    // Assert: `{{key}}`, `{{item}}` (a tuple's repr) and `{{key}} {{value}}` (str of the value).
+    assert_eq!(page.status, 200);
+    let loops = [
+        (
+            "{% for key in keys %}{{key}}{% endfor %}",
+            "<code>name</code> <code>lname</code> <code>age</code>",
+        ),
+        (
+            "{% for item in items %}{{item}}{% endfor %}",
+            "<code>(&#x27;name&#x27;, &#x27;Sonam&#x27;)</code> <code>(&#x27;lname&#x27;, &#x27;Ronaldo&#x27;)</code> <code>(&#x27;age&#x27;, &#x27;26&#x27;)</code>",
+        ),
+        (
+            "{% for key, value in items %}{{key}} {{value}}{% endfor %}",
+            "<code>name Sonam</code> <code>lname Ronaldo</code> <code>age 26</code>",
+        ),
+    ];
+    let mut from = 0;
+    for (template, output) in loops {
+        let heading = format!("<h3><code>{template}</code></h3>\n<p class=\"loop\">{output}</p>");
+        let at = page.body[from..]
+            .find(&heading)
+            .unwrap_or_else(|| panic!("{heading} after byte {from}: {}", page.body));
+        from += at + heading.len();
+    }
+}
+
+#[actix_web::test]
 async fn pages_show_python_values_where_they_name_python() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
