@@ -557,3 +557,111 @@ async fn a_lesson_page_answers_its_views_and_settings_as_json() {
         "the lesson page never touches the session"
     );
 }
+
+/// The headings of `html`, in order: their level and their text (tags dropped, the entities
+/// the pages use decoded).
+fn headings(html: &str) -> Vec<(u8, String)> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<h") {
+        rest = &rest[at + 2..];
+        let Some(level) = rest.bytes().next().filter(|b| (b'1'..=b'6').contains(b)) else {
+            continue;
+        };
+        if !matches!(rest.as_bytes().get(1), Some(b'>' | b' ')) {
+            continue;
+        }
+        let open_end = rest.find('>').unwrap() + 1;
+        let close = format!("</h{}>", level as char);
+        let end = rest.find(&close).expect("a closed heading");
+        found.push((level - b'0', text_of(&rest[open_end..end])));
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// The text of an HTML fragment: tags dropped, entities decoded.
+fn text_of(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The text of the page's `<title>`.
+fn title_of(html: &str) -> String {
+    let start = html.find("<title>").expect("a title") + "<title>".len();
+    let end = html.find("</title>").expect("a closed title");
+    text_of(&html[start..end])
+}
+
+/// Asserts the headings of the page at `path` start with its one `<h1>` and never skip a
+/// level going down; returns the `<h1>`'s text.
+fn assert_heading_order(path: &str, html: &str) -> String {
+    let found = headings(html);
+    assert_eq!(found.first().map(|h| h.0), Some(1), "{path}: {found:?}");
+    assert_eq!(
+        found.iter().filter(|h| h.0 == 1).count(),
+        1,
+        "{path} has one h1: {found:?}"
+    );
+    for pair in found.windows(2) {
+        assert!(
+            pair[1].0 <= pair[0].0 + 1,
+            "{path}: h{} after h{} skips a level: {found:?}",
+            pair[1].0,
+            pair[0].0
+        );
+    }
+    found[0].1.clone()
+}
+
+#[actix_web::test]
+async fn every_lesson_page_opens_with_its_h1_and_is_titled_as_it() {
+    let app = spawn_app().await;
+    let index = app.get_json("/", None).await.json();
+    let lessons = index["lessons"].as_array().unwrap().clone();
+    assert_eq!(lessons.len(), 6);
+
+    for lesson in &lessons {
+        let slug = lesson["slug"].as_str().unwrap();
+        let title = lesson["title"].as_str().unwrap();
+        let path = format!("/{slug}/");
+        let page = app.get(&path, None).await;
+
+        let h1 = assert_heading_order(&path, &page.body);
+
+        assert_eq!(h1, title, "{path}: the h1 is the lesson's title");
+        assert_eq!(
+            title_of(&page.body),
+            format!("{title} · sessionlab"),
+            "{path}"
+        );
+
+        let mut browser = Browser::new(&app);
+        let views = app.get_json(&path, None).await.json()["views"].clone();
+        for view in views.as_array().unwrap() {
+            let view = view.as_str().unwrap();
+            let path = format!("/{slug}/{view}/");
+            let page = browser.get(&path).await;
+            assert_heading_order(&path, &page.body);
+            assert_eq!(
+                title_of(&page.body),
+                format!("{view}/ · {title} · sessionlab"),
+                "{path}"
+            );
+        }
+    }
+}

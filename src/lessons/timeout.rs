@@ -27,7 +27,7 @@ const VIEWS: &[View] = &[
 /// `/timeout/`.
 pub const LESSON: Lesson = Lesson {
     slug: "timeout",
-    title: "Session expiry",
+    title: "Session timeout: set_expiry and the expiry methods",
     summary: "set_expiry(600) gives one session its own lifetime; clear_expired() sweeps the dead ones.",
     templates: "timeout",
     views: VIEWS,
@@ -38,7 +38,7 @@ pub const LESSON: Lesson = Lesson {
 /// `HttpOnly` cookie and `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`.
 pub const SETTINGS_LESSON: Lesson = Lesson {
     slug: "settings",
-    title: "The SESSION_* settings",
+    title: "Session settings: name, age, path, Secure, HttpOnly, browser close",
     summary: "Cookie age, name, Secure, HttpOnly and expire-at-browser-close, and how set_expiry overrides them.",
     templates: "timeout",
     views: VIEWS,
