@@ -215,6 +215,52 @@ async fn timeout_expires_after_600_seconds_and_explains_instead_of_failing() {
 }
 
 #[actix_web::test]
+async fn timeout_del_says_whether_there_was_a_session_to_end() {
+    // Arrange: a browser with a live session, one whose session expired; and no cookie at all.
+    let app = spawn_app().await;
+    let mut live = Browser::new(&app);
+    live.get("/timeout/set/").await;
+    let mut expired = Browser::new(&app);
+    expired.get("/timeout/set/").await;
+    app.advance(601);
+    live.get("/timeout/set/").await;
+
+    // Act
+    let ended = live.get("/timeout/del/").await;
+    let dead = expired.get("/timeout/del/").await;
+    let never = app.get("/timeout/del/", None).await;
+    let never_json = app.get_json("/timeout/del/", None).await.json();
+
+    // Assert
+    assert!(
+        ended
+            .body
+            .contains("<code>flush()</code> ended this session"),
+        "{}",
+        ended.body
+    );
+    assert!(
+        ended
+            .body
+            .contains("You session has been deleted successfully")
+    );
+    for page in [&dead, &never] {
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("There was no session to delete"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("ended this session"), "{}", page.body);
+    }
+    assert_eq!(never_json["context"]["ended_session"], false);
+    assert!(
+        dead.set_cookie().contains("Max-Age=0"),
+        "the dead cookie is deleted all the same"
+    );
+}
+
+#[actix_web::test]
 async fn timeout_del_flushes_and_clears_expired_sessions() {
     let app = spawn_app().await;
     // Two sessions that will expire, one that will not.
@@ -227,6 +273,7 @@ async fn timeout_del_flushes_and_clears_expired_sessions() {
 
     let page = browser.get_json("/timeout/del/").await;
     assert_eq!(page.json()["context"]["expired_sessions_removed"], 2);
+    assert_eq!(page.json()["context"]["ended_session"], true);
     assert!(page.set_cookie().starts_with("sessionid=\"\";"));
     assert!(app.rows().await.is_empty());
 }

@@ -68,12 +68,17 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     page.render("get", context, &session)
 }
 
+/// The page says whether there was a session to end.
 pub(super) async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    // Reading the session drops a cookie key that names no live session (expired, flushed or
+    // never issued), as Django's load does: a key left means a session that flush() ends.
+    let keys = session.keys();
+    let had_session = session.session_key().is_some() || !keys.is_empty();
     session.flush().await?;
     let cleared = session.clear_expired().await?;
     page.render(
         "del",
-        json!({ "expired_sessions_removed": cleared }),
+        json!({ "ended_session": had_session, "expired_sessions_removed": cleared }),
         &session,
     )
 }
