@@ -209,14 +209,53 @@ async fn the_index_links_the_playground_and_the_playground_follows_append_slash(
     let redirect = app.get("/playground", None).await;
     assert_eq!(redirect.status, 301);
     assert_eq!(redirect.headers["location"], "/playground/");
-    let get_an_operation = app.get("/playground/set/", None).await;
-    assert_eq!(get_an_operation.status, 405, "operations are POST only");
+}
+
+#[actix_web::test]
+async fn opening_an_operation_s_address_is_a_405_that_explains_and_leads_back() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act: the address bar shows /playground/set/ after a form was sent; open it again.
+    let page = app.get("/playground/set/", None).await;
+    let json = app.get_json("/playground/cycle_key/", None).await;
+    let head = app
+        .request(Method::HEAD, "/playground/flush/", None, HTML)
+        .await;
+    let put = app
+        .request(Method::PUT, "/playground/set/", None, HTML)
+        .await;
+
+    // Assert: still Django's require_POST 405, now saying why and where to go.
+    assert_eq!(page.status, 405, "operations are POST only");
+    assert_eq!(page.headers["allow"], "POST");
     assert!(
-        get_an_operation
-            .body
-            .contains("does not answer that method")
+        page.body.contains(
+            "&#x2F;playground&#x2F;set&#x2F; runs request.session[key] = value when the playground&#x27;s form sends it with POST"
+        ),
+        "{}",
+        page.body
     );
-    assert_eq!(get_an_operation.headers["allow"], "POST");
+    assert!(page.body.contains("@require_POST"));
+    assert!(
+        page.body
+            .contains("<a href=\"/playground/\">Back to the playground</a>")
+    );
+    assert!(page.set_cookies().is_empty(), "no session, no CSRF cookie");
+    assert_eq!(json.status, 405);
+    assert_eq!(json.headers["allow"], "POST");
+    assert_eq!(json.json()["error"]["status"], 405);
+    assert!(
+        json.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("/playground/cycle_key/ runs request.session.cycle_key() when")
+    );
+    assert_eq!(head.status, 405);
+    assert_eq!(head.headers["allow"], "POST");
+    assert_eq!(put.status, 405, "other methods get the plain 405");
+    assert_eq!(put.headers["allow"], "POST");
+    assert!(put.body.contains("does not answer that method"));
 }
 
 #[actix_web::test]

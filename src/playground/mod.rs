@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderValue, SET_COOKIE};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, guard, web};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -72,20 +72,52 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         }))
         .app_data(form_config)
         .service(methods::resource("/", Methods::Read, page))
-        // The operations are POST only, as Django's `require_POST` views.
-        .service(methods::resource("/set/", Methods::Post, set))
-        .service(methods::resource("/delete/", Methods::Post, delete))
-        .service(methods::resource("/setdefault/", Methods::Post, setdefault))
-        .service(methods::resource("/pop/", Methods::Post, pop))
-        .service(methods::resource("/clear/", Methods::Post, clear))
-        .service(methods::resource("/flush/", Methods::Post, flush))
-        .service(methods::resource("/cycle_key/", Methods::Post, cycle_key))
-        .service(methods::resource("/set_expiry/", Methods::Post, set_expiry));
+        .service(operation("/set/", set))
+        .service(operation("/delete/", delete))
+        .service(operation("/setdefault/", setdefault))
+        .service(operation("/pop/", pop))
+        .service(operation("/clear/", clear))
+        .service(operation("/flush/", flush))
+        .service(operation("/cycle_key/", cycle_key))
+        .service(operation("/set_expiry/", set_expiry));
     views
         .wrap(AppendSlash::default())
         // Outermost, as Django's SessionMiddleware sits outside CommonMiddleware: the
         // APPEND_SLASH redirect still deletes a cookie that names no session.
         .wrap(SessionMiddleware::new(engine))
+}
+
+/// An operation's resource: POST only, as Django's `require_POST` views. A GET or HEAD of
+/// it (the address bar shows it after a form was sent) is still the 405, one that explains
+/// ([`opened_as_a_page`]); any other method gets the plain one.
+fn operation<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    methods::resource(path, Methods::Post, handler).route(
+        web::route()
+            .guard(guard::Any(guard::Get()).or(guard::Head()))
+            .to(opened_as_a_page),
+    )
+}
+
+/// `GET /playground/<operation>/`: Django's `require_POST` answers 405 with `Allow: POST`, and
+/// so does this, saying that the operation is sent by the playground's form (the error page
+/// links back to it).
+async fn opened_as_a_page(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let path = req.path();
+    let call = OPERATIONS
+        .iter()
+        .find(|(name, _)| path.strip_prefix(MOUNT_PATH) == Some(&format!("{name}/")))
+        .map_or("this operation", |(_, call)| call);
+    Err(AppError::MethodNotAllowed {
+        allow: "POST",
+        message: format!(
+            "{path} runs {call} when the playground's form sends it with POST, and answers nothing else, as a Django view under @require_POST: opening it as a page (from the address bar, or by reloading the page a form answered) is refused. Use the form on the playground page."
+        ),
+    })
 }
 
 /// The POSTed form fields. As Django's `request.POST`, a body that is not
