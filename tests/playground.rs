@@ -343,6 +343,63 @@ async fn invalid_json_is_explained_and_changes_nothing() {
 }
 
 #[actix_web::test]
+async fn a_body_that_is_not_a_url_encoded_form_is_a_400_naming_its_type() {
+    // Arrange
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+    student.post("set", &[("key", "a"), ("value", "1")]).await;
+    let before = student.session().await;
+    let boundary = "sessionlabboundary";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nb\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"value\"\r\n\r\n1\r\n--{boundary}--\r\n"
+    );
+    let bodies = [
+        (
+            format!("multipart/form-data; boundary={boundary}"),
+            multipart,
+            "multipart/form-data",
+        ),
+        (
+            "application/json".to_owned(),
+            r#"{"key": "b", "value": 1}"#.to_owned(),
+            "application/json",
+        ),
+    ];
+
+    for (content_type, body, named) in bodies {
+        // Act: `curl -F key=b -F value=1 -H "X-CSRFToken: …"`, or a script sending JSON.
+        let answer = app
+            .client
+            .post(format!("{}/playground/set/", app.address))
+            .header("Accept", JSON)
+            .header("Content-Type", &content_type)
+            .header("X-CSRFToken", &student.token)
+            .header("Cookie", student.jar.header_for("/playground/").unwrap())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(answer.status().as_u16(), 400, "{content_type}");
+        let message = answer.json::<Value>().await.unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains("application/x-www-form-urlencoded"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("this request's body is {named}.")),
+            "{message}"
+        );
+        assert!(!message.contains("The key is empty"), "{message}");
+    }
+    assert_eq!(student.session().await, before, "nothing changed");
+}
+
+#[actix_web::test]
 async fn delete_removes_a_key_and_a_missing_key_is_a_keyerror_explained_on_a_200_page() {
     // Arrange
     let app = spawn_app().await;

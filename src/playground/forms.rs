@@ -192,6 +192,19 @@ fn datetime(text: &str) -> Result<DateTime<FixedOffset>, FormError> {
     Ok(at)
 }
 
+/// The 400 message for a body that is not a URL-encoded form, whose `Content-Type` is
+/// `content_type` (without its parameters; empty when there was none).
+pub fn not_urlencoded_message(content_type: &str) -> String {
+    let received = if content_type.is_empty() {
+        "has no Content-Type".to_owned()
+    } else {
+        format!("is {content_type}")
+    };
+    format!(
+        "The playground reads a form sent as application/x-www-form-urlencoded, as its pages' forms send it (with curl: -d or --data-urlencode, not -F); this request's body {received}. Nothing was changed."
+    )
+}
+
 /// The 400 message for a form body actix could not read, naming the limit when it is the size.
 pub fn body_error_message(error: &UrlencodedError) -> String {
     match error {
@@ -397,6 +410,15 @@ mod tests {
             message,
             "The form is too large: 20000 bytes, and the playground accepts at most 16384 bytes (16 KiB) per form."
         );
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_url_encoded_form_is_named() {
+        assert_eq!(
+            not_urlencoded_message("multipart/form-data"),
+            "The playground reads a form sent as application/x-www-form-urlencoded, as its pages' forms send it (with curl: -d or --data-urlencode, not -F); this request's body is multipart/form-data. Nothing was changed."
+        );
+        assert!(not_urlencoded_message("").contains("this request's body has no Content-Type."));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{HeaderValue, SET_COOKIE};
+use actix_web::http::header::{CONTENT_LENGTH, HeaderValue, SET_COOKIE, TRANSFER_ENCODING};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, guard, web};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
@@ -120,9 +120,11 @@ async fn opened_as_a_page(req: HttpRequest) -> Result<HttpResponse, AppError> {
     })
 }
 
-/// The POSTed form fields. As Django's `request.POST`, a body that is not
-/// `application/x-www-form-urlencoded` reads as no fields at all (a script may send only an
-/// `X-CSRFToken` header); a form body over the limit, or unreadable, is a 400.
+/// The POSTed form fields. As Django's `request.POST`, no body reads as no fields at all (a
+/// script may send only an `X-CSRFToken` header). A body that is not
+/// `application/x-www-form-urlencoded` (multipart, JSON) is a 400 that says so, rather than
+/// an empty form whose first missing field would be blamed; a form body over the limit, or
+/// unreadable, is a 400 too.
 struct Fields(RawForm);
 
 impl FromRequest for Fields {
@@ -130,15 +132,28 @@ impl FromRequest for Fields {
     type Future = LocalBoxFuture<'static, Result<Fields, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if !req
-            .content_type()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        {
-            return Box::pin(ready(Ok(Fields(RawForm::default()))));
+        let content_type = req.content_type();
+        if content_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            let form = web::Form::<RawForm>::from_request(req, payload);
+            return Box::pin(async move { Ok(Fields(form.await?.into_inner())) });
         }
-        let form = web::Form::<RawForm>::from_request(req, payload);
-        Box::pin(async move { Ok(Fields(form.await?.into_inner())) })
+        let fields = if has_body(req) {
+            Err(AppError::BadInput(forms::not_urlencoded_message(content_type)).into())
+        } else {
+            Ok(Fields(RawForm::default()))
+        };
+        Box::pin(ready(fields))
     }
+}
+
+/// Whether the request comes with a body: a `Content-Length` above 0, or a chunked one.
+fn has_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok())
+            .is_some_and(|length| length.trim() != "0")
 }
 
 /// Everything a playground handler renders with.
