@@ -324,22 +324,88 @@ async fn set_stores_json_values_in_order_and_sets_the_session_cookie() {
 }
 
 #[actix_web::test]
-async fn invalid_json_is_explained_and_changes_nothing() {
+async fn invalid_json_is_explained_beside_its_form_which_keeps_what_was_typed() {
+    // Arrange
     let app = spawn_app().await;
     let mut student = Student::arrive(&app).await;
     student.post("set", &[("key", "a"), ("value", "1")]).await;
 
+    // Act: Sonam without quotes.
     let page = student
-        .post("set", &[("key", "b"), ("value", "text")])
+        .post("set", &[("key", "name"), ("value", "Sonam")])
+        .await;
+    let json = student
+        .post_json("set", &[("key", "name"), ("value", "Sonam")])
         .await;
 
+    // Assert: a 400 that is the playground page itself, the reason next to the form.
     assert_refused(&page, 400, "The value is not valid JSON");
     assert!(page.body.contains("Strings need double quotes"));
+    assert!(page.body.contains("<h1>Session playground</h1>"));
     assert!(
-        page.body.contains("href=\"/playground/\""),
-        "the error page leads back"
+        page.body
+            .contains("<h2 id=\"refused-heading\">The form was refused: <code>set</code></h2>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<p class=\"form-error\" id=\"set-error\">The value is not valid JSON"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<td><code>a</code></td><td><code>1</code></td>"),
+        "the session is still shown"
+    );
+    assert!(
+        page.body.contains(
+            "name=\"key\" required autocomplete=\"off\" spellcheck=\"false\" value=\"name\">"
+        ),
+        "the key typed is kept: {}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("aria-describedby=\"set-value-hint\">Sonam</textarea>"),
+        "the value typed is kept"
+    );
+    assert_eq!(
+        page.body.matches("class=\"form-error\"").count(),
+        1,
+        "only the refused form says so"
+    );
+    assert_eq!(json.status, 400);
+    assert!(
+        json.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The value is not valid JSON"),
+        "{}",
+        json.body
     );
     assert_eq!(items(&student.session().await), json!([["a", 1]]));
+}
+
+#[actix_web::test]
+async fn a_refused_set_expiry_form_keeps_its_kind_and_value() {
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+
+    let page = student
+        .post("set_expiry", &[("kind", "datetime"), ("value", "tomorrow")])
+        .await;
+
+    assert_refused(&page, 400, "is not an ISO-8601 date");
+    assert!(
+        page.body
+            .contains("name=\"kind\" value=\"datetime\" checked>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("value=\"seconds\" checked>"));
+    assert!(page.body.contains("value=\"tomorrow\">"));
 }
 
 #[actix_web::test]

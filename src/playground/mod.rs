@@ -14,6 +14,7 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, HeaderValue, SET_COOKIE, TRANSFER_ENCODING};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, guard, web};
 use futures_util::future::LocalBoxFuture;
@@ -26,11 +27,11 @@ use crate::error::AppError;
 use crate::inspector::{Inspection, inspect, mask};
 use crate::methods::{self, Methods};
 use crate::python::{repr, repr_str};
-use crate::render::Renderer;
+use crate::render::{Renderer, wants_json};
 use crate::session::expiry::{EXPIRY_KEY, python_isoformat};
 use crate::session::{Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 use csrf::CsrfToken;
-use forms::{LIMITS, Limits, RawForm};
+use forms::{FormError, LIMITS, Limits, RawForm};
 
 /// The playground's name in `[lessons.<slug>]`.
 pub const SLUG: &str = "playground";
@@ -218,10 +219,44 @@ struct CsrfView<'a> {
     set_cookie: Option<String>,
 }
 
+/// A form the playground refused (a 400): which, why, and what was typed into it, so that the
+/// page shows the reason next to that form and puts the input back.
+#[derive(Serialize)]
+struct Refusal<'a> {
+    /// The operation whose form it was (`set`).
+    operation: &'static str,
+    /// Why, naming the rule that was broken.
+    message: &'a str,
+    /// The fields as sent (absent ones empty).
+    typed: Typed<'a>,
+}
+
+/// A refused form's fields, as typed.
+#[derive(Serialize)]
+struct Typed<'a> {
+    key: &'a str,
+    value: &'a str,
+    default: &'a str,
+    kind: &'a str,
+}
+
+impl<'a> Typed<'a> {
+    fn of(form: &'a RawForm) -> Self {
+        let field = |f: &'a Option<String>| f.as_deref().unwrap_or("");
+        Typed {
+            key: field(&form.key),
+            value: field(&form.value),
+            default: field(&form.default),
+            kind: field(&form.kind),
+        }
+    }
+}
+
 /// The page's template context.
 #[derive(Serialize)]
 struct PageContext<'a> {
     outcome: Option<&'a Outcome>,
+    refused: Option<Refusal<'a>>,
     session: &'a SessionSnapshot,
     settings: &'a SessionSettings,
     inspector: Inspection,
@@ -237,11 +272,60 @@ impl Ctx {
         Ok(form)
     }
 
+    /// The answer to an operation: what it did ([`Ctx::answer`]), or why its form was
+    /// refused ([`Ctx::refuse`]).
+    fn outcome(
+        &self,
+        session: &Session,
+        operation: &'static str,
+        form: &RawForm,
+        result: Result<Outcome, FormError>,
+    ) -> Result<HttpResponse, AppError> {
+        match result {
+            Ok(outcome) => self.answer(session, Some(outcome)),
+            Err(error) => self.refuse(session, operation, form, error),
+        }
+    }
+
+    /// A 400 for a refused form, the session left as it was. A JSON client gets the error
+    /// answer every 400 has; a browser gets the playground page itself, the reason shown next
+    /// to the form and what was typed put back in it, so that nothing is lost.
+    fn refuse(
+        &self,
+        session: &Session,
+        operation: &'static str,
+        form: &RawForm,
+        error: FormError,
+    ) -> Result<HttpResponse, AppError> {
+        if wants_json(&self.req) {
+            return Err(error.into());
+        }
+        tracing::info!(status = 400, "{error}");
+        let refusal = Refusal {
+            operation,
+            message: &error.0,
+            typed: Typed::of(form),
+        };
+        let mut response = self.respond(session, None, Some(refusal))?;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        Ok(response)
+    }
+
     /// The playground page (or JSON) after `outcome`, showing the session as it is now.
     fn answer(
         &self,
         session: &Session,
         outcome: Option<Outcome>,
+    ) -> Result<HttpResponse, AppError> {
+        self.respond(session, outcome, None)
+    }
+
+    /// The playground page (or JSON): after `outcome`, or with the form `refused`.
+    fn respond(
+        &self,
+        session: &Session,
+        outcome: Option<Outcome>,
+        refused: Option<Refusal<'_>>,
     ) -> Result<HttpResponse, AppError> {
         let engine = &self.playground.engine;
         let now = engine.clock.now();
@@ -272,6 +356,7 @@ impl Ctx {
         };
         let context = PageContext {
             outcome: outcome.as_ref(),
+            refused,
             session: &snapshot,
             settings: &engine.settings,
             inspector: inspect(&self.req, session, now),
@@ -328,8 +413,12 @@ async fn page(ctx: Ctx, session: Session) -> Result<HttpResponse, AppError> {
 /// `request.session[key] = value`.
 async fn set(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let value = forms::json_value(&form)?;
+    ctx.outcome(&session, "set", &form, set_outcome(&session, &form))
+}
+
+fn set_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let value = forms::json_value(form)?;
     let previous = session.get(&key);
     forms::room_for(session.keys().len(), previous.is_some(), &key)?;
     session.insert(key.clone(), value.clone());
@@ -346,13 +435,17 @@ async fn set(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
     if key == EXPIRY_KEY {
         message.push_str(" This is the key set_expiry() keeps its value under, so the session's expiry changes with it.");
     }
-    ctx.answer(&session, Some(Outcome::new("set", Value::Null, message)))
+    Ok(Outcome::new("set", Value::Null, message))
 }
 
 /// `del request.session[key]`.
 async fn delete(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
+    ctx.outcome(&session, "delete", &form, delete_outcome(&session, &form))
+}
+
+fn delete_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
     let k = repr_str(&key);
     let call = format!("del request.session[{k}]");
     let outcome = match session.remove(&key) {
@@ -375,14 +468,23 @@ async fn delete(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRespon
             ),
         ),
     };
-    ctx.answer(&session, Some(outcome))
+    Ok(outcome)
 }
 
 /// `request.session.setdefault(key, value)`.
 async fn setdefault(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let value = forms::json_value(&form)?;
+    ctx.outcome(
+        &session,
+        "setdefault",
+        &form,
+        setdefault_outcome(&session, &form),
+    )
+}
+
+fn setdefault_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let value = forms::json_value(form)?;
     let present = session.contains(&key);
     forms::room_for(session.keys().len(), present, &key)?;
     let returned = session.setdefault(&key, value.clone());
@@ -397,17 +499,18 @@ async fn setdefault(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
             "{call} returned {returned_repr}; the key was absent, so it was stored and the session is marked modified."
         )
     };
-    ctx.answer(
-        &session,
-        Some(Outcome::new("setdefault", returned, message)),
-    )
+    Ok(Outcome::new("setdefault", returned, message))
 }
 
 /// `request.session.pop(key)` or `request.session.pop(key, default)`.
 async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let default = forms::optional_default(&form)?;
+    ctx.outcome(&session, "pop", &form, pop_outcome(&session, &form))
+}
+
+fn pop_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let default = forms::optional_default(form)?;
     let k = repr_str(&key);
     let outcome = match default {
         None => match session.pop(&key) {
@@ -446,7 +549,7 @@ async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
             }
         }
     };
-    ctx.answer(&session, Some(outcome))
+    Ok(outcome)
 }
 
 /// `request.session.clear()`.
@@ -535,7 +638,16 @@ fn python_call(expiry: Expiry) -> String {
 /// `request.session.set_expiry(value)`.
 async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let expiry = forms::expiry(&form)?;
+    let outcome = set_expiry_outcome(&session, &form, &ctx.playground.engine.settings);
+    ctx.outcome(&session, "set_expiry", &form, outcome)
+}
+
+fn set_expiry_outcome(
+    session: &Session,
+    form: &RawForm,
+    settings: &SessionSettings,
+) -> Result<Outcome, FormError> {
+    let expiry = forms::expiry(form)?;
     let had_expiry = session.contains(EXPIRY_KEY);
     if expiry != Expiry::GlobalPolicy {
         forms::room_for(session.keys().len(), had_expiry, EXPIRY_KEY)?;
@@ -570,18 +682,13 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
         ),
         Expiry::GlobalPolicy if had_expiry => format!(
             "{call} removed _session_expiry: back to the global policy (SESSION_COOKIE_AGE = {cookie_age} seconds, SESSION_EXPIRE_AT_BROWSER_CLOSE = {}). The session is marked modified.",
-            repr(&Value::Bool(
-                ctx.playground.engine.settings.expire_at_browser_close
-            ))
+            repr(&Value::Bool(settings.expire_at_browser_close))
         ),
         Expiry::GlobalPolicy => format!(
             "{call}: there was no _session_expiry to remove, so nothing changed (the session is not marked modified); the global policy applies."
         ),
     };
-    ctx.answer(
-        &session,
-        Some(Outcome::new("set_expiry", Value::Null, message)),
-    )
+    Ok(Outcome::new("set_expiry", Value::Null, message))
 }
 
 #[cfg(test)]
