@@ -2,7 +2,7 @@
 //! kept apart from the cause, which goes to the log in full.
 
 use actix_web::body::BoxBody;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::session::{SessionError, StoreError};
@@ -19,6 +19,15 @@ pub enum AppError {
     /// The input breaks a rule (a limit, a format); the text names the rule.
     #[error("{0}")]
     BadInput(String),
+    /// The address does not answer this method; `allow` is its `Allow` header (`POST`), the
+    /// message says what to do instead.
+    #[error("{message}")]
+    MethodNotAllowed {
+        /// The methods the address answers, as the `Allow` header names them.
+        allow: &'static str,
+        /// What the visitor is told.
+        message: String,
+    },
     /// The session store failed; the session could not be read or saved.
     #[error(
         "The session store is unavailable, so your session could not be read or saved. Please try again in a moment."
@@ -82,6 +91,7 @@ impl AppError {
             AppError::TooManyAttempts => "Too many attempts",
             AppError::Forbidden(_) => "Forbidden",
             AppError::BadInput(_) => "Bad request",
+            AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::SessionStore(_) => "Session store unavailable",
             AppError::SessionInterrupted => "Session interrupted",
             AppError::SessionTooLarge(_) => "Session too large",
@@ -123,6 +133,7 @@ impl ResponseError for AppError {
             AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,
             // Only what a request put in the session makes it too large (the playground allows
@@ -142,7 +153,11 @@ impl ResponseError for AppError {
             }
             status => tracing::info!(status = status.as_u16(), "{self}"),
         }
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        if let AppError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header((header::ALLOW, *allow));
+        }
+        response
             .content_type("text/plain; charset=utf-8")
             .body(self.to_string())
     }

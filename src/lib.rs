@@ -30,6 +30,8 @@ pub mod lessons;
 pub mod methods;
 /// `/playground/`: any session operation, with its effect on the cookie and the store.
 pub mod playground;
+/// Session values as Python's `repr()` prints them, for pages that speak Python.
+pub mod python;
 /// Tera pages and JSON answers from the same context.
 pub mod render;
 /// The index, `/healthz`, static files and error pages.

@@ -12,6 +12,7 @@ use tera::Tera;
 
 use crate::assets::{LessonTexts, Templates};
 use crate::error::AppError;
+use crate::python;
 
 /// The `Content-Type` of a JSON answer. Header values built once, at compile time: a `Mime` or
 /// a `&str` handed to `content_type` is checked byte by byte and copied into a new header value
@@ -169,12 +170,14 @@ fn json_response(
 const JSON_ANSWER_CAPACITY: usize = 512;
 
 /// A Tera that renders as the pages are rendered: `.html` templates autoescaped by
-/// [`escape_html`], with the `json_encode` filter.
+/// [`escape_html`], with the filters `json_encode`, `python_repr` and `python_str`.
 fn page_engine() -> Tera {
     let mut tera = Tera::new();
     tera.autoescape_on([".html"]);
     tera.set_escape_fn(escape_html);
     tera.register_filter("json_encode", json_encode);
+    tera.register_filter("python_repr", python_repr);
+    tera.register_filter("python_str", python_str);
     tera
 }
 
@@ -206,6 +209,24 @@ fn escape_html(input: &str, out: &mut dyn std::io::Write) -> std::io::Result<()>
 fn json_encode(value: &tera::Value, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
     serde_json::to_string(value)
         .map_err(|error| tera::Error::message(format!("json_encode: {error}")))
+}
+
+/// Python's `repr()` of `value` as JSON reads it ([`python::repr`]): `True`, `None`,
+/// `'Sonam'`, `{'a': [1, 2]}`.
+fn python_repr(value: &tera::Value, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    Ok(python::repr(&as_json(value)?))
+}
+
+/// Python's `str()` of `value` ([`python::str_of`]), what a Django template prints for
+/// `{{ value }}`: a string as it is, anything else as its `repr()`.
+fn python_str(value: &tera::Value, _: tera::Kwargs, _: &tera::State) -> tera::TeraResult<String> {
+    Ok(python::str_of(&as_json(value)?).into_owned())
+}
+
+/// A template value as the JSON value it came from.
+fn as_json(value: &tera::Value) -> tera::TeraResult<serde_json::Value> {
+    serde_json::to_value(value)
+        .map_err(|error| tera::Error::message(format!("a template value as JSON: {error}")))
 }
 
 /// CommonMark with tables, as the lesson texts are written.
@@ -362,6 +383,34 @@ mod tests {
         assert_eq!(
             html,
             "{&quot;z&quot;:[1,2.5,null],&quot;a&quot;:&quot;x&quot;}"
+        );
+    }
+
+    #[test]
+    fn python_filters_write_values_as_python_prints_them() {
+        let mut tera = page_engine();
+        tera.add_raw_template("t.html", "{{ v | python_repr }} / {{ v | python_str }}")
+            .unwrap();
+        let render = |json: &str| {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            tera.render(
+                "t.html",
+                &tera::Context::from_serialize(&serde_json::json!({ "v": value })).unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(render("true"), "True / True");
+        assert_eq!(render("null"), "None / None");
+        assert_eq!(render("1.0"), "1.0 / 1.0");
+        assert_eq!(render("26"), "26 / 26");
+        assert_eq!(
+            render(r#""Sonam""#),
+            "&#x27;Sonam&#x27; / Sonam",
+            "escaped as any text"
+        );
+        assert_eq!(
+            render(r#"{"z": [1, 2.5, null], "a": "x"}"#),
+            "{&#x27;z&#x27;: [1, 2.5, None], &#x27;a&#x27;: &#x27;x&#x27;} / {&#x27;z&#x27;: [1, 2.5, None], &#x27;a&#x27;: &#x27;x&#x27;}"
         );
     }
 

@@ -83,6 +83,100 @@ async fn dict_keeps_insertion_order_and_setdefault_keeps_the_first_value() {
 }
 
 #[actix_web::test]
+async fn dict_get_shows_the_seed_template_s_three_loops_as_django_prints_them() {
+    // Arrange
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.get("/dict/set/").await;
+
+    // Act
+    let page = browser.get("/dict/get/").await;
+
+    // Assert: `{{key}}`, `{{item}}` (a tuple's repr) and `{{key}} {{value}}` (str of the value).
+    assert_eq!(page.status, 200);
+    let loops = [
+        (
+            "{% for key in keys %}{{key}}{% endfor %}",
+            "<code>name</code> <code>lname</code> <code>age</code>",
+        ),
+        (
+            "{% for item in items %}{{item}}{% endfor %}",
+            "<code>(&#x27;name&#x27;, &#x27;Sonam&#x27;)</code> <code>(&#x27;lname&#x27;, &#x27;Ronaldo&#x27;)</code> <code>(&#x27;age&#x27;, &#x27;26&#x27;)</code>",
+        ),
+        (
+            "{% for key, value in items %}{{key}} {{value}}{% endfor %}",
+            "<code>name Sonam</code> <code>lname Ronaldo</code> <code>age 26</code>",
+        ),
+    ];
+    let mut from = 0;
+    for (template, output) in loops {
+        let heading = format!("<h3><code>{template}</code></h3>\n<p class=\"loop\">{output}</p>");
+        let at = page.body[from..]
+            .find(&heading)
+            .unwrap_or_else(|| panic!("{heading} after byte {from}: {}", page.body));
+        from += at + heading.len();
+    }
+}
+
+#[actix_web::test]
+async fn pages_show_python_values_where_they_name_python() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.get("/timeout/set/").await;
+
+    let timeout = browser.get("/timeout/get/").await;
+    // No set_expiry() yet: SESSION_EXPIRE_AT_BROWSER_CLOSE = True decides.
+    let expire_at_close = app.get("/settings/get/", None).await;
+    let lesson = app.get("/basic/", None).await;
+    let settings_lesson = app.get("/settings/", None).await;
+
+    assert!(
+        timeout
+            .body
+            .contains("<li>False: <code>get_expire_at_browser_close()</code></li>"),
+        "{}",
+        timeout.body
+    );
+    assert!(
+        timeout
+            .body
+            .contains("<dt>get_expire_at_browser_close()</dt><dd>False</dd>")
+    );
+    assert!(
+        timeout
+            .body
+            .contains("<td><code>_session_expiry</code></td><td><code>600</code></td>")
+    );
+    assert!(
+        expire_at_close
+            .body
+            .contains("<dt>get_expire_at_browser_close()</dt><dd>True</dd>"),
+        "{}",
+        expire_at_close.body
+    );
+    for (page, secure, close) in [
+        (&lesson, "False", "False"),
+        (&settings_lesson, "True", "True"),
+    ] {
+        for row in [
+            "<th scope=\"row\">SESSION_ENGINE</th><td><code>&#x27;django.contrib.sessions.backends.db&#x27;</code></td>".to_owned(),
+            format!("<th scope=\"row\">SESSION_COOKIE_SECURE</th><td><code>{secure}</code></td>"),
+            "<th scope=\"row\">SESSION_COOKIE_HTTPONLY</th><td><code>True</code></td>".to_owned(),
+            "<th scope=\"row\">SESSION_COOKIE_SAMESITE</th><td><code>&#x27;Lax&#x27;</code></td>".to_owned(),
+            format!("<th scope=\"row\">SESSION_EXPIRE_AT_BROWSER_CLOSE</th><td><code>{close}</code></td>"),
+            "<th scope=\"row\">SESSION_COOKIE_DOMAIN</th><td><code>None</code> (host-only)</td>".to_owned(),
+        ] {
+            assert!(page.body.contains(&row), "{row}: {}", page.body);
+        }
+    }
+    for page in [&timeout, &expire_at_close, &lesson, &settings_lesson] {
+        for json_word in [">false<", ">true<", ">null<", "> false", "> true"] {
+            assert!(!page.body.contains(json_word), "{json_word}: {}", page.body);
+        }
+    }
+}
+
+#[actix_web::test]
 async fn timeout_expires_after_600_seconds_and_explains_instead_of_failing() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
@@ -121,6 +215,52 @@ async fn timeout_expires_after_600_seconds_and_explains_instead_of_failing() {
 }
 
 #[actix_web::test]
+async fn timeout_del_says_whether_there_was_a_session_to_end() {
+    // Arrange: a browser with a live session, one whose session expired; and no cookie at all.
+    let app = spawn_app().await;
+    let mut live = Browser::new(&app);
+    live.get("/timeout/set/").await;
+    let mut expired = Browser::new(&app);
+    expired.get("/timeout/set/").await;
+    app.advance(601);
+    live.get("/timeout/set/").await;
+
+    // Act
+    let ended = live.get("/timeout/del/").await;
+    let dead = expired.get("/timeout/del/").await;
+    let never = app.get("/timeout/del/", None).await;
+    let never_json = app.get_json("/timeout/del/", None).await.json();
+
+    // Assert
+    assert!(
+        ended
+            .body
+            .contains("<code>flush()</code> ended this session"),
+        "{}",
+        ended.body
+    );
+    assert!(
+        ended
+            .body
+            .contains("You session has been deleted successfully")
+    );
+    for page in [&dead, &never] {
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("There was no session to delete"),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains("ended this session"), "{}", page.body);
+    }
+    assert_eq!(never_json["context"]["ended_session"], false);
+    assert!(
+        dead.set_cookie().contains("Max-Age=0"),
+        "the dead cookie is deleted all the same"
+    );
+}
+
+#[actix_web::test]
 async fn timeout_del_flushes_and_clears_expired_sessions() {
     let app = spawn_app().await;
     // Two sessions that will expire, one that will not.
@@ -133,6 +273,7 @@ async fn timeout_del_flushes_and_clears_expired_sessions() {
 
     let page = browser.get_json("/timeout/del/").await;
     assert_eq!(page.json()["context"]["expired_sessions_removed"], 2);
+    assert_eq!(page.json()["context"]["ended_session"], true);
     assert!(page.set_cookie().starts_with("sessionid=\"\";"));
     assert!(app.rows().await.is_empty());
 }
@@ -418,8 +559,13 @@ async fn html_pages_extend_the_base_template_and_escape_values() {
         page.body
             .contains("<link rel=\"stylesheet\" href=\"/static/style.css\">")
     );
-    // setdefault stored "26", shown JSON-encoded and escaped.
-    assert!(page.body.contains("&quot;26&quot;"), "{}", page.body);
+    // setdefault stored "26", shown as Python prints it, and escaped.
+    assert!(
+        page.body
+            .contains("<td><code>age</code></td><td><code>&#x27;26&#x27;</code></td>"),
+        "{}",
+        page.body
+    );
     // `request.session.get('name')` of an empty session is None, printed as Django prints it.
     assert!(
         page.body.contains("<p class=\"answer\">None None</p>"),
@@ -457,4 +603,112 @@ async fn a_lesson_page_answers_its_views_and_settings_as_json() {
         None,
         "the lesson page never touches the session"
     );
+}
+
+/// The headings of `html`, in order: their level and their text (tags dropped, the entities
+/// the pages use decoded).
+fn headings(html: &str) -> Vec<(u8, String)> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<h") {
+        rest = &rest[at + 2..];
+        let Some(level) = rest.bytes().next().filter(|b| (b'1'..=b'6').contains(b)) else {
+            continue;
+        };
+        if !matches!(rest.as_bytes().get(1), Some(b'>' | b' ')) {
+            continue;
+        }
+        let open_end = rest.find('>').unwrap() + 1;
+        let close = format!("</h{}>", level as char);
+        let end = rest.find(&close).expect("a closed heading");
+        found.push((level - b'0', text_of(&rest[open_end..end])));
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// The text of an HTML fragment: tags dropped, entities decoded.
+fn text_of(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The text of the page's `<title>`.
+fn title_of(html: &str) -> String {
+    let start = html.find("<title>").expect("a title") + "<title>".len();
+    let end = html.find("</title>").expect("a closed title");
+    text_of(&html[start..end])
+}
+
+/// Asserts the headings of the page at `path` start with its one `<h1>` and never skip a
+/// level going down; returns the `<h1>`'s text.
+fn assert_heading_order(path: &str, html: &str) -> String {
+    let found = headings(html);
+    assert_eq!(found.first().map(|h| h.0), Some(1), "{path}: {found:?}");
+    assert_eq!(
+        found.iter().filter(|h| h.0 == 1).count(),
+        1,
+        "{path} has one h1: {found:?}"
+    );
+    for pair in found.windows(2) {
+        assert!(
+            pair[1].0 <= pair[0].0 + 1,
+            "{path}: h{} after h{} skips a level: {found:?}",
+            pair[1].0,
+            pair[0].0
+        );
+    }
+    found[0].1.clone()
+}
+
+#[actix_web::test]
+async fn every_lesson_page_opens_with_its_h1_and_is_titled_as_it() {
+    let app = spawn_app().await;
+    let index = app.get_json("/", None).await.json();
+    let lessons = index["lessons"].as_array().unwrap().clone();
+    assert_eq!(lessons.len(), 6);
+
+    for lesson in &lessons {
+        let slug = lesson["slug"].as_str().unwrap();
+        let title = lesson["title"].as_str().unwrap();
+        let path = format!("/{slug}/");
+        let page = app.get(&path, None).await;
+
+        let h1 = assert_heading_order(&path, &page.body);
+
+        assert_eq!(h1, title, "{path}: the h1 is the lesson's title");
+        assert_eq!(
+            title_of(&page.body),
+            format!("{title} · sessionlab"),
+            "{path}"
+        );
+
+        let mut browser = Browser::new(&app);
+        let views = app.get_json(&path, None).await.json()["views"].clone();
+        for view in views.as_array().unwrap() {
+            let view = view.as_str().unwrap();
+            let path = format!("/{slug}/{view}/");
+            let page = browser.get(&path).await;
+            assert_heading_order(&path, &page.body);
+            assert_eq!(
+                title_of(&page.body),
+                format!("{view}/ · {title} · sessionlab"),
+                "{path}"
+            );
+        }
+    }
 }

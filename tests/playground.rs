@@ -209,14 +209,53 @@ async fn the_index_links_the_playground_and_the_playground_follows_append_slash(
     let redirect = app.get("/playground", None).await;
     assert_eq!(redirect.status, 301);
     assert_eq!(redirect.headers["location"], "/playground/");
-    let get_an_operation = app.get("/playground/set/", None).await;
-    assert_eq!(get_an_operation.status, 405, "operations are POST only");
+}
+
+#[actix_web::test]
+async fn opening_an_operation_s_address_is_a_405_that_explains_and_leads_back() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act: the address bar shows /playground/set/ after a form was sent; open it again.
+    let page = app.get("/playground/set/", None).await;
+    let json = app.get_json("/playground/cycle_key/", None).await;
+    let head = app
+        .request(Method::HEAD, "/playground/flush/", None, HTML)
+        .await;
+    let put = app
+        .request(Method::PUT, "/playground/set/", None, HTML)
+        .await;
+
+    // Assert: still Django's require_POST 405, now saying why and where to go.
+    assert_eq!(page.status, 405, "operations are POST only");
+    assert_eq!(page.headers["allow"], "POST");
     assert!(
-        get_an_operation
-            .body
-            .contains("does not answer that method")
+        page.body.contains(
+            "&#x2F;playground&#x2F;set&#x2F; runs request.session[key] = value when the playground&#x27;s form sends it with POST"
+        ),
+        "{}",
+        page.body
     );
-    assert_eq!(get_an_operation.headers["allow"], "POST");
+    assert!(page.body.contains("@require_POST"));
+    assert!(
+        page.body
+            .contains("<a href=\"/playground/\">Back to the playground</a>")
+    );
+    assert!(page.set_cookies().is_empty(), "no session, no CSRF cookie");
+    assert_eq!(json.status, 405);
+    assert_eq!(json.headers["allow"], "POST");
+    assert_eq!(json.json()["error"]["status"], 405);
+    assert!(
+        json.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("/playground/cycle_key/ runs request.session.cycle_key() when")
+    );
+    assert_eq!(head.status, 405);
+    assert_eq!(head.headers["allow"], "POST");
+    assert_eq!(put.status, 405, "other methods get the plain 405");
+    assert_eq!(put.headers["allow"], "POST");
+    assert!(put.body.contains("does not answer that method"));
 }
 
 #[actix_web::test]
@@ -243,7 +282,7 @@ async fn set_stores_json_values_in_order_and_sets_the_session_cookie() {
     assert!(
         first
             .body
-            .contains("request.session[&#x27;name&#x27;] = &quot;Sonam&quot; added the key"),
+            .contains("request.session[&#x27;name&#x27;] = &#x27;Sonam&#x27; added the key"),
         "{}",
         first.body
     );
@@ -271,7 +310,7 @@ async fn set_stores_json_values_in_order_and_sets_the_session_cookie() {
         replaced["message"]
             .as_str()
             .unwrap()
-            .contains("replaced \"Sonam\""),
+            .contains("replaced 'Sonam'"),
         "{replaced}"
     );
     assert_eq!(
@@ -285,22 +324,145 @@ async fn set_stores_json_values_in_order_and_sets_the_session_cookie() {
 }
 
 #[actix_web::test]
-async fn invalid_json_is_explained_and_changes_nothing() {
+async fn invalid_json_is_explained_beside_its_form_which_keeps_what_was_typed() {
+    // Arrange
     let app = spawn_app().await;
     let mut student = Student::arrive(&app).await;
     student.post("set", &[("key", "a"), ("value", "1")]).await;
 
+    // Act: Sonam without quotes.
     let page = student
-        .post("set", &[("key", "b"), ("value", "text")])
+        .post("set", &[("key", "name"), ("value", "Sonam")])
+        .await;
+    let json = student
+        .post_json("set", &[("key", "name"), ("value", "Sonam")])
         .await;
 
+    // Assert: a 400 that is the playground page itself, the reason next to the form.
     assert_refused(&page, 400, "The value is not valid JSON");
     assert!(page.body.contains("Strings need double quotes"));
+    assert!(page.body.contains("<h1>Session playground</h1>"));
     assert!(
-        page.body.contains("href=\"/playground/\""),
-        "the error page leads back"
+        page.body
+            .contains("<h2 id=\"refused-heading\">The form was refused: <code>set</code></h2>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<p class=\"form-error\" id=\"set-error\">The value is not valid JSON"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<td><code>a</code></td><td><code>1</code></td>"),
+        "the session is still shown"
+    );
+    assert!(
+        page.body.contains(
+            "name=\"key\" required autocomplete=\"off\" spellcheck=\"false\" value=\"name\">"
+        ),
+        "the key typed is kept: {}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("aria-describedby=\"set-value-hint\">Sonam</textarea>"),
+        "the value typed is kept"
+    );
+    assert_eq!(
+        page.body.matches("class=\"form-error\"").count(),
+        1,
+        "only the refused form says so"
+    );
+    assert_eq!(json.status, 400);
+    assert!(
+        json.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The value is not valid JSON"),
+        "{}",
+        json.body
     );
     assert_eq!(items(&student.session().await), json!([["a", 1]]));
+}
+
+#[actix_web::test]
+async fn a_refused_set_expiry_form_keeps_its_kind_and_value() {
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+
+    let page = student
+        .post("set_expiry", &[("kind", "datetime"), ("value", "tomorrow")])
+        .await;
+
+    assert_refused(&page, 400, "is not an ISO-8601 date");
+    assert!(
+        page.body
+            .contains("name=\"kind\" value=\"datetime\" checked>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("value=\"seconds\" checked>"));
+    assert!(page.body.contains("value=\"tomorrow\">"));
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_a_url_encoded_form_is_a_400_naming_its_type() {
+    // Arrange
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+    student.post("set", &[("key", "a"), ("value", "1")]).await;
+    let before = student.session().await;
+    let boundary = "sessionlabboundary";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nb\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"value\"\r\n\r\n1\r\n--{boundary}--\r\n"
+    );
+    let bodies = [
+        (
+            format!("multipart/form-data; boundary={boundary}"),
+            multipart,
+            "multipart/form-data",
+        ),
+        (
+            "application/json".to_owned(),
+            r#"{"key": "b", "value": 1}"#.to_owned(),
+            "application/json",
+        ),
+    ];
+
+    for (content_type, body, named) in bodies {
+        // Act: `curl -F key=b -F value=1 -H "X-CSRFToken: …"`, or a script sending JSON.
+        let answer = app
+            .client
+            .post(format!("{}/playground/set/", app.address))
+            .header("Accept", JSON)
+            .header("Content-Type", &content_type)
+            .header("X-CSRFToken", &student.token)
+            .header("Cookie", student.jar.header_for("/playground/").unwrap())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(answer.status().as_u16(), 400, "{content_type}");
+        let message = answer.json::<Value>().await.unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.contains("application/x-www-form-urlencoded"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("this request's body is {named}.")),
+            "{message}"
+        );
+        assert!(!message.contains("The key is empty"), "{message}");
+    }
+    assert_eq!(student.session().await, before, "nothing changed");
 }
 
 #[actix_web::test]
@@ -353,7 +515,7 @@ async fn setdefault_stores_only_when_absent_and_returns_the_stored_value() {
     assert_eq!(json["result"], "26");
     assert!(
         json["message"].as_str().unwrap().starts_with(
-            "setdefault('age', \"26\") returned \"26\"; the key was absent, so it was stored"
+            "setdefault('age', '26') returned '26'; the key was absent, so it was stored"
         ),
         "{json}"
     );
@@ -405,13 +567,94 @@ async fn pop_returns_the_value_or_the_default_and_raises_without_one() {
         defaulted.json()["message"]
             .as_str()
             .unwrap()
-            .contains("returned the default null")
+            .contains("pop('a', None) returned the default None;")
     );
     assert!(defaulted.set_cookies().is_empty());
 
     let raised = student.post("pop", &[("key", "a"), ("default", "")]).await;
     assert_eq!(raised.status, 200);
     assert!(raised.body.contains("pop(&#x27;a&#x27;) raised KeyError"));
+}
+
+#[actix_web::test]
+async fn messages_and_results_are_written_as_python_writes_them() {
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+    let message = |page: Page| page.json()["message"].as_str().unwrap().to_owned();
+
+    let cases = [
+        (
+            "set",
+            vec![("key", "flag"), ("value", "true")],
+            "request.session['flag'] = True added",
+        ),
+        (
+            "set",
+            vec![("key", "off"), ("value", "false")],
+            "request.session['off'] = False added",
+        ),
+        (
+            "set",
+            vec![("key", "t"), ("value", "\"text\"")],
+            "request.session['t'] = 'text' added",
+        ),
+        (
+            "set",
+            vec![("key", "d"), ("value", "{\"a\": 1}")],
+            "request.session['d'] = {'a': 1} added",
+        ),
+        (
+            "set",
+            vec![("key", "l"), ("value", "[1, 2.5]")],
+            "request.session['l'] = [1, 2.5] added",
+        ),
+        (
+            "set",
+            vec![("key", "t"), ("value", "null")],
+            "request.session['t'] = None replaced 'text';",
+        ),
+        (
+            "setdefault",
+            vec![("key", "z"), ("value", "null")],
+            "setdefault('z', None) returned None;",
+        ),
+        (
+            "pop",
+            vec![("key", "nokey"), ("default", "null")],
+            "pop('nokey', None) returned the default None;",
+        ),
+        (
+            "pop",
+            vec![("key", "d"), ("default", "false")],
+            "pop('d', False) returned {'a': 1}, the stored value",
+        ),
+        ("delete", vec![("key", "l")], "(its value was [1, 2.5])"),
+        (
+            "set_expiry",
+            vec![("kind", "datetime"), ("value", "2030-01-01T00:00:00+00:00")],
+            "stored _session_expiry = '2030-01-01T00:00:00+00:00'",
+        ),
+    ];
+    for (operation, fields, says) in cases {
+        let said = message(student.post_json(operation, &fields).await);
+        assert!(said.contains(says), "{operation}: {said}");
+        for json_word in [" true", " false", " null", "\""] {
+            assert!(!said.contains(json_word), "{operation}: {said}");
+        }
+    }
+    let page = student
+        .post("pop", &[("key", "flag"), ("default", "null")])
+        .await;
+    assert!(
+        page.body.contains("<p>Returned: <code>True</code></p>"),
+        "{}",
+        page.body
+    );
+    let json = student
+        .post_json("setdefault", &[("key", "n"), ("value", "null")])
+        .await
+        .json();
+    assert_eq!(json["result"], Value::Null, "the JSON answer stays JSON");
 }
 
 #[actix_web::test]

@@ -10,7 +10,7 @@ use crate::session::Session;
 /// `/basic/`.
 pub const LESSON: Lesson = Lesson {
     slug: "basic",
-    title: "Set, get and delete a session value",
+    title: "Set, get and delete session data",
     summary: "request.session works like a dictionary that follows the visitor from request to request.",
     templates: "basic",
     views: &[

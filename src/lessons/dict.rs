@@ -10,7 +10,7 @@ use crate::session::Session;
 /// `/dict/`.
 pub const LESSON: Lesson = Lesson {
     slug: "dict",
-    title: "Dictionary methods and flush()",
+    title: "The session as a dictionary: keys, items, setdefault and flush",
     summary: "keys(), items() and setdefault() keep insertion order; flush() ends the session for good.",
     templates: "dict",
     views: &[

@@ -17,8 +17,9 @@ use crate::render::Renderer;
 
 /// A lesson's fixed parts and values.
 pub struct FixedParts {
-    /// The lesson page's template values: `title`, `settings`, and as HTML `views_nav`,
-    /// `lesson_text` and `settings_table`.
+    /// The lesson page's template values: `title`, `settings`, and as HTML `lesson_heading`
+    /// (the text's title), `views_nav`, `lesson_text` (the rest of the text) and
+    /// `settings_table`.
     pub lesson_page: tera::Context,
     /// The lesson page's JSON answer: `lesson`, `title`, `views` (their names) and `settings`.
     pub lesson_page_json: Vec<u8>,
@@ -92,6 +93,10 @@ impl FixedParts {
         shared.insert_value("settings", settings_value);
 
         let mut lesson_page = shared.clone();
+        // The text's title first, then the list of views, then the rest of the text: the
+        // headings go 1, 2, … in the order they are read.
+        let (heading, text) = split_title(text);
+        lesson_page.insert_value("lesson_heading", Value::from(heading));
         lesson_page.insert_value("views_nav", Value::from(views_nav("Views", None)?));
         let lesson_text = renderer
             .render("parts/lesson_text.html", &LessonText { lesson, text })
@@ -133,6 +138,18 @@ impl FixedParts {
     /// The fixed parts of view `name`, if the lesson has it.
     pub fn view(&self, name: &str) -> Option<&ViewParts> {
         self.views.iter().find(|view| view.name == name)
+    }
+}
+
+/// A lesson text's title (its first `<h1>…</h1>`, the Markdown's `# …` line) and the text after
+/// it; no title when the text does not start with one.
+fn split_title(html: &str) -> (&str, &str) {
+    if !html.starts_with("<h1>") {
+        return ("", html);
+    }
+    match html.find("</h1>") {
+        Some(end) => html.split_at(end + "</h1>".len()),
+        None => ("", html),
     }
 }
 
@@ -185,14 +202,40 @@ mod tests {
         let parts = parts_of("settings");
 
         let lesson_text = text(&parts.lesson_page, "lesson_text");
-        assert!(lesson_text.contains("<h1>"));
+        assert!(!lesson_text.contains("<h1>"), "the title is apart");
+        assert!(lesson_text.contains("<h2>What this lesson teaches</h2>"));
         assert!(
             lesson_text.contains("Result&lt;HttpResponse, AppError&gt;"),
             "the handlers' source is there, escaped"
         );
         let table = text(&parts.lesson_page, "settings_table");
-        assert!(table.contains("<code>sessionname</code>"), "{table}");
-        assert!(table.contains("<td>400 seconds</td>"), "{table}");
+        assert!(
+            table.contains("<code>&#x27;sessionname&#x27;</code>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("<td><code>400</code> (seconds)</td>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("<code>&#x27;django.contrib.sessions.backends.db&#x27;</code>"),
+            "{table}"
+        );
+        for (setting, python) in [
+            ("SESSION_COOKIE_SECURE", "True"),
+            ("SESSION_COOKIE_HTTPONLY", "True"),
+            ("SESSION_COOKIE_SAMESITE", "&#x27;Lax&#x27;"),
+            ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "True"),
+            ("SESSION_SAVE_EVERY_REQUEST", "False"),
+            ("SESSION_COOKIE_DOMAIN", "None"),
+        ] {
+            assert!(
+                table.contains(&format!(
+                    "<th scope=\"row\">{setting}</th><td><code>{python}</code>"
+                )),
+                "{setting} = {python}: {table}"
+            );
+        }
         let settings = parts.lesson_page.get("settings").unwrap();
         assert_eq!(
             settings
@@ -202,6 +245,29 @@ mod tests {
         );
         assert_eq!(parts.view("get").unwrap().template, "timeout/get.html");
         assert!(parts.view("nope").is_none());
+    }
+
+    #[test]
+    fn each_lesson_text_is_titled_with_the_lesson_s_title() {
+        for lesson in &LESSONS {
+            let parts = parts_of(lesson.slug);
+            assert_eq!(
+                text(&parts.lesson_page, "lesson_heading"),
+                format!("<h1>{}</h1>", lesson.title),
+                "lessons/{}.md's first line is `# {}`",
+                lesson.slug,
+                lesson.title
+            );
+        }
+    }
+
+    #[test]
+    fn a_title_is_split_from_the_text_after_it() {
+        assert_eq!(
+            split_title("<h1>T</h1>\n<p>x</p>"),
+            ("<h1>T</h1>", "\n<p>x</p>")
+        );
+        assert_eq!(split_title("<p>x</p>"), ("", "<p>x</p>"));
     }
 
     #[test]

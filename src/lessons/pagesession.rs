@@ -11,7 +11,7 @@ use crate::session::Session;
 /// `/pagesession/`.
 pub const LESSON: Lesson = Lesson {
     slug: "pagesession",
-    title: "A sliding page session",
+    title: "Page session: a 20-second session that stays alive while you use it",
     summary: "SESSION_COOKIE_AGE = 20 and modified = True: the session lives 20 seconds past the last visit.",
     templates: "pagesession",
     views: &[

@@ -10,7 +10,7 @@ use crate::session::Session;
 /// `/testcookie/`.
 pub const LESSON: Lesson = Lesson {
     slug: "testcookie",
-    title: "Test cookies",
+    title: "Test cookies: does this browser accept cookies?",
     summary: "set_test_cookie() on one request, test_cookie_worked() on the next, then delete_test_cookie().",
     templates: "testcookie",
     views: &[

@@ -27,7 +27,7 @@ const VIEWS: &[View] = &[
 /// `/timeout/`.
 pub const LESSON: Lesson = Lesson {
     slug: "timeout",
-    title: "Session expiry",
+    title: "Session timeout: set_expiry and the expiry methods",
     summary: "set_expiry(600) gives one session its own lifetime; clear_expired() sweeps the dead ones.",
     templates: "timeout",
     views: VIEWS,
@@ -38,7 +38,7 @@ pub const LESSON: Lesson = Lesson {
 /// `HttpOnly` cookie and `SESSION_EXPIRE_AT_BROWSER_CLOSE = True`.
 pub const SETTINGS_LESSON: Lesson = Lesson {
     slug: "settings",
-    title: "The SESSION_* settings",
+    title: "Session settings: name, age, path, Secure, HttpOnly, browser close",
     summary: "Cookie age, name, Secure, HttpOnly and expire-at-browser-close, and how set_expiry overrides them.",
     templates: "timeout",
     views: VIEWS,
@@ -68,12 +68,17 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
     page.render("get", context, &session)
 }
 
+/// The page says whether there was a session to end.
 pub(super) async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
+    // Reading the session drops a cookie key that names no live session (expired, flushed or
+    // never issued), as Django's load does: a key left means a session that flush() ends.
+    let keys = session.keys();
+    let had_session = session.session_key().is_some() || !keys.is_empty();
     session.flush().await?;
     let cleared = session.clear_expired().await?;
     page.render(
         "del",
-        json!({ "expired_sessions_removed": cleared }),
+        json!({ "ended_session": had_session, "expired_sessions_removed": cleared }),
         &session,
     )
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::AppError;
+use crate::python::repr_str;
 use crate::session::Expiry;
 use crate::session::expiry::parse_isoformat_with_offset;
 
@@ -138,7 +139,8 @@ pub fn room_for(len: usize, present: bool, key: &str) -> Result<(), FormError> {
         return Ok(());
     }
     Err(FormError(format!(
-        "The session already has {len} keys, the playground's limit is {MAX_KEYS}; delete or pop a key before adding {key:?}."
+        "The session already has {len} keys, the playground's limit is {MAX_KEYS}; delete or pop a key before adding {}.",
+        repr_str(key)
     )))
 }
 
@@ -188,6 +190,19 @@ fn datetime(text: &str) -> Result<DateTime<FixedOffset>, FormError> {
         )));
     }
     Ok(at)
+}
+
+/// The 400 message for a body that is not a URL-encoded form, whose `Content-Type` is
+/// `content_type` (without its parameters; empty when there was none).
+pub fn not_urlencoded_message(content_type: &str) -> String {
+    let received = if content_type.is_empty() {
+        "has no Content-Type".to_owned()
+    } else {
+        format!("is {content_type}")
+    };
+    format!(
+        "The playground reads a form sent as application/x-www-form-urlencoded, as its pages' forms send it (with curl: -d or --data-urlencode, not -F); this request's body {received}. Nothing was changed."
+    )
 }
 
 /// The 400 message for a form body actix could not read, naming the limit when it is the size.
@@ -395,6 +410,15 @@ mod tests {
             message,
             "The form is too large: 20000 bytes, and the playground accepts at most 16384 bytes (16 KiB) per form."
         );
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_url_encoded_form_is_named() {
+        assert_eq!(
+            not_urlencoded_message("multipart/form-data"),
+            "The playground reads a form sent as application/x-www-form-urlencoded, as its pages' forms send it (with curl: -d or --data-urlencode, not -F); this request's body is multipart/form-data. Nothing was changed."
+        );
+        assert!(not_urlencoded_message("").contains("this request's body has no Content-Type."));
     }
 
     #[test]

@@ -14,8 +14,9 @@ use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{HeaderValue, SET_COOKIE};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, HeaderValue, SET_COOKIE, TRANSFER_ENCODING};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, guard, web};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -25,11 +26,12 @@ use crate::config::{Engine, SessionSettings, Settings};
 use crate::error::AppError;
 use crate::inspector::{Inspection, inspect, mask};
 use crate::methods::{self, Methods};
-use crate::render::Renderer;
+use crate::python::{repr, repr_str};
+use crate::render::{Renderer, wants_json};
 use crate::session::expiry::{EXPIRY_KEY, python_isoformat};
 use crate::session::{Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 use csrf::CsrfToken;
-use forms::{LIMITS, Limits, RawForm};
+use forms::{FormError, LIMITS, Limits, RawForm};
 
 /// The playground's name in `[lessons.<slug>]`.
 pub const SLUG: &str = "playground";
@@ -71,15 +73,14 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         }))
         .app_data(form_config)
         .service(methods::resource("/", Methods::Read, page))
-        // The operations are POST only, as Django's `require_POST` views.
-        .service(methods::resource("/set/", Methods::Post, set))
-        .service(methods::resource("/delete/", Methods::Post, delete))
-        .service(methods::resource("/setdefault/", Methods::Post, setdefault))
-        .service(methods::resource("/pop/", Methods::Post, pop))
-        .service(methods::resource("/clear/", Methods::Post, clear))
-        .service(methods::resource("/flush/", Methods::Post, flush))
-        .service(methods::resource("/cycle_key/", Methods::Post, cycle_key))
-        .service(methods::resource("/set_expiry/", Methods::Post, set_expiry));
+        .service(operation("/set/", set))
+        .service(operation("/delete/", delete))
+        .service(operation("/setdefault/", setdefault))
+        .service(operation("/pop/", pop))
+        .service(operation("/clear/", clear))
+        .service(operation("/flush/", flush))
+        .service(operation("/cycle_key/", cycle_key))
+        .service(operation("/set_expiry/", set_expiry));
     views
         .wrap(AppendSlash::default())
         // Outermost, as Django's SessionMiddleware sits outside CommonMiddleware: the
@@ -87,9 +88,44 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         .wrap(SessionMiddleware::new(engine))
 }
 
-/// The POSTed form fields. As Django's `request.POST`, a body that is not
-/// `application/x-www-form-urlencoded` reads as no fields at all (a script may send only an
-/// `X-CSRFToken` header); a form body over the limit, or unreadable, is a 400.
+/// An operation's resource: POST only, as Django's `require_POST` views. A GET or HEAD of
+/// it (the address bar shows it after a form was sent) is still the 405, one that explains
+/// ([`opened_as_a_page`]); any other method gets the plain one.
+fn operation<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    methods::resource(path, Methods::Post, handler).route(
+        web::route()
+            .guard(guard::Any(guard::Get()).or(guard::Head()))
+            .to(opened_as_a_page),
+    )
+}
+
+/// `GET /playground/<operation>/`: Django's `require_POST` answers 405 with `Allow: POST`, and
+/// so does this, saying that the operation is sent by the playground's form (the error page
+/// links back to it).
+async fn opened_as_a_page(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let path = req.path();
+    let call = OPERATIONS
+        .iter()
+        .find(|(name, _)| path.strip_prefix(MOUNT_PATH) == Some(&format!("{name}/")))
+        .map_or("this operation", |(_, call)| call);
+    Err(AppError::MethodNotAllowed {
+        allow: "POST",
+        message: format!(
+            "{path} runs {call} when the playground's form sends it with POST, and answers nothing else, as a Django view under @require_POST: opening it as a page (from the address bar, or by reloading the page a form answered) is refused. Use the form on the playground page."
+        ),
+    })
+}
+
+/// The POSTed form fields. As Django's `request.POST`, no body reads as no fields at all (a
+/// script may send only an `X-CSRFToken` header). A body that is not
+/// `application/x-www-form-urlencoded` (multipart, JSON) is a 400 that says so, rather than
+/// an empty form whose first missing field would be blamed; a form body over the limit, or
+/// unreadable, is a 400 too.
 struct Fields(RawForm);
 
 impl FromRequest for Fields {
@@ -97,15 +133,28 @@ impl FromRequest for Fields {
     type Future = LocalBoxFuture<'static, Result<Fields, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if !req
-            .content_type()
-            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        {
-            return Box::pin(ready(Ok(Fields(RawForm::default()))));
+        let content_type = req.content_type();
+        if content_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            let form = web::Form::<RawForm>::from_request(req, payload);
+            return Box::pin(async move { Ok(Fields(form.await?.into_inner())) });
         }
-        let form = web::Form::<RawForm>::from_request(req, payload);
-        Box::pin(async move { Ok(Fields(form.await?.into_inner())) })
+        let fields = if has_body(req) {
+            Err(AppError::BadInput(forms::not_urlencoded_message(content_type)).into())
+        } else {
+            Ok(Fields(RawForm::default()))
+        };
+        Box::pin(ready(fields))
     }
+}
+
+/// Whether the request comes with a body: a `Content-Length` above 0, or a chunked one.
+fn has_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok())
+            .is_some_and(|length| length.trim() != "0")
 }
 
 /// Everything a playground handler renders with.
@@ -170,10 +219,44 @@ struct CsrfView<'a> {
     set_cookie: Option<String>,
 }
 
+/// A form the playground refused (a 400): which, why, and what was typed into it, so that the
+/// page shows the reason next to that form and puts the input back.
+#[derive(Serialize)]
+struct Refusal<'a> {
+    /// The operation whose form it was (`set`).
+    operation: &'static str,
+    /// Why, naming the rule that was broken.
+    message: &'a str,
+    /// The fields as sent (absent ones empty).
+    typed: Typed<'a>,
+}
+
+/// A refused form's fields, as typed.
+#[derive(Serialize)]
+struct Typed<'a> {
+    key: &'a str,
+    value: &'a str,
+    default: &'a str,
+    kind: &'a str,
+}
+
+impl<'a> Typed<'a> {
+    fn of(form: &'a RawForm) -> Self {
+        let field = |f: &'a Option<String>| f.as_deref().unwrap_or("");
+        Typed {
+            key: field(&form.key),
+            value: field(&form.value),
+            default: field(&form.default),
+            kind: field(&form.kind),
+        }
+    }
+}
+
 /// The page's template context.
 #[derive(Serialize)]
 struct PageContext<'a> {
     outcome: Option<&'a Outcome>,
+    refused: Option<Refusal<'a>>,
     session: &'a SessionSnapshot,
     settings: &'a SessionSettings,
     inspector: Inspection,
@@ -189,11 +272,60 @@ impl Ctx {
         Ok(form)
     }
 
+    /// The answer to an operation: what it did ([`Ctx::answer`]), or why its form was
+    /// refused ([`Ctx::refuse`]).
+    fn outcome(
+        &self,
+        session: &Session,
+        operation: &'static str,
+        form: &RawForm,
+        result: Result<Outcome, FormError>,
+    ) -> Result<HttpResponse, AppError> {
+        match result {
+            Ok(outcome) => self.answer(session, Some(outcome)),
+            Err(error) => self.refuse(session, operation, form, error),
+        }
+    }
+
+    /// A 400 for a refused form, the session left as it was. A JSON client gets the error
+    /// answer every 400 has; a browser gets the playground page itself, the reason shown next
+    /// to the form and what was typed put back in it, so that nothing is lost.
+    fn refuse(
+        &self,
+        session: &Session,
+        operation: &'static str,
+        form: &RawForm,
+        error: FormError,
+    ) -> Result<HttpResponse, AppError> {
+        if wants_json(&self.req) {
+            return Err(error.into());
+        }
+        tracing::info!(status = 400, "{error}");
+        let refusal = Refusal {
+            operation,
+            message: &error.0,
+            typed: Typed::of(form),
+        };
+        let mut response = self.respond(session, None, Some(refusal))?;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        Ok(response)
+    }
+
     /// The playground page (or JSON) after `outcome`, showing the session as it is now.
     fn answer(
         &self,
         session: &Session,
         outcome: Option<Outcome>,
+    ) -> Result<HttpResponse, AppError> {
+        self.respond(session, outcome, None)
+    }
+
+    /// The playground page (or JSON): after `outcome`, or with the form `refused`.
+    fn respond(
+        &self,
+        session: &Session,
+        outcome: Option<Outcome>,
+        refused: Option<Refusal<'_>>,
     ) -> Result<HttpResponse, AppError> {
         let engine = &self.playground.engine;
         let now = engine.clock.now();
@@ -224,6 +356,7 @@ impl Ctx {
         };
         let context = PageContext {
             outcome: outcome.as_ref(),
+            refused,
             session: &snapshot,
             settings: &engine.settings,
             inspector: inspect(&self.req, session, now),
@@ -250,29 +383,6 @@ impl Ctx {
     }
 }
 
-/// Python's `repr()` of a string: `'age'`.
-fn py_str(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 /// A session that stores nothing server-side cannot take a key back: the note that says so.
 fn signed_cookie_note(settings: &SessionSettings) -> &'static str {
     if settings.engine == Engine::SignedCookies {
@@ -284,7 +394,7 @@ fn signed_cookie_note(settings: &SessionSettings) -> &'static str {
 
 /// The error Django would end the request with, caught and explained.
 fn key_error(operation: &'static str, call: &str, key: &str, hint: &str) -> Outcome {
-    let k = py_str(key);
+    let k = repr_str(key);
     Outcome {
         operation,
         result: Value::Null,
@@ -303,15 +413,20 @@ async fn page(ctx: Ctx, session: Session) -> Result<HttpResponse, AppError> {
 /// `request.session[key] = value`.
 async fn set(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let value = forms::json_value(&form)?;
+    ctx.outcome(&session, "set", &form, set_outcome(&session, &form))
+}
+
+fn set_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let value = forms::json_value(form)?;
     let previous = session.get(&key);
     forms::room_for(session.keys().len(), previous.is_some(), &key)?;
     session.insert(key.clone(), value.clone());
-    let call = format!("request.session[{}] = {value}", py_str(&key));
+    let call = format!("request.session[{}] = {}", repr_str(&key), repr(&value));
     let mut message = match previous {
         Some(old) => format!(
-            "{call} replaced {old}; the key keeps its place in keys(). The session is marked modified, so it is saved and the cookie is sent again."
+            "{call} replaced {}; the key keeps its place in keys(). The session is marked modified, so it is saved and the cookie is sent again.",
+            repr(&old)
         ),
         None => format!(
             "{call} added the key at the end of keys(). The session is marked modified, so it is saved and the cookie is sent."
@@ -320,19 +435,24 @@ async fn set(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
     if key == EXPIRY_KEY {
         message.push_str(" This is the key set_expiry() keeps its value under, so the session's expiry changes with it.");
     }
-    ctx.answer(&session, Some(Outcome::new("set", Value::Null, message)))
+    Ok(Outcome::new("set", Value::Null, message))
 }
 
 /// `del request.session[key]`.
 async fn delete(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let k = py_str(&key);
+    ctx.outcome(&session, "delete", &form, delete_outcome(&session, &form))
+}
+
+fn delete_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let k = repr_str(&key);
     let call = format!("del request.session[{k}]");
     let outcome = match session.remove(&key) {
         Ok(old) => {
             let mut message = format!(
-                "{call} removed the key (its value was {old}). The session is marked modified, so it is saved."
+                "{call} removed the key (its value was {}). The session is marked modified, so it is saved.",
+                repr(&old)
             );
             if session.keys().is_empty() {
                 message.push_str(" It now holds no keys but keeps its session key: Django saves it empty and the cookie stays. Only flush() deletes the session.");
@@ -348,48 +468,59 @@ async fn delete(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRespon
             ),
         ),
     };
-    ctx.answer(&session, Some(outcome))
+    Ok(outcome)
 }
 
 /// `request.session.setdefault(key, value)`.
 async fn setdefault(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let value = forms::json_value(&form)?;
+    ctx.outcome(
+        &session,
+        "setdefault",
+        &form,
+        setdefault_outcome(&session, &form),
+    )
+}
+
+fn setdefault_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let value = forms::json_value(form)?;
     let present = session.contains(&key);
     forms::room_for(session.keys().len(), present, &key)?;
     let returned = session.setdefault(&key, value.clone());
-    let call = format!("setdefault({}, {value})", py_str(&key));
+    let call = format!("setdefault({}, {})", repr_str(&key), repr(&value));
+    let returned_repr = repr(&returned);
     let message = if present {
         format!(
-            "{call} returned {returned}; the key was present, so nothing changed (the session is not marked modified)."
+            "{call} returned {returned_repr}; the key was present, so nothing changed (the session is not marked modified)."
         )
     } else {
         format!(
-            "{call} returned {returned}; the key was absent, so it was stored and the session is marked modified."
+            "{call} returned {returned_repr}; the key was absent, so it was stored and the session is marked modified."
         )
     };
-    ctx.answer(
-        &session,
-        Some(Outcome::new("setdefault", returned, message)),
-    )
+    Ok(Outcome::new("setdefault", returned, message))
 }
 
 /// `request.session.pop(key)` or `request.session.pop(key, default)`.
 async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let key = forms::key(&form)?;
-    let default = forms::optional_default(&form)?;
-    let k = py_str(&key);
+    ctx.outcome(&session, "pop", &form, pop_outcome(&session, &form))
+}
+
+fn pop_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> {
+    let key = forms::key(form)?;
+    let default = forms::optional_default(form)?;
+    let k = repr_str(&key);
     let outcome = match default {
         None => match session.pop(&key) {
-            Ok(value) => Outcome::new(
-                "pop",
-                value.clone(),
-                format!(
-                    "pop({k}) returned {value} and removed the key. The session is marked modified."
-                ),
-            ),
+            Ok(value) => {
+                let message = format!(
+                    "pop({k}) returned {} and removed the key. The session is marked modified.",
+                    repr(&value)
+                );
+                Outcome::new("pop", value, message)
+            }
             Err(_) => key_error(
                 "pop",
                 &format!("pop({k})"),
@@ -399,22 +530,26 @@ async fn pop(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse,
                 ),
             ),
         },
-        Some(default) => match session.pop_if_present(&key) {
-            Some(value) => {
-                let message = format!(
-                    "pop({k}, {default}) returned {value}, the stored value, and removed the key; the default was not needed. The session is marked modified."
-                );
-                Outcome::new("pop", value, message)
+        Some(default) => {
+            let d = repr(&default);
+            match session.pop_if_present(&key) {
+                Some(value) => {
+                    let message = format!(
+                        "pop({k}, {d}) returned {}, the stored value, and removed the key; the default was not needed. The session is marked modified.",
+                        repr(&value)
+                    );
+                    Outcome::new("pop", value, message)
+                }
+                None => {
+                    let message = format!(
+                        "pop({k}, {d}) returned the default {d}; the key was absent, so nothing changed (the session is not marked modified)."
+                    );
+                    Outcome::new("pop", default, message)
+                }
             }
-            None => {
-                let message = format!(
-                    "pop({k}, {default}) returned the default {default}; the key was absent, so nothing changed (the session is not marked modified)."
-                );
-                Outcome::new("pop", default, message)
-            }
-        },
+        }
     };
-    ctx.answer(&session, Some(outcome))
+    Ok(outcome)
 }
 
 /// `request.session.clear()`.
@@ -423,7 +558,7 @@ async fn clear(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRespons
     let keys = session.keys();
     let had_key = session.session_key().is_some();
     session.clear();
-    let listed: Vec<String> = keys.iter().map(|k| py_str(k)).collect();
+    let listed: Vec<String> = keys.iter().map(|k| repr_str(k)).collect();
     let mut message = if keys.is_empty() {
         "clear() found no keys to remove; the session is marked modified all the same.".to_owned()
     } else {
@@ -503,7 +638,16 @@ fn python_call(expiry: Expiry) -> String {
 /// `request.session.set_expiry(value)`.
 async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     let form = ctx.checked(fields)?;
-    let expiry = forms::expiry(&form)?;
+    let outcome = set_expiry_outcome(&session, &form, &ctx.playground.engine.settings);
+    ctx.outcome(&session, "set_expiry", &form, outcome)
+}
+
+fn set_expiry_outcome(
+    session: &Session,
+    form: &RawForm,
+    settings: &SessionSettings,
+) -> Result<Outcome, FormError> {
+    let expiry = forms::expiry(form)?;
     let had_expiry = session.contains(EXPIRY_KEY);
     if expiry != Expiry::GlobalPolicy {
         forms::room_for(session.keys().len(), had_expiry, EXPIRY_KEY)?;
@@ -512,7 +656,7 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
     let call = python_call(expiry);
     let stored = session
         .get(EXPIRY_KEY)
-        .map(|v| v.to_string())
+        .map(|v| repr(&v))
         .unwrap_or_default();
     let age = session.get_expiry_age();
     let cookie_age = session.get_session_cookie_age();
@@ -538,34 +682,19 @@ async fn set_expiry(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRe
         ),
         Expiry::GlobalPolicy if had_expiry => format!(
             "{call} removed _session_expiry: back to the global policy (SESSION_COOKIE_AGE = {cookie_age} seconds, SESSION_EXPIRE_AT_BROWSER_CLOSE = {}). The session is marked modified.",
-            if ctx.playground.engine.settings.expire_at_browser_close {
-                "True"
-            } else {
-                "False"
-            }
+            repr(&Value::Bool(settings.expire_at_browser_close))
         ),
         Expiry::GlobalPolicy => format!(
             "{call}: there was no _session_expiry to remove, so nothing changed (the session is not marked modified); the global policy applies."
         ),
     };
-    ctx.answer(
-        &session,
-        Some(Outcome::new("set_expiry", Value::Null, message)),
-    )
+    Ok(Outcome::new("set_expiry", Value::Null, message))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone, Utc};
-
-    #[test]
-    fn strings_are_shown_as_python_writes_them() {
-        assert_eq!(py_str("age"), "'age'");
-        assert_eq!(py_str("it's"), "\"it's\"");
-        assert_eq!(py_str("a'b\"c"), "'a\\'b\"c'");
-        assert_eq!(py_str("back\\slash"), "'back\\\\slash'");
-    }
 
     #[test]
     fn set_expiry_arguments_are_spelled_as_in_python() {
