@@ -99,8 +99,9 @@ async fn redis_going_away_is_a_503_and_the_server_recovers_by_itself() {
     assert_eq!(back.json()["context"]["name"], "Sonam");
 }
 
-#[actix_web::test]
-async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
+/// A server on `cached_db` whose Redis is reached through a proxy the test can cut, under a
+/// key prefix of its own.
+async fn cached_db_behind_a_proxy() -> (common::TestApp, FaultyProxy, common::RedisPrefix) {
     let prefix = common::RedisPrefix::new();
     let proxy = FaultyProxy::start("127.0.0.1:6379").await;
     let app = spawn_app_with(&[
@@ -114,6 +115,12 @@ async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
         ("APP__CACHES__DEFAULT__TIMEOUT_MS", "300"),
     ])
     .await;
+    (app, proxy, prefix)
+}
+
+#[actix_web::test]
+async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
+    let (app, proxy, _prefix) = cached_db_behind_a_proxy().await;
     let mut browser = Browser::new(&app);
     browser.get_json("/basic/set/").await;
     proxy.cut().await;
@@ -137,19 +144,7 @@ async fn cached_db_keeps_serving_from_the_database_when_its_cache_is_down() {
 #[actix_web::test]
 async fn cached_db_never_serves_what_its_cache_missed_while_it_was_down() {
     // Arrange: a session in the database and the cache, then the cache goes away.
-    let prefix = common::RedisPrefix::new();
-    let proxy = FaultyProxy::start("127.0.0.1:6379").await;
-    let app = spawn_app_with(&[
-        ("APP__SESSION__ENGINE", "cached_db"),
-        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
-        (
-            "APP__CACHES__DEFAULT__URL",
-            &proxy.reroute(&common::redis_url()),
-        ),
-        ("APP__CACHES__DEFAULT__KEY_PREFIX", &prefix.prefix),
-        ("APP__CACHES__DEFAULT__TIMEOUT_MS", "300"),
-    ])
-    .await;
+    let (app, proxy, prefix) = cached_db_behind_a_proxy().await;
     let set = app.get_json("/timeout/set/", None).await;
     let cookie = format!("sessionid={}", set.cookie_value("sessionid").unwrap());
     assert_eq!(prefix.keys().len(), 1, "the session is in the cache");

@@ -556,27 +556,34 @@ mod tests {
         record
     }
 
+    /// Saves `keys` with counter 1 while the cache is up, then with counter 2 while it is down.
+    async fn updated_while_the_cache_is_down(store: &CachedDbStore<DbStore, Flaky>, keys: &[&str]) {
+        for key in keys {
+            let first = with_counter(key, 1);
+            store.save(&first, SaveMode::Create).await.unwrap();
+        }
+        store.cache.down.set(true);
+        for key in keys {
+            let second = with_counter(key, 2);
+            store.save(&second, SaveMode::Update).await.unwrap();
+        }
+    }
+
     #[actix_web::test]
     async fn writes_the_cache_missed_are_not_undone_when_it_returns() {
-        // Arrange: a session in both, then the cache goes down.
+        // Arrange: a session in both that the cache misses an update of, and another one.
         let store = flaky_store(MAX_SUSPECTS).await;
         let (updated, flushed) = (
             "cachedcachedcachedcached00000007",
             "cachedcachedcachedcached00000008",
         );
-        for key in [updated, flushed] {
-            store
-                .save(&with_counter(key, 1), SaveMode::Create)
-                .await
-                .unwrap();
-        }
-        store.cache.down.set(true);
-
-        // Act: an update and a flush reach the database only; then the cache comes back.
         store
-            .save(&with_counter(updated, 2), SaveMode::Update)
+            .save(&record(flushed), SaveMode::Create)
             .await
             .unwrap();
+        updated_while_the_cache_is_down(&store, &[updated]).await;
+
+        // Act: the other is flushed while the cache is still down; then the cache comes back.
         store.delete(flushed).await.unwrap();
         store.cache.down.set(false);
         let now = suite_now();
@@ -596,15 +603,7 @@ mod tests {
     async fn a_key_stays_suspect_until_the_cache_holds_the_databases_answer() {
         let store = flaky_store(MAX_SUSPECTS).await;
         let key = "cachedcachedcachedcached00000009";
-        store
-            .save(&with_counter(key, 1), SaveMode::Create)
-            .await
-            .unwrap();
-        store.cache.down.set(true);
-        store
-            .save(&with_counter(key, 2), SaveMode::Update)
-            .await
-            .unwrap();
+        updated_while_the_cache_is_down(&store, &[key]).await;
         // Still down: the read comes from the database, and the key stays suspect.
         let read = store.load(key, suite_now()).await.unwrap().unwrap();
         assert_eq!(read.data["counter"], 2);
@@ -626,19 +625,7 @@ mod tests {
             "cachedcachedcachedcached00000011",
             "cachedcachedcachedcached00000012",
         ];
-        for key in keys {
-            store
-                .save(&with_counter(key, 1), SaveMode::Create)
-                .await
-                .unwrap();
-        }
-        store.cache.down.set(true);
-        for key in keys {
-            store
-                .save(&with_counter(key, 2), SaveMode::Update)
-                .await
-                .unwrap();
-        }
+        updated_while_the_cache_is_down(&store, &keys).await;
         store.cache.down.set(false);
         let untouched = "cachedcachedcachedcached00000013";
         assert!(
