@@ -169,11 +169,10 @@ impl std::fmt::Display for ExpiryAge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             ExpiryAge::Whole(seconds) => write!(f, "{seconds}"),
-            // JSON's spelling of a float, which is Python's but for exponents (`1e-5`).
-            ExpiryAge::Fraction(seconds) => match serde_json::Number::from_f64(seconds) {
-                Some(number) => write!(f, "{number}"),
-                None => write!(f, "{seconds}"),
-            },
+            // As Python prints the float (`0.5`, `1e-05`).
+            ExpiryAge::Fraction(seconds) => {
+                f.write_str(&crate::python::repr(&Value::from(seconds)))
+            }
         }
     }
 }
@@ -476,6 +475,11 @@ mod tests {
         assert_eq!(half, StoredExpiry::Seconds(ExpiryAge::Fraction(0.5)));
         assert_eq!(half.age(COOKIE_AGE, now()), ExpiryAge::Fraction(0.5));
         assert_eq!(half.age(COOKIE_AGE, now()).to_string(), "0.5");
+        assert_eq!(
+            ExpiryAge::Fraction(1e-5).to_string(),
+            "1e-05",
+            "Python's spelling"
+        );
         assert_eq!(half.age(COOKIE_AGE, now()).max_age(), 0, "int(0.5)");
         assert_eq!(
             half.date(COOKIE_AGE, now()),
