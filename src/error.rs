@@ -5,6 +5,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::methods::Methods;
 use crate::session::{SessionError, StoreError};
 
 /// Everything a request can fail with.
@@ -19,12 +20,12 @@ pub enum AppError {
     /// The input breaks a rule (a limit, a format); the text names the rule.
     #[error("{0}")]
     BadInput(String),
-    /// The address does not answer this method; `allow` is its `Allow` header (`POST`), the
-    /// message says what to do instead.
+    /// The address does not answer this method; `allow` is what it answers (its `Allow`
+    /// header), the message says what to do instead.
     #[error("{message}")]
     MethodNotAllowed {
-        /// The methods the address answers, as the `Allow` header names them.
-        allow: &'static str,
+        /// The methods the address answers.
+        allow: Methods,
         /// What the visitor is told.
         message: String,
     },
@@ -155,7 +156,7 @@ impl ResponseError for AppError {
         }
         let mut response = HttpResponse::build(self.status_code());
         if let AppError::MethodNotAllowed { allow, .. } = self {
-            response.insert_header((header::ALLOW, *allow));
+            response.insert_header((header::ALLOW, allow.allow()));
         }
         response
             .content_type("text/plain; charset=utf-8")

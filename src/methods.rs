@@ -39,7 +39,7 @@ impl Methods {
     }
 
     /// The `Allow` header's value, such as `GET, HEAD`.
-    fn allow(self) -> String {
+    pub fn allow(self) -> String {
         self.list()
             .iter()
             .map(Method::as_str)

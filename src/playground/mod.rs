@@ -73,14 +73,14 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         }))
         .app_data(form_config)
         .service(methods::resource("/", Methods::Read, page))
-        .service(operation("/set/", set))
-        .service(operation("/delete/", delete))
-        .service(operation("/setdefault/", setdefault))
-        .service(operation("/pop/", pop))
-        .service(operation("/clear/", clear))
-        .service(operation("/flush/", flush))
-        .service(operation("/cycle_key/", cycle_key))
-        .service(operation("/set_expiry/", set_expiry));
+        .service(operation("set", set))
+        .service(operation("delete", delete))
+        .service(operation("setdefault", setdefault))
+        .service(operation("pop", pop))
+        .service(operation("clear", clear))
+        .service(operation("flush", flush))
+        .service(operation("cycle_key", cycle_key))
+        .service(operation("set_expiry", set_expiry));
     views
         .wrap(AppendSlash::default())
         // Outermost, as Django's SessionMiddleware sits outside CommonMiddleware: the
@@ -88,37 +88,40 @@ pub fn scope(engine: Arc<SessionEngine>) -> impl actix_web::dev::HttpServiceFact
         .wrap(SessionMiddleware::new(engine))
 }
 
-/// An operation's resource: POST only, as Django's `require_POST` views. A GET or HEAD of
-/// it (the address bar shows it after a form was sent) is still the 405, one that explains
-/// ([`opened_as_a_page`]); any other method gets the plain one.
-fn operation<F, Args>(path: &str, handler: F) -> actix_web::Resource
+/// The resource of the operation `name`: POST only, as Django's `require_POST` views. A GET
+/// or HEAD of it (the address bar shows it after a form was sent) is still the 405, one that
+/// explains ([`opened_as_a_page`]); any other method gets the plain one.
+fn operation<F, Args>(name: &str, handler: F) -> actix_web::Resource
 where
     F: actix_web::Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
-    methods::resource(path, Methods::Post, handler).route(
+    let explanation = opened_as_a_page(name);
+    methods::resource(&format!("/{name}/"), Methods::Post, handler).route(
         web::route()
             .guard(guard::Any(guard::Get()).or(guard::Head()))
-            .to(opened_as_a_page),
+            .to(move || {
+                let refused = AppError::MethodNotAllowed {
+                    allow: Methods::Post,
+                    message: explanation.clone(),
+                };
+                async move { Err::<HttpResponse, _>(refused) }
+            }),
     )
 }
 
-/// `GET /playground/<operation>/`: Django's `require_POST` answers 405 with `Allow: POST`, and
-/// so does this, saying that the operation is sent by the playground's form (the error page
-/// links back to it).
-async fn opened_as_a_page(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let path = req.path();
+/// What `GET /playground/<name>/` is told: Django's `require_POST` answers 405 with
+/// `Allow: POST`, and so does this, saying that the operation is sent by the playground's form
+/// (the error page links back to it).
+fn opened_as_a_page(name: &str) -> String {
     let call = OPERATIONS
         .iter()
-        .find(|(name, _)| path.strip_prefix(MOUNT_PATH) == Some(&format!("{name}/")))
+        .find(|(operation, _)| *operation == name)
         .map_or("this operation", |(_, call)| call);
-    Err(AppError::MethodNotAllowed {
-        allow: "POST",
-        message: format!(
-            "{path} runs {call} when the playground's form sends it with POST, and answers nothing else, as a Django view under @require_POST: opening it as a page (from the address bar, or by reloading the page a form answered) is refused. Use the form on the playground page."
-        ),
-    })
+    format!(
+        "{MOUNT_PATH}{name}/ runs {call} when the playground's form sends it with POST, and answers nothing else, as a Django view under @require_POST: opening it as a page (from the address bar, or by reloading the page a form answered) is refused. Use the form on the playground page."
+    )
 }
 
 /// The POSTed form fields. As Django's `request.POST`, no body reads as no fields at all (a

@@ -16,6 +16,8 @@ use rustix::fs::{Access, access};
 #[derive(Debug, Clone)]
 pub struct OpenedFile {
     path: PathBuf,
+    /// Its write-ahead log, beside it.
+    wal: PathBuf,
     device: u64,
     inode: u64,
 }
@@ -24,8 +26,11 @@ impl OpenedFile {
     /// Notes which file is at `path` now (just after SQLite opened it).
     pub fn note(path: &Path) -> io::Result<Self> {
         let meta = std::fs::metadata(path)?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
         Ok(OpenedFile {
             path: path.to_owned(),
+            wal: wal.into(),
             device: meta.dev(),
             inode: meta.ino(),
         })
@@ -49,11 +54,10 @@ impl OpenedFile {
             }
             Ok(_) => {}
         }
-        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
-        for file in [self.path.as_path(), wal.as_path()] {
+        for file in [&self.path, &self.wal] {
             match access(file, Access::WRITE_OK) {
                 Ok(()) => {}
-                Err(e) if e == rustix::io::Errno::NOENT && file == wal => {}
+                Err(e) if e == rustix::io::Errno::NOENT && file == &self.wal => {}
                 Err(e) => {
                     return Some(format!(
                         "the database file {} cannot be written: {}",
