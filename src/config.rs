@@ -145,14 +145,25 @@ impl fmt::Display for Engine {
 
 impl<'de> Deserialize<'de> for Engine {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Engine::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown engine `{s}`; allowed values: {}",
-                Engine::NAMES.join(", ")
-            ))
-        })
+        one_of(d, "engine", &Engine::NAMES, Engine::parse)
     }
+}
+
+/// A setting that takes one of `names` (the ones `parse` reads); any other text is refused
+/// with a message that names the `kind` of setting and lists the allowed values.
+fn one_of<'de, D: Deserializer<'de>, T>(
+    d: D,
+    kind: &str,
+    names: &[&str],
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, D::Error> {
+    let s = String::deserialize(d)?;
+    parse(&s).ok_or_else(|| {
+        de::Error::custom(format!(
+            "unknown {kind} `{s}`; allowed values: {}",
+            names.join(", ")
+        ))
+    })
 }
 
 /// `SESSION_COOKIE_SAMESITE`: `Lax`, `Strict`, `None`, or `false` to omit the attribute.
@@ -571,13 +582,12 @@ impl CacheBackend {
 
 impl<'de> Deserialize<'de> for CacheBackend {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        CacheBackend::parse(&s).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown cache backend `{s}`; allowed values: {}",
-                CacheBackend::NAMES.join(", ")
-            ))
-        })
+        one_of(
+            d,
+            "cache backend",
+            &CacheBackend::NAMES,
+            CacheBackend::parse,
+        )
     }
 }
 
