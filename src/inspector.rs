@@ -295,6 +295,7 @@ fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
         "No session yet: the cookie is set by the first view that modifies the session.".to_owned(),
     );
     reasons.push("It expired in the browser (after Max-Age seconds, or when the browser closed for a browser-session cookie), or a flush() deleted it.".to_owned());
+    reasons.push("The browser refuses cookies from this site (blocked in its settings), or the client keeps none (curl without -c and -b): the cookie was set, but it never comes back.".to_owned());
     reasons
 }
 

@@ -173,3 +173,22 @@ async fn the_stored_record_is_shown_as_this_response_leaves_it() {
         "no items shown"
     );
 }
+
+#[actix_web::test]
+async fn a_browser_that_refuses_cookies_is_named_among_the_reasons_the_cookie_did_not_come() {
+    let app = spawn_app().await;
+
+    // A browser that refuses cookies: set/ sends the cookie, check/ gets none back.
+    let set = app.get("/testcookie/set/", None).await;
+    assert!(set.set_cookie().starts_with("sessionid="));
+    let check = app.get("/testcookie/check/", None).await;
+
+    assert!(check.body.contains("<p class=\"answer\">False</p>"));
+    assert!(
+        check
+            .body
+            .contains("The browser refuses cookies from this site (blocked in its settings)"),
+        "{}",
+        check.body
+    );
+}
