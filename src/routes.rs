@@ -137,6 +137,36 @@ struct ErrorContext<'a> {
     message: &'a str,
     /// A refused playground form leads back to the playground.
     back_to_playground: bool,
+    /// An error under a lesson's path (a mistyped view, such as `/testcookie/get/`) leads back
+    /// to that lesson and lists its views.
+    lesson: Option<LessonLink>,
+}
+
+/// A lesson as an error page links to it: its title, its path and its views' paths.
+#[derive(Serialize)]
+struct LessonLink {
+    title: &'static str,
+    path: String,
+    views: Vec<String>,
+}
+
+impl LessonLink {
+    /// The lesson whose mount path `path` is under, if there is one.
+    fn under(path: &str) -> Option<LessonLink> {
+        let lesson = LESSONS
+            .iter()
+            .find(|lesson| path.starts_with(&lesson.mount_path()))?;
+        let mount_path = lesson.mount_path();
+        Some(LessonLink {
+            title: lesson.title,
+            views: lesson
+                .views
+                .iter()
+                .map(|view| format!("{mount_path}{}/", view.name))
+                .collect(),
+            path: mount_path,
+        })
+    }
 }
 
 /// Turns every 4xx/5xx error into a page (or JSON) that says what happened; the cause was
@@ -166,6 +196,7 @@ pub fn render_error<B: MessageBody + 'static>(
         title: &title,
         message: &message,
         back_to_playground: req.path().starts_with(crate::playground::MOUNT_PATH),
+        lesson: LessonLink::under(req.path()),
     };
     let rendered = if wants_json(&req) {
         Some((

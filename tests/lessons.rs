@@ -712,3 +712,31 @@ async fn every_lesson_page_opens_with_its_h1_and_is_titled_as_it() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_mistyped_view_of_a_lesson_leads_back_to_that_lesson_and_its_views() {
+    let app = spawn_app().await;
+
+    // The test cookie lesson reads with check/, not get/ as the other lessons do.
+    let page = app.get("/testcookie/get/", None).await;
+
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("Page not found"));
+    for view in ["set", "check", "del"] {
+        assert!(
+            page.body.contains(&format!(
+                "<a href=\"/testcookie/{view}/\"><code>/testcookie/{view}/</code></a>"
+            )),
+            "{view}/ is offered: {}",
+            page.body
+        );
+    }
+    assert!(page.body.contains(
+        "<a href=\"/testcookie/\">Back to the lesson: Test cookies: does this browser accept cookies?</a>"
+    ));
+
+    // Outside the lessons, only the way back to the list of lessons.
+    let elsewhere = app.get("/nope/", None).await;
+    assert_eq!(elsewhere.status, 404);
+    assert!(!elsewhere.body.contains("Back to the lesson:"));
+}
