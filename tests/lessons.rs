@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Browser, http_date, raw_request, spawn_app};
+use common::{Browser, http_date, raw_request, spawn_app, spawn_app_with};
 use serde_json::json;
 
 #[actix_web::test]
@@ -739,4 +739,39 @@ async fn a_mistyped_view_of_a_lesson_leads_back_to_that_lesson_and_its_views() {
     let elsewhere = app.get("/nope/", None).await;
     assert_eq!(elsewhere.status, 404);
     assert!(!elsewhere.body.contains("Back to the lesson:"));
+}
+
+#[actix_web::test]
+async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_text() {
+    let configured = spawn_app_with(&[("APP__LESSONS__PAGESESSION__COOKIE_AGE", "5")]).await;
+    let committed = spawn_app().await;
+
+    let page = configured.get("/pagesession/", None).await;
+
+    assert_eq!(page.status, 200);
+    let notice = "<p class=\"notice\">This server runs this lesson with <code>SESSION_COOKIE_AGE = 5</code>,\nwhere the text below counts with <code>20</code>: read 5 seconds wherever\nit says 20.";
+    assert!(page.body.contains(notice), "{}", page.body);
+    let heading = page.body.find("<h1>").unwrap();
+    let text = page.body.find("What this lesson teaches").unwrap();
+    let shown = page.body.find(notice).unwrap();
+    assert!(
+        heading < shown && shown < text,
+        "between the title and the text"
+    );
+
+    // With the committed settings every text counts with the age that runs.
+    for lesson in [
+        "basic",
+        "dict",
+        "timeout",
+        "testcookie",
+        "settings",
+        "pagesession",
+    ] {
+        let page = committed.get(&format!("/{lesson}/"), None).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("class=\"notice\""), "/{lesson}/");
+    }
+    let other = configured.get("/basic/", None).await;
+    assert!(!other.body.contains("class=\"notice\""));
 }

@@ -28,6 +28,7 @@ pub const LESSON: Lesson = Lesson {
         },
     ],
     source: include_str!("basic.rs"),
+    text_cookie_age: super::DJANGO_COOKIE_AGE,
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

@@ -32,6 +32,7 @@ pub const LESSON: Lesson = Lesson {
         },
     ],
     source: include_str!("dict.rs"),
+    text_cookie_age: super::DJANGO_COOKIE_AGE,
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

@@ -42,6 +42,9 @@ pub struct Lesson {
     pub views: &'static [View],
     /// The Rust source of its handlers, shown on the lesson page next to Django's code.
     pub source: &'static str,
+    /// The `SESSION_COOKIE_AGE` its text is written for and counts with; a lesson configured
+    /// with another age says so above its text.
+    pub text_cookie_age: i64,
 }
 
 /// One view of a lesson.
@@ -59,6 +62,10 @@ impl Lesson {
         format!("/{}/", self.slug)
     }
 }
+
+/// Django's default `SESSION_COOKIE_AGE`, two weeks: the age the texts of the lessons with
+/// Django's default settings count with.
+const DJANGO_COOKIE_AGE: i64 = 1_209_600;
 
 /// Every lesson, in teaching order.
 pub static LESSONS: [Lesson; 6] = [

@@ -29,6 +29,7 @@ pub const LESSON: Lesson = Lesson {
         },
     ],
     source: include_str!("pagesession.rs"),
+    text_cookie_age: 20,
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

@@ -32,6 +32,7 @@ pub const LESSON: Lesson = Lesson {
     templates: "timeout",
     views: VIEWS,
     source: include_str!("timeout.rs"),
+    text_cookie_age: super::DJANGO_COOKIE_AGE,
 };
 
 /// `/settings/`: the timeout views under `SESSION_COOKIE_AGE = 400`, a renamed, `Secure`,
@@ -43,6 +44,7 @@ pub const SETTINGS_LESSON: Lesson = Lesson {
     templates: "timeout",
     views: VIEWS,
     source: include_str!("timeout.rs"),
+    text_cookie_age: 400,
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {
