@@ -467,7 +467,7 @@ fn delete_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormErro
             &call,
             &key,
             &format!(
-                "To remove a key that may be absent, write request.session.pop({k}, None), or test `if {k} in request.session` first."
+                "To remove a key that may be absent, write request.session.pop({k}, None), or test first whether {k} in request.session is True."
             ),
         ),
     };
