@@ -1,8 +1,24 @@
-// Counts the inspector's "seconds left" down, once a second, without reloading the page.
+// Counts the inspector's "seconds left" down, once a second, without reloading the page. A page
+// the browser shows again from its HTTP cache (Back or Forward without the back/forward cache)
+// runs this script anew on an old answer: its seconds left were counted when it was first
+// loaded, so it says so instead of counting them down again from the start.
 (function () {
   "use strict";
   var counters = document.querySelectorAll(".countdown[data-seconds-left]");
   if (!counters.length) return;
+  var entry = window.performance && performance.getEntriesByType
+    ? performance.getEntriesByType("navigation")[0]
+    : null;
+  if (entry && entry.type === "back_forward" && entry.transferSize === 0) {
+    counters.forEach(function (el) {
+      var note = document.createElement("strong");
+      note.className = "stale";
+      note.textContent = " That count is from when this page was first loaded: your browser has " +
+        "shown it again from its cache, so time has run on since then and the session may have changed.";
+      el.parentNode.appendChild(note);
+    });
+    return;
+  }
   var started = Date.now();
   function tick() {
     var elapsed = Math.floor((Date.now() - started) / 1000);

@@ -1,6 +1,6 @@
 // Debian's chromium, driven by playwright-core (no browser download), with exactly the
-// command-line switches below and a fresh profile (user data dir) per browser, so every test
-// starts with no cookies. Playwright's own default switches are not added.
+// command-line switches below (and those a test adds) and a fresh profile (user data dir) per
+// browser, so every test starts with no cookies. Playwright's own default switches are not added.
 
 import { chromium } from 'playwright-core';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,13 +21,18 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
- * Starts chromium on the profile `userDataDir` (a new temp dir when omitted).
+ * Starts chromium on the profile `userDataDir` (a new temp dir when omitted), with the extra
+ * command-line switches `args` (such as `--disable-features=BackForwardCache`).
  *
  * `restart()` closes the browser gracefully (as a student quitting it: cookies are written to
  * the profile, session cookies are not) and starts it again on the same profile.
  * `close()` closes it and removes the profile if this helper created it.
  */
-export async function launchBrowser({ userDataDir, viewport = { width: 1280, height: 800 } } = {}) {
+export async function launchBrowser({
+  userDataDir,
+  viewport = { width: 1280, height: 800 },
+  args = [],
+} = {}) {
   const ownDir = !userDataDir;
   const dir = userDataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'sessionlab-chromium-')));
   const open = () =>
@@ -36,7 +41,13 @@ export async function launchBrowser({ userDataDir, viewport = { width: 1280, hei
       headless: true,
       // Exactly our switches; playwright still needs its pipe, the profile and a first page.
       ignoreDefaultArgs: true,
-      args: [...CHROMIUM_ARGS, `--user-data-dir=${dir}`, '--remote-debugging-pipe', 'about:blank'],
+      args: [
+        ...CHROMIUM_ARGS,
+        ...args,
+        `--user-data-dir=${dir}`,
+        '--remote-debugging-pipe',
+        'about:blank',
+      ],
       viewport,
       timeout: 30_000,
     });

@@ -69,12 +69,12 @@ const TEST_OPTIONS = { timeout: 60_000 };
  * Runs `body` with a fresh server (started with `env`) and a fresh browser; on failure the
  * error carries the server's last log lines. Both are stopped whatever happens.
  */
-function lab(body, { env } = {}) {
+function lab(body, { env, args } = {}) {
   return async (t) => {
     const server = await startServer({ env });
     let browser;
     try {
-      browser = await launchBrowser();
+      browser = await launchBrowser({ args });
       await body({ t, server, browser, url: server.url, page: await browser.page() });
     } catch (error) {
       if (error instanceof Error) {
@@ -409,5 +409,43 @@ test(
       assert.deepEqual(json.session.keys, []);
     },
     { env: { APP__LESSONS__PAGESESSION__COOKIE_AGE: '3' } },
+  ),
+);
+
+test(
+  'Back to a page the browser shows again from its HTTP cache: the inspector does not count its old seconds down again',
+  TEST_OPTIONS,
+  lab(
+    async ({ url, page }) => {
+      await visit(page, url, '/pagesession/set/');
+      assert.equal(await page.locator('.countdown').innerText(), '3');
+      await visit(page, url, '/pagesession/');
+
+      // The session expires while the student reads on; then Back.
+      await sleep(4_000);
+      await page.goBack();
+      const navigation = await page.evaluate(() => {
+        const entry = performance.getEntriesByType('navigation')[0];
+        return { type: entry.type, transferSize: entry.transferSize };
+      });
+      assert.deepEqual(
+        navigation,
+        { type: 'back_forward', transferSize: 0 },
+        'the old answer came from the HTTP cache',
+      );
+      await sleep(1_500);
+
+      const record = await page.locator('section.inspector').innerText();
+      assert.match(
+        record,
+        /3 seconds left\. That count is from when this page was first loaded: your browser has shown it again from its cache/,
+      );
+    },
+    {
+      env: { APP__LESSONS__PAGESESSION__COOKIE_AGE: '3' },
+      // Without the back/forward cache, Back loads the old answer from the HTTP cache and runs
+      // its scripts again (as when the cache keeps no more pages, or for browsers without it).
+      args: ['--disable-features=BackForwardCache'],
+    },
   ),
 );
