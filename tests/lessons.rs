@@ -749,7 +749,7 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
     let page = configured.get("/pagesession/", None).await;
 
     assert_eq!(page.status, 200);
-    let notice = "<p class=\"notice\">This server runs this lesson with <code>SESSION_COOKIE_AGE = 5</code>,\nwhere the text below counts with <code>20</code>: read 5 seconds wherever\nit says 20.";
+    let notice = "<p class=\"notice\">This server runs this lesson with <code>SESSION_COOKIE_AGE = 5</code>,\nwhere the text below counts with <code>20</code>: read 5 seconds wherever\nit says 20, and scale the waits it suggests to match.";
     assert!(page.body.contains(notice), "{}", page.body);
     let heading = page.body.find("<h1>").unwrap();
     let text = page.body.find("What this lesson teaches").unwrap();
