@@ -8,8 +8,9 @@
 //! as Django's `require_http_methods` answers, rendered as the other error pages are.
 
 use actix_web::http::Method;
-use actix_web::http::header::{ALLOW, HeaderValue};
-use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, guard, web};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, guard, web};
+
+use crate::error::AppError;
 
 /// The methods an address answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +56,6 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    let allow = methods.allow();
-    let allow_header = HeaderValue::try_from(allow.as_str()).expect("method names are ASCII");
     web::resource(path)
         .route(
             web::route()
@@ -65,15 +64,16 @@ where
                 }))
                 .to(handler),
         )
-        .default_service(web::to(move || {
-            let response = HttpResponse::MethodNotAllowed()
-                .insert_header((ALLOW, allow_header.clone()))
-                .finish();
-            // An error, so that the error pages render it (keeping the `Allow` header).
-            let refused = actix_web::error::InternalError::from_response(
-                format!("this address answers {allow} only"),
-                response,
-            );
+        .default_service(web::to(move |req: HttpRequest| {
+            // An error, so that the error pages render it (with the `Allow` header).
+            let refused = AppError::MethodNotAllowed {
+                allow: methods,
+                message: format!(
+                    "This address does not answer {}: it answers {} only.",
+                    req.method(),
+                    methods.allow()
+                ),
+            };
             async move { Err::<HttpResponse, _>(refused) }
         }))
 }
@@ -81,6 +81,7 @@ where
 #[cfg(test)]
 mod tests {
     use actix_web::http::StatusCode;
+    use actix_web::http::header::ALLOW;
     use actix_web::{App, test};
 
     use super::*;
@@ -141,7 +142,11 @@ mod tests {
                 "{methods:?} {method}"
             );
             assert_eq!(allow.as_deref(), Some(named), "{methods:?} {method}");
-            assert_ne!(body, "answered", "{methods:?} {method}");
+            assert_eq!(
+                body,
+                format!("This address does not answer {method}: it answers {named} only."),
+                "{methods:?} {method}"
+            );
         }
     }
 }

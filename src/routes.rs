@@ -6,7 +6,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
 
@@ -104,15 +104,45 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         })
 }
 
-/// `/static/{file}`: files compiled into the binary.
-pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// `/static/{file}`: files compiled into the binary. Each answer carries the file's digest as
+/// its `ETag` and asks the browser to check it before using a copy it keeps (`no-cache`), so a
+/// page never runs an older script or style sheet than the server's; the check of an unchanged
+/// file is a `304` without a body.
+pub async fn static_file(
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let name = path.into_inner();
     let file = StaticFiles::get(&name).ok_or(AppError::NotFound)?;
-    let mime = mime_for(&name);
-    Ok(HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+    let etag = digest_tag(&file.metadata.sha256_hash());
+    let cached_copy_is_current = match req.get_header::<header::IfNoneMatch>() {
+        Some(header::IfNoneMatch::Any) => true,
+        Some(header::IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(&etag)),
+        None => false,
+    };
+    let mut answer = if cached_copy_is_current {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    answer
+        .insert_header(header::ETag(etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    if cached_copy_is_current {
+        return Ok(answer.finish());
+    }
+    Ok(answer
+        .content_type(mime_for(&name))
         .body(file.data.into_owned()))
+}
+
+/// A strong entity tag from the first 16 bytes of a file's SHA-256 digest, in hex.
+fn digest_tag(digest: &[u8; 32]) -> header::EntityTag {
+    let hex: String = digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    header::EntityTag::new_strong(hex)
 }
 
 fn mime_for(name: &str) -> &'static str {
@@ -229,7 +259,6 @@ pub fn render_error<B: MessageBody + 'static>(
 
 fn default_message(status: StatusCode) -> String {
     match status {
-        StatusCode::METHOD_NOT_ALLOWED => "This address does not answer that method.".into(),
         s if s.is_server_error() => "Something went wrong on the server.".into(),
         _ => "The request could not be handled.".into(),
     }

@@ -467,7 +467,17 @@ async fn other_methods_are_a_405_naming_the_ones_an_address_answers() {
         .request(reqwest::Method::OPTIONS, "/basic/get/", None, "text/html")
         .await;
     assert_eq!(page.status, 405);
-    assert!(page.body.contains("does not answer that method"));
+    assert!(
+        page.body
+            .contains("This address does not answer OPTIONS: it answers GET, HEAD, POST only."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<title>Method not allowed"),
+        "{}",
+        page.body
+    );
     // An address that does not exist stays a 404 whatever the method.
     let page = app
         .request(
@@ -580,6 +590,43 @@ async fn html_pages_extend_the_base_template_and_escape_values() {
             .unwrap()
             .starts_with("text/css")
     );
+}
+
+#[actix_web::test]
+async fn a_static_file_is_checked_by_its_digest_before_a_kept_copy_is_used() {
+    let app = spawn_app().await;
+
+    let script = app.get("/static/inspector.js", None).await;
+
+    assert_eq!(script.status, 200);
+    assert_eq!(script.headers["cache-control"], "no-cache");
+    let etag = script.headers["etag"].to_str().unwrap().to_owned();
+    assert!(etag.len() == 34 && etag.starts_with('"'), "{etag}");
+    let css = app.get("/static/style.css", None).await;
+    assert_ne!(
+        css.headers["etag"],
+        etag.as_str(),
+        "each file has its own tag"
+    );
+
+    let revalidate = |tag: &str| {
+        app.client
+            .get(format!("{}/static/inspector.js", app.address))
+            .header("If-None-Match", tag.to_owned())
+            .send()
+    };
+    let unchanged = revalidate(&etag).await.unwrap();
+    assert_eq!(unchanged.status(), 304);
+    assert_eq!(unchanged.headers()["etag"], etag.as_str());
+    assert!(unchanged.text().await.unwrap().is_empty());
+    let weak = revalidate(&format!("W/{etag}")).await.unwrap();
+    assert_eq!(weak.status(), 304, "If-None-Match compares weakly");
+
+    let older = revalidate("\"0123456789abcdef0123456789abcdef\"")
+        .await
+        .unwrap();
+    assert_eq!(older.status(), 200);
+    assert_eq!(older.text().await.unwrap(), script.body);
 }
 
 #[actix_web::test]
