@@ -19,8 +19,17 @@ use crate::startup::AppState;
 
 #[derive(Serialize)]
 struct IndexContext {
-    lessons: &'static [Lesson],
+    lessons: Vec<IndexEntry>,
     profile: String,
+}
+
+/// A lesson in the list, with the `SESSION_COOKIE_AGE` it runs with here when that is not the
+/// one its title and text count with.
+#[derive(Serialize)]
+struct IndexEntry {
+    #[serde(flatten)]
+    lesson: &'static Lesson,
+    other_cookie_age: Option<i64>,
 }
 
 /// `/`: the list of lessons.
@@ -29,8 +38,21 @@ pub async fn index(
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
 ) -> Result<HttpResponse, AppError> {
+    let lessons = LESSONS
+        .iter()
+        .map(|lesson| {
+            let age = state
+                .settings
+                .lesson_session(lesson.slug, &lesson.mount_path())
+                .cookie_age;
+            IndexEntry {
+                lesson,
+                other_cookie_age: (age != lesson.text_cookie_age).then_some(age),
+            }
+        })
+        .collect();
     let context = IndexContext {
-        lessons: &LESSONS,
+        lessons,
         profile: state.settings.profile.clone(),
     };
     let json = json!({

@@ -821,4 +821,17 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
     }
     let other = configured.get("/basic/", None).await;
     assert!(!other.body.contains("class=\"notice\""));
+
+    // The list of lessons says it beside the lesson, whose title gives the text's age.
+    let index = configured.get("/", None).await;
+    let entry = index.body.find("href=\"/pagesession/\"").unwrap();
+    let listed = "<p class=\"notice\">Runs here with <code>SESSION_COOKIE_AGE = 5</code>, where its text counts with <code>20</code>.</p>";
+    let shown = index
+        .body
+        .find(listed)
+        .unwrap_or_else(|| panic!("{}", index.body));
+    assert!(entry < shown, "under the page session's entry");
+    assert_eq!(index.body.matches("class=\"notice\"").count(), 1);
+    let index = committed.get("/", None).await;
+    assert!(!index.body.contains("class=\"notice\""), "{}", index.body);
 }
