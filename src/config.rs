@@ -2,6 +2,7 @@
 //! environment variables, validated so that a bad setting stops start-up with a message naming
 //! where it came from, the key, the bad value and what is allowed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -166,36 +167,88 @@ fn one_of<'de, D: Deserializer<'de>, T>(
     })
 }
 
-/// `SESSION_COOKIE_SAMESITE`: `Lax`, `Strict`, `None`, or `false` to omit the attribute.
+/// `SESSION_COOKIE_SAMESITE`: `Lax`, `Strict`, `None`, or `false` to omit the attribute. A
+/// policy is recognised in any case, as Django compares it, and is written in the cookie as the
+/// configuration spells it, as Django writes the setting's own text (`"strict"` gives
+/// `SameSite=strict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
     /// `SameSite=Lax` (Django's default).
-    Lax,
+    Lax(Spelling),
     /// `SameSite=Strict`.
-    Strict,
+    Strict(Spelling),
     /// `SameSite=None` (browsers then require `Secure`).
-    None,
+    None(Spelling),
     /// No `SameSite` attribute (`SESSION_COOKIE_SAMESITE = False`).
     Omit,
 }
 
+/// Which letters of a SameSite policy's name are upper case (bit `i` for letter `i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spelling(u8);
+
+impl Spelling {
+    /// The first letter upper case, the others lower case: `Lax`, `Strict`, `None`.
+    pub const CAPITALIZED: Spelling = Spelling(1);
+
+    /// The spelling of `name` (a policy's name in some case).
+    fn of(name: &str) -> Spelling {
+        Spelling(
+            name.bytes()
+                .take(8)
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_uppercase())
+                .fold(0, |mask, (i, _)| mask | 1 << i),
+        )
+    }
+
+    /// `lower` (a policy's name in lower case) in this spelling; `capitalized` is the same name
+    /// in the usual spelling, returned without a copy.
+    fn apply(self, lower: &'static str, capitalized: &'static str) -> Cow<'static, str> {
+        if self == Spelling::CAPITALIZED {
+            return Cow::Borrowed(capitalized);
+        }
+        let spelt = lower
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| match self.0 & (1 << i) {
+                0 => char::from(b),
+                _ => char::from(b.to_ascii_uppercase()),
+            })
+            .collect();
+        Cow::Owned(spelt)
+    }
+}
+
 impl SameSite {
+    /// `"Lax"`.
+    pub const LAX: SameSite = SameSite::Lax(Spelling::CAPITALIZED);
+    /// `"Strict"`.
+    pub const STRICT: SameSite = SameSite::Strict(Spelling::CAPITALIZED);
+    /// `"None"`.
+    pub const NONE: SameSite = SameSite::None(Spelling::CAPITALIZED);
+
     /// The attribute value as Django writes it, or `None` when omitted.
-    pub fn attribute(self) -> Option<&'static str> {
+    pub fn attribute(self) -> Option<Cow<'static, str>> {
         match self {
-            SameSite::Lax => Some("Lax"),
-            SameSite::Strict => Some("Strict"),
-            SameSite::None => Some("None"),
+            SameSite::Lax(spelling) => Some(spelling.apply("lax", "Lax")),
+            SameSite::Strict(spelling) => Some(spelling.apply("strict", "Strict")),
+            SameSite::None(spelling) => Some(spelling.apply("none", "None")),
             SameSite::Omit => None,
         }
+    }
+
+    /// Whether the policy is `None`, in any spelling (Django's `samesite.lower() == "none"`).
+    pub fn is_none_policy(self) -> bool {
+        matches!(self, SameSite::None(_))
     }
 }
 
 impl Serialize for SameSite {
-    /// As written in configuration: `"Lax"`, `"Strict"`, `"None"` or `false`.
+    /// As written in configuration: `"Lax"`, `"Strict"`, `"None"` (in its spelling) or `false`.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.attribute() {
-            Some(name) => s.serialize_str(name),
+            Some(name) => s.serialize_str(&name),
             None => s.serialize_bool(false),
         }
     }
@@ -232,10 +285,11 @@ impl Visitor<'_> for SameSiteVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<SameSite, E> {
+        let spelling = Spelling::of(name);
         match name.to_ascii_lowercase().as_str() {
-            "lax" => Ok(SameSite::Lax),
-            "strict" => Ok(SameSite::Strict),
-            "none" => Ok(SameSite::None),
+            "lax" => Ok(SameSite::Lax(spelling)),
+            "strict" => Ok(SameSite::Strict(spelling)),
+            "none" => Ok(SameSite::None(spelling)),
             "false" => Ok(SameSite::Omit),
             _ => Err(E::custom(format!(
                 "unknown SameSite policy `{name}`; {}",
@@ -790,7 +844,7 @@ impl SessionSettings {
             cookie_path: mount_path.into(),
             cookie_secure: false,
             cookie_httponly: true,
-            cookie_samesite: SameSite::Lax,
+            cookie_samesite: SameSite::LAX,
             expire_at_browser_close: false,
             save_every_request: false,
             file_path: None,
@@ -1517,7 +1571,7 @@ mod tests {
         assert!(dict.save_every_request);
         assert_eq!(dict.cookie_samesite, SameSite::Omit);
         let basic = settings.lesson_session("basic", "/basic/");
-        assert_eq!(basic.cookie_samesite, SameSite::Strict);
+        assert_eq!(basic.cookie_samesite, SameSite::STRICT);
         assert!(!basic.cookie_httponly);
         assert_eq!(settings.cache("default").unwrap().max_bytes, Some(1024));
         assert_eq!(settings.fallback_keys(), ["old-one", "old-two"]);

@@ -114,6 +114,37 @@ async fn domain_samesite_and_httponly_settings_shape_the_cookie_and_its_deletion
 }
 
 #[actix_web::test]
+async fn a_samesite_policy_is_written_as_the_configuration_spells_it() {
+    // Django writes `SESSION_COOKIE_SAMESITE` as it is: "strict" gives `SameSite=strict`, and
+    // "nONe" gives `SameSite=nONe` with `Secure` on the deletion cookie.
+    let app = spawn_app_with(&[
+        ("APP__LESSONS__BASIC__COOKIE_SAMESITE", "strict"),
+        ("APP__LESSONS__DICT__COOKIE_SAMESITE", "nONe"),
+    ])
+    .await;
+    let cookie = app.get("/basic/set/", None).await.set_cookie();
+    assert!(
+        cookie.ends_with("; Path=/basic/; SameSite=strict"),
+        "{cookie}"
+    );
+
+    let page = app.get("/dict/set/", None).await;
+    let key = page.cookie_value("sessionid").unwrap();
+    assert!(
+        page.set_cookie().ends_with("; Path=/dict/; SameSite=nONe"),
+        "{}",
+        page.set_cookie()
+    );
+    let flushed = app
+        .get("/dict/flush/", Some(&format!("sessionid={key}")))
+        .await;
+    assert_eq!(
+        flushed.set_cookie(),
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/dict/; SameSite=nONe; Secure"
+    );
+}
+
+#[actix_web::test]
 async fn samesite_false_omits_the_attribute() {
     let app = spawn_app_with(&[("APP__SESSION__COOKIE_SAMESITE", "false")]).await;
     let cookie = app.get("/basic/set/", None).await.set_cookie();

@@ -165,3 +165,49 @@ async fn sessionlab_reads_djangos_signed_cookie() {
         json!({"name": "Django", "lname": long_name})
     );
 }
+
+#[actix_web::test]
+async fn django_reads_sessionlabs_compressed_signed_cookie() {
+    let Some(python) = django_python() else {
+        return;
+    };
+    // Arrange: the playground's CSRF cookie, and a value long enough to be compressed.
+    let app = spawn_app_with(&[("APP__SESSION__ENGINE", "signed_cookies")]).await;
+    let token = app
+        .get("/playground/", None)
+        .await
+        .cookie_value("csrftoken")
+        .unwrap();
+    let long_name = "Reinhardt é ".repeat(50);
+
+    // Act: request.session['long'] = long_name, with the signed-cookie engine.
+    let res = app
+        .client
+        .post(format!("{}/playground/set/", app.address))
+        .header("Cookie", format!("csrftoken={token}"))
+        .form(&[
+            ("csrfmiddlewaretoken", token.as_str()),
+            ("key", "long"),
+            ("value", &json!(long_name).to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let value = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.strip_prefix("sessionid="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .next()
+        .expect("the session cookie");
+
+    // Assert: compressed (a leading `.`), and Django's signing.loads reads it back.
+    assert!(value.starts_with('.'), "long data is compressed: {value}");
+    let read = django(
+        &python,
+        &["cookie-read", &secret(&app.settings), &value, "1209600"],
+    );
+    assert_eq!(read["data"], json!({ "long": long_name }));
+}

@@ -357,7 +357,8 @@ async fn vary_gains_cookie_once_after_what_the_view_set() {
     )
     .await;
     // As Django's `patch_vary_headers`: existing values are kept in order, `Cookie` is added
-    // unless a value is already `Cookie` (in any case) or `*`.
+    // unless a value is already `Cookie` (in any case), the list is written back joined with
+    // `", "`, and a list holding `*` becomes `*` alone.
     let cases = [
         ("/vary/", "Cookie"),
         ("/vary/?v=Accept-Encoding", "Accept-Encoding, Cookie"),
@@ -367,6 +368,10 @@ async fn vary_gains_cookie_once_after_what_the_view_set() {
         ),
         ("/vary/?v=Accept,%20COOKIE", "Accept, COOKIE"),
         ("/vary/?v=*", "*"),
+        ("/vary/?v=Accept,%20*", "*"),
+        ("/vary/?v=Accept&v=*", "*"),
+        ("/vary/?v=Accept,Cookie", "Accept, Cookie"),
+        ("/vary/?v=Accept%20%20,%20Origin", "Accept, Origin, Cookie"),
     ];
     for (uri, expected) in cases {
         let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;

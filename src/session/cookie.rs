@@ -10,7 +10,7 @@ use actix_web::http::header::{COOKIE, HeaderMap};
 use chrono::{DateTime, Utc};
 
 use super::datetime_text::push_http_date;
-use crate::config::{SameSite, SessionSettings};
+use crate::config::SessionSettings;
 
 /// The `Expires` value of a deletion cookie.
 pub const EPOCH_HTTP_DATE: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
@@ -113,7 +113,7 @@ pub fn session_cookie(
     out.push_str(&settings.cookie_path);
     if let Some(samesite) = settings.cookie_samesite.attribute() {
         out.push_str("; SameSite=");
-        out.push_str(samesite);
+        out.push_str(&samesite);
     }
     if settings.cookie_secure {
         out.push_str("; Secure");
@@ -139,7 +139,7 @@ pub fn deletion_cookie(settings: &SessionSettings) -> String {
     }
     let secure = name.starts_with("__Secure-")
         || name.starts_with("__Host-")
-        || settings.cookie_samesite == SameSite::None;
+        || settings.cookie_samesite.is_none_policy();
     if secure {
         out.push_str("; Secure");
     }
@@ -173,6 +173,7 @@ fn quote(value: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SameSite;
     use actix_web::http::header::HeaderValue;
     use chrono::TimeZone;
 
@@ -251,7 +252,7 @@ mod tests {
     fn domain_comes_first_and_httponly_can_be_off() {
         let mut s = settings();
         s.cookie_domain = Some(".example.com".into());
-        s.cookie_samesite = SameSite::Strict;
+        s.cookie_samesite = SameSite::STRICT;
         s.cookie_httponly = false;
         let expires = Utc.with_ymd_and_hms(2026, 12, 5, 23, 56, 58).unwrap();
         assert_eq!(
@@ -271,7 +272,7 @@ mod tests {
             "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax"
         );
         let mut s = settings();
-        s.cookie_samesite = SameSite::None;
+        s.cookie_samesite = SameSite::NONE;
         assert!(deletion_cookie(&s).ends_with("; SameSite=None; Secure"));
         s.cookie_samesite = SameSite::Omit;
         assert!(!deletion_cookie(&s).contains("SameSite"));

@@ -144,37 +144,49 @@ fn set_cookie_header<B>(res: &mut ServiceResponse<B>, value: String) {
     }
 }
 
-/// Django's `patch_vary_headers(response, ("Cookie",))`: adds `Cookie` once, after the values
-/// the view set (left alone when one is `Cookie`, in any case, or `*`).
+/// Django's `patch_vary_headers(response, ("Cookie",))`: the names the view set, split at
+/// commas as Django's `\s*,\s*` splits them, gain `Cookie` unless one is `cookie` in any
+/// case; the header is then written back as Django writes it, the names joined with `", "`,
+/// or just `*` when one of them is `*`.
 fn patch_vary_cookie<B>(res: &mut ServiceResponse<B>) {
     const COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
     let headers = res.headers_mut();
-    let mut merged = String::new();
-    for value in headers
+    let set: Vec<&str> = headers
         .get_all(header::VARY)
         .filter_map(|v| v.to_str().ok())
-    {
-        for name in value
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-        {
-            if name == "*" || name.eq_ignore_ascii_case("cookie") {
-                return;
-            }
-            merged.push_str(name);
-            merged.push_str(", ");
-        }
-    }
+        .collect();
     // Nothing to merge with (every answer of the lessons): the constant, without a buffer.
-    let value = if merged.is_empty() {
-        COOKIE
+    if set.is_empty() {
+        headers.insert(header::VARY, COOKIE);
+        return;
+    }
+    // Several `Vary` headers are one comma-separated list (RFC 9110, 5.3).
+    let joined = set.join(", ");
+    let mut names = split_header_list(&joined);
+    if !names.iter().any(|name| name.eq_ignore_ascii_case("cookie")) {
+        names.push("Cookie");
+    }
+    let value = if names.contains(&"*") {
+        "*".to_owned()
     } else {
-        merged.push_str("Cookie");
-        match HeaderValue::try_from(merged) {
-            Ok(value) => value,
-            Err(_) => return,
-        }
+        names.join(", ")
     };
-    headers.insert(header::VARY, value);
+    if let Ok(value) = HeaderValue::try_from(value) {
+        headers.insert(header::VARY, value);
+    }
+}
+
+/// Django's `cc_delim_re.split(value)`: the text between commas, without the whitespace next
+/// to each comma (the value's own leading and trailing whitespace, and empty names, stay).
+fn split_header_list(value: &str) -> Vec<&str> {
+    let pieces: Vec<&str> = value.split(',').collect();
+    let last = pieces.len() - 1;
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let piece = if i > 0 { piece.trim_start() } else { piece };
+            if i < last { piece.trim_end() } else { piece }
+        })
+        .collect()
 }

@@ -3,9 +3,9 @@
 //! signed_cookies", compress=True)`, so the browser can read it but not forge it. Unlike
 //! Django, the session's own expiry (`set_expiry`) is enforced too, from the signing time.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use super::expiry::{EXPIRY_KEY, StoredExpiry};
+use super::expiry::{EXPIRY_KEY, StoredExpiry, floor_seconds};
 use super::store::{SessionData, SessionPayload};
 use crate::config::Settings;
 use crate::signing::{SIGNED_COOKIES_SALT, Signer, SigningError};
@@ -56,18 +56,31 @@ impl SignedCookies {
         cookie_age: i64,
         now: DateTime<Utc>,
     ) -> Result<SessionData, SignedCookieError> {
-        let (value, signed_at) = self.signer.unsign_object_timestamped(
-            cookie_value,
-            Some(cookie_age),
-            now.timestamp(),
-        )?;
-        let SessionPayload::Session(data) = value else {
-            return Err(SignedCookieError::NotASession);
-        };
+        let (value, signed_at) =
+            self.signer
+                .unsign_object_timestamped(cookie_value, None, now.timestamp())?;
         let signed_at = Utc
             .timestamp_opt(signed_at, 0)
             .single()
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        // Django's `time.time() - timestamp > max_age`: the current second's fraction counts,
+        // so a cookie is refused as soon as it is older than `cookie_age`, not a second later.
+        let age = now - signed_at;
+        let max_age = TimeDelta::try_seconds(cookie_age).unwrap_or(if cookie_age < 0 {
+            TimeDelta::MIN
+        } else {
+            TimeDelta::MAX
+        });
+        if age > max_age {
+            return Err(SigningError::SignatureExpired {
+                age: floor_seconds(age),
+                max_age: cookie_age,
+            }
+            .into());
+        }
+        let SessionPayload::Session(data) = value else {
+            return Err(SignedCookieError::NotASession);
+        };
         let expire_date =
             StoredExpiry::from_value(data.get(EXPIRY_KEY)).date(cookie_age, signed_at);
         if expire_date <= now {
@@ -119,6 +132,38 @@ mod tests {
                 SigningError::SignatureExpired { .. }
             ))
         ));
+    }
+
+    #[test]
+    fn a_cookie_older_than_the_cookie_age_by_a_fraction_of_a_second_is_refused() {
+        // Arrange: signed at a whole second, with an expiry longer than the cookie age, so
+        // only the signature's age can refuse it.
+        let cookies = SignedCookies::new(SECRET, &[]);
+        let value = cookies.encode(
+            &data(json!({"name": "Sonam", "_session_expiry": 600})),
+            at(1_700_000_000),
+        );
+
+        // Act: read 400 s and 400.5 s later, with a cookie age of 400.
+        let in_time = cookies.load(&value, 400, at(1_700_000_400));
+        let late = cookies.load(
+            &value,
+            400,
+            at(1_700_000_400) + TimeDelta::milliseconds(500),
+        );
+
+        // Assert: as Django's `time.time() - timestamp > max_age`.
+        assert_eq!(in_time.unwrap()["name"], "Sonam");
+        assert!(
+            matches!(
+                late,
+                Err(SignedCookieError::Signing(SigningError::SignatureExpired {
+                    age: 400,
+                    max_age: 400
+                }))
+            ),
+            "{late:?}"
+        );
     }
 
     #[test]
