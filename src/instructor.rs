@@ -239,7 +239,8 @@ async fn login(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("instructor token vanished")))?;
     let value = signer.sign("instructor", state.clock.now().timestamp());
     let cookie = format!(
-        "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict"
+        "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict{}",
+        secure_attribute(&state.settings)
     );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
@@ -250,14 +251,28 @@ async fn login(
         .finish())
 }
 
-async fn logout() -> HttpResponse {
+async fn logout(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
         .insert_header((
             header::SET_COOKIE,
-            format!("{COOKIE}=\"\"; Max-Age=0; Path=/instructor/; SameSite=Strict"),
+            format!(
+                "{COOKIE}=\"\"; Max-Age=0; Path=/instructor/; SameSite=Strict{}",
+                secure_attribute(&state.settings)
+            ),
         ))
         .finish()
+}
+
+/// `; Secure` when `[session] cookie_secure` is set (as in the `production` profile): the
+/// sign-in cookie is then kept off plain http like every session cookie, as Django's admin
+/// login follows `SESSION_COOKIE_SECURE`.
+fn secure_attribute(settings: &Settings) -> &'static str {
+    if settings.session.cookie_secure.unwrap_or(false) {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 async fn clear_expired(

@@ -110,6 +110,32 @@ async fn signing_in_shows_the_dashboard_without_secrets() {
 }
 
 #[actix_web::test]
+async fn the_sign_in_cookie_is_secure_where_session_cookies_are() {
+    for (cookie_secure, expected) in [("false", false), ("true", true)] {
+        let mut overrides = enabled().to_vec();
+        overrides.push(("APP__SESSION__COOKIE_SECURE", cookie_secure));
+        let app = spawn_app_with(&overrides).await;
+
+        let sign_in = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+        let sign_out = post_form(&app, "/instructor/logout/", "", None).await;
+
+        for (what, res) in [("sign-in", sign_in), ("sign-out", sign_out)] {
+            assert_eq!(res.status(), 303, "{what}");
+            let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+            assert!(
+                cookie.starts_with("sessionlab_instructor="),
+                "{what}: {cookie}"
+            );
+            assert_eq!(
+                cookie.split("; ").any(|attribute| attribute == "Secure"),
+                expected,
+                "{what} with cookie_secure = {cookie_secure}: {cookie}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
 async fn wrong_tokens_are_refused_and_then_slowed_down() {
     let app = spawn_app_with(&enabled()).await;
     for _ in 0..5 {
