@@ -191,3 +191,39 @@ async fn the_access_log_has_a_line_per_request_unless_its_target_is_silenced() {
         assert_eq!(found, logged, "RUST_LOG={filter}");
     }
 }
+
+#[actix_web::test]
+async fn the_log_has_no_colour_codes_when_it_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+    // Its standard error is a pipe, as under docker, systemd or `2> file`.
+    let server = common::Server::start(&[("APP__DATABASE__URL", &url)]);
+    let client = reqwest::Client::new();
+    assert_eq!(
+        get(&client, format!("{}/healthz", server.address), None)
+            .await
+            .status(),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("/healthz"))
+    {
+        assert!(Instant::now() < deadline, "the access line is logged");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let log = server.log.lock().unwrap().clone();
+
+    let coloured: Vec<&String> = log.iter().filter(|line| line.contains('\u{1b}')).collect();
+    assert!(coloured.is_empty(), "escape codes in the log: {coloured:?}");
+    assert!(
+        log.iter()
+            .any(|line| line.contains(" INFO sessionlab::commands: sessionlab is serving")),
+        "{log:?}"
+    );
+}
