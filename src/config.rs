@@ -1311,11 +1311,22 @@ fn describe(e: config::ConfigError) -> String {
             expected,
             key,
             ..
-        } => match key {
-            Some(key) => format!("key `{key}`: invalid value {unexpected}, expected {expected}"),
-            None => format!("invalid value {unexpected}, expected {expected}"),
+        } => match (key, with_allowed_values(expected)) {
+            (Some(key), expected) => {
+                format!("key `{key}`: invalid value {unexpected}, expected {expected}")
+            }
+            (None, expected) => format!("invalid value {unexpected}, expected {expected}"),
         },
         other => other.to_string(),
+    }
+}
+
+/// What the `config` crate expected, with the values a setting of that type takes where the
+/// crate names only the type (`cookie_secure = "maybe"`).
+fn with_allowed_values(expected: &'static str) -> &'static str {
+    match expected {
+        "a boolean" => "a boolean; allowed values: true, false",
+        other => other,
     }
 }
 
@@ -1554,6 +1565,23 @@ mod tests {
         assert!(error.contains("server.port"), "{error}");
         assert!(error.contains("8000.5"), "{error}");
         assert!(error.contains("0 to 65535"), "{error}");
+    }
+
+    #[test]
+    fn a_boolean_that_is_not_one_is_refused_with_the_allowed_values() {
+        let Err(error) = load("default", &[("APP__SESSION__COOKIE_SECURE", "maybe")]) else {
+            panic!("`maybe` is not a boolean");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("APP__SESSION__COOKIE_SECURE")
+                && message.contains("`session.cookie_secure`")
+                && message.contains("\"maybe\"")
+                && message.contains("allowed values: true, false"),
+            "{message}"
+        );
     }
 
     #[test]
