@@ -39,13 +39,15 @@ pub const PROFILE_VAR: &str = "APP_PROFILE";
 /// Every way loading the configuration can fail; each message names the source and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The configuration directory is missing.
+    /// The configuration directory is missing, or is not a directory.
     #[error(
-        "configuration directory {dir} does not exist (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
+        "configuration directory {dir} {problem} (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
     )]
     MissingDir {
         /// The directory looked for.
         dir: PathBuf,
+        /// What is wrong with it: it does not exist, or it is a file.
+        problem: &'static str,
     },
     /// The configuration directory exists but holds no `default.toml` file.
     #[error(
@@ -1209,6 +1211,11 @@ fn check_default_file(config_dir: &Path) -> Result<(), ConfigError> {
     if !config_dir.is_dir() {
         return Err(ConfigError::MissingDir {
             dir: config_dir.to_path_buf(),
+            problem: if config_dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            },
         });
     }
     let problem = if file.exists() {
@@ -1646,6 +1653,23 @@ mod tests {
         let error = refusal(&dir.path().join("nowhere"), DEFAULT_PROFILE, &[]);
         assert!(
             error.contains("configuration directory") && error.contains("does not exist"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_configuration_directory_that_is_a_file_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        std::fs::write(&file, "").unwrap();
+
+        let error = refusal(&file, DEFAULT_PROFILE, &[]);
+
+        assert!(
+            error.contains(&format!(
+                "configuration directory {} is not a directory",
+                file.display()
+            )),
             "{error}"
         );
     }
