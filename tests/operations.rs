@@ -227,3 +227,36 @@ async fn the_log_has_no_colour_codes_when_it_is_not_a_terminal() {
         "{log:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_store_that_does_not_answer_at_start_is_named_in_the_log() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+    let redis = format!("redis://127.0.0.1:{closed_port}/9");
+
+    // The server starts (Redis is an outage, not a refusal), and says so before any request.
+    let server = common::Server::start(&[
+        ("APP__DATABASE__URL", url.as_str()),
+        ("APP__SESSION__ENGINE", "cache"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        ("APP__CACHES__DEFAULT__URL", redis.as_str()),
+        ("APP__CACHES__DEFAULT__TIMEOUT_MS", "500"),
+    ]);
+
+    let log = server.log.lock().unwrap().clone();
+    let warning = log
+        .iter()
+        .find(|line| line.contains("does not answer at start"))
+        .unwrap_or_else(|| panic!("no warning in {log:?}"));
+    assert!(
+        warning.contains(" WARN ")
+            && warning.contains("store=cache:default")
+            && warning.contains("Connection refused"),
+        "{warning}"
+    );
+}
