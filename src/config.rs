@@ -623,9 +623,16 @@ impl CacheSettings {
                 "`caches.{alias}.url` = {url:?} is not a Redis URL; allowed: redis://host:port/db"
             ));
         }
-        if self.max_bytes == Some(0) || self.pool_size == Some(0) || self.timeout_ms == Some(0) {
+        let zero = [
+            ("max_bytes", self.max_bytes == Some(0)),
+            ("pool_size", self.pool_size == Some(0)),
+            ("timeout_ms", self.timeout_ms == Some(0)),
+        ]
+        .into_iter()
+        .find_map(|(key, is_zero)| is_zero.then_some(key));
+        if let Some(key) = zero {
             return Err(format!(
-                "`caches.{alias}`: max_bytes, pool_size and timeout_ms must be 1 or more"
+                "`caches.{alias}.{key}` = 0; allowed: a whole number, 1 or more"
             ));
         }
         Ok(())
@@ -1614,6 +1621,25 @@ mod tests {
         assert!(error.contains("secret_key_fallbacks"), "{error}");
         assert!(error.contains("a list of keys"), "{error}");
         assert!(!error.contains("untagged"), "{error}");
+    }
+
+    #[test]
+    fn a_cache_size_or_timeout_of_zero_names_its_key() {
+        for key in ["max_bytes", "pool_size", "timeout_ms"] {
+            let variable = format!("APP__CACHES__DEFAULT__{}", key.to_ascii_uppercase());
+            let Err(error) = load("default", &[(variable.as_str(), "0")]) else {
+                panic!("{key} = 0 is accepted");
+            };
+
+            let message = error.to_string();
+
+            assert!(
+                message.contains(&format!(
+                    "`caches.default.{key}` = 0; allowed: a whole number, 1 or more"
+                )),
+                "{message}"
+            );
+        }
     }
 
     #[test]
