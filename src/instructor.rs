@@ -1,5 +1,6 @@
 //! `/instructor/`: what an instructor running a class needs — the active profile, each
-//! lesson's effective settings (secret redacted), live sessions per store, and a button that
+//! lesson's and the playground's effective settings (secret redacted), live sessions per
+//! store, and a button that
 //! clears expired sessions. Off unless configured; opened with a token from the environment,
 //! compared in constant time, with repeated failures slowed down per address.
 
@@ -17,6 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
 use crate::methods::{self, Methods};
+use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::signing::Signer;
@@ -149,7 +151,16 @@ struct Dashboard {
 async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard {
     let now = state.clock.now();
     let mut lessons = Vec::new();
-    for (lesson, engine) in &state.engines {
+    let scopes = state
+        .engines
+        .iter()
+        .map(|(lesson, engine)| (lesson.slug, lesson.mount_path(), engine))
+        .chain([(
+            playground::SLUG,
+            playground::MOUNT_PATH.to_owned(),
+            &state.playground,
+        )]);
+    for (slug, path, engine) in scopes {
         let (store, live_sessions) = match &engine.backend {
             crate::session::SessionBackend::Store(store) => {
                 let count = match store.count_live(now).await {
@@ -164,8 +175,8 @@ async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard 
             crate::session::SessionBackend::SignedCookies(_) => ("signed_cookies", None),
         };
         lessons.push(LessonRow {
-            slug: lesson.slug,
-            path: lesson.mount_path(),
+            slug,
+            path,
             settings: engine.settings.clone(),
             store,
             live_sessions,

@@ -232,6 +232,8 @@ pub struct AppState {
     pub stores: Stores,
     /// Each lesson's session engine, in lesson order.
     pub engines: Vec<(&'static lessons::Lesson, Arc<SessionEngine>)>,
+    /// The playground's session engine.
+    pub playground: Arc<SessionEngine>,
     /// The clock.
     pub clock: SharedClock,
 }
@@ -320,6 +322,7 @@ impl Application {
             settings,
             stores,
             engines,
+            playground: playground_engine.clone(),
             clock,
         });
         let access_log = access_log_enabled();

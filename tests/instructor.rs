@@ -136,6 +136,36 @@ async fn the_sign_in_cookie_is_secure_where_session_cookies_are() {
 }
 
 #[actix_web::test]
+async fn the_dashboard_shows_the_playground_and_its_own_store() {
+    let mut overrides = enabled().to_vec();
+    overrides.push(("APP__LESSONS__PLAYGROUND__ENGINE", "cache"));
+    let app = spawn_app_with(&overrides).await;
+
+    let json = app
+        .client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+
+    let rows = json["lessons"].as_array().unwrap();
+    let playground = rows
+        .iter()
+        .find(|row| row["slug"] == "playground")
+        .unwrap_or_else(|| panic!("no playground row in {json}"));
+    assert_eq!(playground["path"], "/playground/");
+    assert_eq!(playground["settings"]["engine"], "cache");
+    assert_eq!(playground["store"], "cache (memory)");
+    assert_eq!(playground["live_sessions"], 0);
+    assert_eq!(rows.len(), 7, "six lessons and the playground");
+}
+
+#[actix_web::test]
 async fn wrong_tokens_are_refused_and_then_slowed_down() {
     let app = spawn_app_with(&enabled()).await;
     for _ in 0..5 {
