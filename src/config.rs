@@ -616,12 +616,20 @@ pub struct CacheSettings {
 
 impl CacheSettings {
     fn validate(&self, alias: &str) -> Result<(), String> {
-        if let Some(url) = &self.url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            return Err(format!(
-                "`caches.{alias}.url` = {url:?} is not a Redis URL; allowed: redis://host:port/db"
-            ));
+        if let Some(url) = &self.url {
+            let shown = without_password(url);
+            // The redis crate is built without TLS (Cargo.toml): it would refuse the URL only
+            // when the store opens, without naming the setting.
+            if url.starts_with("rediss://") {
+                return Err(format!(
+                    "`caches.{alias}.url` = {shown:?} asks for TLS, which this build of sessionlab does not include; allowed: redis://host:port/db"
+                ));
+            }
+            if !url.starts_with("redis://") {
+                return Err(format!(
+                    "`caches.{alias}.url` = {shown:?} is not a Redis URL; allowed: redis://host:port/db"
+                ));
+            }
         }
         let zero = [
             ("max_bytes", self.max_bytes == Some(0)),
@@ -636,6 +644,18 @@ impl CacheSettings {
             ));
         }
         Ok(())
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password, and this one has one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -1640,6 +1660,31 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn a_tls_redis_url_is_refused_as_configuration_without_its_password() {
+        let Err(error) = load(
+            "redis",
+            &[(
+                "APP__CACHES__DEFAULT__URL",
+                "rediss://:s3cret@redis.example:6380/0",
+            )],
+        ) else {
+            panic!("rediss:// is accepted by a build without TLS");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("APP__CACHES__DEFAULT__URL")
+                && message
+                    .contains("`caches.default.url` = \"rediss://:***@redis.example:6380/0\"")
+                && message.contains("TLS")
+                && message.contains("allowed: redis://host:port/db"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
     }
 
     #[test]
