@@ -630,6 +630,12 @@ impl CacheSettings {
                     "`caches.{alias}.url` = {shown:?} is not a Redis URL; allowed: redis://host:port/db"
                 ));
             }
+            // Not shown: a URL that does not parse cannot have its password masked.
+            if let Err(error) = url::Url::parse(url) {
+                return Err(format!(
+                    "`caches.{alias}.url` is not a valid Redis URL ({error}); allowed: redis://host:port/db"
+                ));
+            }
         }
         let zero = [
             ("max_bytes", self.max_bytes == Some(0)),
@@ -1681,6 +1687,28 @@ mod tests {
                 && message
                     .contains("`caches.default.url` = \"rediss://:***@redis.example:6380/0\"")
                 && message.contains("TLS")
+                && message.contains("allowed: redis://host:port/db"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn a_redis_url_that_does_not_parse_is_refused_as_configuration() {
+        let Err(error) = load(
+            "redis",
+            &[("APP__CACHES__DEFAULT__URL", "redis://:s3cret@redis:63 79/0")],
+        ) else {
+            panic!("a Redis URL with a bad port is accepted");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("environment variable APP__CACHES__DEFAULT__URL")
+                && message.contains(
+                    "`caches.default.url` is not a valid Redis URL (invalid port number)"
+                )
                 && message.contains("allowed: redis://host:port/db"),
             "{message}"
         );
