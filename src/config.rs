@@ -928,10 +928,25 @@ pub struct Settings {
 
 impl Settings {
     /// Loads `profile` from `config_dir` plus the process environment.
+    /// Only `APP_…` variables are looked at, so that other variables need not be UTF-8.
     pub fn load(config_dir: &Path, profile: &str) -> Result<Settings, ConfigError> {
-        let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
-            .collect();
+        let mut env = BTreeMap::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().filter(|n| n.starts_with(ENV_PREFIX)) else {
+                continue;
+            };
+            let invalid = |message: String| ConfigError::Invalid {
+                source_name: format!("environment variable {name}"),
+                message,
+            };
+            if !name.starts_with(&format!("{ENV_PREFIX}__")) {
+                continue;
+            }
+            let value = value.into_string().map_err(|_| {
+                invalid("its value is not UTF-8 text; allowed: UTF-8 text".to_owned())
+            })?;
+            env.insert(name.to_owned(), value);
+        }
         Self::load_with_env(config_dir, profile, env)
     }
 
