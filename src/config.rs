@@ -939,6 +939,11 @@ impl Settings {
                 source_name: format!("environment variable {name}"),
                 message,
             };
+            if let Some(meant) = misspelled_variable(name) {
+                return Err(invalid(format!(
+                    "it is not read, as configuration variables start with `{ENV_PREFIX}__` (two underscores); allowed: {meant}"
+                )));
+            }
             if !name.starts_with(&format!("{ENV_PREFIX}__")) {
                 continue;
             }
@@ -1232,6 +1237,14 @@ fn development_key_kind(key: &Secret, committed: Option<&str>) -> Option<String>
     } else {
         None
     }
+}
+
+/// The variable `name` was meant to be, when it reads as `APP__SECTION__KEY` written with one
+/// underscore after `APP` (`APP_SERVER__PORT`), which would otherwise be ignored without a word.
+fn misspelled_variable(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(ENV_PREFIX)?.strip_prefix('_')?;
+    let one_underscore = !rest.starts_with('_') && rest.contains("__");
+    one_underscore.then(|| format!("{ENV_PREFIX}__{rest}"))
 }
 
 /// A profile is a plain name: letters, digits, `-` and `_`, so that `config/<name>.toml` is a
@@ -1637,6 +1650,27 @@ mod tests {
                 && message.contains("allowed values: true, false"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_variable_with_one_underscore_after_app_is_told_its_spelling() {
+        assert_eq!(
+            misspelled_variable("APP_SERVER__PORT").as_deref(),
+            Some("APP__SERVER__PORT")
+        );
+        assert_eq!(
+            misspelled_variable("APP_LESSONS__BASIC__COOKIE_AGE").as_deref(),
+            Some("APP__LESSONS__BASIC__COOKIE_AGE")
+        );
+        for name in [
+            "APP__SERVER__PORT",
+            "APP_PROFILE",
+            "APP_CONFIG_DIR",
+            "APPLE__X",
+            "APP_X",
+        ] {
+            assert_eq!(misspelled_variable(name), None, "{name}");
+        }
     }
 
     #[test]

@@ -647,3 +647,20 @@ fn an_environment_that_is_not_utf8_is_read_where_it_is_ours_and_ignored_elsewher
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_variable_with_one_underscore_after_app_is_refused_with_its_spelling() {
+    let dir = config_dir_with(&[]);
+
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP_SERVER__PORT", "9000")],
+    ));
+
+    assert!(
+        err.contains("environment variable APP_SERVER__PORT")
+            && err.contains("allowed: APP__SERVER__PORT"),
+        "{err}"
+    );
+}
