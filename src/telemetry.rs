@@ -7,14 +7,27 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber once; later calls are ignored (tests start many servers).
 /// Colours only on a terminal: in `docker compose logs`, a journal or a file, escape codes
 /// would be noise around every field.
+/// A `RUST_LOG` that does not parse is logged as a warning, then the default applies.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
+    const DEFAULT_FILTER: &str = "info,tokio_postgres=warn";
+    let (filter, refused) = match EnvFilter::try_from_default_env() {
+        Ok(filter) => (filter, None),
+        Err(error) => (
+            EnvFilter::new(DEFAULT_FILTER),
+            std::env::var_os(EnvFilter::DEFAULT_ENV).map(|_| error),
+        ),
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colours_wanted(std::io::stderr().is_terminal()))
         .try_init();
+    if let Some(error) = refused {
+        tracing::warn!(
+            %error,
+            "RUST_LOG is not a log filter (such as \"info\" or \"warn,sessionlab::access=info\"); logging with the default, \"{DEFAULT_FILTER}\""
+        );
+    }
 }
 
 /// Whether to colour the log: on a terminal, unless `NO_COLOR` is set (no-color.org).

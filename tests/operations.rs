@@ -260,3 +260,24 @@ async fn a_store_that_does_not_answer_at_start_is_named_in_the_log() {
         "{warning}"
     );
 }
+
+#[actix_web::test]
+async fn a_rust_log_that_does_not_parse_is_named_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+
+    let server = common::Server::start(&[
+        ("APP__DATABASE__URL", url.as_str()),
+        ("RUST_LOG", "warn,sessionlab=loud"),
+    ]);
+
+    let log = server.log.lock().unwrap().clone();
+    let warning = log
+        .iter()
+        .find(|line| line.contains("RUST_LOG is not a log filter"))
+        .unwrap_or_else(|| panic!("no warning in {log:?}"));
+    assert!(
+        warning.contains(" WARN ") && warning.contains("info,tokio_postgres=warn"),
+        "{warning}"
+    );
+}
