@@ -121,15 +121,18 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
 
 /// A POST from another site is refused (the cookie is `SameSite=Strict` as well).
 fn same_origin(req: &HttpRequest) -> bool {
-    let Some(origin) = req
+    foreign_origin(req).is_none()
+}
+
+/// The request's `Origin` and this site's own, when they differ.
+fn foreign_origin(req: &HttpRequest) -> Option<(String, String)> {
+    let origin = req
         .headers()
         .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return true;
-    };
+        .and_then(|v| v.to_str().ok())?;
     let info = req.connection_info();
-    origin == format!("{}://{}", info.scheme(), info.host())
+    let here = format!("{}://{}", info.scheme(), info.host());
+    (origin != here).then(|| (origin.to_owned(), here))
 }
 
 #[derive(Serialize)]
@@ -235,7 +238,16 @@ async fn login(
     if limiter.is_blocked(ip) {
         return Err(AppError::TooManyAttempts);
     }
-    if !same_origin(&req) || !token_matches(&state.settings, &form.token) {
+    // Not a wrong token, so not counted as one: a page of another site could otherwise use
+    // up the instructor's attempts. Said as it is, since behind a proxy that serves https
+    // without telling (X-Forwarded-Proto) the instructor's own form arrives this way.
+    if let Some((origin, here)) = foreign_origin(&req) {
+        tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
+        return Err(AppError::Forbidden(format!(
+            "This sign-in came from {origin}, not from this site ({here}). Sign in on this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
+        )));
+    }
+    if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
         tracing::warn!(%ip, "failed instructor sign-in");
         let body = renderer.render(

@@ -166,6 +166,36 @@ async fn the_dashboard_shows_the_playground_and_its_own_store() {
 }
 
 #[actix_web::test]
+async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
+    let app = spawn_app_with(&enabled()).await;
+    let from = |origin: &'static str| {
+        app.client
+            .post(format!("{}/instructor/login/", app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", origin)
+            .body(format!("token={TOKEN}"))
+            .send()
+    };
+
+    // As the instructor's own form arrives through a proxy that serves https without
+    // saying so, more times than wrong tokens are allowed.
+    for _ in 0..7 {
+        let res = from("https://class.example").await.unwrap();
+        assert_eq!(res.status(), 403);
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("came from https:&#x2F;&#x2F;class.example")
+                && body.contains("X-Forwarded-Proto"),
+            "{body}"
+        );
+        assert!(!body.contains("not the instructor token"), "{body}");
+    }
+
+    let res = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    assert_eq!(res.status(), 303, "the right token still signs in");
+}
+
+#[actix_web::test]
 async fn wrong_tokens_are_refused_and_then_slowed_down() {
     let app = spawn_app_with(&enabled()).await;
     for _ in 0..5 {
