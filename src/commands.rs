@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::{Engine, ServerSettings, SessionSettings, Settings};
+use crate::config::{Engine, ServerSettings, SessionSettings, Settings, without_password};
 use crate::lessons::LESSONS;
 use crate::playground;
 use crate::session::Store;
@@ -113,7 +113,7 @@ pub fn describe_config(settings: &Settings) -> String {
         "secret_key": "[redacted]",
         "secret_key_is_development_key": settings.secret_key.is_development_key(),
         "server": settings.server,
-        "database": { "url": redact_password(&settings.database.url), "max_connections": settings.database.max_connections },
+        "database": { "url": without_password(&settings.database.url), "max_connections": settings.database.max_connections },
         "lessons": lessons,
         "playground": playground,
     });
@@ -176,17 +176,6 @@ fn get_healthz(mut stream: TcpStream, address: SocketAddr) -> std::io::Result<St
 
 /// How long `healthcheck` waits to connect, and then for the answer.
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// `url` with any password replaced by `***`.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -653,8 +653,8 @@ impl CacheSettings {
     }
 }
 
-/// `url` with its password (if any) replaced by `***`, for messages.
-fn without_password(url: &str) -> String {
+/// `url` with its password (if any) replaced by `***`, for messages and `sessionlab config`.
+pub fn without_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             // Only fails for URLs that cannot have a password, and this one has one.
