@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `clearsessions` and `config`, each with
-//! `--profile NAME` (or `APP_PROFILE`).
+//! The command line: `serve` (the default), `clearsessions`, `config` and `healthcheck`, each
+//! with `--profile NAME` (or `APP_PROFILE`).
 
 use clap::{Parser, Subcommand};
 

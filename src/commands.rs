@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::{Engine, ServerSettings, SessionSettings, Settings};
+use crate::config::{Engine, ServerSettings, SessionSettings, Settings, without_password};
 use crate::lessons::LESSONS;
 use crate::playground;
 use crate::session::Store;
@@ -19,12 +19,31 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let application = Application::build(settings.clone()).await?;
     tracing::info!(
         profile = %settings.profile,
-        "sessionlab is serving the lessons on http://{}:{}/",
-        settings.server.host,
-        application.port()
+        "sessionlab is serving the lessons on {}",
+        lessons_url(&settings.server, application.port())
     );
     application.run_until_stopped().await?;
     Ok(())
+}
+
+/// Where to open the lessons, for the start-up line: `[server] host` on `port` as in a URL
+/// (an IPv6 address in brackets); a wildcard host, which the server listens on but a browser
+/// cannot open, is shown as this machine's loopback address, the wildcard named after it.
+fn lessons_url(server: &ServerSettings, port: u16) -> String {
+    let listening = ServerSettings {
+        port,
+        ..server.clone()
+    };
+    let host = server.host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) if ip.is_unspecified() => {
+            format!("http://127.0.0.1:{port}/ (listening on every interface, {host})")
+        }
+        Ok(IpAddr::V6(ip)) if ip.is_unspecified() => {
+            format!("http://[::1]:{port}/ (listening on every interface, {host})")
+        }
+        _ => format!("http://{}/", listening.address()),
+    }
 }
 
 /// `sessionlab clearsessions`: deletes expired sessions from every configured store and
@@ -94,7 +113,7 @@ pub fn describe_config(settings: &Settings) -> String {
         "secret_key": "[redacted]",
         "secret_key_is_development_key": settings.secret_key.is_development_key(),
         "server": settings.server,
-        "database": { "url": redact_password(&settings.database.url), "max_connections": settings.database.max_connections },
+        "database": { "url": without_password(&settings.database.url), "max_connections": settings.database.max_connections },
         "lessons": lessons,
         "playground": playground,
     });
@@ -158,17 +177,6 @@ fn get_healthz(mut stream: TcpStream, address: SocketAddr) -> std::io::Result<St
 /// How long `healthcheck` waits to connect, and then for the answer.
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// `url` with any password replaced by `***`.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +201,24 @@ mod tests {
         assert_eq!(asked("::"), [addr("[::1]:8000")]);
         assert_eq!(asked("::1"), [addr("[::1]:8000")]);
         assert_eq!(asked("127.0.0.2"), [addr("127.0.0.2:8000")]);
+    }
+
+    #[test]
+    fn the_start_up_line_gives_an_address_a_browser_can_open() {
+        let url = |host| lessons_url(&server(host, 0), 8123);
+
+        assert_eq!(url("127.0.0.1"), "http://127.0.0.1:8123/");
+        assert_eq!(url("localhost"), "http://localhost:8123/");
+        assert_eq!(url("::1"), "http://[::1]:8123/");
+        assert_eq!(url("[::1]"), "http://[::1]:8123/");
+        assert_eq!(
+            url("0.0.0.0"),
+            "http://127.0.0.1:8123/ (listening on every interface, 0.0.0.0)"
+        );
+        assert_eq!(
+            url("::"),
+            "http://[::1]:8123/ (listening on every interface, ::)"
+        );
     }
 
     #[test]

@@ -40,13 +40,15 @@ pub const PROFILE_VAR: &str = "APP_PROFILE";
 /// Every way loading the configuration can fail; each message names the source and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The configuration directory is missing.
+    /// The configuration directory is missing, or is not a directory.
     #[error(
-        "configuration directory {dir} does not exist (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
+        "configuration directory {dir} {problem} (set {CONFIG_DIR_VAR} to the folder holding default.toml)"
     )]
     MissingDir {
         /// The directory looked for.
         dir: PathBuf,
+        /// What is wrong with it: it does not exist, or it is a file.
+        problem: &'static str,
     },
     /// The configuration directory exists but holds no `default.toml` file.
     #[error(
@@ -668,19 +670,52 @@ pub struct CacheSettings {
 
 impl CacheSettings {
     fn validate(&self, alias: &str) -> Result<(), String> {
-        if let Some(url) = &self.url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            return Err(format!(
-                "`caches.{alias}.url` = {url:?} is not a Redis URL; allowed: redis://host:port/db"
-            ));
+        if let Some(url) = &self.url {
+            let shown = without_password(url);
+            // The redis crate is built without TLS (Cargo.toml): it would refuse the URL only
+            // when the store opens, without naming the setting.
+            if url.starts_with("rediss://") {
+                return Err(format!(
+                    "`caches.{alias}.url` = {shown:?} asks for TLS, which this build of sessionlab does not include; allowed: redis://host:port/db"
+                ));
+            }
+            if !url.starts_with("redis://") {
+                return Err(format!(
+                    "`caches.{alias}.url` = {shown:?} is not a Redis URL; allowed: redis://host:port/db"
+                ));
+            }
+            // Not shown: a URL that does not parse cannot have its password masked.
+            if let Err(error) = url::Url::parse(url) {
+                return Err(format!(
+                    "`caches.{alias}.url` is not a valid Redis URL ({error}); allowed: redis://host:port/db"
+                ));
+            }
         }
-        if self.max_bytes == Some(0) || self.pool_size == Some(0) || self.timeout_ms == Some(0) {
+        let zero = [
+            ("max_bytes", self.max_bytes == Some(0)),
+            ("pool_size", self.pool_size == Some(0)),
+            ("timeout_ms", self.timeout_ms == Some(0)),
+        ]
+        .into_iter()
+        .find_map(|(key, is_zero)| is_zero.then_some(key));
+        if let Some(key) = zero {
             return Err(format!(
-                "`caches.{alias}`: max_bytes, pool_size and timeout_ms must be 1 or more"
+                "`caches.{alias}.{key}` = 0; allowed: a whole number, 1 or more"
             ));
         }
         Ok(())
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages and `sessionlab config`.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password, and this one has one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -947,10 +982,30 @@ pub struct Settings {
 
 impl Settings {
     /// Loads `profile` from `config_dir` plus the process environment.
+    /// Only `APP_…` variables are looked at, so that other variables need not be UTF-8.
     pub fn load(config_dir: &Path, profile: &str) -> Result<Settings, ConfigError> {
-        let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
-            .collect();
+        let mut env = BTreeMap::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().filter(|n| n.starts_with(ENV_PREFIX)) else {
+                continue;
+            };
+            let invalid = |message: String| ConfigError::Invalid {
+                source_name: format!("environment variable {name}"),
+                message,
+            };
+            if let Some(meant) = misspelled_variable(name) {
+                return Err(invalid(format!(
+                    "it is not read, as configuration variables start with `{ENV_PREFIX}__` (two underscores); allowed: {meant}"
+                )));
+            }
+            if !name.starts_with(&format!("{ENV_PREFIX}__")) {
+                continue;
+            }
+            let value = value.into_string().map_err(|_| {
+                invalid("its value is not UTF-8 text; allowed: UTF-8 text".to_owned())
+            })?;
+            env.insert(name.to_owned(), value);
+        }
         Self::load_with_env(config_dir, profile, env)
     }
 
@@ -1238,6 +1293,14 @@ fn development_key_kind(key: &Secret, committed: Option<&str>) -> Option<String>
     }
 }
 
+/// The variable `name` was meant to be, when it reads as `APP__SECTION__KEY` written with one
+/// underscore after `APP` (`APP_SERVER__PORT`), which would otherwise be ignored without a word.
+fn misspelled_variable(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(ENV_PREFIX)?.strip_prefix('_')?;
+    let one_underscore = !rest.starts_with('_') && rest.contains("__");
+    one_underscore.then(|| format!("{ENV_PREFIX}__{rest}"))
+}
+
 /// A profile is a plain name: letters, digits, `-` and `_`, so that `config/<name>.toml` is a
 /// file in the configuration directory and `production` has exactly one spelling.
 fn check_profile_name(profile: &str) -> Result<(), ConfigError> {
@@ -1263,6 +1326,11 @@ fn check_default_file(config_dir: &Path) -> Result<(), ConfigError> {
     if !config_dir.is_dir() {
         return Err(ConfigError::MissingDir {
             dir: config_dir.to_path_buf(),
+            problem: if config_dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            },
         });
     }
     let problem = if file.exists() {
@@ -1365,11 +1433,22 @@ fn describe(e: config::ConfigError) -> String {
             expected,
             key,
             ..
-        } => match key {
-            Some(key) => format!("key `{key}`: invalid value {unexpected}, expected {expected}"),
-            None => format!("invalid value {unexpected}, expected {expected}"),
+        } => match (key, with_allowed_values(expected)) {
+            (Some(key), expected) => {
+                format!("key `{key}`: invalid value {unexpected}, expected {expected}")
+            }
+            (None, expected) => format!("invalid value {unexpected}, expected {expected}"),
         },
         other => other.to_string(),
+    }
+}
+
+/// What the `config` crate expected, with the values a setting of that type takes where the
+/// crate names only the type (`cookie_secure = "maybe"`).
+fn with_allowed_values(expected: &'static str) -> &'static str {
+    match expected {
+        "a boolean" => "a boolean; allowed values: true, false",
+        other => other,
     }
 }
 
@@ -1611,6 +1690,44 @@ mod tests {
     }
 
     #[test]
+    fn a_boolean_that_is_not_one_is_refused_with_the_allowed_values() {
+        let Err(error) = load("default", &[("APP__SESSION__COOKIE_SECURE", "maybe")]) else {
+            panic!("`maybe` is not a boolean");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("APP__SESSION__COOKIE_SECURE")
+                && message.contains("`session.cookie_secure`")
+                && message.contains("\"maybe\"")
+                && message.contains("allowed values: true, false"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_variable_with_one_underscore_after_app_is_told_its_spelling() {
+        assert_eq!(
+            misspelled_variable("APP_SERVER__PORT").as_deref(),
+            Some("APP__SERVER__PORT")
+        );
+        assert_eq!(
+            misspelled_variable("APP_LESSONS__BASIC__COOKIE_AGE").as_deref(),
+            Some("APP__LESSONS__BASIC__COOKIE_AGE")
+        );
+        for name in [
+            "APP__SERVER__PORT",
+            "APP_PROFILE",
+            "APP_CONFIG_DIR",
+            "APPLE__X",
+            "APP_X",
+        ] {
+            assert_eq!(misspelled_variable(name), None, "{name}");
+        }
+    }
+
+    #[test]
     fn a_samesite_number_is_refused_with_the_allowed_values() {
         let dir = with_test_profile("[session]\ncookie_samesite = 0\n");
 
@@ -1633,6 +1750,72 @@ mod tests {
         assert!(error.contains("secret_key_fallbacks"), "{error}");
         assert!(error.contains("a list of keys"), "{error}");
         assert!(!error.contains("untagged"), "{error}");
+    }
+
+    #[test]
+    fn a_cache_size_or_timeout_of_zero_names_its_key() {
+        for key in ["max_bytes", "pool_size", "timeout_ms"] {
+            let variable = format!("APP__CACHES__DEFAULT__{}", key.to_ascii_uppercase());
+            let Err(error) = load("default", &[(variable.as_str(), "0")]) else {
+                panic!("{key} = 0 is accepted");
+            };
+
+            let message = error.to_string();
+
+            assert!(
+                message.contains(&format!(
+                    "`caches.default.{key}` = 0; allowed: a whole number, 1 or more"
+                )),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tls_redis_url_is_refused_as_configuration_without_its_password() {
+        let Err(error) = load(
+            "redis",
+            &[(
+                "APP__CACHES__DEFAULT__URL",
+                "rediss://:s3cret@redis.example:6380/0",
+            )],
+        ) else {
+            panic!("rediss:// is accepted by a build without TLS");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("APP__CACHES__DEFAULT__URL")
+                && message
+                    .contains("`caches.default.url` = \"rediss://:***@redis.example:6380/0\"")
+                && message.contains("TLS")
+                && message.contains("allowed: redis://host:port/db"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn a_redis_url_that_does_not_parse_is_refused_as_configuration() {
+        let Err(error) = load(
+            "redis",
+            &[("APP__CACHES__DEFAULT__URL", "redis://:s3cret@redis:63 79/0")],
+        ) else {
+            panic!("a Redis URL with a bad port is accepted");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("environment variable APP__CACHES__DEFAULT__URL")
+                && message.contains(
+                    "`caches.default.url` is not a valid Redis URL (invalid port number)"
+                )
+                && message.contains("allowed: redis://host:port/db"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
     }
 
     #[test]
@@ -1672,6 +1855,23 @@ mod tests {
         let error = refusal(&dir.path().join("nowhere"), DEFAULT_PROFILE, &[]);
         assert!(
             error.contains("configuration directory") && error.contains("does not exist"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_configuration_directory_that_is_a_file_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        std::fs::write(&file, "").unwrap();
+
+        let error = refusal(&file, DEFAULT_PROFILE, &[]);
+
+        assert!(
+            error.contains(&format!(
+                "configuration directory {} is not a directory",
+                file.display()
+            )),
             "{error}"
         );
     }

@@ -1,5 +1,6 @@
 //! `/instructor/`: what an instructor running a class needs — the active profile, each
-//! lesson's effective settings (secret redacted), live sessions per store, and a button that
+//! lesson's and the playground's effective settings (secret redacted), live sessions per
+//! store, and a button that
 //! clears expired sessions. Off unless configured; opened with a token from the environment,
 //! compared in constant time, with repeated failures slowed down per address.
 
@@ -17,6 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
 use crate::methods::{self, Methods};
+use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::signing::Signer;
@@ -119,15 +121,18 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
 
 /// A POST from another site is refused (the cookie is `SameSite=Strict` as well).
 fn same_origin(req: &HttpRequest) -> bool {
-    let Some(origin) = req
+    foreign_origin(req).is_none()
+}
+
+/// The request's `Origin` and this site's own, when they differ.
+fn foreign_origin(req: &HttpRequest) -> Option<(String, String)> {
+    let origin = req
         .headers()
         .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return true;
-    };
+        .and_then(|v| v.to_str().ok())?;
     let info = req.connection_info();
-    origin == format!("{}://{}", info.scheme(), info.host())
+    let here = format!("{}://{}", info.scheme(), info.host());
+    (origin != here).then(|| (origin.to_owned(), here))
 }
 
 #[derive(Serialize)]
@@ -149,7 +154,16 @@ struct Dashboard {
 async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard {
     let now = state.clock.now();
     let mut lessons = Vec::new();
-    for (lesson, engine) in &state.engines {
+    let scopes = state
+        .engines
+        .iter()
+        .map(|(lesson, engine)| (lesson.slug, lesson.mount_path(), engine))
+        .chain([(
+            playground::SLUG,
+            playground::MOUNT_PATH.to_owned(),
+            &state.playground,
+        )]);
+    for (slug, path, engine) in scopes {
         let (store, live_sessions) = match &engine.backend {
             crate::session::SessionBackend::Store(store) => {
                 let count = match store.count_live(now).await {
@@ -164,8 +178,8 @@ async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard 
             crate::session::SessionBackend::SignedCookies(_) => ("signed_cookies", None),
         };
         lessons.push(LessonRow {
-            slug: lesson.slug,
-            path: lesson.mount_path(),
+            slug,
+            path,
             settings: engine.settings.clone(),
             store,
             live_sessions,
@@ -224,7 +238,16 @@ async fn login(
     if limiter.is_blocked(ip) {
         return Err(AppError::TooManyAttempts);
     }
-    if !same_origin(&req) || !token_matches(&state.settings, &form.token) {
+    // Not a wrong token, so not counted as one: a page of another site could otherwise use
+    // up the instructor's attempts. Said as it is, since behind a proxy that serves https
+    // without telling (X-Forwarded-Proto) the instructor's own form arrives this way.
+    if let Some((origin, here)) = foreign_origin(&req) {
+        tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
+        return Err(AppError::Forbidden(format!(
+            "This sign-in came from {origin}, not from this site ({here}). Sign in on this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
+        )));
+    }
+    if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
         tracing::warn!(%ip, "failed instructor sign-in");
         let body = renderer.render(
@@ -239,7 +262,8 @@ async fn login(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("instructor token vanished")))?;
     let value = signer.sign("instructor", state.clock.now().timestamp());
     let cookie = format!(
-        "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict"
+        "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict{}",
+        secure_attribute(&state.settings)
     );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
@@ -250,14 +274,28 @@ async fn login(
         .finish())
 }
 
-async fn logout() -> HttpResponse {
+async fn logout(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
         .insert_header((
             header::SET_COOKIE,
-            format!("{COOKIE}=\"\"; Max-Age=0; Path=/instructor/; SameSite=Strict"),
+            format!(
+                "{COOKIE}=\"\"; Max-Age=0; Path=/instructor/; SameSite=Strict{}",
+                secure_attribute(&state.settings)
+            ),
         ))
         .finish()
+}
+
+/// `; Secure` when `[session] cookie_secure` is set (as in the `production` profile): the
+/// sign-in cookie is then kept off plain http like every session cookie, as Django's admin
+/// login follows `SESSION_COOKIE_SECURE`.
+fn secure_attribute(settings: &Settings) -> &'static str {
+    if settings.session.cookie_secure.unwrap_or(false) {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 async fn clear_expired(

@@ -207,6 +207,21 @@ impl Stores {
     pub fn iter(&self) -> impl Iterator<Item = (&StoreSpec, &AnyStore)> {
         self.by_spec.iter()
     }
+
+    /// Logs a warning for each store that does not answer now. A store whose connections
+    /// are opened on demand (Redis) is no reason to refuse to start, as its outage is served
+    /// as one (503 until it answers); but the log says so at start, not at the first request.
+    async fn warn_about_unavailable(&self) {
+        for (spec, store) in self.iter() {
+            if let Err(error) = store.ping().await {
+                tracing::warn!(
+                    store = %spec.name(),
+                    %error,
+                    "a session store does not answer at start; pages that need it are a 503 until it does"
+                );
+            }
+        }
+    }
 }
 
 /// Everything shared by all workers.
@@ -217,6 +232,8 @@ pub struct AppState {
     pub stores: Stores,
     /// Each lesson's session engine, in lesson order.
     pub engines: Vec<(&'static lessons::Lesson, Arc<SessionEngine>)>,
+    /// The playground's session engine.
+    pub playground: Arc<SessionEngine>,
     /// The clock.
     pub clock: SharedClock,
 }
@@ -264,6 +281,7 @@ impl Application {
         let listener = listen(&settings.server)?;
         let port = listener.local_addr()?.port();
         let stores = Stores::open(&settings).await?;
+        stores.warn_about_unavailable().await;
         let renderer = web::Data::new(Renderer::load()?);
         let engines = LESSONS
             .iter()
@@ -304,6 +322,7 @@ impl Application {
             settings,
             stores,
             engines,
+            playground: playground_engine.clone(),
             clock,
         });
         let access_log = access_log_enabled();

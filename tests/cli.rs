@@ -613,3 +613,54 @@ fn healthcheck_asks_the_configured_host_and_names_it_when_nothing_answers() {
     let err = String::from_utf8_lossy(&down.stderr);
     assert!(err.contains(&format!("[::1]:{port}")), "{err}");
 }
+
+#[test]
+fn an_environment_that_is_not_utf8_is_read_where_it_is_ours_and_ignored_elsewhere() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = config_dir_with(&[]);
+    let not_utf8 = OsStr::from_bytes(b"caf\xe9");
+    let config = |name: &str| {
+        Command::new(BIN)
+            .arg("config")
+            .env_clear()
+            .env("APP_CONFIG_DIR", dir.path().join("config"))
+            .env(name, not_utf8)
+            .output()
+            .unwrap()
+    };
+
+    // Another program's variable is none of sessionlab's business.
+    let other = config("LC_SOMETHING");
+    assert_eq!(
+        other.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+
+    // One of its own is refused by name, not with a panic.
+    let err = refused(&config("APP__SECRET_KEY"));
+    assert!(
+        err.contains("environment variable APP__SECRET_KEY") && err.contains("not UTF-8"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_variable_with_one_underscore_after_app_is_refused_with_its_spelling() {
+    let dir = config_dir_with(&[]);
+
+    let err = refused(&run(
+        dir.path(),
+        &["config"],
+        &[("APP_SERVER__PORT", "9000")],
+    ));
+
+    assert!(
+        err.contains("environment variable APP_SERVER__PORT")
+            && err.contains("allowed: APP__SERVER__PORT"),
+        "{err}"
+    );
+}

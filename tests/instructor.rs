@@ -110,6 +110,92 @@ async fn signing_in_shows_the_dashboard_without_secrets() {
 }
 
 #[actix_web::test]
+async fn the_sign_in_cookie_is_secure_where_session_cookies_are() {
+    for (cookie_secure, expected) in [("false", false), ("true", true)] {
+        let mut overrides = enabled().to_vec();
+        overrides.push(("APP__SESSION__COOKIE_SECURE", cookie_secure));
+        let app = spawn_app_with(&overrides).await;
+
+        let sign_in = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+        let sign_out = post_form(&app, "/instructor/logout/", "", None).await;
+
+        for (what, res) in [("sign-in", sign_in), ("sign-out", sign_out)] {
+            assert_eq!(res.status(), 303, "{what}");
+            let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+            assert!(
+                cookie.starts_with("sessionlab_instructor="),
+                "{what}: {cookie}"
+            );
+            assert_eq!(
+                cookie.split("; ").any(|attribute| attribute == "Secure"),
+                expected,
+                "{what} with cookie_secure = {cookie_secure}: {cookie}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_dashboard_shows_the_playground_and_its_own_store() {
+    let mut overrides = enabled().to_vec();
+    overrides.push(("APP__LESSONS__PLAYGROUND__ENGINE", "cache"));
+    let app = spawn_app_with(&overrides).await;
+
+    let json = app
+        .client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+
+    let rows = json["lessons"].as_array().unwrap();
+    let playground = rows
+        .iter()
+        .find(|row| row["slug"] == "playground")
+        .unwrap_or_else(|| panic!("no playground row in {json}"));
+    assert_eq!(playground["path"], "/playground/");
+    assert_eq!(playground["settings"]["engine"], "cache");
+    assert_eq!(playground["store"], "cache (memory)");
+    assert_eq!(playground["live_sessions"], 0);
+    assert_eq!(rows.len(), 7, "six lessons and the playground");
+}
+
+#[actix_web::test]
+async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
+    let app = spawn_app_with(&enabled()).await;
+    let from = |origin: &'static str| {
+        app.client
+            .post(format!("{}/instructor/login/", app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", origin)
+            .body(format!("token={TOKEN}"))
+            .send()
+    };
+
+    // As the instructor's own form arrives through a proxy that serves https without
+    // saying so, more times than wrong tokens are allowed.
+    for _ in 0..7 {
+        let res = from("https://class.example").await.unwrap();
+        assert_eq!(res.status(), 403);
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("came from https:&#x2F;&#x2F;class.example")
+                && body.contains("X-Forwarded-Proto"),
+            "{body}"
+        );
+        assert!(!body.contains("not the instructor token"), "{body}");
+    }
+
+    let res = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    assert_eq!(res.status(), 303, "the right token still signs in");
+}
+
+#[actix_web::test]
 async fn wrong_tokens_are_refused_and_then_slowed_down() {
     let app = spawn_app_with(&enabled()).await;
     for _ in 0..5 {

@@ -191,3 +191,93 @@ async fn the_access_log_has_a_line_per_request_unless_its_target_is_silenced() {
         assert_eq!(found, logged, "RUST_LOG={filter}");
     }
 }
+
+#[actix_web::test]
+async fn the_log_has_no_colour_codes_when_it_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+    // Its standard error is a pipe, as under docker, systemd or `2> file`.
+    let server = common::Server::start(&[("APP__DATABASE__URL", &url)]);
+    let client = reqwest::Client::new();
+    assert_eq!(
+        get(&client, format!("{}/healthz", server.address), None)
+            .await
+            .status(),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("/healthz"))
+    {
+        assert!(Instant::now() < deadline, "the access line is logged");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let log = server.log.lock().unwrap().clone();
+
+    let coloured: Vec<&String> = log.iter().filter(|line| line.contains('\u{1b}')).collect();
+    assert!(coloured.is_empty(), "escape codes in the log: {coloured:?}");
+    assert!(
+        log.iter()
+            .any(|line| line.contains(" INFO sessionlab::commands: sessionlab is serving")),
+        "{log:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_store_that_does_not_answer_at_start_is_named_in_the_log() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+    let redis = format!("redis://127.0.0.1:{closed_port}/9");
+
+    // The server starts (Redis is an outage, not a refusal), and says so before any request.
+    let server = common::Server::start(&[
+        ("APP__DATABASE__URL", url.as_str()),
+        ("APP__SESSION__ENGINE", "cache"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        ("APP__CACHES__DEFAULT__URL", redis.as_str()),
+        ("APP__CACHES__DEFAULT__TIMEOUT_MS", "500"),
+    ]);
+
+    let log = server.log.lock().unwrap().clone();
+    let warning = log
+        .iter()
+        .find(|line| line.contains("does not answer at start"))
+        .unwrap_or_else(|| panic!("no warning in {log:?}"));
+    assert!(
+        warning.contains(" WARN ")
+            && warning.contains("store=cache:default")
+            && warning.contains("Connection refused"),
+        "{warning}"
+    );
+}
+
+#[actix_web::test]
+async fn a_rust_log_that_does_not_parse_is_named_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
+
+    let server = common::Server::start(&[
+        ("APP__DATABASE__URL", url.as_str()),
+        ("RUST_LOG", "warn,sessionlab=loud"),
+    ]);
+
+    let log = server.log.lock().unwrap().clone();
+    let warning = log
+        .iter()
+        .find(|line| line.contains("RUST_LOG is not a log filter"))
+        .unwrap_or_else(|| panic!("no warning in {log:?}"));
+    assert!(
+        warning.contains(" WARN ") && warning.contains("info,tokio_postgres=warn"),
+        "{warning}"
+    );
+}

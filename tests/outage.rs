@@ -165,3 +165,41 @@ async fn cached_db_never_serves_what_its_cache_missed_while_it_was_down() {
     );
     assert!(prefix.keys().is_empty(), "the cache was put right");
 }
+
+#[actix_web::test]
+async fn postgresql_down_at_start_is_a_503_and_the_server_recovers_by_itself() {
+    // Arrange: PostgreSQL (behind a proxy the test controls) does not answer yet.
+    let schema = PgSchema::create().await;
+    let proxy = FaultyProxy::start("127.0.0.1:5432").await;
+    proxy.cut().await;
+    let url = proxy.reroute(&schema.url);
+
+    // Act: the server starts all the same.
+    let app = spawn_app_with(&[("APP__DATABASE__URL", &url)]).await;
+    let mut browser = Browser::new(&app);
+    let down = browser.get("/basic/set/").await;
+    let health = app.get("/healthz", None).await;
+
+    // Assert: the outage is a 503 that says so, until PostgreSQL answers; then the table is
+    // created and sessions are served without a restart.
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert!(down.body.contains("session store is unavailable"));
+    assert!(down.set_cookies().is_empty(), "no cookie on a 503");
+    assert_eq!(health.status, 503);
+    assert_eq!(health.json()["stores"]["db"]["status"], "unavailable");
+
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let set = loop {
+        let page = browser.get_json("/basic/set/").await;
+        if page.status == 200 || Instant::now() > deadline {
+            break page;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(set.status, 200, "recovered by itself");
+    let read = browser.get_json("/basic/get/").await;
+    assert_eq!(read.json()["context"]["name"], "Sonam");
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    drop(schema);
+}

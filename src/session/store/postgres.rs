@@ -108,6 +108,9 @@ struct Connection {
 /// trips of every session load and save: BENCHMARKS.md, change 28.)
 struct Connections {
     config: Config,
+    /// Whether `django_session` is known to exist: created at start-up, or, when PostgreSQL
+    /// did not answer then, by the first connection opened once it does.
+    schema_ready: AtomicBool,
 }
 
 impl Connections {
@@ -128,7 +131,11 @@ impl managed::Manager for Connections {
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<Arc<Connection>, tokio_postgres::Error> {
-        let client = self.open().await?;
+        let mut client = self.open().await?;
+        if !self.schema_ready.load(Ordering::Acquire) {
+            create_schema(&mut client).await?;
+            self.schema_ready.store(true, Ordering::Release);
+        }
         let statements = Statements::prepare(&client).await?;
         Ok(Arc::new(Connection {
             client,
@@ -193,6 +200,12 @@ impl PgStore {
     /// libpq-style parameters such as `?options=-c%20search_path%3Dmyschema`) with at most
     /// `max_connections` connections, and creates the `django_session` table and its indexes
     /// when missing, like `manage.py migrate`.
+    ///
+    /// A database that does not answer (not started yet, restarting, out of reach) is an
+    /// outage, not a reason to refuse to start: the store is returned, requests are a 503 until
+    /// PostgreSQL answers, and the first connection then creates the table. A database that
+    /// answers with a refusal the configuration must fix (a wrong password, no such database,
+    /// TLS asked of this build without TLS) is an error.
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -202,13 +215,19 @@ impl PgStore {
         let store = PgStore::lazy(url, max_connections, codec)
             .with_context(|| format!("invalid PostgreSQL URL {shown}"))?;
         let connections = store.pool.manager();
-        let mut client = connections
-            .open()
-            .await
-            .with_context(|| format!("cannot connect to the PostgreSQL database {shown}"))?;
+        let mut client = match connections.open().await {
+            Ok(client) => client,
+            // Start-up logs the outage with the other stores' (`Stores::open`'s caller).
+            Err(error) if !is_refusal(&error) => return Ok(store),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot connect to the PostgreSQL database {shown}"));
+            }
+        };
         create_schema(&mut client)
             .await
             .with_context(|| format!("cannot create the django_session table in {shown}"))?;
+        connections.schema_ready.store(true, Ordering::Release);
         // The first pooled connection, opened now so that its statements are known to prepare.
         drop(
             store
@@ -226,13 +245,16 @@ impl PgStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(ACQUIRE_TIMEOUT);
         }
-        let pool = Pool::builder(Connections { config })
-            .max_size(usize::try_from(max_connections.max(1))?)
-            .wait_timeout(Some(ACQUIRE_TIMEOUT))
-            .create_timeout(Some(ACQUIRE_TIMEOUT))
-            .recycle_timeout(Some(ACQUIRE_TIMEOUT))
-            .runtime(Runtime::Tokio1)
-            .build()?;
+        let pool = Pool::builder(Connections {
+            config,
+            schema_ready: AtomicBool::new(false),
+        })
+        .max_size(usize::try_from(max_connections.max(1))?)
+        .wait_timeout(Some(ACQUIRE_TIMEOUT))
+        .create_timeout(Some(ACQUIRE_TIMEOUT))
+        .recycle_timeout(Some(ACQUIRE_TIMEOUT))
+        .runtime(Runtime::Tokio1)
+        .build()?;
         Ok(PgStore { pool, codec })
     }
 
@@ -321,6 +343,19 @@ async fn create_schema(client: &mut Client) -> Result<(), tokio_postgres::Error>
         transaction.batch_execute(statement).await?;
     }
     transaction.commit().await
+}
+
+/// Whether a failed connection was PostgreSQL (or this build) refusing what the configuration
+/// asks, which waiting will not mend: authentication (SQLSTATE class 28), a database that does
+/// not exist (3D000), or TLS (`sslmode=require`), which this build does not include. Anything
+/// else (refused or timed-out connections, "the database system is starting up") is an outage.
+fn is_refusal(error: &tokio_postgres::Error) -> bool {
+    let refused_by_server = error.as_db_error().is_some_and(|e| {
+        e.code().code().starts_with("28") || *e.code() == SqlState::INVALID_CATALOG_NAME
+    });
+    let tls_asked = std::error::Error::source(error)
+        .is_some_and(|source| source.is::<tokio_postgres::tls::NoTlsError>());
+    refused_by_server || tls_asked
 }
 
 /// The URL with its password (if any) masked, for error messages and logs.
@@ -926,6 +961,30 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn a_database_that_refuses_what_is_configured_stops_start_up() {
+        let mut missing = url::Url::parse(&admin_url()).unwrap();
+        missing.set_path(&format!(
+            "sessionlab_no_such_database_{}",
+            new_session_key().unwrap()
+        ));
+        let tls = format!("{}?sslmode=require", admin_url());
+
+        for url in [missing.to_string(), tls] {
+            let connected = PgStore::connect(&url, 2, codec()).await;
+
+            let Err(error) = connected else {
+                panic!("{url}: waiting would not mend this, so start-up must stop");
+            };
+            let message = format!("{error:#}");
+            assert!(
+                message.starts_with("cannot connect to the PostgreSQL database")
+                    && (message.contains("does not exist") || message.contains("TLS")),
+                "{message}"
+            );
+        }
+    }
+
+    #[actix_web::test]
     async fn a_database_that_is_down_fails_fast() {
         let closed_port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -936,17 +995,13 @@ mod tests {
         let started = Instant::now();
         let connected = PgStore::connect(&url, 2, codec()).await;
         let connect_took = started.elapsed();
-        // A store whose database went away after start-up, as a request would meet it.
-        let store = PgStore::lazy(&url, 2, codec()).unwrap();
+        // The store start-up got, as a request would meet it.
+        let store = connected.expect("a database that does not answer is an outage, not a refusal");
         let started = Instant::now();
         let loaded = store.load(&new_session_key().unwrap(), Utc::now()).await;
         let pinged = store.ping().await;
         let requests_took = started.elapsed();
 
-        assert!(
-            connected.is_err(),
-            "start-up reports the database as unreachable"
-        );
         assert!(
             connect_took < Duration::from_secs(10),
             "start-up took {connect_took:?}"
