@@ -1,7 +1,7 @@
 //! Django's `APPEND_SLASH` for a scope: `/basic/set` answers 301 to `/basic/set/` when that
 //! path has a view and `/basic/set` has none (`CommonMiddleware.should_redirect_with_slash`);
 //! any other path — `/basic/nosuch`, `/basic//get/` — goes on to the scope, which answers 404
-//! as Django's resolver does. actix-web-lab's [`NormalizePath`] writes the redirect. A path
+//! as Django's resolver does. actix-web-lab's [`NormalizePath`](actix_web_lab::middleware::NormalizePath) writes the redirect. A path
 //! ending in a slash — every request a lesson's links and forms make — goes straight to the
 //! scope without a lookup in the routes.
 //!

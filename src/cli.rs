@@ -9,7 +9,7 @@ use crate::config::{DEFAULT_PROFILE, PROFILE_VAR};
 #[derive(Debug, Parser)]
 #[command(name = "sessionlab", version, about)]
 pub struct Cli {
-    /// Configuration profile: config/<NAME>.toml over config/default.toml (NAME: letters,
+    /// Configuration profile: config/NAME.toml over config/default.toml (NAME: letters,
     /// digits, `-` and `_`).
     #[arg(long, global = true, env = PROFILE_VAR, default_value = DEFAULT_PROFILE)]
     pub profile: String,

@@ -33,7 +33,7 @@ const MAX_FAILURES: u32 = 5;
 /// The window failures are counted in.
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
-/// Failed sign-ins per client address, forgotten after [`FAILURE_WINDOW`].
+/// Failed sign-ins per client address, forgotten a minute after the first.
 #[derive(Default)]
 pub struct FailureLimiter {
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,

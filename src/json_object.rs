@@ -3,8 +3,9 @@
 //! lesson's JSON answer cost more than writing the values; a fixed name is an identifier, so
 //! it is copied as it is here and only the values go through serde_json.
 //!
-//! A type lists its fields once, with [`Fields`]; the same list then serves serde (for the
-//! template context, see [`StructFields`]) and the JSON answer (see [`JsonObject`]).
+//! A type lists its fields once, with [`Fields`](crate::json_object::Fields); the same list then serves serde (for the
+//! template context, see [`StructFields`](crate::json_object::StructFields)) and the JSON answer (see
+//! [`JsonObject`](crate::json_object::JsonObject)).
 
 use serde::Serialize;
 use serde::ser::SerializeStruct;

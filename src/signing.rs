@@ -4,8 +4,8 @@
 //!
 //! The module exists so that sessionlab produces and accepts *exactly* the
 //! strings Django does: the session store keeps its data in this format (salt
-//! [`SESSION_SALT`]) and the signed-cookie backend puts it straight into the
-//! cookie (salt [`SIGNED_COOKIES_SALT`]). A value signed by Django with the same
+//! [`SESSION_SALT`](crate::signing::SESSION_SALT)) and the signed-cookie backend puts it straight into the
+//! cookie (salt [`SIGNED_COOKIES_SALT`](crate::signing::SIGNED_COOKIES_SALT)). A value signed by Django with the same
 //! `SECRET_KEY` and salt verifies here and the other way round, and signing the
 //! same JSON at the same second gives the same string (see the vectors in the
 //! tests, produced with real Django 5.2.19), with one caveat below.

@@ -4,7 +4,7 @@
 //!
 //! The playground has its own session settings (Django's defaults ← `[session]` ←
 //! `[lessons.playground]`), its own session middleware and cookie path, and Django's CSRF
-//! protection on every form ([`csrf`]). Inputs are bounded ([`forms`]); a broken limit is a 400
+//! protection on every form ([`csrf`](crate::playground::csrf)). Inputs are bounded ([`forms`](crate::playground::forms)); a broken limit is a 400
 //! that names it, and leaves the session as it was.
 
 pub mod csrf;

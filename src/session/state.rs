@@ -53,7 +53,7 @@ pub(crate) struct SessionState {
 }
 
 /// What the middleware will do with the cookie when the response leaves (see
-/// [`SessionState::plan`]).
+/// [`Session::planned_cookie`](crate::session::Session::planned_cookie)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CookiePlan {
     /// No `Set-Cookie`.

@@ -142,8 +142,8 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    /// A store holding at most about `max_bytes` of sessions (key + data + a fixed
-    /// [`ENTRY_OVERHEAD_BYTES`] per session).
+    /// A store holding at most about `max_bytes` of sessions (key + data + a fixed overhead
+    /// per session for the cache's own bookkeeping, 160 bytes).
     pub fn new(max_bytes: u64) -> Self {
         let estimated_sessions = (max_bytes / TYPICAL_SESSION_BYTES).max(1);
         let options = OptionsBuilder::new()

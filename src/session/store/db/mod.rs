@@ -286,7 +286,7 @@ impl Store for DbStore {
     /// a random page of the key index per row), so a large backlog of expired sessions with
     /// few live ones — a classroom's table after the holidays — is cleared by emptying the
     /// table and putting the live rows back, in one short transaction; anything else is
-    /// deleted in chunks of [`CLEAR_CHUNK`], each its own transaction.
+    /// deleted in chunks of 2,000 rows, each its own transaction.
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let cutoff = sqlite_datetime(now);
         if self.few_live_among_many_expired(&cutoff).await? {
