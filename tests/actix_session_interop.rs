@@ -585,6 +585,43 @@ async fn a_value_json_cannot_keep_exactly_is_refused_with_a_500() {
     assert!(reply.cookie.is_none());
 }
 
+#[actix_web::test]
+async fn a_db_store_opened_by_url_keeps_sessions_in_that_file_signed_with_that_key() {
+    // Arrange: no sessionlab configuration, as an application of its own opens the store.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app").join("sessions.sqlite3");
+    let codec = SessionCodec::new("the application's own secret", &[]);
+    let store = DbStore::open(&format!("sqlite://{}", path.display()), codec.clone())
+        .await
+        .unwrap();
+    let actix = ActixSessionStore::new(store);
+
+    // Act
+    let key = actix
+        .save(actix_state(&[("counter", "1")]), &Duration::seconds(60))
+        .await
+        .unwrap();
+
+    // Assert: the row is in that file, signed with that key and not the development one.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (stored,): (String,) =
+        sqlx::query_as("SELECT session_data FROM django_session WHERE session_key = ?")
+            .bind(key.as_ref())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let now = Utc::now();
+    assert_eq!(codec.decode(&stored, now), data(json!({"counter": 1})));
+    let development = Settings::load_with_env(&config_dir(), "default", BTreeMap::new()).unwrap();
+    assert!(
+        SessionCodec::from_settings(&development)
+            .decode(&stored, now)
+            .is_empty()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The stores. Add a store with one `interop_suite!` line.
 
@@ -635,7 +672,16 @@ macro_rules! interop_suite {
     };
 }
 
+/// The `db` engine on a SQLite file opened by its URL, without sessionlab's configuration.
+async fn sqlite_opened_store() -> (DbStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/app/sessions.sqlite3", dir.path().display());
+    let codec = SessionCodec::new("interop-secret", &[]);
+    (DbStore::open(&url, codec).await.unwrap(), dir)
+}
+
 interop_suite!(sqlite_file, sqlite_store());
+interop_suite!(sqlite_opened, sqlite_opened_store());
 interop_suite!(sqlite_memory, sqlite_memory_store());
 interop_suite!(any_store_db, async {
     let (store, dir) = sqlite_store().await;

@@ -46,13 +46,14 @@ const CREATE_ATTEMPTS: usize = 8;
 /// ```no_run
 /// use actix_session::{SessionMiddleware, Session};
 /// use actix_web::{App, HttpServer, cookie::Key, web};
-/// use sessionlab::config::{Settings, config_dir};
-/// use sessionlab::session::store::{ActixSessionStore, DbStore};
+/// use sessionlab::session::store::{ActixSessionStore, DbStore, SessionCodec};
 ///
 /// # async fn run() -> anyhow::Result<()> {
-/// let settings = Settings::load_with_env(&config_dir(), "default", Default::default())?;
-/// let store = DbStore::connect(&settings).await?;
-/// // 64 bytes or more; read it from the configuration in a real app.
+/// // Django's `SECRET_KEY`: a Django app with the same key reads these sessions.
+/// let secret_key = std::env::var("SECRET_KEY")?;
+/// let codec = SessionCodec::new(&secret_key, &[]);
+/// let store = DbStore::open("sqlite://sessions.sqlite3", codec).await?;
+/// // The cookie's key, 64 bytes or more; read it from the configuration in a real app.
 /// let key = Key::try_from(&[7u8; 64][..])?;
 /// HttpServer::new(move || {
 ///     App::new()
@@ -73,6 +74,16 @@ const CREATE_ATTEMPTS: usize = 8;
 /// Extending a session's TTL (`TtlExtensionPolicy::OnEveryRequest`) loads and rewrites the
 /// record, since Django's storage API has no "touch": a change saved by a concurrent request
 /// between the two steps is overwritten.
+///
+/// # Errors
+/// A store that fails (unreachable, full, refusing) gives actix-session `LoadError::Other`,
+/// `SaveError::Other` or `UpdateError::Other` (an `anyhow::Error` from `update_ttl` and
+/// `delete`), whose source is the [`StoreError`](super::StoreError); actix-session's middleware
+/// answers each with an empty 500, where sessionlab's own middleware answers 503. A value that
+/// would not load back as the text `Session::insert` made of it is a `Serialization` error,
+/// also a 500, and nothing is written. `load` never fails with `LoadError::Deserialization`:
+/// stored data that does not decode (signed with another key, corrupted) loads as an empty
+/// session, as Django reads it.
 pub struct ActixSessionStore<S> {
     store: S,
     clock: SharedClock,

@@ -55,30 +55,57 @@ pub struct DbStore {
 }
 
 impl DbStore {
-    /// Opens (creating when missing) the database named by `[database] url` and creates the
-    /// table, like `manage.py migrate`.
+    /// Opens (creating when missing) the database named by `[database] url` (a relative path
+    /// from the project root), signing session data with the configured `secret_key`, and
+    /// creates the table, like `manage.py migrate`.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         let database =
             match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
                 DatabaseKind::SqliteMemory => Database::new_memory(),
-                DatabaseKind::SqliteFile(_) => {
-                    let path = settings
+                DatabaseKind::SqliteFile(_) => Database::File(
+                    settings
                         .sqlite_path()
-                        .context("the database URL names no SQLite file")?;
-                    ensure_parent_dir(&path)?;
-                    Database::File(path)
-                }
+                        .context("the database URL names no SQLite file")?,
+                ),
                 DatabaseKind::Postgres => {
                     anyhow::bail!("the SQLite store cannot open a PostgreSQL URL")
                 }
             };
+        let codec = SessionCodec::from_settings(settings);
+        Self::start(database, &settings.database.url, codec).await
+    }
+
+    /// Opens (creating when missing) the SQLite database at `url` and creates the table, like
+    /// `manage.py migrate`, without sessionlab's configuration: for an application of its own
+    /// (see [`ActixSessionStore`](super::ActixSessionStore)). `url` is
+    /// `sqlite://relative/path.sqlite3` (from the current directory),
+    /// `sqlite:///absolute/path.sqlite3` or `sqlite::memory:`; session data is signed with
+    /// `codec`'s key, as Django signs it with `SECRET_KEY`.
+    pub async fn open(url: &str, codec: SessionCodec) -> anyhow::Result<Self> {
+        let database = match database_path_kind(url).map_err(anyhow::Error::msg)? {
+            DatabaseKind::SqliteMemory => Database::new_memory(),
+            // Resolved now, so that the store keeps its file if the process changes directory.
+            DatabaseKind::SqliteFile(path) => Database::File(
+                std::path::absolute(&path)
+                    .with_context(|| format!("cannot resolve the path of {url}"))?,
+            ),
+            DatabaseKind::Postgres => {
+                anyhow::bail!("the SQLite store cannot open a PostgreSQL URL (PgStore can)")
+            }
+        };
+        Self::start(database, url, codec).await
+    }
+
+    /// Opens `database` (named `url` in messages), creates the table and starts the threads.
+    async fn start(database: Database, url: &str, codec: SessionCodec) -> anyhow::Result<Self> {
+        if let Database::File(path) = &database {
+            ensure_parent_dir(path)?;
+        }
         let opening = database.clone();
         let conn = tokio::task::spawn_blocking(move || opening.open_writer())
             .await
             .context("opening the SQLite database was interrupted")?
-            .with_context(|| {
-                format!("cannot open the SQLite database {}", settings.database.url)
-            })?;
+            .with_context(|| format!("cannot open the SQLite database {url}"))?;
         let catch_up = CatchUp::default();
         let writer = Writer::start(database.clone(), conn, catch_up.clone())
             .context("cannot start the SQLite writer thread")?;
@@ -99,7 +126,7 @@ impl DbStore {
             writer,
             _checkpointer: checkpointer,
             opened,
-            codec: SessionCodec::from_settings(settings),
+            codec,
         })
     }
 
