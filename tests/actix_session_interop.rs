@@ -586,6 +586,33 @@ async fn a_value_json_cannot_keep_exactly_is_refused_with_a_500() {
 }
 
 #[actix_web::test]
+async fn a_store_that_is_down_is_a_500_without_a_cookie() {
+    // Arrange: Redis where nothing listens, and a cookie naming a session in it.
+    let mut settings = RedisSettings::new("redis://127.0.0.1:1/");
+    settings.connect_timeout = std::time::Duration::from_millis(500);
+    let key = Key::generate();
+    let app = test::init_service(app(SessionMiddleware::new(
+        ActixSessionStore::new(RedisStore::connect(&settings).unwrap()),
+        key.clone(),
+    )))
+    .await;
+    let mut jar = CookieJar::new();
+    jar.private_mut(&key)
+        .add(Cookie::new(COOKIE, "abcdefgh12345678abcdefgh12345678"));
+    let cookie = jar.get(COOKIE).unwrap().clone();
+
+    // Act: a new session's save, an existing one's load.
+    let saved = get(&app, "/counter", None).await;
+    let loaded = get(&app, "/peek", Some(&cookie)).await;
+
+    // Assert
+    for reply in [saved, loaded] {
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(reply.cookie.is_none());
+    }
+}
+
+#[actix_web::test]
 async fn a_db_store_opened_by_url_keeps_sessions_in_that_file_signed_with_that_key() {
     // Arrange: no sessionlab configuration, as an application of its own opens the store.
     let dir = tempfile::tempdir().unwrap();

@@ -36,9 +36,13 @@ const SCAN_COUNT: usize = 1000;
 pub struct RedisSettings {
     /// `redis://[user][:password@]host[:port][/db]` (no TLS in this build).
     pub url: String,
-    /// Put before every session key (Django's `KEY_PREFIX`, without the cache's own prefixes).
+    /// The Redis key of a session is this followed by the session key. [`RedisSettings::new`]
+    /// sets `django.contrib.sessions.cache`, the prefix Django's cache engine gives session
+    /// keys; to keep several applications apart on one Redis, put a prefix of their own before
+    /// it (`myapp:django.contrib.sessions.cache`), as sessionlab does with a cache's
+    /// `key_prefix`.
     pub key_prefix: String,
-    /// Most connections open at once (requests share them: see `Shared`).
+    /// Most connections open at once (the commands of concurrent requests share them).
     pub pool_size: usize,
     /// Longest wait for a new connection to be established.
     pub connect_timeout: Duration,
