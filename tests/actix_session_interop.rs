@@ -2,7 +2,9 @@
 //! stores through `ActixSessionStore`: one suite of checks, run for every store in one line
 //! each (see `interop_suite!` at the bottom).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
@@ -14,13 +16,13 @@ use actix_web::cookie::{Cookie, CookieJar, Key};
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 mod common;
 
 use sessionlab::config::{Settings, config_dir};
-use sessionlab::session::store::{ActixSessionStore, AnyStore, DbStore};
+use sessionlab::session::store::{ActixSessionStore, AnyStore, DbStore, SaveError, StoreError};
 use sessionlab::session::store::{
     CachedDbStore, FileStore, MemoryStore, PgStore, RedisSettings, RedisStore, SessionCodec,
 };
@@ -260,6 +262,61 @@ fn session_key(cookie: &Cookie<'static>, key: &Key) -> String {
     value
 }
 
+/// A store on which the first `load` after a change is set is followed, before it answers,
+/// by that change's save: another request's write landing between a read and a write.
+struct ChangedAfterRead<S> {
+    inner: S,
+    change: Rc<RefCell<Option<SessionRecord>>>,
+}
+
+impl<S: Store> Store for ChangedAfterRead<S> {
+    fn describe(&self) -> &'static str {
+        self.inner.describe()
+    }
+
+    async fn load(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let record = self.inner.load(key, now).await?;
+        let change = self.change.borrow_mut().take();
+        if let Some(change) = change {
+            self.inner.save(&change, SaveMode::Update).await.unwrap();
+        }
+        Ok(record)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.inner.exists(key).await
+    }
+
+    async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
+        self.inner.save(record, mode).await
+    }
+
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_expire_date(key, expire_date, now).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+
+    async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.clear_expired(now).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
 fn data(value: Value) -> SessionData {
     serde_json::from_value(value).expect("a JSON object")
 }
@@ -439,6 +496,49 @@ mod checks {
         // ... and it still expires 60 s after the last one.
         clock.advance(TimeDelta::seconds(61));
         assert_eq!(get(&app, "/peek", Some(&cookie)).await.body, "0");
+    }
+
+    pub async fn a_ttl_extension_keeps_a_change_saved_meanwhile<S: Store + Clone + 'static>(
+        store: S,
+    ) {
+        // Arrange: a session, and another request's change to it that lands as soon as this
+        // request has read it (or after this request, if it never reads it).
+        let clock = Arc::new(FakeClock::at_wall_clock());
+        let change = Rc::new(RefCell::new(None));
+        let interleaved = ChangedAfterRead {
+            inner: store.clone(),
+            change: Rc::clone(&change),
+        };
+        let actix = ActixSessionStore::with_clock(interleaved, clock.clone());
+        let ttl = Duration::seconds(60);
+        let key = actix
+            .save(actix_state(&[("counter", "1")]), &ttl)
+            .await
+            .unwrap();
+        clock.advance(TimeDelta::seconds(50));
+        *change.borrow_mut() = Some(SessionRecord {
+            key: key.as_ref().to_owned(),
+            data: data(json!({"counter": 2})),
+            expire_date: clock.now() + TimeDelta::seconds(60),
+        });
+
+        // Act: a read-only request under `TtlExtensionPolicy::OnEveryRequest`.
+        actix.update_ttl(&key, &ttl).await.unwrap();
+        let after = change.borrow_mut().take();
+        if let Some(record) = after {
+            store.save(&record, SaveMode::Update).await.unwrap();
+        }
+
+        // Assert
+        assert_eq!(
+            store
+                .load(key.as_ref(), clock.now())
+                .await
+                .unwrap()
+                .map(|r| r.data),
+            Some(data(json!({"counter": 2}))),
+            "the other request's change is kept"
+        );
     }
 
     pub async fn values_of_several_types_round_trip<S: Store + Clone + 'static>(store: S) {
@@ -683,6 +783,7 @@ macro_rules! interop_suite {
                 renew_moves_data_to_a_new_key,
                 an_expired_session_loads_as_a_new_empty_session,
                 the_ttl_is_extended_on_every_request_when_configured,
+                a_ttl_extension_keeps_a_change_saved_meanwhile,
                 values_of_several_types_round_trip,
                 the_session_store_contract_holds,
             );

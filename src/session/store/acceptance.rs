@@ -43,6 +43,7 @@ pub async fn acceptance_suite<S: Store>(store: &S) {
     create_refuses_a_taken_key(store, now).await;
     update_of_a_missing_session_is_reported(store, now).await;
     update_replaces_data_and_expiry(store, now).await;
+    set_expire_date_moves_only_the_expiry_of_a_live_session(store, now).await;
     expired_sessions_do_not_load(store, now).await;
     delete_removes_and_tolerates_missing(store, now).await;
     malformed_keys_are_never_found(store, now).await;
@@ -151,6 +152,59 @@ async fn update_replaces_data_and_expiry<S: Store>(store: &S, now: DateTime<Utc>
     );
     assert_eq!(loaded.expire_date, long, "and the expiry");
     store.delete(&key).await.expect("delete");
+}
+
+async fn set_expire_date_moves_only_the_expiry_of_a_live_session<S: Store>(
+    store: &S,
+    now: DateTime<Utc>,
+) {
+    let key = fresh_key();
+    let short = now + TimeDelta::seconds(20);
+    let pairs = [("z", json!(1)), ("a", json!({"b": [true, 1.5]}))];
+    store
+        .save(&record(&key, &pairs, short), SaveMode::Create)
+        .await
+        .expect("create");
+    let long = now + TimeDelta::hours(2);
+    assert!(
+        store
+            .set_expire_date(&key, long, now)
+            .await
+            .expect("set_expire_date"),
+        "a live session's expiry is moved"
+    );
+    let loaded = store
+        .load(&key, now + TimeDelta::seconds(30))
+        .await
+        .expect("load")
+        .expect("the expiry moved past 30 s");
+    assert_eq!(loaded.data, data(&pairs), "the data is left as it was");
+    assert_eq!(loaded.expire_date, long);
+
+    let expired = fresh_key();
+    store
+        .save(&record(&expired, &pairs, short), SaveMode::Create)
+        .await
+        .expect("create");
+    assert!(
+        !store
+            .set_expire_date(&expired, long, short)
+            .await
+            .expect("set_expire_date"),
+        "an expired session is not brought back"
+    );
+    assert!(store.load(&expired, short).await.expect("load").is_none());
+    for missing in [fresh_key().as_str(), "../../etc/passwd"] {
+        assert!(
+            !store
+                .set_expire_date(missing, long, now)
+                .await
+                .expect("set_expire_date"),
+            "no session under {missing:?}"
+        );
+    }
+    store.delete(&key).await.expect("delete");
+    store.delete(&expired).await.expect("delete");
 }
 
 async fn expired_sessions_do_not_load<S: Store>(store: &S, now: DateTime<Utc>) {

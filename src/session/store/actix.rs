@@ -71,9 +71,8 @@ const CREATE_ATTEMPTS: usize = 8;
 /// # }
 /// ```
 ///
-/// Extending a session's TTL (`TtlExtensionPolicy::OnEveryRequest`) loads and rewrites the
-/// record, since Django's storage API has no "touch": a change saved by a concurrent request
-/// between the two steps is overwritten.
+/// Extending a session's TTL (`TtlExtensionPolicy::OnEveryRequest`) changes only its expiry
+/// ([`Store::set_expire_date`]): data a concurrent request saves meanwhile is kept.
 ///
 /// # Errors
 /// A store that fails (unreachable, full, refusing) gives actix-session `LoadError::Other`,
@@ -237,18 +236,11 @@ impl<S: Store + 'static> SessionStore for ActixSessionStore<S> {
         let now = self.clock.now();
         // Gone or expired: nothing to extend (actix-session's Redis store: `EXPIRE` on a missing
         // key is a no-op).
-        let Some(mut record) = self.store.load(key, now).await? else {
-            return Ok(());
-        };
-        record.expire_date = expire_date(now, ttl);
-        match self.store.save(&record, SaveMode::Update).await {
-            Ok(()) | Err(SaveError::Missing) => Ok(()),
-            Err(e @ SaveError::KeyExists) => Err(anyhow::Error::new(e).context(format!(
-                "the {} store answered an update like a create",
-                self.store.describe()
-            ))),
-            Err(SaveError::Store(e)) => Err(e.into()),
-        }
+        let _extended = self
+            .store
+            .set_expire_date(key, expire_date(now, ttl), now)
+            .await?;
+        Ok(())
     }
 
     async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {

@@ -107,6 +107,15 @@ impl Store for AnyStore {
         forward!(self, s => s.save(record, mode))
     }
 
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        forward!(self, s => s.set_expire_date(key, expire_date, now))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         forward!(self, s => s.delete(key))
     }

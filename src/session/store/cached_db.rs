@@ -259,6 +259,24 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         Ok(())
     }
 
+    /// The database first, then the cache's entry, if it has one; a cache that fails leaves
+    /// the key suspect (its entry would end at the old expiry).
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !self.db.set_expire_date(key, expire_date, now).await? {
+            return Ok(false);
+        }
+        if let Err(error) = self.cache.set_expire_date(key, expire_date, now).await {
+            tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+            self.suspects.add(key);
+        }
+        Ok(true)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.db.delete(key).await?;
         self.forget_in_cache(key).await;
@@ -403,6 +421,14 @@ mod tests {
         async fn save(&self, _: &SessionRecord, _: SaveMode) -> Result<(), SaveError> {
             Err(down().into())
         }
+        async fn set_expire_date(
+            &self,
+            _: &str,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            Err(down())
+        }
         async fn delete(&self, _: &str) -> Result<(), StoreError> {
             Err(down())
         }
@@ -437,6 +463,14 @@ mod tests {
         async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
             self.saves.borrow_mut().push(mode);
             self.inner.save(record, mode).await
+        }
+        async fn set_expire_date(
+            &self,
+            key: &str,
+            expire_date: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            self.inner.set_expire_date(key, expire_date, now).await
         }
         async fn delete(&self, key: &str) -> Result<(), StoreError> {
             self.inner.delete(key).await
@@ -529,6 +563,15 @@ mod tests {
         async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
             self.check()?;
             self.inner.save(record, mode).await
+        }
+        async fn set_expire_date(
+            &self,
+            key: &str,
+            expire_date: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            self.check()?;
+            self.inner.set_expire_date(key, expire_date, now).await
         }
         async fn delete(&self, key: &str) -> Result<(), StoreError> {
             self.check()?;

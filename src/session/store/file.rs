@@ -528,6 +528,39 @@ impl Store for FileStore {
         self.save_blocking(record, mode)
     }
 
+    /// The file's mtime is its expiry: only the mtime changes. A save that moves a new file
+    /// over the name meanwhile keeps its own, since this changes the file opened here.
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(path) = self.path_for(key) else {
+            return Ok(false);
+        };
+        // Opened for writing (a file's times are set through a handle that may write), never
+        // written to.
+        let file = match OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.check_dir()?;
+                return Ok(false);
+            }
+            Err(e) => return Err(io_failure(e, "open", &path)),
+        };
+        let expires = file
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .map_err(|e| io_failure(e, "read the mtime of", &path))?;
+        if DateTime::<Utc>::from(expires) <= now {
+            return Ok(false);
+        }
+        file.set_modified(SystemTime::from(expire_date))
+            .map_err(|e| io_failure(e, "set the mtime of", &path))?;
+        Ok(true)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.path_for(key) {
             Some(path) => {

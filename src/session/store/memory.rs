@@ -76,13 +76,20 @@ struct Cached {
 
 impl Cached {
     fn of(record: &SessionRecord, saved_at: DateTime<Utc>) -> Self {
-        let expire_nanos = nanos(record.expire_date);
-        let earliest_death = nanos(saved_at).saturating_add(MIN_TTL.as_nanos() as i64);
-        Cached {
-            expire_nanos,
-            dies_nanos: expire_nanos.max(earliest_death),
+        let mut cached = Cached {
+            expire_nanos: 0,
+            dies_nanos: 0,
             data: python_json_bytes(&record.data).into(),
-        }
+        };
+        cached.set_expire_date(record.expire_date, saved_at);
+        cached
+    }
+
+    /// Moves the expiry to `expire_date`, as a save at `saved_at` would set it.
+    fn set_expire_date(&mut self, expire_date: DateTime<Utc>, saved_at: DateTime<Utc>) {
+        let earliest_death = nanos(saved_at).saturating_add(MIN_TTL.as_nanos() as i64);
+        self.expire_nanos = nanos(expire_date);
+        self.dies_nanos = self.expire_nanos.max(earliest_death);
     }
 
     fn expire_date(&self) -> DateTime<Utc> {
@@ -323,6 +330,30 @@ impl Store for MemoryStore {
             SaveMode::Create => self.create(record),
             SaveMode::Update => self.update(record),
         }
+    }
+
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(false);
+        }
+        let saved_at = Utc::now();
+        let wall = nanos(saved_at);
+        let entry = self.cache.entry(key, Some(Duration::ZERO), |_, existing| {
+            if existing.is_dead_at(wall) {
+                EntryAction::Remove
+            } else if existing.is_expired_at(now) {
+                EntryAction::Retain(false)
+            } else {
+                existing.set_expire_date(expire_date, saved_at);
+                EntryAction::Retain(true)
+            }
+        });
+        Ok(matches!(entry, EntryResult::Retained(true)))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

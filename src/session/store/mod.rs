@@ -1,5 +1,6 @@
 //! Where sessions live. One trait shaped like Django's `SessionBase` storage methods
-//! (`load`/`exists`/`save(must_create)`/`delete`/`clear_expired`), one file per engine, and
+//! (`load`/`exists`/`save(must_create)`/`delete`/`clear_expired`, and `set_expire_date` for
+//! actix-session), one file per engine, and
 //! [`AnyStore`] to pick an engine at run time; [`ActixSessionStore`] lends any of them to
 //! actix-session.
 
@@ -208,6 +209,17 @@ pub trait Store {
         record: &SessionRecord,
         mode: SaveMode,
     ) -> impl Future<Output = Result<(), SaveError>>;
+
+    /// Moves the `expire_date` of the session live at `now` under `key` to `expire_date`,
+    /// leaving its data as it is, in one step, so that data another request saves meanwhile is
+    /// kept (actix-session's `update_ttl`; Django's storage has no such method). `false` when
+    /// there is no such session.
+    fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>>;
 
     /// Django's `delete()`; deleting a missing session is not an error.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>>;

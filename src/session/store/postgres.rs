@@ -489,6 +489,34 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(false);
+        }
+        let expire_date = super::within_python_years(expire_date);
+        // Rare (actix-session's `TtlExtensionPolicy::OnEveryRequest`): not one of the
+        // statements every connection prepares.
+        let changed = self
+            .run(Use::Exclusive, |client, _, _| {
+                Box::pin(async move {
+                    client
+                        .execute(
+                            "UPDATE django_session SET expire_date = $2 \
+                             WHERE session_key = $1 AND expire_date > $3",
+                            &[&key, &expire_date, &now],
+                        )
+                        .await
+                })
+            })
+            .await?;
+        Ok(changed > 0)
+    }
+
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut removed = 0;
         loop {

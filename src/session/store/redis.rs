@@ -100,6 +100,21 @@ struct StoredRef<'a> {
     d: &'a SessionData,
 }
 
+/// `Store::set_expire_date` in one step on the Redis server: the stored value with its `e`
+/// replaced and the data as it was, under the new TTL, if the value is ours and its `e` is
+/// after `now`. The texts compare as times: [`expiry_text`] writes them all in one width.
+/// KEYS[1]: the session's key; ARGV: `now` and the new expiry as stored, the new TTL.
+const SET_EXPIRE_DATE_SCRIPT: &str = r#"
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local head = '{"e":"'
+if string.sub(value, 1, #head) ~= head then return 0 end
+local close = string.find(value, '"', #head + 1, true)
+if not close or string.sub(value, #head + 1, close - 1) <= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], head .. ARGV[2] .. string.sub(value, close), 'EX', ARGV[3])
+return 1
+"#;
+
 #[derive(Deserialize)]
 struct Stored {
     e: String,
@@ -393,6 +408,29 @@ impl Store for RedisStore {
             (SaveMode::Create, None) => Err(SaveError::KeyExists),
             (SaveMode::Update, None) => Err(SaveError::Missing),
         }
+    }
+
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(false);
+        }
+        let changed: i64 = self
+            .query(
+                redis::cmd("EVAL")
+                    .arg(SET_EXPIRE_DATE_SCRIPT)
+                    .arg(1)
+                    .arg(self.cache_key(key))
+                    .arg(expiry_text(now))
+                    .arg(expiry_text(expire_date))
+                    .arg(ttl_seconds(expire_date, Utc::now())),
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

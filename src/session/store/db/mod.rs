@@ -297,6 +297,26 @@ impl Store for DbStore {
         }
     }
 
+    async fn set_expire_date(
+        &self,
+        key: &str,
+        expire_date: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !is_storable_session_key(key) {
+            return Ok(false);
+        }
+        let write = Write::SetExpireDate {
+            key: key.to_owned(),
+            expire_date: sqlite_datetime(expire_date),
+            now: sqlite_datetime(now),
+        };
+        self.write(write)
+            .await
+            .map(|changed| changed > 0)
+            .map_err(unavailable)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         if !is_storable_session_key(key) {
             return Ok(());

@@ -42,6 +42,12 @@ pub(super) enum Write {
         data: String,
         expire_date: String,
     },
+    /// A live session's new expiry, its data left as it is (`Store::set_expire_date`).
+    SetExpireDate {
+        key: String,
+        expire_date: String,
+        now: String,
+    },
     /// `delete()`.
     Delete { key: String },
     /// Up to `limit` sessions that expired before `cutoff` (one chunk of `clear_expired()`).
@@ -79,6 +85,15 @@ impl Write {
                     "UPDATE django_session SET session_data = ?2, expire_date = ?3 WHERE session_key = ?1",
                 )?
                 .execute(params![key, data, expire_date]),
+            Write::SetExpireDate {
+                key,
+                expire_date,
+                now,
+            } => conn
+                .prepare_cached(
+                    "UPDATE django_session SET expire_date = ?2 WHERE session_key = ?1 AND expire_date > ?3",
+                )?
+                .execute(params![key, expire_date, now]),
             Write::Delete { key } => conn
                 .prepare_cached("DELETE FROM django_session WHERE session_key = ?1")?
                 .execute(params![key]),
