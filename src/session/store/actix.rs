@@ -74,6 +74,11 @@ const CREATE_ATTEMPTS: usize = 8;
 /// Extending a session's TTL (`TtlExtensionPolicy::OnEveryRequest`) changes only its expiry
 /// ([`Store::set_expire_date`]): data a concurrent request saves meanwhile is kept.
 ///
+/// An expired session never loads, but the `db` and `file` engines keep its row or file until
+/// [`Store::clear_expired`] removes it (Django's `clearsessions`; Redis and the in-process
+/// cache drop it by themselves): call it now and then, through [`ActixSessionStore::store`]
+/// or a clone of the store, from a task of the application's.
+///
 /// # Errors
 /// A store that fails (unreachable, full, refusing) gives actix-session `LoadError::Other`,
 /// `SaveError::Other` or `UpdateError::Other` (an `anyhow::Error` from `update_ttl` and
