@@ -19,14 +19,16 @@
 //!   torn one (rename and link are atomic within a directory). Like Django, nothing is
 //!   fsynced: after a power cut, recent sessions may be lost or empty. The directory must be on
 //!   a file system with hard links (any local Unix one).
+//! - **An update never brings a deleted session back.** Django checks that the file exists,
+//!   then renames the new one over it, so a `delete` by another request between the two (a
+//!   logout, say) is undone. Here, on Linux, the new file and the session's swap names in one
+//!   step (`renameat2` with `RENAME_EXCHANGE`), which fails if the session is gone. Elsewhere,
+//!   or on a file system that cannot swap, it is Django's check and rename.
 //!
 //! `load`, `exists`, `save` and `delete` call `std::fs` directly on the async thread: session
 //! files are tiny and page-cached, and a hop to the blocking pool per request would cost more
 //! than the system call. Only the directory walks (`clear_expired`, `count_live`) run in
 //! `spawn_blocking`.
-//!
-//! Known race, shared with Django: an update checks that the file exists and then renames
-//! over it, so a `delete` landing between the two is undone by the update.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -309,6 +311,17 @@ impl FileStore {
             return self.create(&content, record.expire_date, &target);
         }
         let temp = self.write_temp(&content, record.expire_date)?;
+        #[cfg(target_os = "linux")]
+        match exchange(&temp.path, &target) {
+            // The temp name now holds the old session, which `temp`'s drop removes.
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.check_dir()?;
+                return Err(SaveError::Missing);
+            }
+            Err(e) => return Err(io_failure(e, "replace the session file", &target).into()),
+        }
         match std::fs::rename(&temp.path, &target) {
             Ok(()) => {
                 temp.persisted();
@@ -467,6 +480,20 @@ fn present(path: &Path) -> Result<bool, StoreError> {
 }
 
 /// Removes `path`; returns whether it was there.
+/// Swaps the files named `a` and `b` in one step (`renameat2` with `RENAME_EXCHANGE`), so that
+/// `b` is replaced only if it is there: `NotFound` if either is missing, `false` on a file
+/// system that cannot swap (some network and layered ones).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::XDEV) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn remove_if_present(path: &Path) -> Result<bool, StoreError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
@@ -617,6 +644,54 @@ mod tests {
                 .collect(),
             expire_date,
         }
+    }
+
+    #[test]
+    fn an_update_racing_a_delete_never_brings_the_session_back() {
+        // Arrange
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path(), PREFIX);
+        let expire_date = Utc::now() + TimeDelta::hours(1);
+        let mut brought_back = 0;
+        for round in 0..300_u64 {
+            let key = fresh_key();
+            let session = record(&key, &[("n", json!(1))], expire_date);
+            store.save_blocking(&session, SaveMode::Create).unwrap();
+            let path = store.path_for(&key).unwrap();
+            let start = std::sync::Barrier::new(2);
+
+            // Act: another request deletes the session while this one saves a change to it.
+            std::thread::scope(|threads| {
+                threads.spawn(|| {
+                    start.wait();
+                    // At another moment of the update each round (a spin: sleeps are too
+                    // coarse).
+                    let delay = std::time::Duration::from_micros(round % 100);
+                    let started = std::time::Instant::now();
+                    while started.elapsed() < delay {
+                        std::hint::spin_loop();
+                    }
+                    remove_if_present(&path).unwrap();
+                });
+                start.wait();
+                match store.save_blocking(&session, SaveMode::Update) {
+                    Ok(()) | Err(SaveError::Missing) => {}
+                    Err(error) => panic!("{error}"),
+                }
+            });
+
+            // Assert: deleted after the update, or the update found it deleted; never both
+            // the update's file and the delete's success.
+            if path.exists() {
+                brought_back += 1;
+                remove_if_present(&path).unwrap();
+            }
+        }
+        assert_eq!(brought_back, 0, "sessions brought back after their delete");
+        assert!(
+            names_in(dir.path()).is_empty(),
+            "no temp file is left behind"
+        );
     }
 
     /// The names in `dir`, sorted.
