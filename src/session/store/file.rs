@@ -479,7 +479,6 @@ fn present(path: &Path) -> Result<bool, StoreError> {
     }
 }
 
-/// Removes `path`; returns whether it was there.
 /// Swaps the files named `a` and `b` in one step (`renameat2` with `RENAME_EXCHANGE`), so that
 /// `b` is replaced only if it is there: `NotFound` if either is missing, `false` on a file
 /// system that cannot swap (some network and layered ones).
@@ -494,6 +493,7 @@ fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
     }
 }
 
+/// Removes `path`; returns whether it was there.
 fn remove_if_present(path: &Path) -> Result<bool, StoreError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
