@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::spawn_app_with;
+use common::{TestApp, spawn_app_with};
 
 const TOKEN: &str = "instructor-token-for-tests-0123";
 
@@ -30,6 +30,20 @@ async fn post_form(
         req = req.header("Cookie", cookie);
     }
     req.send().await.unwrap()
+}
+
+/// The dashboard as JSON, signed in with the bearer token.
+async fn dashboard_json(app: &TestApp) -> serde_json::Value {
+    app.client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[actix_web::test]
@@ -89,17 +103,7 @@ async fn signing_in_shows_the_dashboard_without_secrets() {
     assert!(!page.body.contains(app.settings.secret_key.expose()));
     assert!(!page.body.contains(TOKEN));
 
-    let json = app
-        .client
-        .get(format!("{}/instructor/", app.address))
-        .header("Accept", "application/json")
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let json = dashboard_json(&app).await;
     assert_eq!(json["profile"], "default");
     let basic = &json["lessons"][0];
     assert_eq!(basic["slug"], "basic");
@@ -141,17 +145,7 @@ async fn the_dashboard_shows_the_playground_and_its_own_store() {
     overrides.push(("APP__LESSONS__PLAYGROUND__ENGINE", "cache"));
     let app = spawn_app_with(&overrides).await;
 
-    let json = app
-        .client
-        .get(format!("{}/instructor/", app.address))
-        .header("Accept", "application/json")
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let json = dashboard_json(&app).await;
 
     let rows = json["lessons"].as_array().unwrap();
     let playground = rows
