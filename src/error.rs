@@ -102,9 +102,14 @@ impl AppError {
         }
     }
 
-    /// The full cause chain, for the log.
+    /// What went wrong, for the log: the chain of causes beneath the error when it has any
+    /// (the sentence the visitor reads on the page would only repeat its title there), else the
+    /// error's own message.
     pub fn cause_chain(&self) -> String {
-        chain_text(self)
+        match std::error::Error::source(self) {
+            Some(cause) => chain_text(cause),
+            None => self.to_string(),
+        }
     }
 }
 
@@ -150,7 +155,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse<BoxBody> {
         match self.status_code() {
             status if status.is_server_error() => {
-                tracing::error!(status = status.as_u16(), cause = %self.cause_chain(), "request failed");
+                tracing::error!(status = status.as_u16(), error = self.title(), cause = %self.cause_chain(), "request failed");
             }
             status => tracing::info!(status = status.as_u16(), "{self}"),
         }
@@ -187,7 +192,7 @@ mod tests {
             shown,
             "the session store (cache (Redis)) is unavailable: cannot reach 127.0.0.1:1: error occurred while creating a new object: connection refused"
         );
-        assert!(logged.ends_with(&format!(": {shown}")), "{logged}");
+        assert_eq!(logged, shown, "the cause, without the visitor's sentence");
         assert_eq!(logged.matches("connection refused").count(), 1, "{logged}");
     }
 
