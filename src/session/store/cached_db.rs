@@ -12,9 +12,11 @@
 //! Django also lets a read put an old session back in the cache: a read that misses the cache
 //! reads the database, and if another request updates or deletes the session (a logout) before
 //! the read puts what it found in the cache, the cache keeps that old copy and serves it, the
-//! logout undone. Here the database writes to each key are counted ([`Changes`]), and a read
-//! that finds one came after its own read of the database takes what it put in the cache out
-//! again.
+//! logout undone. Likewise an update whose database write comes just before another request's
+//! delete, and its cache write just after that request's cache delete, puts the deleted
+//! session back in the cache. Here the database writes to each key are counted ([`Changes`]),
+//! and a read or an update that finds another write came after its own database read or write
+//! takes what it put in the cache out again.
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
@@ -42,11 +44,14 @@ pub struct CachedDbStore<Db, Cache> {
 
 /// How many times each session was changed in the database by this process, counted per
 /// stripe of keys (a key shares its counter with about one in [`CHANGE_STRIPES`] others, which
-/// costs at most a needless cache miss). A read that fills the cache notes its key's count
-/// before it reads the database; a write counts after its database write and before its cache
-/// write. So a read that finds the count unchanged after its fill put it in the cache before
-/// any later writer's cache write, which then replaces or deletes it; one that finds it changed
-/// takes its fill out again.
+/// costs at most a needless cache miss). A write counts after its database write and before
+/// its cache write. A read that fills the cache notes its key's count before it reads the
+/// database: if the count is unchanged after its fill, the fill reached the cache before any
+/// later writer's cache write, which then replaces or deletes it; if it changed, the read
+/// takes its fill out again. An update notes the count before its database write in the same
+/// way, and takes its cache write out again if anyone but itself counted since (a delete whose
+/// database write came after the update's, but whose cache delete came before its cache
+/// write).
 struct Changes {
     stripes: Box<[AtomicU64]>,
     hasher: foldhash::fast::RandomState,
@@ -78,6 +83,12 @@ impl Changes {
     /// Whether `key` may have changed since its count was `seen`.
     fn since(&self, key: &str, seen: u64) -> bool {
         self.seen(key) != seen
+    }
+
+    /// Whether `key` may have changed since its count was `before`, besides the one change
+    /// of the caller's own write, which it noted since.
+    fn since_own(&self, key: &str, before: u64) -> bool {
+        self.since(key, before.wrapping_add(1))
     }
 }
 
@@ -196,11 +207,15 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         result.is_ok()
     }
 
-    /// [`Self::put_in_cache`] after the database changed: a failure leaves the cache's entry
-    /// suspect.
-    async fn write_through(&self, record: &SessionRecord, likely: SaveMode) {
+    /// [`Self::put_in_cache`] after the database changed, the key's changes having stood at
+    /// `before` until then: a failure leaves the cache's entry suspect, and a write that came
+    /// after this one's database write takes this record out of the cache again (that write's
+    /// own cache write may have come first: a session deleted meanwhile would be back).
+    async fn write_through(&self, record: &SessionRecord, likely: SaveMode, before: u64) {
         if !self.put_in_cache(record, likely).await {
             self.suspects.add(&record.key);
+        } else if self.changes.since_own(&record.key, before) {
+            self.forget_in_cache(&record.key).await;
         }
     }
 
@@ -326,27 +341,36 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         if mode == SaveMode::Create {
             return self.create(record).await;
         }
+        let before = self.changes.seen(&record.key);
         self.db.save(record, mode).await?;
         self.changes.note(&record.key);
-        self.write_through(record, mode).await;
+        self.write_through(record, mode, before).await;
         Ok(())
     }
 
     /// The database first, then the cache's entry, if it has one; a cache that fails leaves
-    /// the key suspect (its entry would end at the old expiry).
+    /// the key suspect (its entry would end at the old expiry), and a write that came after
+    /// this one's database write takes the entry out (as in [`Self::write_through`]).
     async fn set_expire_date(
         &self,
         key: &str,
         expire_date: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let before = self.changes.seen(key);
         if !self.db.set_expire_date(key, expire_date, now).await? {
             return Ok(false);
         }
         self.changes.note(key);
-        if let Err(error) = self.cache.set_expire_date(key, expire_date, now).await {
-            tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
-            self.suspects.add(key);
+        match self.cache.set_expire_date(key, expire_date, now).await {
+            Ok(_) if self.changes.since_own(key, before) => {
+                self.forget_in_cache(key).await;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+                self.suspects.add(key);
+            }
         }
         Ok(true)
     }
@@ -760,11 +784,34 @@ mod tests {
         );
     }
 
-    /// A database whose next load, once it has read, waits until the test lets it answer.
+    /// A database whose next load or update (`held`), once done, waits until the test lets it
+    /// answer.
     struct Held {
         inner: DbStore,
-        read: std::cell::RefCell<Option<tokio::sync::oneshot::Sender<()>>>,
+        held: std::cell::Cell<Option<Op>>,
+        done: std::cell::RefCell<Option<tokio::sync::oneshot::Sender<()>>>,
         answer: std::cell::RefCell<Option<tokio::sync::oneshot::Receiver<()>>>,
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Op {
+        Load,
+        Update,
+    }
+
+    impl Held {
+        /// Tells the test that `op` is done and waits for its go, if `op` is the one held.
+        async fn hold(&self, op: Op) {
+            if self.held.get() != Some(op) {
+                return;
+            }
+            self.held.set(None);
+            let (done, answer) = (self.done.take(), self.answer.take());
+            if let (Some(done), Some(answer)) = (done, answer) {
+                let _ = done.send(());
+                let _ = answer.await;
+            }
+        }
     }
 
     impl Store for Held {
@@ -777,21 +824,18 @@ mod tests {
             now: DateTime<Utc>,
         ) -> Result<Option<SessionRecord>, StoreError> {
             let record = self.inner.load(key, now).await;
-            let read = self.read.borrow_mut().take();
-            if let Some(read) = read {
-                let answer = self.answer.borrow_mut().take();
-                let _ = read.send(());
-                if let Some(answer) = answer {
-                    let _ = answer.await;
-                }
-            }
+            self.hold(Op::Load).await;
             record
         }
         async fn exists(&self, key: &str) -> Result<bool, StoreError> {
             self.inner.exists(key).await
         }
         async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
-            self.inner.save(record, mode).await
+            let saved = self.inner.save(record, mode).await;
+            if mode == SaveMode::Update {
+                self.hold(Op::Update).await;
+            }
+            saved
         }
         async fn set_expire_date(
             &self,
@@ -812,42 +856,90 @@ mod tests {
         }
     }
 
-    /// A session saved with counter 1 and missing from the cache (evicted, or the cache
-    /// restarted); a read of it reads the database, then `meanwhile` runs before the read puts
-    /// what it found in the cache. The store and the cache, to look at afterwards.
-    async fn change_while_a_read_fills_the_cache<F, Fut>(
-        key: &str,
-        meanwhile: F,
-    ) -> std::rc::Rc<CachedDbStore<Held, DbStore>>
-    where
-        F: FnOnce(std::rc::Rc<CachedDbStore<Held, DbStore>>) -> Fut,
-        Fut: std::future::Future<Output = ()>,
-    {
+    type HeldStore = std::rc::Rc<CachedDbStore<Held, DbStore>>;
+
+    /// A store whose database holds its next `op`.
+    async fn held_store(op: Op) -> HeldStore {
         let db = Held {
             inner: memory_db().await,
-            read: Default::default(),
+            held: Default::default(),
+            done: Default::default(),
             answer: Default::default(),
         };
         let store = std::rc::Rc::new(CachedDbStore::new(db, memory_db().await));
+        store.db.held.set(Some(op));
+        store
+    }
+
+    /// Runs `first` until its database step (held) is done, then `meanwhile`, then lets
+    /// `first` finish; what `first` answered.
+    async fn between_database_and_cache<T: 'static, M: std::future::Future<Output = ()>>(
+        store: &HeldStore,
+        first: impl std::future::Future<Output = T> + 'static,
+        meanwhile: M,
+    ) -> T {
+        let (done, is_done) = tokio::sync::oneshot::channel();
+        let (answer, may_answer) = tokio::sync::oneshot::channel();
+        *store.db.done.borrow_mut() = Some(done);
+        *store.db.answer.borrow_mut() = Some(may_answer);
+        let first = actix_web::rt::spawn(first);
+        is_done.await.unwrap();
+        meanwhile.await;
+        answer.send(()).unwrap();
+        first.await.unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_session_flushed_while_an_update_writes_through_stays_flushed() {
+        let key = "cachedcachedcachedcached00000016";
+        let store = held_store(Op::Update).await;
+        store
+            .save(&with_counter(key, 1), SaveMode::Create)
+            .await
+            .unwrap();
+
+        let updating = {
+            let store = store.clone();
+            async move { store.save(&with_counter(key, 2), SaveMode::Update).await }
+        };
+        let updated = between_database_and_cache(&store, updating, async {
+            store.delete(key).await.unwrap();
+        })
+        .await;
+
+        assert!(updated.is_ok(), "the update came first: {updated:?}");
+        let now = suite_now();
+        assert_eq!(
+            store.load(key, now).await.unwrap(),
+            None,
+            "not served again"
+        );
+        assert_eq!(store.cache.load(key, now).await.unwrap(), None);
+    }
+
+    /// A session saved with counter 1 and missing from the cache (evicted, or the cache
+    /// restarted); a read of it reads the database, then `meanwhile` runs before the read puts
+    /// what it found in the cache. The store and the cache, to look at afterwards.
+    async fn change_while_a_read_fills_the_cache<F, Fut>(key: &str, meanwhile: F) -> HeldStore
+    where
+        F: FnOnce(HeldStore) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let store = held_store(Op::Load).await;
         store
             .save(&with_counter(key, 1), SaveMode::Create)
             .await
             .unwrap();
         store.cache.delete(key).await.unwrap();
-        let (read, has_read) = tokio::sync::oneshot::channel();
-        let (answer, may_answer) = tokio::sync::oneshot::channel();
-        *store.db.read.borrow_mut() = Some(read);
-        *store.db.answer.borrow_mut() = Some(may_answer);
 
-        let reading = actix_web::rt::spawn({
+        let reading = {
             let store = store.clone();
             let key = key.to_owned();
             async move { store.load(&key, suite_now()).await }
-        });
-        has_read.await.unwrap();
-        meanwhile(store.clone()).await;
-        answer.send(()).unwrap();
-        let read = reading.await.unwrap().unwrap().unwrap();
+        };
+        let read = between_database_and_cache(&store, reading, meanwhile(store.clone())).await;
+
+        let read = read.unwrap().unwrap();
         assert_eq!(read.data["counter"], 1, "the read saw the session before");
         store
     }
