@@ -8,9 +8,19 @@
 //! the cache answers again: an update lost, a flushed session back. Here such a key is
 //! remembered ([`Suspects`]), its reads go to the database, and the first read after the cache
 //! is back puts the database's answer in the cache and forgets the key.
+//!
+//! Django also lets a read put an old session back in the cache: a read that misses the cache
+//! reads the database, and if another request updates or deletes the session (a logout) before
+//! the read puts what it found in the cache, the cache keeps that old copy and serves it, the
+//! logout undone. Likewise an update whose database write comes just before another request's
+//! delete, and its cache write just after that request's cache delete, puts the deleted
+//! session back in the cache. Here the database writes to each key are counted ([`Changes`]),
+//! and a read or an update that finds another write came after its own database read or write
+//! takes what it put in the cache out again.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -20,12 +30,66 @@ use super::{SaveError, SaveMode, SessionRecord, Store, StoreError};
 /// How many keys [`Suspects`] remembers one by one; past that, every read goes to the database.
 const MAX_SUSPECTS: usize = 100_000;
 
+/// How many counters [`Changes`] shares out between keys.
+const CHANGE_STRIPES: usize = 1024;
+
 /// A cache in front of a database store.
 #[derive(Clone)]
 pub struct CachedDbStore<Db, Cache> {
     db: Db,
     cache: Cache,
     suspects: Arc<Suspects>,
+    changes: Arc<Changes>,
+}
+
+/// How many times each session was changed in the database by this process, counted per
+/// stripe of keys (a key shares its counter with about one in [`CHANGE_STRIPES`] others, which
+/// costs at most a needless cache miss). A write counts after its database write and before
+/// its cache write. A read that fills the cache notes its key's count before it reads the
+/// database: if the count is unchanged after its fill, the fill reached the cache before any
+/// later writer's cache write, which then replaces or deletes it; if it changed, the read
+/// takes its fill out again. An update notes the count before its database write in the same
+/// way, and takes its cache write out again if anyone but itself counted since (a delete whose
+/// database write came after the update's, but whose cache delete came before its cache
+/// write).
+struct Changes {
+    stripes: Box<[AtomicU64]>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Changes {
+    fn new() -> Self {
+        Changes {
+            stripes: (0..CHANGE_STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    fn stripe(&self, key: &str) -> &AtomicU64 {
+        let slot = self.hasher.hash_one(key) as usize % self.stripes.len();
+        &self.stripes[slot]
+    }
+
+    /// The count to compare with later ([`Changes::since`]).
+    fn seen(&self, key: &str) -> u64 {
+        self.stripe(key).load(Ordering::SeqCst)
+    }
+
+    /// `key` was just changed in the database.
+    fn note(&self, key: &str) {
+        self.stripe(key).fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether `key` may have changed since its count was `seen`.
+    fn since(&self, key: &str, seen: u64) -> bool {
+        self.seen(key) != seen
+    }
+
+    /// Whether `key` may have changed since its count was `before`, besides the one change
+    /// of the caller's own write, which it noted since.
+    fn since_own(&self, key: &str, before: u64) -> bool {
+        self.since(key, before.wrapping_add(1))
+    }
 }
 
 /// The keys whose cache entry may be out of date, because a cache write or delete failed after
@@ -102,6 +166,7 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
             db,
             cache,
             suspects: Arc::new(Suspects::new(limit)),
+            changes: Arc::new(Changes::new()),
         }
     }
 
@@ -142,11 +207,15 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         result.is_ok()
     }
 
-    /// [`Self::put_in_cache`] after the database changed: a failure leaves the cache's entry
-    /// suspect.
-    async fn write_through(&self, record: &SessionRecord, likely: SaveMode) {
+    /// [`Self::put_in_cache`] after the database changed, the key's changes having stood at
+    /// `before` until then: a failure leaves the cache's entry suspect, and a write that came
+    /// after this one's database write takes this record out of the cache again (that write's
+    /// own cache write may have come first: a session deleted meanwhile would be back).
+    async fn write_through(&self, record: &SessionRecord, likely: SaveMode, before: u64) {
         if !self.put_in_cache(record, likely).await {
             self.suspects.add(&record.key);
+        } else if self.changes.since_own(&record.key, before) {
+            self.forget_in_cache(&record.key).await;
         }
     }
 
@@ -176,6 +245,22 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         Ok(())
     }
 
+    /// Puts `record`, which the database answered while the key's changes stood at `seen`, in
+    /// the cache, unless a write changed the session since (see [`Changes`]): whether the
+    /// cache now holds the database's answer.
+    async fn fill_cache(&self, record: &SessionRecord, likely: SaveMode, seen: u64) -> bool {
+        // Changed already: that write's own cache write follows, and this record is older.
+        if self.changes.since(&record.key, seen) || !self.put_in_cache(record, likely).await {
+            return false;
+        }
+        if self.changes.since(&record.key, seen) {
+            // The write's cache write may have come before this fill: take the fill out.
+            self.forget_in_cache(&record.key).await;
+            return false;
+        }
+        true
+    }
+
     /// Deletes `key` from the cache; a failure leaves the cache's entry suspect.
     async fn forget_in_cache(&self, key: &str) -> bool {
         match self.cache.delete(key).await {
@@ -195,9 +280,10 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        let seen = self.changes.seen(key);
         let record = self.db.load(key, now).await?;
         let repaired = match &record {
-            Some(record) => self.put_in_cache(record, SaveMode::Update).await,
+            Some(record) => self.fill_cache(record, SaveMode::Update, seen).await,
             None => self.forget_in_cache(key).await,
         };
         if repaired {
@@ -236,9 +322,10 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
                 tracing::warn!(cache = self.cache.describe(), %error, "cache unavailable; reading the database");
             }
         }
+        let seen = self.changes.seen(key);
         let record = self.db.load(key, now).await?;
         if let Some(record) = &record {
-            self.put_in_cache(record, SaveMode::Create).await;
+            self.fill_cache(record, SaveMode::Create, seen).await;
         }
         Ok(record)
     }
@@ -254,31 +341,43 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         if mode == SaveMode::Create {
             return self.create(record).await;
         }
+        let before = self.changes.seen(&record.key);
         self.db.save(record, mode).await?;
-        self.write_through(record, mode).await;
+        self.changes.note(&record.key);
+        self.write_through(record, mode, before).await;
         Ok(())
     }
 
     /// The database first, then the cache's entry, if it has one; a cache that fails leaves
-    /// the key suspect (its entry would end at the old expiry).
+    /// the key suspect (its entry would end at the old expiry), and a write that came after
+    /// this one's database write takes the entry out (as in [`Self::write_through`]).
     async fn set_expire_date(
         &self,
         key: &str,
         expire_date: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let before = self.changes.seen(key);
         if !self.db.set_expire_date(key, expire_date, now).await? {
             return Ok(false);
         }
-        if let Err(error) = self.cache.set_expire_date(key, expire_date, now).await {
-            tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
-            self.suspects.add(key);
+        self.changes.note(key);
+        match self.cache.set_expire_date(key, expire_date, now).await {
+            Ok(_) if self.changes.since_own(key, before) => {
+                self.forget_in_cache(key).await;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+                self.suspects.add(key);
+            }
         }
         Ok(true)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.db.delete(key).await?;
+        self.changes.note(key);
         self.forget_in_cache(key).await;
         Ok(())
     }
@@ -683,6 +782,198 @@ mod tests {
             store.suspects.contains(untouched),
             "for the rest of the process"
         );
+    }
+
+    /// A database whose next load or update (`held`), once done, waits until the test lets it
+    /// answer.
+    struct Held {
+        inner: DbStore,
+        held: std::cell::Cell<Option<Op>>,
+        done: std::cell::RefCell<Option<tokio::sync::oneshot::Sender<()>>>,
+        answer: std::cell::RefCell<Option<tokio::sync::oneshot::Receiver<()>>>,
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Op {
+        Load,
+        Update,
+    }
+
+    impl Held {
+        /// Tells the test that `op` is done and waits for its go, if `op` is the one held.
+        async fn hold(&self, op: Op) {
+            if self.held.get() != Some(op) {
+                return;
+            }
+            self.held.set(None);
+            let (done, answer) = (self.done.take(), self.answer.take());
+            if let (Some(done), Some(answer)) = (done, answer) {
+                let _ = done.send(());
+                let _ = answer.await;
+            }
+        }
+    }
+
+    impl Store for Held {
+        fn describe(&self) -> &'static str {
+            "held"
+        }
+        async fn load(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+        ) -> Result<Option<SessionRecord>, StoreError> {
+            let record = self.inner.load(key, now).await;
+            self.hold(Op::Load).await;
+            record
+        }
+        async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+            self.inner.exists(key).await
+        }
+        async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
+            let saved = self.inner.save(record, mode).await;
+            if mode == SaveMode::Update {
+                self.hold(Op::Update).await;
+            }
+            saved
+        }
+        async fn set_expire_date(
+            &self,
+            key: &str,
+            expire_date: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            self.inner.set_expire_date(key, expire_date, now).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+            self.inner.clear_expired(now).await
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            self.inner.ping().await
+        }
+    }
+
+    type HeldStore = std::rc::Rc<CachedDbStore<Held, DbStore>>;
+
+    /// A store whose database holds its next `op`.
+    async fn held_store(op: Op) -> HeldStore {
+        let db = Held {
+            inner: memory_db().await,
+            held: Default::default(),
+            done: Default::default(),
+            answer: Default::default(),
+        };
+        let store = std::rc::Rc::new(CachedDbStore::new(db, memory_db().await));
+        store.db.held.set(Some(op));
+        store
+    }
+
+    /// Runs `first` until its database step (held) is done, then `meanwhile`, then lets
+    /// `first` finish; what `first` answered.
+    async fn between_database_and_cache<T: 'static, M: std::future::Future<Output = ()>>(
+        store: &HeldStore,
+        first: impl std::future::Future<Output = T> + 'static,
+        meanwhile: M,
+    ) -> T {
+        let (done, is_done) = tokio::sync::oneshot::channel();
+        let (answer, may_answer) = tokio::sync::oneshot::channel();
+        *store.db.done.borrow_mut() = Some(done);
+        *store.db.answer.borrow_mut() = Some(may_answer);
+        let first = actix_web::rt::spawn(first);
+        is_done.await.unwrap();
+        meanwhile.await;
+        answer.send(()).unwrap();
+        first.await.unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_session_flushed_while_an_update_writes_through_stays_flushed() {
+        let key = "cachedcachedcachedcached00000016";
+        let store = held_store(Op::Update).await;
+        store
+            .save(&with_counter(key, 1), SaveMode::Create)
+            .await
+            .unwrap();
+
+        let updating = {
+            let store = store.clone();
+            async move { store.save(&with_counter(key, 2), SaveMode::Update).await }
+        };
+        let updated = between_database_and_cache(&store, updating, async {
+            store.delete(key).await.unwrap();
+        })
+        .await;
+
+        assert!(updated.is_ok(), "the update came first: {updated:?}");
+        let now = suite_now();
+        assert_eq!(
+            store.load(key, now).await.unwrap(),
+            None,
+            "not served again"
+        );
+        assert_eq!(store.cache.load(key, now).await.unwrap(), None);
+    }
+
+    /// A session saved with counter 1 and missing from the cache (evicted, or the cache
+    /// restarted); a read of it reads the database, then `meanwhile` runs before the read puts
+    /// what it found in the cache. The store and the cache, to look at afterwards.
+    async fn change_while_a_read_fills_the_cache<F, Fut>(key: &str, meanwhile: F) -> HeldStore
+    where
+        F: FnOnce(HeldStore) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let store = held_store(Op::Load).await;
+        store
+            .save(&with_counter(key, 1), SaveMode::Create)
+            .await
+            .unwrap();
+        store.cache.delete(key).await.unwrap();
+
+        let reading = {
+            let store = store.clone();
+            let key = key.to_owned();
+            async move { store.load(&key, suite_now()).await }
+        };
+        let read = between_database_and_cache(&store, reading, meanwhile(store.clone())).await;
+
+        let read = read.unwrap().unwrap();
+        assert_eq!(read.data["counter"], 1, "the read saw the session before");
+        store
+    }
+
+    #[actix_web::test]
+    async fn a_session_flushed_while_a_read_fills_the_cache_stays_flushed() {
+        let key = "cachedcachedcachedcached00000014";
+        let store = change_while_a_read_fills_the_cache(key, |store| async move {
+            store.delete(key).await.unwrap();
+        })
+        .await;
+
+        let now = suite_now();
+        assert_eq!(
+            store.load(key, now).await.unwrap(),
+            None,
+            "not served again"
+        );
+        assert_eq!(store.cache.load(key, now).await.unwrap(), None);
+    }
+
+    #[actix_web::test]
+    async fn a_session_updated_while_a_read_fills_the_cache_is_read_as_updated() {
+        let key = "cachedcachedcachedcached00000015";
+        let store = change_while_a_read_fills_the_cache(key, |store| async move {
+            store
+                .save(&with_counter(key, 2), SaveMode::Update)
+                .await
+                .unwrap();
+        })
+        .await;
+
+        let read = store.load(key, suite_now()).await.unwrap().unwrap();
+        assert_eq!(read.data["counter"], 2, "not the copy the read found");
     }
 
     #[actix_web::test]

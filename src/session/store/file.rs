@@ -24,6 +24,10 @@
 //!   logout, say) is undone. Here, on Linux, the new file and the session's swap names in one
 //!   step (`renameat2` with `RENAME_EXCHANGE`), which fails if the session is gone. Elsewhere,
 //!   or on a file system that cannot swap, it is Django's check and rename.
+//! - **Removing an expired session never removes a save made since.** Django's `clear_expired`
+//!   and `load` judge a file expired, then delete its name, and so delete a file a save put
+//!   there in between. Here the file is moved aside, judged again, and put back if it is live
+//!   (`FileStore::remove_expired`).
 //!
 //! `load`, `exists`, `save` and `delete` call `std::fs` directly on the async thread: session
 //! files are tiny and page-cached, and a hop to the blocking pool per request would cost more
@@ -274,7 +278,7 @@ impl FileStore {
             // As Django's `load()`: an expired session file is deleted when read (and the
             // request's session starts afresh under a new key, `Loaded::Expired`).
             drop(file);
-            remove_if_present(&path)?;
+            self.remove_expired(&path, now)?;
             return Ok(Loaded::Expired);
         }
         // A session file is never written in place (a save links or renames a new file over
@@ -331,6 +335,41 @@ impl FileStore {
         }
     }
 
+    /// Removes the session file at `path`, found expired at `now`, unless a save has put a
+    /// live one under the name since. There is no "unlink if still this file", so the file is
+    /// moved aside under a temp name (one step), and judged again there; a live one, saved
+    /// after the first look, is put back. Removing by name deleted such a session after its
+    /// save had been answered (Django's file engine does). Whether an expired file was removed.
+    fn remove_expired(&self, path: &Path, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        // `aside`'s drop removes what was moved there, unless it is put back.
+        let aside = TempFile {
+            path: self.temp_path()?,
+            armed: true,
+        };
+        match std::fs::rename(path, &aside.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_failure(e, "remove", path)),
+        }
+        let expire_date = std::fs::symlink_metadata(&aside.path)
+            .and_then(|meta| meta.modified())
+            .map(DateTime::<Utc>::from)
+            .map_err(|e| io_failure(e, "read the mtime of", &aside.path))?;
+        if expire_date <= now {
+            return Ok(true);
+        }
+        // A save replaced the file after it was found expired. The name is free unless a new
+        // session took the key meanwhile (it keeps it: it is newer).
+        match std::fs::hard_link(&aside.path, path) {
+            Ok(()) => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => {
+                aside.persisted();
+                Err(io_failure(e, "put back the session file", path))
+            }
+        }
+    }
+
     /// Calls `visit` for every session file and temp file of this prefix in the directory.
     fn scan(
         &self,
@@ -380,7 +419,7 @@ impl FileStore {
         let mut removed = 0;
         self.scan(|entry| match entry {
             Entry::Session { path, expire_date } if expire_date <= now => {
-                if remove_if_present(&path)? {
+                if self.remove_expired(&path, now)? {
                     removed += 1;
                 }
                 Ok(())
@@ -692,6 +731,48 @@ mod tests {
             names_in(dir.path()).is_empty(),
             "no temp file is left behind"
         );
+    }
+
+    #[test]
+    fn a_session_saved_after_it_was_found_expired_is_not_removed() {
+        // Arrange: a session found expired (by `clear_expired`'s walk, or a request's load),
+        // then given a new expiry by a save before the file is removed.
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path(), PREFIX);
+        let now = Utc::now();
+        let key = fresh_key();
+        let expired = record(&key, &[("n", json!(1))], now - TimeDelta::seconds(1));
+        store.save_blocking(&expired, SaveMode::Create).unwrap();
+        let path = store.path_for(&key).unwrap();
+        let mut found = Vec::new();
+        store
+            .scan(|entry| {
+                if let Entry::Session { path, expire_date } = entry {
+                    found.push((path, expire_date));
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(found, [(path.clone(), expired.expire_date)]);
+        let saved = record(&key, &[("n", json!(2))], now + TimeDelta::hours(1));
+        store.save_blocking(&saved, SaveMode::Update).unwrap();
+
+        // Act
+        let removed = store.remove_expired(&path, now).unwrap();
+
+        // Assert: the saved session is kept, and nothing else is left.
+        assert!(!removed);
+        let loaded = store.load_blocking(&key, now).unwrap().into_record();
+        assert_eq!(loaded, Some(saved));
+        assert_eq!(
+            names_in(dir.path()),
+            BTreeSet::from([format!("{PREFIX}{key}")])
+        );
+
+        // An expired one is removed, and leaves nothing behind.
+        store.save_blocking(&expired, SaveMode::Update).unwrap();
+        assert!(store.remove_expired(&path, now).unwrap());
+        assert!(names_in(dir.path()).is_empty());
     }
 
     /// The names in `dir`, sorted.

@@ -146,6 +146,10 @@ pub struct MemoryStore {
     cache: Arc<SessionCache>,
     /// Wall-clock nanoseconds of the last purge of dead entries.
     last_purge: Arc<AtomicI64>,
+    /// `max_bytes`, for messages.
+    max_bytes: u64,
+    /// The weight under which the cache surely keeps a new entry (see [`MemoryStore::create`]).
+    surely_kept: u64,
 }
 
 impl MemoryStore {
@@ -153,8 +157,9 @@ impl MemoryStore {
     /// per session for the cache's own bookkeeping, 160 bytes).
     pub fn new(max_bytes: u64) -> Self {
         let estimated_sessions = (max_bytes / TYPICAL_SESSION_BYTES).max(1);
+        let shards = shard_count(max_bytes);
         let options = OptionsBuilder::new()
-            .shards(shard_count(max_bytes))
+            .shards(shards)
             .estimated_items_capacity(usize::try_from(estimated_sessions).unwrap_or(usize::MAX))
             .weight_capacity(max_bytes)
             .build()
@@ -168,6 +173,10 @@ impl MemoryStore {
         MemoryStore {
             cache: Arc::new(cache),
             last_purge: Arc::new(AtomicI64::new(wall_nanos())),
+            max_bytes,
+            // A shard holds at least its share of `max_bytes` (quick_cache may merge shards,
+            // never split them) and admits entries up to most of it: half is surely admitted.
+            surely_kept: max_bytes / shards as u64 / 2,
         }
     }
 
@@ -215,10 +224,25 @@ impl MemoryStore {
             });
         match entry {
             EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => {
+                let weight = weigh(&record.key, &value);
                 // A guard loses its slot only to a plain insert (which this store never makes)
                 // or to a `delete` of this same new key racing the create: as if the delete
                 // came just after it.
                 let _ = guard.insert(value);
+                // quick_cache does not admit an entry heavier than most of its shard, and says
+                // nothing: such a session would be reported saved and be gone. Only a heavy
+                // one is looked up again.
+                if weight > self.surely_kept && !self.cache.contains_key(record.key.as_str()) {
+                    return Err(StoreError::new(
+                        ENGINE,
+                        anyhow::anyhow!(
+                            "a session of {weight} bytes is more than the cache keeps \
+                             (max_bytes = {}): raise max_bytes",
+                            self.max_bytes
+                        ),
+                    )
+                    .into());
+                }
                 Ok(())
             }
             EntryResult::Retained(()) | EntryResult::Timeout => Err(SaveError::KeyExists),
@@ -400,6 +424,32 @@ mod tests {
     #[actix_web::test]
     async fn memory_store_passes_the_acceptance_suite() {
         acceptance_suite(&MemoryStore::new(64 * 1024 * 1024)).await;
+    }
+
+    #[actix_web::test]
+    async fn a_new_session_larger_than_the_cache_keeps_is_not_reported_saved() {
+        // Arrange: a cache of 100 KB and a session of 150 KB (an actix-session application's,
+        // or the playground's on a cache configured that small).
+        let store = MemoryStore::new(100_000);
+        let now = suite_now();
+        let large = record(
+            data(&[("blob", json!("x".repeat(150_000)))]),
+            now + TimeDelta::hours(1),
+        );
+
+        // Act
+        let saved = store.save(&large, SaveMode::Create).await;
+
+        // Assert: the save fails, naming the bound, rather than succeeding with nothing kept;
+        // a session that fits is kept as before.
+        let Err(SaveError::Store(error)) = saved else {
+            panic!("a session the cache cannot keep was reported saved: {saved:?}");
+        };
+        assert!(error.to_string().contains("max_bytes"), "{error}");
+        assert_eq!(store.load(&large.key, now).await.unwrap(), None);
+        let small = record(data(&[("n", json!(1))]), now + TimeDelta::hours(1));
+        store.save(&small, SaveMode::Create).await.unwrap();
+        assert!(store.load(&small.key, now).await.unwrap().is_some());
     }
 
     #[actix_web::test]

@@ -521,13 +521,18 @@ impl Store for PgStore {
         let mut removed = 0;
         loop {
             // Each chunk is its own short transaction, found through the expire_date index.
+            // The outer `expire_date < $1` is checked again on a row that a save committed
+            // after the chunk was chosen (PostgreSQL re-reads a row updated meanwhile and
+            // re-applies only the outer conditions): a session given a new expiry meanwhile is
+            // kept, where the key's presence in the chunk alone would delete it.
             let deleted = self
                 .run(Use::Exclusive, |client, _, _| {
                     Box::pin(async move {
                         client
                             .execute(
                                 "DELETE FROM django_session WHERE session_key IN \
-                                 (SELECT session_key FROM django_session WHERE expire_date < $1 LIMIT $2)",
+                                 (SELECT session_key FROM django_session WHERE expire_date < $1 LIMIT $2) \
+                                 AND expire_date < $1",
                                 &[&now, &CLEAR_CHUNK],
                             )
                             .await
@@ -945,6 +950,69 @@ mod tests {
         for key in &live {
             assert!(store.load(key, now).await.unwrap().is_some());
         }
+    }
+
+    #[actix_web::test]
+    async fn clear_expired_keeps_a_session_saved_with_a_new_expiry_while_it_runs() {
+        let schema = FreshSchema::create().await;
+        let store = store_on(&schema).await;
+        let sql = look_into(&schema).await;
+        let now = suite_now();
+        let key = new_session_key().unwrap();
+        store
+            .save(
+                &record(&key, 1, now - TimeDelta::seconds(10)),
+                SaveMode::Create,
+            )
+            .await
+            .unwrap();
+        // A save that gives the expired session a new expiry, committed while the clear runs:
+        // its row is locked until then.
+        let mut save = sql.begin().await.unwrap();
+        sqlx::query("UPDATE django_session SET expire_date = $2 WHERE session_key = $1")
+            .bind(&key)
+            .bind(now + TimeDelta::hours(1))
+            .execute(&mut *save)
+            .await
+            .unwrap();
+        let save_xid: String = sqlx::query_scalar("SELECT txid_current()::text")
+            .fetch_one(&mut *save)
+            .await
+            .unwrap();
+
+        let clear = actix_web::rt::spawn({
+            let store = store.clone();
+            async move { store.clear_expired(now).await }
+        });
+        let started = Instant::now();
+        loop {
+            let waiting: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks \
+                 WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1)",
+            )
+            .bind(&save_xid)
+            .fetch_one(&sql)
+            .await
+            .unwrap();
+            if waiting {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the clear never reached the row"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        save.commit().await.unwrap();
+        let removed = clear.await.unwrap().unwrap();
+
+        assert_eq!(removed, 0, "the session was no longer expired");
+        let kept = store.load(&key, now).await.unwrap();
+        assert_eq!(
+            kept.map(|record| record.expire_date),
+            Some(now + TimeDelta::hours(1)),
+            "the session saved meanwhile is kept"
+        );
     }
 
     #[actix_web::test]
