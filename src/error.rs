@@ -73,6 +73,7 @@ impl From<SessionError> for AppError {
             SessionError::Store(e) => AppError::SessionStore(e),
             SessionError::Random(e) => AppError::Internal(anyhow::anyhow!(e)),
             e @ SessionError::CookieTooLarge { .. } => AppError::SessionTooLarge(e.to_string()),
+            SessionError::TooLarge(message) => AppError::SessionTooLarge(message),
         }
     }
 }

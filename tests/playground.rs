@@ -1314,3 +1314,34 @@ async fn on_signed_cookies_the_data_travels_in_the_cookie_and_flush_says_copies_
         "a signed cookie cannot be revoked"
     );
 }
+
+#[actix_web::test]
+async fn a_session_larger_than_its_in_process_cache_keeps_is_a_400_that_says_so() {
+    // Arrange: the playground on the in-process cache, configured to hold 4 KiB in all.
+    let app = spawn_app_with(&[
+        ("APP__LESSONS__PLAYGROUND__ENGINE", "cache"),
+        ("APP__CACHES__DEFAULT__BACKEND", "memory"),
+        ("APP__CACHES__DEFAULT__MAX_BYTES", "4096"),
+    ])
+    .await;
+    let mut student = Student::arrive(&app).await;
+    let big_value = format!("\"{}\"", "x".repeat(4000));
+
+    // Act
+    let page = student
+        .post("set", &[("key", "blob"), ("value", &big_value)])
+        .await;
+
+    // Assert: refused as the request's own doing (trying again would not help), with the
+    // limit to raise; nothing kept, no cookie. A session that fits is kept as ever.
+    assert_refused(
+        &page,
+        400,
+        "the session is too large for the in-process cache",
+    );
+    assert!(page.body.contains("max_bytes = 4096"), "{}", page.body);
+    assert_eq!(student.session_cookie(), None);
+    let page = student.post("set", &[("key", "n"), ("value", "1")]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(items(&student.session().await), json!([["n", 1]]));
+}

@@ -102,6 +102,9 @@ pub enum SessionError {
         /// The limit.
         max: usize,
     },
+    /// The store cannot keep a session this large ([`SaveError::TooLarge`]).
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl From<SaveError> for SessionError {
@@ -110,6 +113,7 @@ impl From<SaveError> for SessionError {
             SaveError::Missing => SessionError::Interrupted,
             SaveError::Store(e) => SessionError::Store(e),
             SaveError::KeyExists => SessionError::Interrupted,
+            SaveError::TooLarge(message) => SessionError::TooLarge(message),
         }
     }
 }

@@ -142,6 +142,7 @@ impl<S: Store> ActixSessionStore<S> {
                     )));
                 }
                 Err(SaveError::Store(e)) => return Err(ActixSaveError::Other(e.into())),
+                Err(e @ SaveError::TooLarge(_)) => return Err(ActixSaveError::Other(e.into())),
             }
         }
         Err(ActixSaveError::Other(anyhow!(
@@ -223,6 +224,7 @@ impl<S: Store + 'static> SessionStore for ActixSessionStore<S> {
                     ))));
                 }
                 Err(SaveError::Store(e)) => return Err(UpdateError::Other(e.into())),
+                Err(e @ SaveError::TooLarge(_)) => return Err(UpdateError::Other(e.into())),
             }
         } else {
             data

@@ -233,15 +233,12 @@ impl MemoryStore {
                 // nothing: such a session would be reported saved and be gone. Only a heavy
                 // one is looked up again.
                 if weight > self.surely_kept && !self.cache.contains_key(record.key.as_str()) {
-                    return Err(StoreError::new(
-                        ENGINE,
-                        anyhow::anyhow!(
-                            "a session of {weight} bytes is more than the cache keeps \
-                             (max_bytes = {}): raise max_bytes",
-                            self.max_bytes
-                        ),
-                    )
-                    .into());
+                    return Err(SaveError::TooLarge(format!(
+                        "the session is too large for the in-process cache: it weighs {weight} \
+                         bytes, more than the cache keeps of one entry with max_bytes = {} \
+                         (store less in the session, or raise max_bytes)",
+                        self.max_bytes
+                    )));
                 }
                 Ok(())
             }
@@ -442,7 +439,7 @@ mod tests {
 
         // Assert: the save fails, naming the bound, rather than succeeding with nothing kept;
         // a session that fits is kept as before.
-        let Err(SaveError::Store(error)) = saved else {
+        let Err(error @ SaveError::TooLarge(_)) = saved else {
             panic!("a session the cache cannot keep was reported saved: {saved:?}");
         };
         assert!(error.to_string().contains("max_bytes"), "{error}");

@@ -163,6 +163,10 @@ pub enum SaveError {
     /// Django's `UpdateError`: the session was deleted (by another request) meanwhile.
     #[error("the session was deleted before it could be saved")]
     Missing,
+    /// The store cannot keep a session this large; the text gives its size and the limit.
+    /// Trying again would fail again, so it is the request's error, not an outage.
+    #[error("{0}")]
+    TooLarge(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
