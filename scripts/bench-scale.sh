@@ -208,7 +208,9 @@ mem_mib=() mem_per=()
 for round in $(seq 1 "$ROUNDS"); do
   line=$("$TARGET/release/examples/memory_footprint" "$LIVE")
   log "memory round $round: $line"
+  # shellcheck disable=SC2001 # one field of the line, by its name
   mem_mib+=("$(sed 's/.*grown_mib=\([0-9.]*\).*/\1/' <<<"$line")")
+  # shellcheck disable=SC2001 # one field of the line, by its name
   mem_per+=("$(sed 's/.*bytes_per_session=\([0-9]*\).*/\1/' <<<"$line")")
 done
 MEM=$(median "${mem_mib[@]}")
