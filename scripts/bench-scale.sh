@@ -11,7 +11,10 @@
 #   startup        time from spawning `sessionlab serve` to the first 200 from /healthz, and the
 #                  server's idle RSS a second later (db engine on a fresh SQLite file, and the
 #                  signed_cookies engine, which opens no store)
-# Usage: scripts/bench-scale.sh   (about 6 minutes; CARGO_TARGET_DIR is honoured)
+# Usage: scripts/bench-scale.sh   (about 6 minutes)
+# Environment: BENCH_ROUNDS (3) BENCH_EXPIRED (1000000) BENCH_EXPIRED_FILES (100000)
+#   BENCH_LIVE (1000000) BENCH_MAX_LOAD (0.7) BENCH_BIN (a sessionlab binary to measure instead
+#   of the release build; the memory example is built all the same) CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
