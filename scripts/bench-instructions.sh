@@ -72,6 +72,7 @@ count() {
     log "$name $pathname: wrk counted errors ($line); row dropped"
     return 0
   fi
+  # shellcheck disable=SC2012 # callgrind.PID.N: plain names, the newest wanted
   dump=$(ls -t "$WORK/callgrind.$SERVER_PID".* | head -n 1)
   instructions=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$dump")
   printf '| %s | %s | %s | %s |\n' "$name" "$pathname" "$requests" \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers (sourced, not run) shared by the benchmark scripts: building the peers and
 # sessionlab, starting and stopping one server under test on a session path (sessionlab on an
 # engine: start_sessionlab; a Rust peer: start_peer), checking a route before it is measured,
@@ -8,6 +9,7 @@
 # The services the benchmarks use, and the clock ticks a second of /proc's CPU times.
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}
 POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+# shellcheck disable=SC2034 # read by the scripts that source this file
 CLK_TCK=$(getconf CLK_TCK)
 
 # require_session_path PATH_KIND: exits (status 2) unless PATH_KIND is a path start_sessionlab
@@ -91,6 +93,7 @@ build_peers() {
     PEER_BIN=$(scripts/build-pgo.sh peers | tail -n 1)
     return
   fi
+  # shellcheck disable=SC2153 # TARGET: set by the caller
   case $allocator in
     mimalloc) target="$TARGET/peers" features=mimalloc ;;
     system) target="$TARGET/peers-system" features="" ;;
@@ -175,6 +178,7 @@ sessionlab_binary() {
   fi
   log "building sessionlab (release)"
   cargo build --release --locked --bin sessionlab "$@" >&2
+  # shellcheck disable=SC2034 # read by the caller
   SESSIONLAB="$TARGET/release/sessionlab"
 }
 

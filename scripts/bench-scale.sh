@@ -11,7 +11,10 @@
 #   startup        time from spawning `sessionlab serve` to the first 200 from /healthz, and the
 #                  server's idle RSS a second later (db engine on a fresh SQLite file, and the
 #                  signed_cookies engine, which opens no store)
-# Usage: scripts/bench-scale.sh   (about 6 minutes; CARGO_TARGET_DIR is honoured)
+# Usage: scripts/bench-scale.sh   (about 6 minutes)
+# Environment: BENCH_ROUNDS (3) BENCH_EXPIRED (1000000) BENCH_EXPIRED_FILES (100000)
+#   BENCH_LIVE (1000000) BENCH_MAX_LOAD (0.7) BENCH_BIN (a sessionlab binary to measure instead
+#   of the release build; the memory example is built all the same) CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -208,7 +211,9 @@ mem_mib=() mem_per=()
 for round in $(seq 1 "$ROUNDS"); do
   line=$("$TARGET/release/examples/memory_footprint" "$LIVE")
   log "memory round $round: $line"
+  # shellcheck disable=SC2001 # one field of the line, by its name
   mem_mib+=("$(sed 's/.*grown_mib=\([0-9.]*\).*/\1/' <<<"$line")")
+  # shellcheck disable=SC2001 # one field of the line, by its name
   mem_per+=("$(sed 's/.*bytes_per_session=\([0-9]*\).*/\1/' <<<"$line")")
 done
 MEM=$(median "${mem_mib[@]}")

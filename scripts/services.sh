@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers (sourced, not run) that install and start the services sessionlab's tests and
 # benchmarks use, when they are missing. Debian packages; root or sudo.
 
@@ -96,6 +97,7 @@ ensure_postgres() {
     apt_install postgresql
   fi
   local version
+  # shellcheck disable=SC2012 # the clusters' version numbers: plain names
   version=$(ls /etc/postgresql | sort -V | tail -n 1)
   as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   for _ in $(seq 1 100); do
@@ -113,9 +115,11 @@ ensure_postgres_test_db() {
   if psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then return 0; fi
   # A fresh cluster: allow local trust auth and create the database.
   local hba
+  # shellcheck disable=SC2012 # paths of plain names
   hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n 1)
   if ! grep -q "sessionlab" "$hba"; then
     as_root sh -c "printf '%s\n' '# sessionlab tests' 'host all all 127.0.0.1/32 trust' 'host all all ::1/128 trust' | cat - '$hba' > '$hba.new' && mv '$hba.new' '$hba'"
+    # shellcheck disable=SC2012 # the clusters' version numbers: plain names
     as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main reload
   fi
   as_root su postgres -c "psql -c 'create database test'" >/dev/null 2>&1 || true
