@@ -32,12 +32,18 @@ export BENCH_DROP_CACHES=0
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 
 # llvm-profdata of the toolchain that builds (its profile format is that of rustc's LLVM).
+# Fails (and with it `tool=$(profdata_tool)`, under set -e) when it cannot be had: `set -e`
+# does not reach into a command substitution, so each step returns its failure itself.
 profdata_tool() {
   local tool
   tool="$(rustc --print sysroot)/lib/rustlib/$HOST/bin/llvm-profdata"
   if [ ! -x "$tool" ]; then
     log "adding the llvm-tools rustup component (llvm-profdata)"
-    rustup component add llvm-tools >&2
+    rustup component add llvm-tools >&2 || return 1
+  fi
+  if [ ! -x "$tool" ]; then
+    log "no llvm-profdata at $tool after adding llvm-tools"
+    return 1
   fi
   echo "$tool"
 }
