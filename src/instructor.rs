@@ -1,8 +1,8 @@
 //! `/instructor/`: what an instructor running a class needs — the active profile, each
 //! lesson's and the playground's effective settings (secret redacted), live sessions per
-//! store, and a button that
-//! clears expired sessions. Off unless configured; opened with a token from the environment,
-//! compared in constant time, with repeated failures slowed down per address.
+//! store, and a button that clears expired sessions. Off unless configured; opened with a
+//! token from the environment, compared in constant time, with repeated failures slowed down
+//! per address.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

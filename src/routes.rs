@@ -38,13 +38,12 @@ pub async fn index(
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
 ) -> Result<HttpResponse, AppError> {
-    let lessons = LESSONS
+    // Each lesson's settings as its engine was built with them at start-up.
+    let lessons = state
+        .engines
         .iter()
-        .map(|lesson| {
-            let age = state
-                .settings
-                .lesson_session(lesson.slug, &lesson.mount_path())
-                .cookie_age;
+        .map(|(lesson, engine)| {
+            let age = engine.settings.cookie_age;
             IndexEntry {
                 lesson,
                 other_cookie_age: (age != lesson.text_cookie_age).then_some(age),
