@@ -8,11 +8,11 @@ use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::{Engine, ServerSettings, SessionSettings, Settings, without_password};
+use crate::config::{Engine, ServerSettings, Settings, without_password};
 use crate::lessons::LESSONS;
 use crate::playground;
 use crate::session::Store;
-use crate::startup::{Application, Stores};
+use crate::startup::{Application, Stores, session_scopes};
 
 /// `sessionlab serve`: runs until Ctrl-C or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -35,14 +35,22 @@ fn lessons_url(server: &ServerSettings, port: u16) -> String {
         ..server.clone()
     };
     let host = server.host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) if ip.is_unspecified() => {
-            format!("http://127.0.0.1:{port}/ (listening on every interface, {host})")
-        }
-        Ok(IpAddr::V6(ip)) if ip.is_unspecified() => {
-            format!("http://[::1]:{port}/ (listening on every interface, {host})")
-        }
-        _ => format!("http://{}/", listening.address()),
+    match host.parse().ok().and_then(loopback_for_wildcard) {
+        Some(loopback) => format!(
+            "http://{}/ (listening on every interface, {host})",
+            SocketAddr::new(loopback, port)
+        ),
+        None => format!("http://{}/", listening.address()),
+    }
+}
+
+/// The loopback address of `ip`'s family when `ip` is a wildcard (0.0.0.0, ::), which a
+/// server listens on but a client cannot connect to.
+fn loopback_for_wildcard(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(ip) if ip.is_unspecified() => Some(Ipv4Addr::LOCALHOST.into()),
+        IpAddr::V6(ip) if ip.is_unspecified() => Some(Ipv6Addr::LOCALHOST.into()),
+        _ => None,
     }
 }
 
@@ -79,15 +87,6 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     }
     report.sort();
     Ok(report.join("\n"))
-}
-
-/// Every scope with a session of its own, the lessons then the playground, with its
-/// effective session settings.
-fn session_scopes(settings: &Settings) -> impl Iterator<Item = (&'static str, SessionSettings)> {
-    LESSONS
-        .iter()
-        .map(|l| (l.slug, settings.lesson_session(l.slug, &l.mount_path())))
-        .chain([(playground::SLUG, playground::session_settings(settings))])
 }
 
 /// `sessionlab config`: every lesson's (and the playground's) effective session settings, as
@@ -136,18 +135,15 @@ pub fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// Where `healthcheck` finds the server: the addresses of `[server] host`, with a wildcard
-/// (0.0.0.0, ::), which a server listens on but a client cannot connect to, replaced by the
-/// loopback address of its family.
+/// replaced by the loopback address of its family ([`loopback_for_wildcard`]).
 fn healthcheck_addrs(server: &ServerSettings) -> anyhow::Result<Vec<SocketAddr>> {
     let mut addrs = server
         .socket_addrs()
         .with_context(|| format!("cannot resolve {}", server.address()))?;
     anyhow::ensure!(!addrs.is_empty(), "{} has no address", server.address());
     for addr in &mut addrs {
-        match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
-            IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
-            _ => {}
+        if let Some(loopback) = loopback_for_wildcard(addr.ip()) {
+            addr.set_ip(loopback);
         }
     }
     Ok(addrs)

@@ -159,6 +159,22 @@ fn open_cache(settings: &Settings, alias: &str, session_prefix: &str) -> anyhow:
     })
 }
 
+/// Every scope with a session of its own, the lessons then the playground, by slug, with its
+/// effective session settings.
+pub fn session_scopes(
+    settings: &Settings,
+) -> impl Iterator<Item = (&'static str, SessionSettings)> + '_ {
+    LESSONS
+        .iter()
+        .map(|lesson| {
+            (
+                lesson.slug,
+                settings.lesson_session(lesson.slug, &lesson.mount_path()),
+            )
+        })
+        .chain([(playground::SLUG, playground::session_settings(settings))])
+}
+
 /// The stores the configuration needs, each opened once and shared by the lessons using it.
 #[derive(Clone)]
 pub struct Stores {
@@ -169,10 +185,7 @@ impl Stores {
     /// Opens every store some lesson's (or the playground's) settings name.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let mut by_spec = BTreeMap::new();
-        let lessons = LESSONS
-            .iter()
-            .map(|lesson| settings.lesson_session(lesson.slug, &lesson.mount_path()));
-        for session in lessons.chain([playground::session_settings(settings)]) {
+        for (_, session) in session_scopes(settings) {
             let Some(spec) = StoreSpec::for_session(settings, &session)? else {
                 continue;
             };
