@@ -173,75 +173,37 @@ fn one_of<'de, D: Deserializer<'de>, T>(
 /// policy is recognised in any case, as Django compares it, and is written in the cookie as the
 /// configuration spells it, as Django writes the setting's own text (`"strict"` gives
 /// `SameSite=strict`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SameSite {
-    /// `SameSite=Lax` (Django's default).
-    Lax(Spelling),
-    /// `SameSite=Strict`.
-    Strict(Spelling),
-    /// `SameSite=None` (browsers then require `Secure`).
-    None(Spelling),
+    /// `SameSite=Lax` (Django's default), with the setting's text.
+    Lax(Cow<'static, str>),
+    /// `SameSite=Strict`, with the setting's text.
+    Strict(Cow<'static, str>),
+    /// `SameSite=None` (browsers then require `Secure`), with the setting's text.
+    None(Cow<'static, str>),
     /// No `SameSite` attribute (`SESSION_COOKIE_SAMESITE = False`).
     Omit,
 }
 
-/// Which letters of a SameSite policy's name are upper case (bit `i` for letter `i`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Spelling(u8);
-
-impl Spelling {
-    /// The first letter upper case, the others lower case: `Lax`, `Strict`, `None`.
-    pub const CAPITALIZED: Spelling = Spelling(1);
-
-    /// The spelling of `name` (a policy's name in some case).
-    fn of(name: &str) -> Spelling {
-        Spelling(
-            name.bytes()
-                .take(8)
-                .enumerate()
-                .filter(|(_, b)| b.is_ascii_uppercase())
-                .fold(0, |mask, (i, _)| mask | 1 << i),
-        )
-    }
-
-    /// `lower` (a policy's name in lower case) in this spelling; `capitalized` is the same name
-    /// in the usual spelling, returned without a copy.
-    fn apply(self, lower: &'static str, capitalized: &'static str) -> Cow<'static, str> {
-        if self == Spelling::CAPITALIZED {
-            return Cow::Borrowed(capitalized);
-        }
-        let spelt = lower
-            .bytes()
-            .enumerate()
-            .map(|(i, b)| match self.0 & (1 << i) {
-                0 => char::from(b),
-                _ => char::from(b.to_ascii_uppercase()),
-            })
-            .collect();
-        Cow::Owned(spelt)
-    }
-}
-
 impl SameSite {
     /// `"Lax"`.
-    pub const LAX: SameSite = SameSite::Lax(Spelling::CAPITALIZED);
+    pub const LAX: SameSite = SameSite::Lax(Cow::Borrowed("Lax"));
     /// `"Strict"`.
-    pub const STRICT: SameSite = SameSite::Strict(Spelling::CAPITALIZED);
+    pub const STRICT: SameSite = SameSite::Strict(Cow::Borrowed("Strict"));
     /// `"None"`.
-    pub const NONE: SameSite = SameSite::None(Spelling::CAPITALIZED);
+    pub const NONE: SameSite = SameSite::None(Cow::Borrowed("None"));
 
-    /// The attribute value as Django writes it, or `None` when omitted.
-    pub fn attribute(self) -> Option<Cow<'static, str>> {
+    /// The attribute value as Django writes it (the setting's own text), or `None` when
+    /// omitted.
+    pub fn attribute(&self) -> Option<&str> {
         match self {
-            SameSite::Lax(spelling) => Some(spelling.apply("lax", "Lax")),
-            SameSite::Strict(spelling) => Some(spelling.apply("strict", "Strict")),
-            SameSite::None(spelling) => Some(spelling.apply("none", "None")),
+            SameSite::Lax(text) | SameSite::Strict(text) | SameSite::None(text) => Some(text),
             SameSite::Omit => None,
         }
     }
 
     /// Whether the policy is `None`, in any spelling (Django's `samesite.lower() == "none"`).
-    pub fn is_none_policy(self) -> bool {
+    pub fn is_none_policy(&self) -> bool {
         matches!(self, SameSite::None(_))
     }
 }
@@ -250,7 +212,7 @@ impl Serialize for SameSite {
     /// As written in configuration: `"Lax"`, `"Strict"`, `"None"` (in its spelling) or `false`.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.attribute() {
-            Some(name) => s.serialize_str(&name),
+            Some(name) => s.serialize_str(name),
             None => s.serialize_bool(false),
         }
     }
@@ -287,11 +249,15 @@ impl Visitor<'_> for SameSiteVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<SameSite, E> {
-        let spelling = Spelling::of(name);
+        // The usual spellings without a copy; any other kept as written.
+        let text = |usual: &'static str| match name == usual {
+            true => Cow::Borrowed(usual),
+            false => Cow::Owned(name.to_owned()),
+        };
         match name.to_ascii_lowercase().as_str() {
-            "lax" => Ok(SameSite::Lax(spelling)),
-            "strict" => Ok(SameSite::Strict(spelling)),
-            "none" => Ok(SameSite::None(spelling)),
+            "lax" => Ok(SameSite::Lax(text("Lax"))),
+            "strict" => Ok(SameSite::Strict(text("Strict"))),
+            "none" => Ok(SameSite::None(text("None"))),
             "false" => Ok(SameSite::Omit),
             _ => Err(E::custom(format!(
                 "unknown SameSite policy `{name}`; {}",
@@ -355,7 +321,10 @@ impl SessionOverrides {
                 .or_else(|| self.cookie_path.clone()),
             cookie_secure: over.cookie_secure.or(self.cookie_secure),
             cookie_httponly: over.cookie_httponly.or(self.cookie_httponly),
-            cookie_samesite: over.cookie_samesite.or(self.cookie_samesite),
+            cookie_samesite: over
+                .cookie_samesite
+                .clone()
+                .or_else(|| self.cookie_samesite.clone()),
             expire_at_browser_close: over
                 .expire_at_browser_close
                 .or(self.expire_at_browser_close),
@@ -909,8 +878,8 @@ impl SessionSettings {
         if let Some(v) = o.cookie_httponly {
             self.cookie_httponly = v;
         }
-        if let Some(v) = o.cookie_samesite {
-            self.cookie_samesite = v;
+        if let Some(v) = &o.cookie_samesite {
+            self.cookie_samesite = v.clone();
         }
         if let Some(v) = o.expire_at_browser_close {
             self.expire_at_browser_close = v;

@@ -113,7 +113,7 @@ pub fn session_cookie(
     out.push_str(&settings.cookie_path);
     if let Some(samesite) = settings.cookie_samesite.attribute() {
         out.push_str("; SameSite=");
-        out.push_str(&samesite);
+        out.push_str(samesite);
     }
     if settings.cookie_secure {
         out.push_str("; Secure");
