@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Page, TestApp, spawn_with_settings, test_settings};
+use common::{Page, TestApp, spawn_engine, spawn_with_settings, test_settings};
 use serde_json::Value;
 use sessionlab::session::FakeClock;
 use std::sync::Arc;
@@ -49,6 +49,12 @@ async fn lname(app: &TestApp, key: &str) -> Value {
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     page.json()["context"]["lname"].clone()
+}
+
+/// Whether this process runs as root (which ignores permission bits, and may mount).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
 /// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a failing
@@ -233,4 +239,121 @@ async fn a_full_disk_under_sqlite_is_a_503_that_says_so_and_space_back_recovers(
 #[actix_web::test]
 async fn a_full_disk_under_cached_db_is_a_503_that_says_so_and_space_back_recovers() {
     disk_full_on("cached_db_memory").await;
+}
+
+/// A directory made read-only while the test runs, writable again when dropped: as root, a
+/// read-only bind mount of the directory over itself (root ignores permission bits); otherwise
+/// its write permission taken away.
+enum ReadOnly {
+    Mounted(PathBuf),
+    Chmodded(PathBuf),
+}
+
+impl ReadOnly {
+    fn make(dir: &Path) -> Result<ReadOnly, String> {
+        if !running_as_root() {
+            let mut perms = std::fs::metadata(dir).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
+            std::fs::set_permissions(dir, perms).map_err(|e| e.to_string())?;
+            return Ok(ReadOnly::Chmodded(dir.to_owned()));
+        }
+        let run = |args: &[&str]| -> Result<(), String> {
+            let out = Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .output()
+                .map_err(|e| format!("cannot run mount: {e}"))?;
+            match out.status.success() {
+                true => Ok(()),
+                false => Err(format!(
+                    "mount {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )),
+            }
+        };
+        run(&["--bind"])?;
+        let guard = ReadOnly::Mounted(dir.to_owned());
+        run(&["-o", "remount,bind,ro"])?;
+        Ok(guard)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        match self {
+            ReadOnly::Mounted(dir) => {
+                let _ = Command::new("umount").arg("-l").arg(&*dir).status();
+            }
+            ReadOnly::Chmodded(dir) => {
+                if let Ok(meta) = std::fs::metadata(&*dir) {
+                    let mut perms = meta.permissions();
+                    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+                    let _ = std::fs::set_permissions(&*dir, perms);
+                }
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_file_stores_directory_made_read_only_is_a_503_for_writes_and_recovers() {
+    // Arrange: two sessions on the file engine, one of them soon expired.
+    let e = spawn_engine("file", &[]).await;
+    let app = &e.app;
+    let files = e.files.clone().unwrap();
+    let live = app.new_session("/basic/set/").await;
+    let expiring = app.new_session("/timeout/set/").await;
+    let before: Vec<_> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let read_only = match ReadOnly::make(&files) {
+        Ok(guard) => guard,
+        Err(reason) => {
+            println!("SKIPPED the read-only directory: {reason}");
+            return;
+        }
+    };
+    let cause = match read_only {
+        ReadOnly::Mounted(_) => "its storage is read-only",
+        ReadOnly::Chmodded(_) => "permission to its files is denied",
+    };
+    app.advance(601);
+
+    // Act / Assert: reads of live sessions are served; writes, and the read of an expired
+    // session (its file must be removed), are a 503 that says why.
+    assert_eq!(lname(app, &live).await, "rathore");
+    let update = app
+        .get_json("/dict/set/", Some(&format!("sessionid={live}")))
+        .await;
+    assert_unavailable(&update, "update", "file", cause);
+    let create = app.get("/basic/set/", None).await;
+    assert_unavailable(&create, "create", "file", cause);
+    let expired = app
+        .get_json("/timeout/get/", Some(&format!("sessionid={expiring}")))
+        .await;
+    assert_unavailable(&expired, "expired", "file", cause);
+    let health = app.get_json("/healthz", None).await;
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(
+        health.json()["stores"]["file:sessionid"]["status"],
+        "unavailable"
+    );
+
+    // Act: writable again.
+    drop(read_only);
+
+    // Assert: without a restart, writes work and nothing was lost or left behind.
+    let update = app
+        .get_json("/dict/set/", Some(&format!("sessionid={live}")))
+        .await;
+    assert_eq!(update.status, 200, "{}", update.body);
+    assert_eq!(lname(app, &live).await, "Ronaldo");
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    let after: Vec<_> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(after.len(), before.len(), "{after:?}");
 }

@@ -644,8 +644,15 @@ impl Store for FileStore {
         blocking(move || store.clear_expired_blocking(now)).await
     }
 
+    /// The directory is there and, on Linux, may be written: a read-only mount or a
+    /// permission taken away fails every new or changed session while reads still work, and
+    /// a health check should see it.
     async fn ping(&self) -> Result<(), StoreError> {
-        self.check_dir()
+        self.check_dir()?;
+        #[cfg(target_os = "linux")]
+        rustix::fs::access(&self.dir, rustix::fs::Access::WRITE_OK)
+            .map_err(|e| io_failure(e.into(), "write in the session directory", &self.dir))?;
+        Ok(())
     }
 }
 
