@@ -357,3 +357,80 @@ async fn the_file_stores_directory_made_read_only_is_a_503_for_writes_and_recove
         .collect();
     assert_eq!(after.len(), before.len(), "{after:?}");
 }
+
+#[actix_web::test]
+async fn a_sqlite_database_deleted_under_the_server_refuses_writes_it_would_lose() {
+    // Arrange
+    let e = spawn_engine("sqlite", &[]).await;
+    let app = &e.app;
+    let key = app.new_session("/basic/set/").await;
+    let cookie = format!("sessionid={key}");
+
+    // Act: the database file goes while the server has it open.
+    std::fs::remove_file(app.db_path()).unwrap();
+
+    // Assert: writes are refused (SQLite would write them to the deleted file, lost at the
+    // next start) with a page that says why; the session saved before still reads; no request
+    // puts an empty database in the file's place.
+    let cause = "its database file was deleted or replaced while the server runs";
+    assert_unavailable(
+        &app.get_json("/basic/set/", None).await,
+        "create",
+        "db (SQLite)",
+        cause,
+    );
+    assert_unavailable(
+        &app.get("/dict/set/", Some(&cookie)).await,
+        "update",
+        "db (SQLite)",
+        cause,
+    );
+    for _ in 0..4 {
+        let read = app.get_json("/basic/get/", Some(&cookie)).await;
+        if read.status == 200 {
+            assert_eq!(read.json()["context"]["lname"], "rathore", "read as saved");
+        } else {
+            assert_unavailable(&read, "read", "db (SQLite)", cause);
+        }
+    }
+    assert!(!app.db_path().exists(), "no empty database in its place");
+    assert_eq!(app.get("/healthz", None).await.status, 503);
+}
+
+#[actix_web::test]
+async fn a_sqlite_database_replaced_under_the_server_refuses_writes_to_the_old_file() {
+    // Arrange: a session, and a copy of the database made without it.
+    let e = spawn_engine("sqlite", &[]).await;
+    let app = &e.app;
+    let copy = app.data_dir.path().join("restored.sqlite3");
+    Command::new("sqlite3")
+        .arg(app.db_path())
+        .arg(format!("VACUUM INTO '{}'", copy.display()))
+        .status()
+        .unwrap();
+    let key = app.new_session("/basic/set/").await;
+
+    let copied = std::fs::read(&copy).unwrap();
+
+    // Act: the copy is moved over the database while the server runs.
+    std::fs::rename(&copy, app.db_path()).unwrap();
+
+    // Assert: writes to the file no longer at the path are refused, and the new file is left
+    // as it was (not opened with SQLite here: while the server runs, the old file's
+    // write-ahead log is beside it under the name SQLite looks for).
+    let cause = "its database file was deleted or replaced while the server runs";
+    assert_unavailable(
+        &app.get_json("/basic/set/", None).await,
+        "create",
+        "db (SQLite)",
+        cause,
+    );
+    assert_unavailable(
+        &app.get_json("/dict/set/", Some(&format!("sessionid={key}")))
+            .await,
+        "update",
+        "db (SQLite)",
+        cause,
+    );
+    assert_eq!(std::fs::read(app.db_path()).unwrap(), copied);
+}

@@ -154,6 +154,9 @@ impl StoreError {
 /// The visitor's words for `error`, when it is a failure of a kind they can be told.
 fn kind_of_failure(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     use std::io::ErrorKind;
+    if error.is::<db::FileGone>() {
+        return Some("its database file was deleted or replaced while the server runs");
+    }
     if let Some(error) = error.downcast_ref::<std::io::Error>() {
         return match error.kind() {
             ErrorKind::StorageFull | ErrorKind::QuotaExceeded => Some("the disk is full"),

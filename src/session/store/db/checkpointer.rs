@@ -27,6 +27,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::connection::{Database, LockWait};
+use super::file_check::OpenedFile;
 
 /// How often the log is copied back. Often, so each checkpoint is small: while its `fsync`
 /// writes the log's pages back, the writer's next append to the log's last page waits for it,
@@ -139,15 +140,16 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts checkpointing the database file at `path` (in write-ahead-log mode), asking
-    /// the writer to `catch_up` when the log has grown too long.
-    pub(super) fn start(path: PathBuf, catch_up: CatchUp) -> io::Result<Self> {
+    /// the writer to `catch_up` when the log has grown too long. It opens no connection while
+    /// the file at `path` is not the one `opened` (its log would be copied into the other).
+    pub(super) fn start(path: PathBuf, opened: OpenedFile, catch_up: CatchUp) -> io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sessionlab-sqlite-checkpoint".into())
             .spawn(move || {
                 let mut slot = None;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                    if slot.is_none() {
+                    if slot.is_none() && opened.gone().is_none() {
                         slot = open(&path)
                             .inspect_err(
                                 |error| tracing::debug!(%error, "cannot open SQLite to checkpoint"),

@@ -86,18 +86,26 @@ impl Database {
         ))
     }
 
-    /// Opens a connection with the settings every connection of the store shares; it waits
-    /// for locks as `wait` says.
+    /// Opens a connection to the file as it is, with the settings every connection of the
+    /// store shares; it waits for locks as `wait` says. A file that is not there is an error,
+    /// not a new empty database in its place: only the writer's connection creates it
+    /// ([`Database::open_writer`]), at start, or later once it has checked that the file at
+    /// the path is the one it opened.
     pub(super) fn open(&self, wait: LockWait) -> rusqlite::Result<Connection> {
+        self.open_with(wait, OpenFlags::empty())
+    }
+
+    fn open_with(&self, wait: LockWait, create: OpenFlags) -> rusqlite::Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = match self {
-            Database::File(path) => Connection::open_with_flags(path, flags)?,
+            Database::File(path) => Connection::open_with_flags(path, flags | create)?,
             Database::Memory(uri) => {
-                let conn =
-                    Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_SHARED_CACHE)?;
+                let conn = Connection::open_with_flags(
+                    uri,
+                    flags | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_SHARED_CACHE,
+                )?;
                 // Connections sharing an in-memory database lock whole tables; a reader that
                 // does not take those locks never waits for the writer's open transaction.
                 conn.pragma_update(None, "read_uncommitted", true)?;
@@ -113,7 +121,7 @@ impl Database {
     /// last commits but never corrupts the file), no automatic checkpoints (see
     /// [`super::checkpointer`]), and Django's table.
     pub(super) fn open_writer(&self) -> rusqlite::Result<Connection> {
-        let conn = self.open(LockWait::UpToBusyTimeout)?;
+        let conn = self.open_with(LockWait::UpToBusyTimeout, OpenFlags::SQLITE_OPEN_CREATE)?;
         if matches!(self, Database::File(_)) {
             conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
             // The checkpointer thread copies the log back, the writer only its last frames.

@@ -1,7 +1,9 @@
 //! Whether the database file the server opened is still the one at its path, and writable:
 //! SQLite goes on writing to a file deleted or replaced under it (the sessions are lost at the
 //! next start), and a file made read-only fails every write. `/healthz` asks, so a container's
-//! health check sees what the requests see.
+//! health check sees what the requests see; the writer asks before each batch, and a new
+//! connection before it opens the file, so that neither writes what would be lost nor reads
+//! another file through the old one's write-ahead log.
 //!
 //! It looks without opening the file: closing any descriptor of a SQLite file drops the
 //! process's POSIX locks on it, SQLite's included.
@@ -11,6 +13,14 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Access, access};
+
+/// The database file at the store's path is not the one its connections have open (it was
+/// deleted, or another file was moved in its place): what they would write is lost, and a
+/// connection opened on the new file would share the old one's write-ahead log, which SQLite
+/// finds by name.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct FileGone(String);
 
 /// The database file as it was opened.
 #[derive(Debug, Clone)]
@@ -36,23 +46,35 @@ impl OpenedFile {
         })
     }
 
+    /// Whether the file at the path is no longer the one the server opened: deleted, or
+    /// another file moved in its place. One `stat`.
+    pub fn gone(&self) -> Option<FileGone> {
+        let path = self.path.display();
+        match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(FileGone(format!(
+                "the database file {path} was deleted while the server runs: SQLite would write to the deleted file, lost at the next start, so writes are refused; restart the server to start a new database (put a copy back first to keep its sessions)"
+            ))),
+            Ok(meta) if (meta.dev(), meta.ino()) != (self.device, self.inode) => {
+                Some(FileGone(format!(
+                    "the database file {path} was replaced while the server runs: writes to the old file would be lost, so they are refused; restart the server to serve the new one"
+                )))
+            }
+            // Any other failure (a directory without permissions) is SQLite's to report.
+            _ => None,
+        }
+    }
+
     /// Why the file at the path is no longer the one the server writes to, or cannot be
     /// written; `None` when it is fine.
     pub fn problem(&self) -> Option<String> {
-        let path = self.path.display();
-        match std::fs::metadata(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Some(format!(
-                    "the database file {path} was deleted while the server runs: what it writes now is lost at the next start; restore the file or restart the server"
-                ));
-            }
-            Err(e) => return Some(format!("the database file {path} cannot be read: {e}")),
-            Ok(meta) if (meta.dev(), meta.ino()) != (self.device, self.inode) => {
-                return Some(format!(
-                    "the database file {path} was replaced while the server runs: the server still writes to the old one; restart it"
-                ));
-            }
-            Ok(_) => {}
+        if let Some(gone) = self.gone() {
+            return Some(gone.to_string());
+        }
+        if let Err(e) = std::fs::metadata(&self.path) {
+            return Some(format!(
+                "the database file {} cannot be read: {e}",
+                self.path.display()
+            ));
         }
         for file in [&self.path, &self.wal] {
             match access(file, Access::WRITE_OK) {

@@ -20,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use self::checkpointer::{CatchUp, Checkpointer};
 use self::connection::{Database, LockWait, ensure_parent_dir, is_busy};
+pub(crate) use self::file_check::FileGone;
 use self::file_check::OpenedFile;
 use self::readers::Readers;
 use self::writer::{Write, WriteError, Writer};
@@ -106,23 +107,25 @@ impl DbStore {
             .await
             .context("opening the SQLite database was interrupted")?
             .with_context(|| format!("cannot open the SQLite database {url}"))?;
+        // Noted just after SQLite opened (or created) it: the file every connection must be on.
+        let opened = match &database {
+            Database::File(path) => Some(OpenedFile::note(path).with_context(|| {
+                format!("cannot read the SQLite database file {}", path.display())
+            })?),
+            Database::Memory(_) => None,
+        };
         let catch_up = CatchUp::default();
-        let writer = Writer::start(database.clone(), conn, catch_up.clone())
+        let writer = Writer::start(database.clone(), conn, opened.clone(), catch_up.clone())
             .context("cannot start the SQLite writer thread")?;
-        let (checkpointer, opened) = match &database {
-            Database::File(path) => (
-                Some(Arc::new(
-                    Checkpointer::start(path.clone(), catch_up)
-                        .context("cannot start the SQLite checkpoint thread")?,
-                )),
-                Some(OpenedFile::note(path).with_context(|| {
-                    format!("cannot read the SQLite database file {}", path.display())
-                })?),
-            ),
-            Database::Memory(_) => (None, None),
+        let checkpointer = match (&database, &opened) {
+            (Database::File(path), Some(opened)) => Some(Arc::new(
+                Checkpointer::start(path.clone(), opened.clone(), catch_up)
+                    .context("cannot start the SQLite checkpoint thread")?,
+            )),
+            _ => None,
         };
         Ok(DbStore {
-            readers: Arc::new(Readers::new(database)),
+            readers: Arc::new(Readers::new(database, opened.clone())),
             writer,
             _checkpointer: checkpointer,
             opened,

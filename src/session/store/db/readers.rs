@@ -9,10 +9,13 @@ use rusqlite::Connection;
 use thread_local::ThreadLocal;
 
 use super::connection::{Database, LockWait, is_busy, wait_for_locks};
+use super::file_check::OpenedFile;
 
 /// One reading connection per thread, opened on first use.
 pub(super) struct Readers {
     database: Database,
+    /// The database file as the store opened it: no connection is opened on another.
+    opened: Option<OpenedFile>,
     connections: ThreadLocal<RefCell<Option<Reader>>>,
 }
 
@@ -24,9 +27,10 @@ struct Reader {
 }
 
 impl Readers {
-    pub(super) fn new(database: Database) -> Self {
+    pub(super) fn new(database: Database, opened: Option<OpenedFile>) -> Self {
         Readers {
             database,
+            opened,
             connections: ThreadLocal::new(),
         }
     }
@@ -44,6 +48,12 @@ impl Readers {
         let reader = match &mut *slot {
             Some(reader) => reader,
             empty => {
+                // A file moved in place of the one the writer has open would be read through
+                // the old file's write-ahead log (SQLite finds the log by name): refused, the
+                // error carrying why (rusqlite's one error that holds another as its source).
+                if let Some(gone) = self.opened.as_ref().and_then(OpenedFile::gone) {
+                    return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(gone)));
+                }
                 let conn = self.database.open(wait)?;
                 empty.insert(Reader { conn, wait })
             }

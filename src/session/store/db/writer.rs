@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, CatchUp};
 use super::connection::{Database, is_read_only, is_unique_violation};
+use super::file_check::{FileGone, OpenedFile};
 use super::inbox::{self, Inbox, Reply};
 
 /// Most writes one transaction carries, so that none waits long behind a busy commit.
@@ -151,6 +152,9 @@ pub(super) enum WriteError {
     /// SQLite failed; the whole transaction was rolled back.
     #[error(transparent)]
     Sqlite(Arc<rusqlite::Error>),
+    /// The database file was deleted or replaced under the server: nothing was written.
+    #[error("the write was refused")]
+    Gone(#[source] FileGone),
     /// The writer thread is gone (it only stops when the store is dropped).
     #[error("the SQLite writer thread has stopped")]
     Stopped,
@@ -176,16 +180,19 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`, which reopens `database` when it must, and
-    /// answers the checkpointer's `catch_up` requests.
+    /// answers the checkpointer's `catch_up` requests. With `opened` (a database file), a batch
+    /// is refused while the file at its path is not the one opened.
     pub(super) fn start(
         database: Database,
         conn: Connection,
+        opened: Option<OpenedFile>,
         catch_up: CatchUp,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel();
         let mut thread = WriterThread {
             database,
             conn: Some(conn),
+            opened,
             catch_up,
         };
         std::thread::Builder::new()
@@ -211,6 +218,8 @@ struct WriterThread {
     database: Database,
     /// `None` after a failure that calls for a new connection (opened at the next write).
     conn: Option<Connection>,
+    /// The database file as opened, checked before each batch.
+    opened: Option<OpenedFile>,
     catch_up: CatchUp,
 }
 
@@ -228,13 +237,18 @@ impl WriterThread {
                 .into_iter()
                 .map(|job| (job.write, (job.reply, job.inbox)))
                 .unzip();
-            let outcomes = match self.commit_with_retry(&writes) {
-                Ok(outcomes) => outcomes,
-                Err(error) => {
-                    tracing::warn!(%error, writes = writes.len(), "SQLite write failed");
-                    let error = Arc::new(error);
-                    let failed = || Err(WriteError::Sqlite(Arc::clone(&error)));
-                    std::iter::repeat_with(failed).take(writes.len()).collect()
+            let outcomes = if let Some(gone) = self.opened.as_ref().and_then(OpenedFile::gone) {
+                let refused = || Err(WriteError::Gone(gone.clone()));
+                std::iter::repeat_with(refused).take(writes.len()).collect()
+            } else {
+                match self.commit_with_retry(&writes) {
+                    Ok(outcomes) => outcomes,
+                    Err(error) => {
+                        tracing::warn!(%error, writes = writes.len(), "SQLite write failed");
+                        let error = Arc::new(error);
+                        let failed = || Err(WriteError::Sqlite(Arc::clone(&error)));
+                        std::iter::repeat_with(failed).take(writes.len()).collect()
+                    }
                 }
             };
             inbox::answer(waiting, outcomes);
@@ -332,7 +346,7 @@ mod tests {
     fn writer_on_a_memory_database() -> (Database, Writer) {
         let database = Database::new_memory();
         let conn = database.open_writer().unwrap();
-        let writer = Writer::start(database.clone(), conn, CatchUp::default()).unwrap();
+        let writer = Writer::start(database.clone(), conn, None, CatchUp::default()).unwrap();
         (database, writer)
     }
 
@@ -396,6 +410,7 @@ mod tests {
         let thread = WriterThread {
             conn: Some(database.open_writer().unwrap()),
             database,
+            opened: None,
             catch_up: CatchUp::default(),
         };
         (dir, thread)
@@ -490,6 +505,7 @@ mod tests {
         let mut thread = WriterThread {
             database: database.clone(),
             conn: Some(conn),
+            opened: None,
             catch_up: CatchUp::default(),
         };
         // A batch whose second statement fails leaves no trace of its first.
