@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{Page, TestApp, spawn_engine, spawn_with_settings, test_settings};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sessionlab::session::FakeClock;
 use std::sync::Arc;
 
@@ -433,4 +433,104 @@ async fn a_sqlite_database_replaced_under_the_server_refuses_writes_to_the_old_f
         cause,
     );
     assert_eq!(std::fs::read(app.db_path()).unwrap(), copied);
+}
+
+/// Python with Django 5.2 (see `tests/django_compat.rs`), or `None` with the reason printed.
+fn django_python() -> Option<PathBuf> {
+    let python = std::env::var_os("SESSIONLAB_DJANGO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/django-venv/bin/python")
+        });
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("SESSIONLAB_REQUIRE_DJANGO").is_none(),
+        "Django is required but {} does not exist (run scripts/test.sh)",
+        python.display()
+    );
+    println!(
+        "SKIPPED: no Django interpreter at {} (run scripts/test.sh)",
+        python.display()
+    );
+    None
+}
+
+/// Runs `tests/django/django_sessions.py` or `django_migrate.py` with `args`.
+fn django(python: &Path, script: &str, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/django")
+        .join(script);
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "django failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[actix_web::test]
+async fn a_database_made_by_djangos_migrate_is_served_and_djangos_migrate_accepts_ours() {
+    let Some(python) = django_python() else {
+        return;
+    };
+    // Arrange: Django's `migrate` makes the database, and Django saves a session in it.
+    let data_dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(data_dir.path(), &[]);
+    let secret = settings.secret_key.expose().to_owned();
+    let db = data_dir.path().join("sessions.sqlite3");
+    let db_text = db.to_str().unwrap().to_owned();
+    let migrated = django(&python, "django_migrate.py", &[&db_text]);
+    assert_eq!(migrated["applied"], json!(["sessions.0001_initial"]));
+    let written = django(
+        &python,
+        "django_sessions.py",
+        &[
+            "db-write",
+            &db_text,
+            &secret,
+            r#"{"name": "Django", "lname": "Reinhardt"}"#,
+        ],
+    );
+    let django_key = written["key"].as_str().unwrap().to_owned();
+
+    // Act: sessionlab starts on it.
+    let app = spawn_with_settings(settings, data_dir, Arc::new(FakeClock::at_wall_clock())).await;
+    let ours = app.new_session("/basic/set/").await;
+
+    // Assert: each reads the other's session, and Django's `migrate` has nothing to do.
+    assert_eq!(lname(&app, &django_key).await, "Reinhardt");
+    let read = django(
+        &python,
+        "django_sessions.py",
+        &["db-read", &db_text, &secret, &ours],
+    );
+    assert_eq!(read["data"], json!({"name": "Sonam", "lname": "rathore"}));
+    let again = django(&python, "django_migrate.py", &[&db_text]);
+    assert_eq!(again["applied"], json!([]));
+
+    // Arrange: a database sessionlab made.
+    let e = spawn_engine("sqlite", &[]).await;
+    let key = e.app.new_session("/basic/set/").await;
+    let path = e.app.db_path();
+    let path = path.to_str().unwrap();
+
+    // Act: Django's `migrate` on it, as a Django project sharing it runs first.
+    let migrated = django(&python, "django_migrate.py", &[path]);
+
+    // Assert: it succeeds with nothing to apply, and Django reads sessionlab's session.
+    assert_eq!(migrated["applied"], json!([]));
+    let secret = e.app.settings.secret_key.expose().to_owned();
+    let read = django(
+        &python,
+        "django_sessions.py",
+        &["db-read", path, &secret, &key],
+    );
+    assert_eq!(read["data"], json!({"name": "Sonam", "lname": "rathore"}));
 }

@@ -65,6 +65,33 @@ CREATE TABLE IF NOT EXISTS "django_session" ("session_key" varchar(40) NOT NULL 
 CREATE INDEX IF NOT EXISTS "django_session_expire_date_a5c62663" ON "django_session" ("expire_date");
 "#;
 
+/// Django's table of applied migrations, as its `migrate` creates it.
+const DJANGO_MIGRATIONS: &str = r#"
+CREATE TABLE IF NOT EXISTS "django_migrations" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "app" varchar(255) NOT NULL, "name" varchar(255) NOT NULL, "applied" datetime NOT NULL);
+"#;
+
+/// Records `sessions.0001_initial` as applied in `django_migrations`, as Django's `migrate`
+/// does when it creates the table: without it, a Django project's `migrate` on this database
+/// tries to create `django_session` again and stops with "table already exists". Nothing is
+/// written when the record is there (a database Django migrated, or opened before).
+fn record_the_migration(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(DJANGO_MIGRATIONS)?;
+    let recorded = conn
+        .prepare(
+            "SELECT 1 FROM \"django_migrations\" WHERE \"app\" = 'sessions' AND \"name\" = '0001_initial'",
+        )?
+        .exists([])?;
+    if !recorded {
+        // Django's text for an aware datetime in SQLite: naive UTC with microseconds.
+        let applied = crate::session::datetime_text::sqlite_datetime_text(chrono::Utc::now());
+        conn.execute(
+            "INSERT INTO \"django_migrations\" (\"app\", \"name\", \"applied\") VALUES ('sessions', '0001_initial', ?1)",
+            [applied],
+        )?;
+    }
+    Ok(())
+}
+
 /// Which database the store's connections open.
 #[derive(Debug, Clone)]
 pub(super) enum Database {
@@ -139,6 +166,13 @@ impl Database {
         // not in a file of its own.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.execute_batch(SCHEMA)?;
+        if let Err(error) = record_the_migration(&conn) {
+            // The sessions are served all the same; only Django's `migrate` is affected.
+            tracing::warn!(
+                %error,
+                "cannot record sessions.0001_initial in django_migrations; Django's migrate on this database needs --fake-initial"
+            );
+        }
         Ok(conn)
     }
 }
