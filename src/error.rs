@@ -158,6 +158,13 @@ impl ResponseError for AppError {
     /// A plain-text answer; the app's error handler turns it into a page or JSON.
     fn error_response(&self) -> HttpResponse<BoxBody> {
         match self.status_code() {
+            // The store's failure was logged where it arose, once and not per request
+            // (`session::store::outages`); the access log has each request's 503.
+            status @ StatusCode::SERVICE_UNAVAILABLE
+                if matches!(self, AppError::SessionStore(_)) =>
+            {
+                tracing::debug!(status = status.as_u16(), error = self.title(), cause = %self.cause_chain(), "request failed");
+            }
             status if status.is_server_error() => {
                 tracing::error!(status = status.as_u16(), error = self.title(), cause = %self.cause_chain(), "request failed");
             }

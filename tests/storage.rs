@@ -10,8 +10,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use common::{Page, TestApp, spawn_engine, spawn_with_settings, test_settings};
+use common::{Page, Server, TestApp, spawn_engine, spawn_with_settings, test_settings};
 use serde_json::{Value, json};
 use sessionlab::session::FakeClock;
 use std::sync::Arc;
@@ -433,6 +434,67 @@ async fn a_sqlite_database_replaced_under_the_server_refuses_writes_to_the_old_f
         cause,
     );
     assert_eq!(std::fs::read(app.db_path()).unwrap(), copied);
+}
+
+#[actix_web::test]
+async fn a_store_failure_is_logged_once_with_its_cause_and_once_when_it_ends() {
+    // Arrange: the real binary on the file engine, its log kept.
+    let data = tempfile::tempdir().unwrap();
+    let files = data.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", data.path().display());
+    let server = Server::start(&[
+        ("APP__SESSION__ENGINE", "file"),
+        ("APP__SESSION__FILE_PATH", files.to_str().unwrap()),
+        ("APP__DATABASE__URL", &url),
+    ]);
+    let client = reqwest::Client::new();
+    let statuses = |count: usize| {
+        let (client, address) = (&client, &server.address);
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..count {
+                let answer = client
+                    .get(format!("{address}/basic/set/"))
+                    .header("Accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(answer.status().as_u16());
+            }
+            statuses
+        }
+    };
+
+    // Act: the directory goes; twenty requests fail; it comes back; requests succeed.
+    std::fs::remove_dir(&files).unwrap();
+    let failed = statuses(20).await;
+    std::fs::create_dir(&files).unwrap();
+    let served = statuses(5).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+
+    // Assert: one line for the failure, with its cause, and one for its end.
+    assert_eq!(failed, vec![503; 20]);
+    assert_eq!(served, vec![200; 5]);
+    let log = server.log.lock().unwrap().clone();
+    let errors: Vec<&String> = log
+        .iter()
+        .filter(|line| line.contains(" ERROR ") || line.contains(" WARN "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("session store (file) is unavailable")
+            && errors[0].contains(files.to_str().unwrap())
+            && errors[0].contains("No such file or directory"),
+        "{}",
+        errors[0]
+    );
+    let back: Vec<&String> = log
+        .iter()
+        .filter(|line| line.contains("answers again"))
+        .collect();
+    assert_eq!(back.len(), 1, "{log:#?}");
+    assert!(back[0].contains("after 20 failed"), "{}", back[0]);
 }
 
 /// Python with Django 5.2 (see `tests/django_compat.rs`), or `None` with the reason printed.

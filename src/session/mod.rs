@@ -492,10 +492,15 @@ impl Session {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(SessionError::Store(StoreError::new(
+        let error = StoreError::new(
             store.describe(),
             anyhow::anyhow!("the store reported every new session key as taken"),
-        )))
+        );
+        crate::session::store::outages::failed(
+            crate::session::store::outages::Access::Write,
+            &error,
+        );
+        Err(SessionError::Store(error))
     }
 
     /// The signed-cookie engine's `save()`: the cookie value becomes the signed data.

@@ -1,5 +1,6 @@
 //! Run-time choice of engine: [`Store`] uses `async fn`, so it is not object-safe; this enum
-//! forwards each call to the engine the configuration chose.
+//! forwards each call to the engine the configuration chose, and notes its outcome for the log
+//! of store failures ([`super::outages`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::outages::{self, Access};
 use super::{
     CachedDbStore, DbStore, FileStore, Loaded, MemoryStore, PgStore, RedisStore, SaveError,
     SaveMode, SessionRecord, Store, StoreError,
@@ -92,19 +94,31 @@ impl Store for AnyStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        forward!(self, s => s.load(key, now))
+        let result = forward!(self, s => s.load(key, now));
+        outages::note(self.describe(), Access::Read, result.as_ref().err());
+        result
     }
 
     async fn load_for_request(&self, key: &str, now: DateTime<Utc>) -> Result<Loaded, StoreError> {
-        forward!(self, s => s.load_for_request(key, now))
+        let result = forward!(self, s => s.load_for_request(key, now));
+        outages::note(self.describe(), Access::Read, result.as_ref().err());
+        result
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        forward!(self, s => s.exists(key))
+        let result = forward!(self, s => s.exists(key));
+        outages::note(self.describe(), Access::Read, result.as_ref().err());
+        result
     }
 
     async fn save(&self, record: &SessionRecord, mode: SaveMode) -> Result<(), SaveError> {
-        forward!(self, s => s.save(record, mode))
+        let result = forward!(self, s => s.save(record, mode));
+        let failure = match &result {
+            Err(SaveError::Store(error)) => Some(error),
+            _ => None,
+        };
+        outages::note(self.describe(), Access::Write, failure);
+        result
     }
 
     async fn set_expire_date(
@@ -113,15 +127,21 @@ impl Store for AnyStore {
         expire_date: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        forward!(self, s => s.set_expire_date(key, expire_date, now))
+        let result = forward!(self, s => s.set_expire_date(key, expire_date, now));
+        outages::note(self.describe(), Access::Write, result.as_ref().err());
+        result
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        forward!(self, s => s.delete(key))
+        let result = forward!(self, s => s.delete(key));
+        outages::note(self.describe(), Access::Write, result.as_ref().err());
+        result
     }
 
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        forward!(self, s => s.clear_expired(now))
+        let result = forward!(self, s => s.clear_expired(now));
+        outages::note(self.describe(), Access::Write, result.as_ref().err());
+        result
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ mod codec;
 mod db;
 mod file;
 mod memory;
+pub(crate) mod outages;
 mod payload;
 mod postgres;
 mod redis;

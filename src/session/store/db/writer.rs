@@ -244,7 +244,8 @@ impl WriterThread {
                 match self.commit_with_retry(&writes) {
                     Ok(outcomes) => outcomes,
                     Err(error) => {
-                        tracing::warn!(%error, writes = writes.len(), "SQLite write failed");
+                        // Told once, not per batch, by the store's log of failures.
+                        tracing::debug!(%error, writes = writes.len(), "SQLite write failed");
                         let error = Arc::new(error);
                         let failed = || Err(WriteError::Sqlite(Arc::clone(&error)));
                         std::iter::repeat_with(failed).take(writes.len()).collect()

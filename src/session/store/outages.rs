@@ -1,0 +1,166 @@
+//! The log of store failures: a store that fails is told once, with its cause, when its
+//! reads or its writes start failing (again if the kind of failure changes, and once a minute
+//! while it lasts), and once when they succeed again, rather than a line for every request
+//! that meets it (a classroom's requests during a full disk were a line each, the start and
+//! the end of the failure drowned in them).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::StoreError;
+
+/// What a store call does: a store can fail one and not the other (a full disk or a read-only
+/// file still serves reads), and a read that succeeds does not end a failure of writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// `load`, `exists`.
+    Read,
+    /// `save`, `set_expire_date`, `delete`, `clear_expired`.
+    Write,
+}
+
+impl Access {
+    fn plural(self) -> &'static str {
+        match self {
+            Access::Read => "reads",
+            Access::Write => "writes",
+        }
+    }
+}
+
+/// How often a failure that goes on is told again.
+const RETELL_EVERY: Duration = Duration::from_secs(60);
+
+/// A failure going on: which store, which access, of what kind, since when, how many calls
+/// met it.
+struct Outage {
+    engine: &'static str,
+    access: Access,
+    /// The kind of failure ([`StoreError::cause_for_visitor`]): the full causes name a
+    /// session's file or key, and differ from one request to the next.
+    kind: &'static str,
+    since: Instant,
+    told: Instant,
+    failed: u64,
+}
+
+/// The failures going on, few at most (one per store and access).
+static OUTAGES: Mutex<Vec<Outage>> = Mutex::new(Vec::new());
+/// How many there are, so that a call that succeeds looks at the list only during a failure.
+static ONGOING: AtomicUsize = AtomicUsize::new(0);
+
+/// Notes that an `access` to a store failed with `error` (the store it names: a `cached_db`
+/// store's database failing is its database's failure), and logs it when it starts a failure,
+/// changes its kind, or has gone untold for a minute.
+pub(crate) fn failed(access: Access, error: &StoreError) {
+    let engine = error.engine;
+    let (kind, cause) = (error.cause_for_visitor(), error.to_string());
+    let now = Instant::now();
+    let mut outages = OUTAGES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let found = outages
+        .iter_mut()
+        .find(|o| o.engine == engine && o.access == access);
+    match found {
+        None => {
+            tracing::error!(store = engine, "{} fail: {cause}", access.plural());
+            outages.push(Outage {
+                engine,
+                access,
+                kind,
+                since: now,
+                told: now,
+                failed: 1,
+            });
+            ONGOING.fetch_add(1, Ordering::Release);
+        }
+        Some(outage) => {
+            outage.failed += 1;
+            if outage.kind != kind {
+                tracing::error!(
+                    store = engine,
+                    "{} fail otherwise: {cause}",
+                    access.plural()
+                );
+                outage.kind = kind;
+                outage.told = now;
+            } else if now.duration_since(outage.told) >= RETELL_EVERY {
+                tracing::error!(
+                    store = engine,
+                    "{} still fail ({} failed in {:.0?}): {cause}",
+                    access.plural(),
+                    outage.failed,
+                    now.duration_since(outage.since)
+                );
+                outage.told = now;
+            } else {
+                tracing::debug!(store = engine, "{} fail: {cause}", access.plural());
+            }
+        }
+    }
+}
+
+/// Notes that an `access` to the store named `engine` succeeded, and logs the end of a
+/// failure of that access. Costs one atomic load when nothing fails.
+pub(crate) fn answered(engine: &'static str, access: Access) {
+    if ONGOING.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let mut outages = OUTAGES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(at) = outages
+        .iter()
+        .position(|o| o.engine == engine && o.access == access)
+    else {
+        return;
+    };
+    let outage = outages.swap_remove(at);
+    ONGOING.fetch_sub(1, Ordering::Release);
+    tracing::info!(
+        store = engine,
+        "the session store ({engine}) answers again: {} succeed after {} failed in {:.1?}",
+        access.plural(),
+        outage.failed,
+        outage.since.elapsed()
+    );
+}
+
+/// Notes the outcome of an `access` to the store named `engine`: `failure` is the store's
+/// failure, if it failed (a taken key or a deleted session is an answer, not a failure).
+pub(crate) fn note(engine: &'static str, access: Access, failure: Option<&StoreError>) {
+    match failure {
+        Some(error) => failed(access, error),
+        None => answered(engine, access),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_noted_once_per_store_and_access_and_ends_with_a_success() {
+        let error = StoreError::new("outages-test", anyhow::anyhow!("disk full"));
+        let ongoing = || {
+            OUTAGES
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|o| o.engine == "outages-test")
+                .map(|o| (o.access, o.failed))
+                .collect::<Vec<_>>()
+        };
+
+        for _ in 0..3 {
+            failed(Access::Write, &error);
+        }
+        answered("outages-test", Access::Read);
+        assert_eq!(ongoing(), [(Access::Write, 3)], "a read does not end it");
+
+        answered("outages-test", Access::Write);
+        assert_eq!(ongoing(), []);
+    }
+}
