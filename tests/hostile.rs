@@ -1005,3 +1005,50 @@ async fn a_session_too_large_for_its_signed_cookie_is_a_400_not_a_5xx() {
         "at least one value fitted"
     );
 }
+
+/// Django's `APPEND_SLASH` redirect names the path alone (`get_full_path_with_slash`), never a
+/// host. A request whose target is in absolute form (`GET http://evil.example/basic/set`,
+/// which HTTP/1.1 allows and some proxies pass on as they got it) must not put that host in
+/// the `Location`: a permanent redirect to another site, cacheable by default, is an open
+/// redirect that a cache keyed by `Host` would serve to every student.
+#[actix_web::test]
+async fn the_append_slash_redirect_never_leads_to_another_host() {
+    // Arrange
+    let e = spawn_engine("sqlite", &[]).await;
+    let redirect = |target: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .into_bytes()
+    };
+
+    for (target, location) in [
+        ("/basic/set", "/basic/set/"),
+        (
+            "/basic/set?next=//evil.example",
+            "/basic/set/?next=//evil.example",
+        ),
+        ("http://evil.example/basic/set", "/basic/set/"),
+        ("https://evil.example/playground?x=1", "/playground/?x=1"),
+        ("http://evil.example:80@other.example/basic", "/basic/"),
+        ("ftp://evil.example/dict/get", "/dict/get/"),
+    ] {
+        // Act
+        let answer = send(&e, target, &redirect(target)).await;
+
+        // Assert
+        assert_eq!(answer.status, 301, "{target}: {}", answer.text());
+        assert_eq!(answer.header_values("location"), [location], "{target}");
+    }
+    // Paths that would lead elsewhere once a browser resolved them are not redirected at all.
+    for target in [
+        "//evil.example",
+        "/basic//evil.example",
+        "/basic/%2F%2Fevil.example",
+        "/basic/\\evil.example",
+        "/basic/%5Cevil.example",
+        "//evil.example/basic/set",
+    ] {
+        let answer = send(&e, target, &redirect(target)).await;
+        assert_eq!(answer.status, 404, "{target}");
+        assert!(answer.header_values("location").is_empty(), "{target}");
+    }
+}
