@@ -61,10 +61,12 @@ impl FailureLimiter {
     }
 }
 
-/// The `/instructor/` scope (present only when enabled).
-pub fn scope() -> Scope {
+/// The `/instructor/` scope (present only when enabled). `failures` is made once for the
+/// server and shared by every worker's scope: a limiter made here, per worker, would allow
+/// [`MAX_FAILURES`] per worker, and connections are spread over the workers.
+pub fn scope(failures: web::Data<FailureLimiter>) -> Scope {
     web::scope("/instructor")
-        .app_data(web::Data::new(FailureLimiter::default()))
+        .app_data(failures)
         .service(methods::resource("/", Methods::Read, dashboard))
         .service(methods::resource("/login/", Methods::Post, login))
         .service(methods::resource("/logout/", Methods::Post, logout))

@@ -339,6 +339,7 @@ impl Application {
             clock,
         });
         let access_log = access_log_enabled();
+        let instructor_failures = web::Data::new(crate::instructor::FailureLimiter::default());
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(ErrorHandlers::new().default_handler(routes::render_error))
@@ -361,7 +362,7 @@ impl Application {
                     routes::static_file,
                 )));
             if state.settings.instructor.enabled {
-                app = app.service(crate::instructor::scope());
+                app = app.service(crate::instructor::scope(instructor_failures.clone()));
             }
             for context in &lesson_contexts {
                 app = app.service(lessons::scope(context.clone()));

@@ -219,6 +219,39 @@ async fn wrong_tokens_are_refused_and_then_slowed_down() {
     assert_eq!(bearer.status(), 401);
 }
 
+/// `POST /instructor/login/` with `token`, on a connection of its own.
+async fn sign_in_status(app: &TestApp, token: &str) -> u16 {
+    let body = format!("token={token}");
+    let request = format!(
+        "POST /instructor/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    common::raw_request(&app.address, request.as_bytes())
+        .await
+        .unwrap()
+        .status
+}
+
+#[actix_web::test]
+async fn failed_sign_ins_are_counted_by_the_server_not_by_each_worker() {
+    // Arrange: two workers (the tests' setting); each connection of its own, so that they
+    // are spread over both, as an attacker's would be.
+    let app = spawn_app_with(&enabled()).await;
+    assert_eq!(app.settings.server.workers, Some(2));
+
+    // Act
+    let mut answers = Vec::new();
+    for i in 0..6 {
+        answers.push(sign_in_status(&app, &format!("guess-guess-guess-{i:04}")).await);
+    }
+
+    // Assert: five failures in all, not five per worker.
+    assert_eq!(answers, [401, 401, 401, 401, 401, 429]);
+    assert_eq!(sign_in_status(&app, TOKEN).await, 429);
+}
+
 #[actix_web::test]
 async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
     let app = spawn_app_with(&enabled()).await;
