@@ -92,8 +92,15 @@ fn token_matches(settings: &Settings, offered: &str) -> bool {
         .is_some_and(|t| bool::from(t.expose().as_bytes().ct_eq(offered.as_bytes())))
 }
 
-/// Signed in by the cookie, or by `Authorization: Bearer <token>`.
-fn is_signed_in(req: &HttpRequest, state: &AppState) -> bool {
+/// Signed in by the cookie, or by `Authorization: Bearer <token>`. The header is a sign-in
+/// like the form's, so it is limited as the form is: a wrong token counts as a failure of the
+/// client's address, and an address that used up its attempts is refused (429) whatever
+/// token it sends.
+fn is_signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+    failures: &FailureLimiter,
+) -> Result<bool, AppError> {
     let settings = &state.settings;
     if let Some(bearer) = req
         .headers()
@@ -101,18 +108,27 @@ fn is_signed_in(req: &HttpRequest, state: &AppState) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        return token_matches(settings, bearer.trim());
+        let ip = client_ip(req);
+        if failures.is_blocked(ip) {
+            return Err(AppError::TooManyAttempts);
+        }
+        if token_matches(settings, bearer.trim()) {
+            return Ok(true);
+        }
+        failures.fail(ip);
+        tracing::warn!(%ip, "failed instructor sign-in with a bearer token");
+        return Ok(false);
     }
     let (Some(signer), Some(cookie)) = (signer(settings), req.cookie(COOKIE)) else {
-        return false;
+        return Ok(false);
     };
-    signer
+    Ok(signer
         .unsign(
             cookie.value(),
             Some(SIGN_IN_SECONDS),
             state.clock.now().timestamp(),
         )
-        .is_ok_and(|value| value == "instructor")
+        .is_ok_and(|value| value == "instructor"))
 }
 
 fn client_ip(req: &HttpRequest) -> IpAddr {
@@ -208,8 +224,9 @@ async fn dashboard(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
+    failures: web::Data<FailureLimiter>,
 ) -> Result<HttpResponse, AppError> {
-    if is_signed_in(&req, &state) {
+    if is_signed_in(&req, &state, &failures)? {
         return render_dashboard(&req, &state, &renderer, None).await;
     }
     if wants_json(&req) {
@@ -304,8 +321,9 @@ async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
+    failures: web::Data<FailureLimiter>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_signed_in(&req, &state) || !same_origin(&req) {
+    if !is_signed_in(&req, &state, &failures)? || !same_origin(&req) {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
         ));

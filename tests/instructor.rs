@@ -216,7 +216,23 @@ async fn wrong_tokens_are_refused_and_then_slowed_down() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bearer.status(), 401);
+    assert_eq!(
+        bearer.status(),
+        429,
+        "the bearer header is a sign-in too, slowed down as the form is"
+    );
+}
+
+/// `GET /instructor/` as JSON with `Authorization: Bearer <token>`, on a connection of its own.
+async fn bearer_status(app: &TestApp, token: &str) -> u16 {
+    let request = format!(
+        "GET /instructor/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\
+         Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    common::raw_request(&app.address, request.as_bytes())
+        .await
+        .unwrap()
+        .status
 }
 
 /// `POST /instructor/login/` with `token`, on a connection of its own.
@@ -232,6 +248,28 @@ async fn sign_in_status(app: &TestApp, token: &str) -> u16 {
         .await
         .unwrap()
         .status
+}
+
+#[actix_web::test]
+async fn wrong_bearer_tokens_use_up_the_attempts_as_wrong_forms_do() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+    assert_eq!(
+        bearer_status(&app, TOKEN).await,
+        200,
+        "the right token opens"
+    );
+
+    // Act: guesses in the Authorization header, where the form's limit did not look.
+    let mut guesses = Vec::new();
+    for i in 0..6 {
+        guesses.push(bearer_status(&app, &format!("guess-guess-guess-{i:04}")).await);
+    }
+
+    // Assert: five refusals, then the address waits, with the header and with the form.
+    assert_eq!(guesses, [401, 401, 401, 401, 401, 429]);
+    assert_eq!(bearer_status(&app, TOKEN).await, 429);
+    assert_eq!(sign_in_status(&app, TOKEN).await, 429);
 }
 
 #[actix_web::test]
