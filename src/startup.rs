@@ -13,6 +13,7 @@ use actix_web::middleware::{Condition, ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use crate::body_deadline::BodyDeadline;
 use crate::config::{
     CacheBackend, DatabaseKind, Engine, ServerSettings, SessionSettings, Settings,
     database_path_kind,
@@ -342,6 +343,7 @@ impl Application {
         let instructor_failures = web::Data::new(crate::instructor::FailureLimiter::default());
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
+                .wrap(BodyDeadline)
                 .wrap(ErrorHandlers::new().default_handler(routes::render_error))
                 .wrap(SecurityHeaders)
                 .wrap(Condition::new(access_log, access_logger()))
