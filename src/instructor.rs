@@ -262,9 +262,7 @@ async fn login(
     // without telling (X-Forwarded-Proto) the instructor's own form arrives this way.
     if let Some((origin, here)) = foreign_origin(&req) {
         tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
-        return Err(AppError::Forbidden(format!(
-            "This sign-in came from {origin}, not from this site ({here}). Sign in on this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
-        )));
+        return Err(from_another_origin("sign-in", &origin, &here));
     }
     if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
@@ -293,8 +291,21 @@ async fn login(
         .finish())
 }
 
-async fn logout(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::SeeOther()
+/// The refusal of a form posted from another site: what came from where, and what to do.
+fn from_another_origin(what: &str, origin: &str, here: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
+    ))
+}
+
+/// Signs out. A sign-out posted by another site is refused, as Django's `LogoutView` (POST
+/// only, CSRF-protected) refuses it: any page could otherwise sign the instructor out.
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if let Some((origin, here)) = foreign_origin(&req) {
+        tracing::warn!(ip = %client_ip(&req), %origin, %here, "instructor sign-out from another origin refused");
+        return Err(from_another_origin("sign-out", &origin, &here));
+    }
+    Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
         .insert_header((
             header::SET_COOKIE,
@@ -303,7 +314,7 @@ async fn logout(state: web::Data<AppState>) -> HttpResponse {
                 secure_attribute(&state.settings)
             ),
         ))
-        .finish()
+        .finish())
 }
 
 /// `; Secure` when `[session] cookie_secure` is set (as in the `production` profile): the

@@ -326,3 +326,45 @@ async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
         .unwrap();
     assert_eq!(foreign.status(), 401, "a cross-site POST is refused");
 }
+
+#[actix_web::test]
+async fn a_sign_out_from_another_origin_is_refused_and_keeps_the_instructor_signed_in() {
+    // Arrange: a signed-in instructor.
+    let app = spawn_app_with(&enabled()).await;
+    let sign_in = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    let cookie = sign_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Act: another site's page posts the sign-out form (Django's LogoutView is POST-only and
+    // CSRF-protected for this reason).
+    let foreign = app
+        .client
+        .post(format!("{}/instructor/logout/", app.address))
+        .header("Origin", "http://evil.example")
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: refused, no cookie touched; the instructor's own form still signs out.
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.headers().get("set-cookie").is_none());
+    let body = foreign.text().await.unwrap();
+    assert!(
+        body.contains("came from http:&#x2F;&#x2F;evil.example"),
+        "{body}"
+    );
+    let own = post_form(&app, "/instructor/logout/", "", Some(&cookie)).await;
+    assert_eq!(own.status(), 303);
+    assert!(
+        own.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+}
