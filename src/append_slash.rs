@@ -5,6 +5,9 @@
 //! ending in a slash — every request a lesson's links and forms make — goes straight to the
 //! scope without a lookup in the routes.
 //!
+//! The redirect names the path and query alone, as Django's does: a request target in absolute
+//! form (`GET http://other.example/basic/set`) is not sent back to its own host.
+//!
 //! Wrap it inside the scope's session middleware: Django's `SessionMiddleware` sits outside
 //! `CommonMiddleware`, so the redirect still deletes a cookie that names no session.
 
@@ -17,6 +20,7 @@ use actix_web::dev::{
     ResourceMap, Service, ServiceRequest, ServiceResponse, Transform, forward_ready,
 };
 use actix_web::http::StatusCode;
+use actix_web::http::Uri;
 use actix_web::middleware::TrailingSlash;
 use actix_web_lab::middleware::NormalizePath;
 use futures_util::future::{Either, MapOk, TryFutureExt};
@@ -42,6 +46,18 @@ fn should_append_slash(path: &str, routes: &ResourceMap) -> bool {
         && !path.contains("//")
         && !routes.has_resource(path)
         && routes.has_resource(&format!("{path}/"))
+}
+
+/// Drops the scheme and host of a request target in absolute form, which `NormalizePath` would
+/// copy into the `Location`: a permanent redirect to another site, which a cache keyed by
+/// `Host` would serve to everyone. Django's `get_full_path_with_slash` gives the path alone.
+fn keep_only_path_and_query(req: &mut ServiceRequest) {
+    let uri = &mut req.head_mut().uri;
+    if uri.authority().is_some()
+        && let Some(path_and_query) = uri.path_and_query().cloned()
+    {
+        *uri = Uri::from(path_and_query);
+    }
 }
 
 /// The scope's service, shared by the direct route and the one through `NormalizePath`.
@@ -117,8 +133,9 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
         if should_append_slash(req.path(), req.resource_map()) {
+            keep_only_path_and_query(&mut req);
             Either::Right(self.normalizing.call(req))
         } else {
             let into_answer: fn(ServiceResponse<B>) -> Answer<B> =
@@ -174,6 +191,13 @@ mod tests {
             ("/basic//set/", (404, "", "")),
             ("/basic///set", (404, "", "")),
             ("/basic//set", (404, "", "")),
+            // A target in absolute form is sent back to the path alone.
+            (
+                "http://evil.example/basic/set?x=1",
+                (301, "/basic/set/?x=1", ""),
+            ),
+            ("https://evil.example/basic", (301, "/basic/", "")),
+            ("http://evil.example/basic/set/", (200, "", "set")),
         ] {
             let request = TestRequest::get().uri(path).to_request();
             let (status, location, body) = answer(call_service(&app, request).await).await;

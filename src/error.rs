@@ -48,6 +48,13 @@ pub enum AppError {
     /// Too many failed sign-ins from one address.
     #[error("Too many failed attempts. Wait a minute before trying again.")]
     TooManyAttempts,
+    /// The request's body did not arrive whole within the deadline
+    /// ([`BODY_TIMEOUT`](crate::body_deadline::BODY_TIMEOUT)).
+    #[error(
+        "The request's body did not arrive within {} seconds, so the server stopped waiting for it. Send the form again.",
+        .0.as_secs()
+    )]
+    BodyTimeout(std::time::Duration),
     /// The session does not fit in a signed cookie (a 400: the request put too much in it).
     #[error("The session could not be saved: {0}.")]
     SessionTooLarge(String),
@@ -96,6 +103,7 @@ impl AppError {
             AppError::TooManyAttempts => "Too many attempts",
             AppError::Forbidden(_) => "Forbidden",
             AppError::BadInput(_) => "Bad request",
+            AppError::BodyTimeout(_) => "Request timeout",
             AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::SessionStore(_) => "Session store unavailable",
             AppError::SessionInterrupted => "Session interrupted",
@@ -143,6 +151,7 @@ impl ResponseError for AppError {
             AppError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::SessionStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::SessionInterrupted => StatusCode::BAD_REQUEST,

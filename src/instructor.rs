@@ -61,10 +61,12 @@ impl FailureLimiter {
     }
 }
 
-/// The `/instructor/` scope (present only when enabled).
-pub fn scope() -> Scope {
+/// The `/instructor/` scope (present only when enabled). `failures` is made once for the
+/// server and shared by every worker's scope: a limiter made here, per worker, would allow
+/// [`MAX_FAILURES`] per worker, and connections are spread over the workers.
+pub fn scope(failures: web::Data<FailureLimiter>) -> Scope {
     web::scope("/instructor")
-        .app_data(web::Data::new(FailureLimiter::default()))
+        .app_data(failures)
         .service(methods::resource("/", Methods::Read, dashboard))
         .service(methods::resource("/login/", Methods::Post, login))
         .service(methods::resource("/logout/", Methods::Post, logout))
@@ -90,8 +92,15 @@ fn token_matches(settings: &Settings, offered: &str) -> bool {
         .is_some_and(|t| bool::from(t.expose().as_bytes().ct_eq(offered.as_bytes())))
 }
 
-/// Signed in by the cookie, or by `Authorization: Bearer <token>`.
-fn is_signed_in(req: &HttpRequest, state: &AppState) -> bool {
+/// Signed in by the cookie, or by `Authorization: Bearer <token>`. The header is a sign-in
+/// like the form's, so it is limited as the form is: a wrong token counts as a failure of the
+/// client's address, and an address that used up its attempts is refused (429) whatever
+/// token it sends.
+fn is_signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+    failures: &FailureLimiter,
+) -> Result<bool, AppError> {
     let settings = &state.settings;
     if let Some(bearer) = req
         .headers()
@@ -99,18 +108,27 @@ fn is_signed_in(req: &HttpRequest, state: &AppState) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        return token_matches(settings, bearer.trim());
+        let ip = client_ip(req);
+        if failures.is_blocked(ip) {
+            return Err(AppError::TooManyAttempts);
+        }
+        if token_matches(settings, bearer.trim()) {
+            return Ok(true);
+        }
+        failures.fail(ip);
+        tracing::warn!(%ip, "failed instructor sign-in with a bearer token");
+        return Ok(false);
     }
     let (Some(signer), Some(cookie)) = (signer(settings), req.cookie(COOKIE)) else {
-        return false;
+        return Ok(false);
     };
-    signer
+    Ok(signer
         .unsign(
             cookie.value(),
             Some(SIGN_IN_SECONDS),
             state.clock.now().timestamp(),
         )
-        .is_ok_and(|value| value == "instructor")
+        .is_ok_and(|value| value == "instructor"))
 }
 
 fn client_ip(req: &HttpRequest) -> IpAddr {
@@ -206,8 +224,9 @@ async fn dashboard(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
+    failures: web::Data<FailureLimiter>,
 ) -> Result<HttpResponse, AppError> {
-    if is_signed_in(&req, &state) {
+    if is_signed_in(&req, &state, &failures)? {
         return render_dashboard(&req, &state, &renderer, None).await;
     }
     if wants_json(&req) {
@@ -243,9 +262,7 @@ async fn login(
     // without telling (X-Forwarded-Proto) the instructor's own form arrives this way.
     if let Some((origin, here)) = foreign_origin(&req) {
         tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
-        return Err(AppError::Forbidden(format!(
-            "This sign-in came from {origin}, not from this site ({here}). Sign in on this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
-        )));
+        return Err(from_another_origin("sign-in", &origin, &here));
     }
     if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
@@ -274,8 +291,21 @@ async fn login(
         .finish())
 }
 
-async fn logout(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::SeeOther()
+/// The refusal of a form posted from another site: what came from where, and what to do.
+fn from_another_origin(what: &str, origin: &str, here: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
+    ))
+}
+
+/// Signs out. A sign-out posted by another site is refused, as Django's `LogoutView` (POST
+/// only, CSRF-protected) refuses it: any page could otherwise sign the instructor out.
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if let Some((origin, here)) = foreign_origin(&req) {
+        tracing::warn!(ip = %client_ip(&req), %origin, %here, "instructor sign-out from another origin refused");
+        return Err(from_another_origin("sign-out", &origin, &here));
+    }
+    Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
         .insert_header((
             header::SET_COOKIE,
@@ -284,7 +314,7 @@ async fn logout(state: web::Data<AppState>) -> HttpResponse {
                 secure_attribute(&state.settings)
             ),
         ))
-        .finish()
+        .finish())
 }
 
 /// `; Secure` when `[session] cookie_secure` is set (as in the `production` profile): the
@@ -302,8 +332,9 @@ async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
+    failures: web::Data<FailureLimiter>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_signed_in(&req, &state) || !same_origin(&req) {
+    if !is_signed_in(&req, &state, &failures)? || !same_origin(&req) {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
         ));

@@ -10,6 +10,8 @@
 pub mod append_slash;
 /// Files compiled into the binary: templates, lesson texts, CSS.
 pub mod assets;
+/// A deadline for request bodies, so that a slow client cannot hold a connection forever.
+pub mod body_deadline;
 /// The command line: `serve`, `clearsessions`, `config`.
 pub mod cli;
 /// What the subcommands do.

@@ -13,6 +13,7 @@ use actix_web::middleware::{Condition, ErrorHandlers, Logger};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use crate::body_deadline::BodyDeadline;
 use crate::config::{
     CacheBackend, DatabaseKind, Engine, ServerSettings, SessionSettings, Settings,
     database_path_kind,
@@ -339,8 +340,10 @@ impl Application {
             clock,
         });
         let access_log = access_log_enabled();
+        let instructor_failures = web::Data::new(crate::instructor::FailureLimiter::default());
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
+                .wrap(BodyDeadline)
                 .wrap(ErrorHandlers::new().default_handler(routes::render_error))
                 .wrap(SecurityHeaders)
                 .wrap(Condition::new(access_log, access_logger()))
@@ -361,7 +364,7 @@ impl Application {
                     routes::static_file,
                 )));
             if state.settings.instructor.enabled {
-                app = app.service(crate::instructor::scope());
+                app = app.service(crate::instructor::scope(instructor_failures.clone()));
             }
             for context in &lesson_contexts {
                 app = app.service(lessons::scope(context.clone()));

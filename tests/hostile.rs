@@ -1005,3 +1005,134 @@ async fn a_session_too_large_for_its_signed_cookie_is_a_400_not_a_5xx() {
         "at least one value fitted"
     );
 }
+
+/// Django's `APPEND_SLASH` redirect names the path alone (`get_full_path_with_slash`), never a
+/// host. A request whose target is in absolute form (`GET http://evil.example/basic/set`,
+/// which HTTP/1.1 allows and some proxies pass on as they got it) must not put that host in
+/// the `Location`: a permanent redirect to another site, cacheable by default, is an open
+/// redirect that a cache keyed by `Host` would serve to every student.
+#[actix_web::test]
+async fn the_append_slash_redirect_never_leads_to_another_host() {
+    // Arrange
+    let e = spawn_engine("sqlite", &[]).await;
+    let redirect = |target: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .into_bytes()
+    };
+
+    for (target, location) in [
+        ("/basic/set", "/basic/set/"),
+        (
+            "/basic/set?next=//evil.example",
+            "/basic/set/?next=//evil.example",
+        ),
+        ("http://evil.example/basic/set", "/basic/set/"),
+        ("https://evil.example/playground?x=1", "/playground/?x=1"),
+        ("http://evil.example:80@other.example/basic", "/basic/"),
+        ("ftp://evil.example/dict/get", "/dict/get/"),
+    ] {
+        // Act
+        let answer = send(&e, target, &redirect(target)).await;
+
+        // Assert
+        assert_eq!(answer.status, 301, "{target}: {}", answer.text());
+        assert_eq!(answer.header_values("location"), [location], "{target}");
+    }
+    // Paths that would lead elsewhere once a browser resolved them are not redirected at all.
+    for target in [
+        "//evil.example",
+        "/basic//evil.example",
+        "/basic/%2F%2Fevil.example",
+        "/basic/\\evil.example",
+        "/basic/%5Cevil.example",
+        "//evil.example/basic/set",
+    ] {
+        let answer = send(&e, target, &redirect(target)).await;
+        assert_eq!(answer.status, 404, "{target}");
+        assert!(answer.header_values("location").is_empty(), "{target}");
+    }
+}
+
+/// POSTs the playground `op` with `fields`, the CSRF token `csrf` and the session cookie
+/// `session`; the answer's status and the `sessionid` it hands out (not a deletion).
+async fn playground_op(
+    e: &EngineApp,
+    op: &str,
+    fields: &[(&str, &str)],
+    csrf: &str,
+    session: &str,
+) -> (u16, Option<String>) {
+    let mut pairs = fields.to_vec();
+    pairs.push(("csrfmiddlewaretoken", csrf));
+    let request = post_request(
+        &format!("/playground/{op}/"),
+        Some(&format!("csrftoken={csrf}; sessionid={session}")),
+        &form(&pairs),
+    );
+    let answer = send(e, op, &request).await;
+    (answer.status, handed_out_session(&answer))
+}
+
+/// Session fixation: a well-formed key that the store never issued (one an attacker chose and
+/// planted in a victim's browser), or one whose session was cycled away or flushed, is never
+/// adopted — every write under it starts a session under a key of the server's making, on
+/// every engine that keeps sessions on the server.
+#[actix_web::test]
+async fn a_key_the_store_did_not_issue_is_never_adopted_on_any_server_side_engine() {
+    for engine in [
+        "sqlite",
+        "postgres",
+        "file",
+        "cache_memory",
+        "cache_redis",
+        "cached_db_memory",
+        "cached_db_redis",
+    ] {
+        // Arrange: a planted key, and a live session whose key is then cycled away.
+        let e = spawn_engine(engine, &[]).await;
+        let planted = sessionlab::session::key::new_session_key().unwrap();
+        let first = e.app.get_json("/playground/", None).await;
+        let csrf = first.cookie_value("csrftoken").unwrap();
+        let (_, live) = playground_op(&e, "set", &[("key", "k"), ("value", "1")], &csrf, "-").await;
+        let live = live.expect("a new session");
+        let (status, cycled) = playground_op(&e, "cycle_key", &[], &csrf, &live).await;
+        assert_eq!(status, 200, "{engine}");
+        assert_ne!(cycled.as_deref(), Some(live.as_str()), "{engine}");
+
+        // Act and Assert: each write under a key the store does not hold.
+        for (stale, what) in [(&planted, "planted"), (&live, "cycled away")] {
+            let lesson = e
+                .app
+                .get_json("/basic/set/", Some(&format!("sessionid={stale}")))
+                .await;
+            let ops: [(&str, &[(&str, &str)]); 4] = [
+                ("set", &[("key", "k"), ("value", "1")]),
+                ("setdefault", &[("key", "k"), ("value", "1")]),
+                ("cycle_key", &[]),
+                ("set_expiry", &[("kind", "seconds"), ("value", "600")]),
+            ];
+            let mut handed_out = vec![("basic/set", lesson.cookie_value("sessionid"))];
+            for (op, fields) in ops {
+                let (status, key) = playground_op(&e, op, fields, &csrf, stale).await;
+                assert_eq!(status, 200, "{engine} / {what} / {op}");
+                handed_out.push((op, key));
+            }
+            let (status, flushed) = playground_op(&e, "flush", &[], &csrf, stale).await;
+            assert_eq!(status, 200, "{engine} / {what} / flush");
+            assert_eq!(flushed, None, "{engine} / {what}: flush hands out no key");
+            for (op, key) in handed_out {
+                let key = key.unwrap_or_else(|| panic!("{engine} / {what} / {op}: no key"));
+                assert!(
+                    is_generated_key(&key) && key != *stale,
+                    "{engine} / {what} / {op}: adopted or odd key {key}"
+                );
+            }
+            // Nothing was stored under the stale key either.
+            let read = e
+                .app
+                .get_json("/basic/get/", Some(&format!("sessionid={stale}")))
+                .await;
+            assert_eq!(read.json()["context"]["name"], "Guest", "{engine} / {what}");
+        }
+    }
+}

@@ -216,7 +216,78 @@ async fn wrong_tokens_are_refused_and_then_slowed_down() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bearer.status(), 401);
+    assert_eq!(
+        bearer.status(),
+        429,
+        "the bearer header is a sign-in too, slowed down as the form is"
+    );
+}
+
+/// `GET /instructor/` as JSON with `Authorization: Bearer <token>`, on a connection of its own.
+async fn bearer_status(app: &TestApp, token: &str) -> u16 {
+    let request = format!(
+        "GET /instructor/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\
+         Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    common::raw_request(&app.address, request.as_bytes())
+        .await
+        .unwrap()
+        .status
+}
+
+/// `POST /instructor/login/` with `token`, on a connection of its own.
+async fn sign_in_status(app: &TestApp, token: &str) -> u16 {
+    let body = format!("token={token}");
+    let request = format!(
+        "POST /instructor/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    common::raw_request(&app.address, request.as_bytes())
+        .await
+        .unwrap()
+        .status
+}
+
+#[actix_web::test]
+async fn wrong_bearer_tokens_use_up_the_attempts_as_wrong_forms_do() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+    assert_eq!(
+        bearer_status(&app, TOKEN).await,
+        200,
+        "the right token opens"
+    );
+
+    // Act: guesses in the Authorization header, where the form's limit did not look.
+    let mut guesses = Vec::new();
+    for i in 0..6 {
+        guesses.push(bearer_status(&app, &format!("guess-guess-guess-{i:04}")).await);
+    }
+
+    // Assert: five refusals, then the address waits, with the header and with the form.
+    assert_eq!(guesses, [401, 401, 401, 401, 401, 429]);
+    assert_eq!(bearer_status(&app, TOKEN).await, 429);
+    assert_eq!(sign_in_status(&app, TOKEN).await, 429);
+}
+
+#[actix_web::test]
+async fn failed_sign_ins_are_counted_by_the_server_not_by_each_worker() {
+    // Arrange: two workers (the tests' setting); each connection of its own, so that they
+    // are spread over both, as an attacker's would be.
+    let app = spawn_app_with(&enabled()).await;
+    assert_eq!(app.settings.server.workers, Some(2));
+
+    // Act
+    let mut answers = Vec::new();
+    for i in 0..6 {
+        answers.push(sign_in_status(&app, &format!("guess-guess-guess-{i:04}")).await);
+    }
+
+    // Assert: five failures in all, not five per worker.
+    assert_eq!(answers, [401, 401, 401, 401, 401, 429]);
+    assert_eq!(sign_in_status(&app, TOKEN).await, 429);
 }
 
 #[actix_web::test]
@@ -254,4 +325,46 @@ async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 401, "a cross-site POST is refused");
+}
+
+#[actix_web::test]
+async fn a_sign_out_from_another_origin_is_refused_and_keeps_the_instructor_signed_in() {
+    // Arrange: a signed-in instructor.
+    let app = spawn_app_with(&enabled()).await;
+    let sign_in = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    let cookie = sign_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Act: another site's page posts the sign-out form (Django's LogoutView is POST-only and
+    // CSRF-protected for this reason).
+    let foreign = app
+        .client
+        .post(format!("{}/instructor/logout/", app.address))
+        .header("Origin", "http://evil.example")
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: refused, no cookie touched; the instructor's own form still signs out.
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.headers().get("set-cookie").is_none());
+    let body = foreign.text().await.unwrap();
+    assert!(
+        body.contains("came from http:&#x2F;&#x2F;evil.example"),
+        "{body}"
+    );
+    let own = post_form(&app, "/instructor/logout/", "", Some(&cookie)).await;
+    assert_eq!(own.status(), 303);
+    assert!(
+        own.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
 }

@@ -1,0 +1,150 @@
+//! A deadline for request bodies. actix-web gives a client 5 s to send a request head
+//! (`client_request_timeout`) but no limit for its body: a client that announces a body and
+//! then sends it a byte at a time, or not at all, holds its connection (and a file descriptor)
+//! for as long as a view waits for the body, and enough such clients leave none for the
+//! students. Here a body that has not arrived whole within [`BODY_TIMEOUT`] of its head ends
+//! the view's reading with an error, the answer is a 408, and actix-web closes the connection
+//! (the body was not read to its end). Requests without a body, and views that never read
+//! theirs (the lessons' views answer a POST without reading it), are left as they are.
+
+use std::cell::Cell;
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, TRANSFER_ENCODING};
+use actix_web::rt::time::{Sleep, sleep};
+use actix_web::web::Bytes;
+use actix_web::{Error, HttpMessage};
+use futures_util::Stream;
+use futures_util::future::{Either, LocalBoxFuture, MapOk, TryFutureExt};
+
+use crate::error::AppError;
+
+/// How long a request body may take to arrive, counted from the end of its head. The largest
+/// body a view reads is a 16 KiB playground form: 10 s is 1.6 KB/s, slower than any classroom
+/// network.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Puts [`BODY_TIMEOUT`] on the body of every request that announces one. Wrap it inside the
+/// error handlers, so that its 408 is rendered as the other error pages are.
+pub struct BodyDeadline;
+
+impl<S, B> Transform<S, ServiceRequest> for BodyDeadline
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = BodyDeadlineService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(BodyDeadlineService { service }))
+    }
+}
+
+/// The wrapped service of [`BodyDeadline`].
+pub struct BodyDeadlineService<S> {
+    service: S,
+}
+
+type Answer<B> = ServiceResponse<EitherBody<B>>;
+
+impl<S, B> Service<ServiceRequest> for BodyDeadlineService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = Answer<B>;
+    type Error = Error;
+    #[allow(clippy::type_complexity)]
+    type Future = Either<
+        MapOk<S::Future, fn(ServiceResponse<B>) -> Answer<B>>,
+        LocalBoxFuture<'static, Result<Answer<B>, Error>>,
+    >;
+
+    forward_ready!(service);
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        let as_it_is: fn(ServiceResponse<B>) -> Answer<B> = ServiceResponse::map_into_left_body;
+        // Nearly every request (a GET) has no body: nothing to watch.
+        if !announces_body(req.headers()) {
+            return Either::Left(self.service.call(req).map_ok(as_it_is));
+        }
+        let expired = Rc::new(Cell::new(false));
+        let body = Deadline {
+            body: req.take_payload(),
+            timer: Box::pin(sleep(BODY_TIMEOUT)),
+            expired: Rc::clone(&expired),
+        };
+        req.set_payload(Payload::from(
+            Box::pin(body) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
+        ));
+        let answer = self.service.call(req);
+        Either::Right(Box::pin(async move {
+            let res = answer.await?;
+            if !expired.get() {
+                return Ok(as_it_is(res));
+            }
+            // Whatever the view made of the cut-off body (a 400 about an unreadable form),
+            // the client is told what happened.
+            let (request, _) = res.into_parts();
+            Ok(
+                ServiceResponse::from_err(AppError::BodyTimeout(BODY_TIMEOUT), request)
+                    .map_into_right_body(),
+            )
+        }))
+    }
+}
+
+/// Whether the request comes with a body: a `Content-Length` other than 0, or a chunked one.
+fn announces_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes().trim_ascii() != b"0")
+}
+
+/// A request body that fails with a timeout once its deadline passes.
+struct Deadline {
+    body: Payload,
+    timer: Pin<Box<Sleep>>,
+    /// Set when the deadline cut the body off.
+    expired: Rc<Cell<bool>>,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Poll::Ready(item) = Pin::new(&mut self.body).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.expired.get() {
+            return Poll::Ready(None);
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                self.expired.set(true);
+                Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )))))
+            }
+        }
+    }
+}
