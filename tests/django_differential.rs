@@ -82,6 +82,9 @@ enum Step {
     SendCookie(&'static str, &'static str),
     /// HEAD a view, with the browser's cookies: Django runs the view as for GET.
     Head(&'static str),
+    /// POST the playground's form for an operation (`set/`, `cycle_key/` …) with these fields
+    /// and the CSRF token of the browser's `csrftoken` cookie in `X-CSRFToken`.
+    Post(&'static str, &'static [(&'static str, &'static str)]),
     /// GET a view whose session expired by its `set_expiry()` but not by its signature's age:
     /// Django's signed_cookies engine still reads it (its `load` ignores `set_expiry`, Django
     /// ticket #19201), sessionlab enforces the expiry on every engine, as README.md says. Only
@@ -106,7 +109,8 @@ struct Scenario {
 
 use Setting::{Bool, Int, Text};
 use Step::{
-    Click, ClickPastSetExpiry, ClickWhereDjangoRaises as Raises, Forge, Head, SendCookie, Wait,
+    Click, ClickPastSetExpiry, ClickWhereDjangoRaises as Raises, Forge, Head, Post, SendCookie,
+    Wait,
 };
 
 /// Each lesson's views in the orders a student clicks them, on the default `db` engine.
@@ -686,6 +690,104 @@ const EDGE_FLOWS: &[Scenario] = &[
     },
 ];
 
+/// The playground's session methods, each POSTed as its form sends it.
+const PLAYGROUND_FLOWS: &[Scenario] = &[
+    Scenario {
+        name: "playground: set, setdefault, pop, delete, KeyErrors, clear",
+        lesson: "playground",
+        engine: "db",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "name"), ("value", "\"Sonam\"")]),
+            Post("setdefault/", &[("key", "age"), ("value", "26")]),
+            Post("setdefault/", &[("key", "age"), ("value", "27")]),
+            Post("pop/", &[("key", "age"), ("default", "")]),
+            Post("pop/", &[("key", "age"), ("default", "")]),
+            Post("pop/", &[("key", "age"), ("default", "\"none\"")]),
+            Post("delete/", &[("key", "missing")]),
+            Post(
+                "set/",
+                &[
+                    ("key", "nested"),
+                    ("value", "{\"z\": [1, 2.5, null], \"a\": \"é\"}"),
+                ],
+            ),
+            Post("delete/", &[("key", "name")]),
+            Post("clear/", &[]),
+            Click(""),
+            Post("flush/", &[]),
+            Post("clear/", &[]),
+        ],
+    },
+    Scenario {
+        name: "playground: cycle_key and flush",
+        lesson: "playground",
+        engine: "db",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("cycle_key/", &[]),
+            Post("set/", &[("key", "name"), ("value", "\"Sonam\"")]),
+            Post("cycle_key/", &[]),
+            Click(""),
+            Post("flush/", &[]),
+            Post("cycle_key/", &[]),
+        ],
+    },
+    Scenario {
+        name: "playground: set_expiry with seconds, 0, a negative number, None, a datetime and a timedelta",
+        lesson: "playground",
+        engine: "db",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "name"), ("value", "\"Sonam\"")]),
+            Post("set_expiry/", &[("kind", "seconds"), ("value", "600")]),
+            Wait(100),
+            Click(""),
+            Post("set_expiry/", &[("kind", "seconds"), ("value", "0")]),
+            Post("set_expiry/", &[("kind", "timedelta"), ("value", "120")]),
+            Wait(30),
+            Click(""),
+            Post(
+                "set_expiry/",
+                &[
+                    ("kind", "datetime"),
+                    ("value", "2099-12-24T18:00:00.250000+01:00"),
+                ],
+            ),
+            Click(""),
+            Post(
+                "set_expiry/",
+                &[("kind", "datetime"), ("value", "2099-12-24T18:00:00")],
+            ),
+            Post("set_expiry/", &[("kind", "none"), ("value", "")]),
+            Post("set_expiry/", &[("kind", "seconds"), ("value", "-10")]),
+            Click(""),
+        ],
+    },
+    Scenario {
+        name: "playground: signed_cookies, set, cycle_key, set_expiry, flush",
+        lesson: "playground",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "name"), ("value", "\"Sonam\"")]),
+            Post("cycle_key/", &[]),
+            Post("set_expiry/", &[("kind", "timedelta"), ("value", "120")]),
+            Click(""),
+            Post("flush/", &[]),
+        ],
+    },
+];
+
+#[actix_web::test]
+async fn the_playground_answers_as_django_does() {
+    run_all(PLAYGROUND_FLOWS).await;
+}
+
 #[actix_web::test]
 async fn every_lesson_flow_answers_as_django_does() {
     run_all(LESSON_FLOWS).await;
@@ -927,21 +1029,39 @@ struct Answer {
     json: Option<Value>,
 }
 
-async fn fetch(
-    client: &reqwest::Client,
+/// The playground's CSRF cookie (Django's `CSRF_COOKIE_NAME`).
+const CSRF_COOKIE: &str = "csrftoken";
+
+/// One request of a step, to either side.
+struct Request<'a> {
     method: Method,
     url: String,
     cookie: Option<String>,
+    /// Django's clock for this request (`X-Test-Clock`).
     clock: Option<DateTime<Utc>>,
+    /// The form of a POST.
+    form: &'a [(&'a str, &'a str)],
+    /// Sent as `X-CSRFToken` with a form.
+    csrf_token: Option<&'a str>,
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    request: Request<'_>,
 ) -> (u16, reqwest::header::HeaderMap, String) {
     let mut req = client
-        .request(method, url)
+        .request(request.method.clone(), request.url)
         .header("Accept", "application/json");
-    if let Some(cookie) = cookie {
+    if let Some(cookie) = request.cookie {
         req = req.header("Cookie", cookie);
     }
-    if let Some(at) = clock {
+    if let Some(at) = request.clock {
         req = req.header("X-Test-Clock", at.timestamp().to_string());
+    }
+    if request.method == Method::POST {
+        req = req
+            .header("X-CSRFToken", request.csrf_token.unwrap_or(""))
+            .form(request.form);
     }
     let res = req.send().await.expect("the server answers");
     let status = res.status().as_u16();
@@ -1023,6 +1143,11 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
             ClickPastSetExpiry(view) => (Method::GET, view, None, Mode::PastSetExpiry),
             Head(view) => (Method::HEAD, view, None, Mode::Compare),
             SendCookie(view, header) => (Method::GET, view, Some(header), Mode::Compare),
+            Post(view, _) => (Method::POST, view, None, Mode::Compare),
+        };
+        let form = match *step {
+            Post(_, fields) => fields,
+            _ => &[],
         };
         let path = format!("{mount}{view}");
         let label = format!("[{}] step {} {method} {path}", scenario.name, i + 1);
@@ -1042,19 +1167,27 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
 
         let (status, headers, body) = fetch(
             &app.client,
-            method.clone(),
-            format!("{}{path}", app.address),
-            cookie_header(&ours),
-            None,
+            Request {
+                method: method.clone(),
+                url: format!("{}{path}", app.address),
+                cookie: cookie_header(&ours),
+                clock: None,
+                form,
+                csrf_token: ours.value(CSRF_COOKIE),
+            },
         )
         .await;
         let sessionlab = answer(status, &headers, &body, app.now());
         let (status, headers, body) = fetch(
             &app.client,
-            method,
-            format!("{}{path}", django.address),
-            cookie_header(&theirs),
-            Some(django_now),
+            Request {
+                method,
+                url: format!("{}{path}", django.address),
+                cookie: cookie_header(&theirs),
+                clock: Some(django_now),
+                form,
+                csrf_token: theirs.value(CSRF_COOKIE),
+            },
         )
         .await;
         let date = headers
@@ -1067,6 +1200,12 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
             "{label}: Django's Date is its stopped clock"
         );
         let django_answer = answer(status, &headers, &body, django_now);
+        if matches!(step, Post(..)) && (sessionlab.status == 403 || django_answer.status == 403) {
+            divergences.push(format!(
+                "{label}: the POST was refused (CSRF): sessionlab {}, Django {}",
+                sessionlab.status, django_answer.status
+            ));
+        }
         ours.store(&sessionlab.set_cookies);
         theirs.store(&django_answer.set_cookies);
 
@@ -1143,10 +1282,14 @@ fn compare(
     differ("Vary", &ours.vary, &theirs.vary);
     differ("Cache-Control", &ours.cache_control, &theirs.cache_control);
 
+    // Every cookie but the playground's CSRF cookie, which is not the session's: Django sends
+    // it again on every page that renders a token (`get_token()` renews it), the playground
+    // only to a browser without a valid one.
     let names = |a: &Answer| -> Vec<String> {
         a.set_cookies
             .iter()
             .map(|c| SetCookie::parse(c).name)
+            .filter(|name| name != CSRF_COOKIE || cookie_name == CSRF_COOKIE)
             .collect()
     };
     let session_cookie = |a: &Answer| {
@@ -1228,9 +1371,14 @@ fn compare(
         differ("the session in JSON", &ours.json, &t["session"]);
         return;
     };
+    // The view's context; the playground answers its `result` and `raised` beside the session.
     if let Some(context) = t["context"].as_object() {
         for (key, value) in context {
-            differ(&format!("context {key}"), &o["context"][key], value);
+            let ours = match o.get("context") {
+                Some(context) => &context[key],
+                None => &o[key],
+            };
+            differ(&format!("context {key}"), ours, value);
         }
     }
     let (o, t) = (&o["session"], &t["session"]);

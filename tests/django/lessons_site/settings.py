@@ -32,6 +32,8 @@ SEED_SETTINGS = {
         "SESSION_EXPIRE_AT_BROWSER_CLOSE": True,
     },
     "pagesession": {"SESSION_COOKIE_AGE": 20},
+    # sessionlab's playground, which has no seed program: Django's defaults.
+    "playground": {},
 }
 
 ENGINES = {
@@ -82,6 +84,9 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
     "loggers": {"django": {"handlers": ["stderr"], "level": "WARNING"}},
 }
+
+# The playground's CSRF cookie lives on its own path, as sessionlab's does.
+CSRF_COOKIE_PATH = "/playground/"
 
 SESSION_ENGINE = ENGINES[SCENARIO["engine"]]
 SESSION_FILE_PATH = str(DATA_DIR / "files")

@@ -26,8 +26,15 @@ LESSON_VIEWS = {
     },
 }
 
-urlpatterns = [path(f"{lesson}/", views.lesson_page) for lesson in LESSON_VIEWS] + [
-    path(f"{lesson}/{name}/", view)
-    for lesson, named in LESSON_VIEWS.items()
-    for name, view in named.items()
-]
+urlpatterns = (
+    [path(f"{lesson}/", views.lesson_page) for lesson in LESSON_VIEWS]
+    + [
+        path(f"{lesson}/{name}/", view)
+        for lesson, named in LESSON_VIEWS.items()
+        for name, view in named.items()
+    ]
+    + [
+        path("playground/", views.playground_page),
+        path("playground/<str:operation>/", views.playground_operation),
+    ]
+)

@@ -1,4 +1,5 @@
-"""The seed programs' views, each as the tutorial wrote it, answering JSON instead of a template.
+"""The seed programs' views, each as the tutorial wrote it, answering JSON instead of a template,
+and sessionlab's playground (one session method per POST).
 
 What a view does to ``request.session`` is the seed's code line for line, including the lines
 that raise ``KeyError`` (a 500 here, where sessionlab's lesson answers 200 and explains). Each
@@ -9,7 +10,11 @@ read what the view already loaded, so they change neither ``accessed`` nor what
 ``SessionMiddleware`` does.
 """
 
-from django.http import JsonResponse
+import datetime
+import json
+
+from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 
 
 def answer(request, context):
@@ -133,3 +138,59 @@ def pagesession_get(request):
         # The seed answers HttpResponse("Your session has Expired..."): the same session
         # work, reported as every other answer is.
         return answer(request, {"expired": True})
+
+
+# The playground: one session method per POST, as sessionlab's /playground/ calls it. A
+# KeyError is caught and reported, as the playground reports it, instead of ending in a 500.
+def playground_page(request):
+    get_token(request)
+    return answer(request, {})
+
+
+def _expiry(kind, text):
+    text = text.strip()
+    if kind == "none":
+        return None
+    if kind == "seconds":
+        return int(text)
+    if kind == "timedelta":
+        return datetime.timedelta(seconds=int(text))
+    value = datetime.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+
+
+def playground_operation(request, operation):
+    session, form = request.session, request.POST
+    key = form.get("key", "")
+
+    def value(name="value"):
+        return json.loads(form[name])
+
+    try:
+        if operation == "set":
+            session[key] = value()
+            result = None
+        elif operation == "delete":
+            del session[key]
+            result = None
+        elif operation == "setdefault":
+            result = session.setdefault(key, value())
+        elif operation == "pop":
+            if form.get("default", ""):
+                result = session.pop(key, value("default"))
+            else:
+                result = session.pop(key)
+        elif operation == "clear":
+            result = session.clear()
+        elif operation == "flush":
+            result = session.flush()
+        elif operation == "cycle_key":
+            result = session.cycle_key()
+        elif operation == "set_expiry":
+            result = session.set_expiry(_expiry(form["kind"], form.get("value", "")))
+        else:
+            raise Http404(operation)
+        raised = None
+    except KeyError as error:
+        result, raised = None, f"KeyError: {error}"
+    return answer(request, {"result": result, "raised": raised})
