@@ -781,6 +781,40 @@ const PLAYGROUND_FLOWS: &[Scenario] = &[
             Post("flush/", &[]),
         ],
     },
+    Scenario {
+        name: "playground: cache, a forged key, set, cycle_key, delete the last key, flush",
+        lesson: "playground",
+        engine: "cache",
+        settings: &[],
+        steps: &PLAYGROUND_ON_ANOTHER_ENGINE,
+    },
+    Scenario {
+        name: "playground: cached_db, a forged key, set, cycle_key, delete the last key, flush",
+        lesson: "playground",
+        engine: "cached_db",
+        settings: &[],
+        steps: &PLAYGROUND_ON_ANOTHER_ENGINE,
+    },
+    Scenario {
+        name: "playground: file, a forged key, set, cycle_key, delete the last key, flush",
+        lesson: "playground",
+        engine: "file",
+        settings: &[],
+        steps: &PLAYGROUND_ON_ANOTHER_ENGINE,
+    },
+];
+
+/// The playground's steps for the stores the lessons' flows try less.
+const PLAYGROUND_ON_ANOTHER_ENGINE: [Step; 9] = [
+    Click(""),
+    Forge(RANDOM_KEY),
+    Click(""),
+    Forge(RANDOM_KEY),
+    Post("set/", &[("key", "name"), ("value", "\"Sonam\"")]),
+    Post("cycle_key/", &[]),
+    Post("delete/", &[("key", "name")]),
+    Click(""),
+    Post("flush/", &[]),
 ];
 
 #[actix_web::test]
