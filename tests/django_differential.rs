@@ -588,6 +588,13 @@ const EDGE_FLOWS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "signed_cookies: the settings lesson",
+        lesson: "settings",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[Click("set/"), Wait(399), Click("get/"), Click("del/")],
+    },
+    Scenario {
         name: "signed_cookies: pagesession 20 s after the last get",
         lesson: "pagesession",
         engine: "signed_cookies",
