@@ -391,6 +391,14 @@ impl SessionOverrides {
     }
 }
 
+/// RFC 6265's path-match: whether a cookie on `cookie_path` is sent to `request_path`.
+fn cookie_path_covers(cookie_path: &str, request_path: &str) -> bool {
+    match request_path.strip_prefix(cookie_path) {
+        Some(rest) => cookie_path.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
 /// Parses `clear_expired_every`: a human duration of at least one second.
 fn parse_sweep_period(text: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(text) {
@@ -1107,7 +1115,29 @@ impl Settings {
             .check_profile_rules(development_key.as_deref())
             .map_err(invalid)?;
         settings.check_cache_aliases().map_err(invalid)?;
+        settings.check_cookie_names().map_err(invalid)?;
         Ok(settings)
+    }
+
+    /// No session cookie is named like the playground's CSRF cookie (`csrftoken`) on a path
+    /// that reaches the playground: each would overwrite the other in the browser (a playground
+    /// answer could carry both, a fresh token and the session's deletion cookie that removes
+    /// it, where Django's response keeps one cookie of a name), and the playground would take
+    /// the session key for its token and write it into its page.
+    fn check_cookie_names(&self) -> Result<(), String> {
+        use crate::playground::{MOUNT_PATH, csrf};
+        for slug in LESSON_SLUGS {
+            let session = self.lesson_session(slug, &format!("/{slug}/"));
+            if session.cookie_name == csrf::COOKIE_NAME
+                && cookie_path_covers(&session.cookie_path, MOUNT_PATH)
+            {
+                return Err(format!(
+                    "lesson `{slug}` names its session cookie {:?} on the path {:?}, which reaches {MOUNT_PATH}, where the playground's CSRF cookie has that name; allowed: any other `cookie_name`, or a `cookie_path` outside {MOUNT_PATH}",
+                    session.cookie_name, session.cookie_path
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every lesson on a cache engine names a configured cache, and a Redis cache has a URL.
@@ -1623,6 +1653,41 @@ mod tests {
         assert!(!basic.cookie_httponly);
         assert_eq!(settings.cache("default").unwrap().max_bytes, Some(1024));
         assert_eq!(settings.fallback_keys(), ["old-one", "old-two"]);
+    }
+
+    #[test]
+    fn a_session_cookie_named_like_the_csrf_cookie_is_refused_where_it_reaches_the_playground() {
+        for env in [
+            vec![("APP__LESSONS__PLAYGROUND__COOKIE_NAME", "csrftoken")],
+            vec![
+                ("APP__SESSION__COOKIE_NAME", "csrftoken"),
+                ("APP__SESSION__COOKIE_PATH", "/"),
+            ],
+            vec![
+                ("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken"),
+                ("APP__LESSONS__BASIC__COOKIE_PATH", "/playground"),
+            ],
+        ] {
+            let error = refusal(&committed_config(), DEFAULT_PROFILE, &env);
+
+            assert!(error.contains("\"csrftoken\""), "{env:?}: {error}");
+            assert!(error.contains("CSRF cookie"), "{env:?}: {error}");
+        }
+        // On its own lesson's path (or one that only looks like the playground's), the name
+        // reaches no playground page.
+        for env in [
+            vec![("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken")],
+            vec![
+                ("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken"),
+                ("APP__LESSONS__BASIC__COOKIE_PATH", "/play"),
+            ],
+        ] {
+            let settings = load(DEFAULT_PROFILE, &env).unwrap();
+            assert_eq!(
+                settings.lesson_session("basic", "/basic/").cookie_name,
+                "csrftoken"
+            );
+        }
     }
 
     #[test]

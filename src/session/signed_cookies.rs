@@ -81,9 +81,18 @@ impl SignedCookies {
         let SessionPayload::Session(data) = value else {
             return Err(SignedCookieError::NotASession);
         };
-        let expire_date =
-            StoredExpiry::from_value(data.get(EXPIRY_KEY)).date(cookie_age, signed_at);
-        if expire_date <= now {
+        // Only an expiry of the session's own (`set_expiry` with a date or a non-zero number)
+        // limits it further. Without one the session lives as long as its signature, which
+        // the check above bounds as Django does: still read at exactly `cookie_age` seconds,
+        // where a stored session's `expire_date > now` would already refuse it.
+        let expiry = StoredExpiry::from_value(data.get(EXPIRY_KEY));
+        let own_expiry = match expiry {
+            StoredExpiry::Date(_) => true,
+            StoredExpiry::Seconds(age) => !age.is_zero(),
+            StoredExpiry::Unset | StoredExpiry::Unreadable => false,
+        };
+        let expire_date = expiry.date(cookie_age, signed_at);
+        if own_expiry && expire_date <= now {
             return Err(SignedCookieError::Expired(expire_date));
         }
         Ok(data)
