@@ -229,11 +229,15 @@ fn as_json(value: &tera::Value) -> tera::TeraResult<serde_json::Value> {
         .map_err(|error| tera::Error::message(format!("a template value as JSON: {error}")))
 }
 
-/// CommonMark with tables, as the lesson texts are written.
+/// CommonMark with tables, as the lesson texts are written. Each code block is in the Tab order
+/// (`<pre tabindex="0">`): a line longer than the page is scrolled to sideways, which a student
+/// without a mouse can do only once the block has the focus (WCAG 2.1.1).
 pub fn markdown_to_html(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() * 2);
     html::push_html(&mut out, Parser::new_ext(markdown, Options::ENABLE_TABLES));
-    out
+    // The writer opens every code block, fenced or indented, with exactly `<pre>`; a `<pre>`
+    // in the text itself is escaped.
+    out.replace("<pre>", "<pre tabindex=\"0\">")
 }
 
 /// Whether the client ranks JSON above HTML in its `Accept` header.
@@ -411,6 +415,21 @@ mod tests {
         assert_eq!(
             render(r#"{"z": [1, 2.5, null], "a": "x"}"#),
             "{&#x27;z&#x27;: [1, 2.5, None], &#x27;a&#x27;: &#x27;x&#x27;} / {&#x27;z&#x27;: [1, 2.5, None], &#x27;a&#x27;: &#x27;x&#x27;}"
+        );
+    }
+
+    #[test]
+    fn code_blocks_can_take_the_focus_and_other_text_is_left_as_written() {
+        let html = markdown_to_html(
+            "Write `<pre>` for it:\n\n```python\nx = 1\n```\n\n    indented\n\n| a |\n|---|\n| 1 |\n",
+        );
+
+        assert_eq!(
+            html,
+            "<p>Write <code>&lt;pre&gt;</code> for it:</p>\n\
+             <pre tabindex=\"0\"><code class=\"language-python\">x = 1\n</code></pre>\n\
+             <pre tabindex=\"0\"><code>indented\n</code></pre>\n\
+             <table><thead><tr><th>a</th></tr></thead><tbody>\n<tr><td>1</td></tr>\n</tbody></table>\n"
         );
     }
 
