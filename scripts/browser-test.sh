@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the browser tests (tests/browser/): the lessons in a real chromium driven by
-# playwright-core, against the real `sessionlab serve` binary. Installs what they need first:
-# Debian's chromium (apt) and playwright-core (npm ci, from the committed lock file; no browser
-# download). Extra arguments go to `node --test`, e.g. --test-name-pattern=Secure.
-# Screenshots of every lesson page land in target/screenshots/.
+# playwright-core, against the real `sessionlab serve` binary, and every kind of page checked
+# by axe-core. Installs what they need first: Debian's chromium (apt), playwright-core and
+# axe-core (npm ci, from the committed lock file; no browser download). Extra arguments go to
+# `node --test`, e.g. --test-name-pattern=Secure. Screenshots of every lesson page land in
+# target/screenshots/, the HTML of every page axe checked in target/a11y-pages/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

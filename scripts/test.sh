@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of sessionlab. Makes sure what the tests need is installed and running
 # first: Redis and PostgreSQL (engine tests), Django 5.2 in a venv (round-trip tests),
-# Chromium and playwright-core (browser tests).
+# Chromium, playwright-core and axe-core (browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/services.sh
@@ -15,5 +15,6 @@ export SESSIONLAB_REQUIRE_DJANGO=1
 
 cargo test --all-targets --locked "$@"
 
-# The lessons in a real browser (installs Debian's chromium and playwright-core when missing).
+# The lessons in a real browser (installs Debian's chromium, playwright-core and axe-core when
+# missing).
 scripts/browser-test.sh

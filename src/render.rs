@@ -170,7 +170,8 @@ fn json_response(
 const JSON_ANSWER_CAPACITY: usize = 512;
 
 /// A Tera that renders as the pages are rendered: `.html` templates autoescaped by
-/// [`escape_html`], with the filters `json_encode`, `python_repr` and `python_str`.
+/// [`escape_html`], with the filters `json_encode`, `python_repr`, `python_str` and
+/// `html_datetime`.
 fn page_engine() -> Tera {
     let mut tera = Tera::new();
     tera.autoescape_on([".html"]);
@@ -178,7 +179,37 @@ fn page_engine() -> Tera {
     tera.register_filter("json_encode", json_encode);
     tera.register_filter("python_repr", python_repr);
     tera.register_filter("python_str", python_str);
+    tera.register_filter("html_datetime", html_datetime);
     tera
+}
+
+/// An ISO 8601 date and time as the pages show it (`2026-12-21T13:29:21.108171Z`, to the
+/// microsecond as Django keeps it) in the form a `<time datetime>` attribute takes, whose
+/// fraction of a second has at most three digits (`2026-12-21T13:29:21.108Z`). Any other text
+/// is left as it is.
+fn html_datetime(
+    value: &tera::Value,
+    _: tera::Kwargs,
+    _: &tera::State,
+) -> tera::TeraResult<String> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| tera::Error::message(format!("html_datetime: {value} is not text")))?;
+    Ok(milliseconds_at_most(text))
+}
+
+/// `text` with the digits of its fraction of a second (after its first `.`) cut to three.
+fn milliseconds_at_most(text: &str) -> String {
+    let Some(dot) = text.find('.') else {
+        return text.to_owned();
+    };
+    let fraction = &text[dot + 1..];
+    let digits = fraction
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(fraction.len());
+    let kept = dot + 1 + digits.min(3);
+    let rest = dot + 1 + digits;
+    format!("{}{}", &text[..kept], &text[rest..])
 }
 
 /// The autoescape of the pages: Tera 1's, which Tera 2 narrowed. Besides `& < > "` it escapes
@@ -229,11 +260,15 @@ fn as_json(value: &tera::Value) -> tera::TeraResult<serde_json::Value> {
         .map_err(|error| tera::Error::message(format!("a template value as JSON: {error}")))
 }
 
-/// CommonMark with tables, as the lesson texts are written.
+/// CommonMark with tables, as the lesson texts are written. Each code block is in the Tab order
+/// (`<pre tabindex="0">`): a line longer than the page is scrolled to sideways, which a student
+/// without a mouse can do only once the block has the focus (WCAG 2.1.1).
 pub fn markdown_to_html(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() * 2);
     html::push_html(&mut out, Parser::new_ext(markdown, Options::ENABLE_TABLES));
-    out
+    // The writer opens every code block, fenced or indented, with exactly `<pre>`; a `<pre>`
+    // in the text itself is escaped.
+    out.replace("<pre>", "<pre tabindex=\"0\">")
 }
 
 /// Whether the client ranks JSON above HTML in its `Accept` header.
@@ -412,6 +447,51 @@ mod tests {
             render(r#"{"z": [1, 2.5, null], "a": "x"}"#),
             "{&#x27;z&#x27;: [1, 2.5, None], &#x27;a&#x27;: &#x27;x&#x27;} / {&#x27;z&#x27;: [1, 2.5, None], &#x27;a&#x27;: &#x27;x&#x27;}"
         );
+    }
+
+    #[test]
+    fn code_blocks_can_take_the_focus_and_other_text_is_left_as_written() {
+        let html = markdown_to_html(
+            "Write `<pre>` for it:\n\n```python\nx = 1\n```\n\n    indented\n\n| a |\n|---|\n| 1 |\n",
+        );
+
+        assert_eq!(
+            html,
+            "<p>Write <code>&lt;pre&gt;</code> for it:</p>\n\
+             <pre tabindex=\"0\"><code class=\"language-python\">x = 1\n</code></pre>\n\
+             <pre tabindex=\"0\"><code>indented\n</code></pre>\n\
+             <table><thead><tr><th>a</th></tr></thead><tbody>\n<tr><td>1</td></tr>\n</tbody></table>\n"
+        );
+    }
+
+    #[test]
+    fn a_time_s_datetime_keeps_milliseconds_at_most() {
+        for (shown, attribute) in [
+            ("2026-12-21T13:29:21.108171Z", "2026-12-21T13:29:21.108Z"),
+            (
+                "2026-12-21T13:29:21.108171+00:00",
+                "2026-12-21T13:29:21.108+00:00",
+            ),
+            ("2026-12-21T13:29:21.1Z", "2026-12-21T13:29:21.1Z"),
+            ("2026-12-21T13:29:21.123456789Z", "2026-12-21T13:29:21.123Z"),
+            ("2026-12-21T13:29:21Z", "2026-12-21T13:29:21Z"),
+            ("2026-12-21T13:29:21.108171", "2026-12-21T13:29:21.108"),
+        ] {
+            assert_eq!(milliseconds_at_most(shown), attribute, "{shown}");
+        }
+        let mut tera = page_engine();
+        tera.add_raw_template("t.html", "{{ at | html_datetime }}")
+            .unwrap();
+        let html = tera
+            .render(
+                "t.html",
+                &tera::Context::from_serialize(
+                    &serde_json::json!({ "at": "2026-12-21T13:29:21.108171Z" }),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(html, "2026-12-21T13:29:21.108Z");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 // Counts the inspector's "seconds left" down, once a second, without reloading the page. A page
 // the browser shows again from its HTTP cache (Back or Forward without the back/forward cache)
 // runs this script anew on an old answer: its seconds left were counted when it was first
-// loaded, so it says so instead of counting them down again from the start.
+// loaded, so it says so instead of counting them down again from the start. The count is not a
+// live region (a screen reader is not told every second); a button beside it pauses it.
 (function () {
   "use strict";
   var counters = document.querySelectorAll(".countdown[data-seconds-left]");
@@ -27,5 +28,31 @@
       el.textContent = left > 0 ? String(left) : "0 (expired)";
     });
   }
-  setInterval(tick, 1000);
+  var timer = setInterval(tick, 1000);
+  // Text that changes by itself beside what a student reads can be stopped (WCAG 2.2.2): a
+  // toggle button after each count pauses them all, and counting on catches up with the time.
+  var buttons = [];
+  function setPaused(paused) {
+    clearInterval(timer);
+    if (!paused) {
+      tick();
+      timer = setInterval(tick, 1000);
+    }
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", paused ? "true" : "false");
+    });
+  }
+  counters.forEach(function (el) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary pause-count";
+    button.textContent = "Pause the count";
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", function () {
+      setPaused(button.getAttribute("aria-pressed") !== "true");
+    });
+    buttons.push(button);
+    el.parentNode.appendChild(document.createTextNode(" "));
+    el.parentNode.appendChild(button);
+  });
 })();

@@ -651,7 +651,8 @@ async fn messages_and_results_are_written_as_python_writes_them() {
         .post("pop", &[("key", "flag"), ("default", "null")])
         .await;
     assert!(
-        page.body.contains("<p>Returned: <code>True</code></p>"),
+        page.body
+            .contains("<p id=\"answer-value\">Returned: <code>True</code></p>"),
         "{}",
         page.body
     );
