@@ -8,34 +8,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{spawn_app_with, spawn_with_settings, test_settings};
+use common::{django_python, spawn_app_with, spawn_with_settings, test_settings};
 use serde_json::{Value, json};
 use sessionlab::session::FakeClock;
 use std::sync::Arc;
-
-fn django_python() -> Option<PathBuf> {
-    let python = std::env::var_os("SESSIONLAB_DJANGO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/django-venv/bin/python")
-        });
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("SESSIONLAB_REQUIRE_DJANGO").is_none(),
-        "Django is required but {} does not exist (run scripts/test.sh)",
-        python.display()
-    );
-    eprintln!(
-        "skipping: no Django interpreter at {} (run scripts/test.sh)",
-        python.display()
-    );
-    None
-}
 
 fn django(python: &Path, args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django/django_sessions.py");

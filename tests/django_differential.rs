@@ -26,7 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use common::{TestApp, is_generated_key, spawn_with_settings, test_settings};
+use common::{TestApp, django_python, is_generated_key, spawn_with_settings, test_settings};
 use reqwest::Method;
 use reqwest::header::{CACHE_CONTROL, DATE, SET_COOKIE, VARY};
 use serde_json::{Value, json};
@@ -863,27 +863,6 @@ async fn run_all(scenarios: &[Scenario]) {
         "sessionlab and Django differ:\n{}",
         divergences.join("\n")
     );
-}
-
-fn django_python() -> Option<PathBuf> {
-    let python = std::env::var_os("SESSIONLAB_DJANGO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/django-venv/bin/python")
-        });
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("SESSIONLAB_REQUIRE_DJANGO").is_none(),
-        "Django is required but {} does not exist (run scripts/test.sh)",
-        python.display()
-    );
-    eprintln!(
-        "skipping: no Django interpreter at {} (run scripts/test.sh)",
-        python.display()
-    );
-    None
 }
 
 /// The Django project of the seed programs, served on a port of its own.

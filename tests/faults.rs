@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Page, TestApp, is_generated_key, spawn_app, spawn_engine};
+use common::{Page, SmallFilesystem, TestApp, is_generated_key, spawn_app, spawn_engine};
 use futures_util::future::join_all;
 use sqlx::Connection;
 
@@ -341,61 +341,6 @@ async fn a_sqlite_database_deleted_under_the_server_fails_its_health_check() {
     );
 }
 
-/// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a
-/// failing test leaves no mount behind even with files still open).
-struct SmallFilesystem {
-    mount_point: PathBuf,
-}
-
-impl SmallFilesystem {
-    /// Mounts `size` bytes of tmpfs over `dir`. Mounting needs root (CI runs as root).
-    fn mount(dir: &Path, size: &str) -> SmallFilesystem {
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .output()
-            .expect("cannot run mount");
-        assert!(
-            out.status.success(),
-            "this test mounts a small tmpfs to fill it, which needs root: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        SmallFilesystem {
-            mount_point: dir.to_owned(),
-        }
-    }
-
-    /// Writes a filler file until the filesystem refuses more; returns its path.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write as _;
-        let path = self.mount_point.join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        let block = [0u8; 4096];
-        loop {
-            match file.write_all(&block) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(28) => return path, // ENOSPC
-                Err(e) => panic!("filling the filesystem failed otherwise: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for SmallFilesystem {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(&self.mount_point)
-            .status();
-    }
-}
-
 /// The names in `dir`, sorted.
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -412,7 +357,8 @@ async fn the_file_stores_disk_full_is_a_503_with_nothing_half_written_and_space_
     let e = spawn_engine("file", &[]).await;
     let app = &e.app;
     let files = e.files.clone().unwrap();
-    let disk = SmallFilesystem::mount(&files, "256k");
+    let disk = SmallFilesystem::mount(&files, "256k")
+        .unwrap_or_else(|why| panic!("this test fills a small tmpfs, which needs root: {why}"));
     let basic = app.new_session("/basic/set/").await;
     let dict = app.new_session("/dict/set/").await;
     let cookie = format!("sessionid={basic}");

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Page, Server, TestApp, spawn_engine, spawn_with_settings, test_settings};
+use common::{
+    Page, Server, SmallFilesystem, TestApp, django_python, spawn_engine, spawn_with_settings,
+    test_settings,
+};
 use serde_json::{Value, json};
 use sessionlab::session::FakeClock;
 use std::sync::Arc;
@@ -56,62 +59,6 @@ async fn lname(app: &TestApp, key: &str) -> Value {
 fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
-}
-
-/// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a failing
-/// test leaves no mount behind even with files still open).
-struct SmallFilesystem {
-    mount_point: PathBuf,
-}
-
-impl SmallFilesystem {
-    /// Mounts `size` of tmpfs over `dir`, or says why it cannot (mounting needs root).
-    fn mount(dir: &Path, size: &str) -> Result<SmallFilesystem, String> {
-        let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0755"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "mount -t tmpfs failed (it needs root): {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(SmallFilesystem {
-            mount_point: dir.to_owned(),
-        })
-    }
-
-    /// Writes a filler file until the filesystem refuses more; returns its path.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write as _;
-        let path = self.mount_point.join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        let block = [0u8; 1024];
-        loop {
-            match file.write_all(&block) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(28) => return path, // ENOSPC
-                Err(e) => panic!("filling the filesystem failed otherwise: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for SmallFilesystem {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(&self.mount_point)
-            .status();
-    }
 }
 
 /// The server on `engine` (`sqlite` or `cached_db_memory`) with its SQLite database on a
@@ -495,28 +442,6 @@ async fn a_store_failure_is_logged_once_with_its_cause_and_once_when_it_ends() {
         .collect();
     assert_eq!(back.len(), 1, "{log:#?}");
     assert!(back[0].contains("after 20 failed"), "{}", back[0]);
-}
-
-/// Python with Django 5.2 (see `tests/django_compat.rs`), or `None` with the reason printed.
-fn django_python() -> Option<PathBuf> {
-    let python = std::env::var_os("SESSIONLAB_DJANGO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/django-venv/bin/python")
-        });
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("SESSIONLAB_REQUIRE_DJANGO").is_none(),
-        "Django is required but {} does not exist (run scripts/test.sh)",
-        python.display()
-    );
-    println!(
-        "SKIPPED: no Django interpreter at {} (run scripts/test.sh)",
-        python.display()
-    );
-    None
 }
 
 /// Runs `tests/django/django_sessions.py` or `django_migrate.py` with `args`.

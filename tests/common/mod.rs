@@ -773,3 +773,84 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The Python interpreter with Django 5.2 for the tests that compare with Django itself:
+/// `SESSIONLAB_DJANGO_PYTHON`, or the venv `scripts/test.sh` creates at target/django-venv.
+/// Without one the caller skips (saying so) unless `SESSIONLAB_REQUIRE_DJANGO` is set, as it
+/// is under `scripts/test.sh`, where a missing Django fails the test.
+pub fn django_python() -> Option<PathBuf> {
+    let python = std::env::var_os("SESSIONLAB_DJANGO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/django-venv/bin/python")
+        });
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("SESSIONLAB_REQUIRE_DJANGO").is_none(),
+        "Django is required but {} does not exist (run scripts/test.sh)",
+        python.display()
+    );
+    eprintln!(
+        "skipping: no Django interpreter at {} (run scripts/test.sh)",
+        python.display()
+    );
+    None
+}
+
+/// A size-limited tmpfs mounted over a directory, unmounted when dropped (lazily, so a failing
+/// test leaves no mount behind even with files still open).
+pub struct SmallFilesystem {
+    mount_point: PathBuf,
+}
+
+impl SmallFilesystem {
+    /// Mounts `size` of tmpfs over `dir`, or says why it cannot (mounting needs root).
+    pub fn mount(dir: &std::path::Path, size: &str) -> Result<SmallFilesystem, String> {
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs failed (it needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallFilesystem {
+            mount_point: dir.to_owned(),
+        })
+    }
+
+    /// Writes a filler file until the filesystem refuses more; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write as _;
+        let path = self.mount_point.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = [0u8; 1024];
+        loop {
+            match file.write_all(&block) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(28) => return path, // ENOSPC
+                Err(e) => panic!("filling the filesystem failed otherwise: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for SmallFilesystem {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.mount_point)
+            .status();
+    }
+}
