@@ -114,7 +114,9 @@ impl fmt::Display for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenSource::Form => f.write_str("POST"),
-            TokenSource::Header => write!(f, "the '{HEADER_NAME}' HTTP header"),
+            // Django names the header by its `request.META` key, `HTTP_X_CSRFTOKEN`, put back
+            // into a header name by `HttpHeaders.parse_header_name`: `X-Csrftoken`.
+            TokenSource::Header => f.write_str("the 'X-Csrftoken' HTTP header"),
         }
     }
 }
@@ -248,10 +250,12 @@ impl CsrfInput {
         if let Some(problem) = format_problem(cookie) {
             return Err(Rejection::BadCookie(problem));
         }
-        // Django reads the form field first and falls back to the header when it is empty.
+        // Django reads the form field first and falls back to the header when the field is
+        // empty; a header that is there but empty is a token of the wrong length, not a
+        // missing one.
         let (source, token) = match self.form_token.as_deref().filter(|t| !t.is_empty()) {
             Some(token) => (TokenSource::Form, token),
-            None => match self.header_token.as_deref().filter(|t| !t.is_empty()) {
+            None => match self.header_token.as_deref() {
                 Some(token) => (TokenSource::Header, token),
                 None => return Err(Rejection::TokenMissing),
             },
@@ -450,6 +454,30 @@ mod tests {
         assert_eq!(
             wrong_header.verify(),
             Err(Rejection::IncorrectToken(TokenSource::Header))
+        );
+    }
+
+    #[test]
+    fn a_header_token_is_named_as_django_names_it() {
+        // Django 5.2's reasons for a wrong and an empty `X-CSRFToken` header, which it names
+        // from `request.META` as `X-Csrftoken`; an empty header is there, so not "missing".
+        let wrong = CsrfInput {
+            form_token: None,
+            header_token: Some(TOKEN.to_ascii_lowercase()),
+            ..good()
+        };
+        assert_eq!(
+            wrong.verify().unwrap_err().to_string(),
+            "CSRF token from the 'X-Csrftoken' HTTP header incorrect."
+        );
+        let empty = CsrfInput {
+            form_token: None,
+            header_token: Some(String::new()),
+            ..good()
+        };
+        assert_eq!(
+            empty.verify().unwrap_err().to_string(),
+            "CSRF token from the 'X-Csrftoken' HTTP header has incorrect length."
         );
     }
 
