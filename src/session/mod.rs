@@ -914,6 +914,34 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn a_loaded_session_can_be_looked_at_without_being_accessed() {
+        // Arrange: a session saved with the default age, read back by a later request.
+        let (s, clock) = new_session().await;
+        s.insert("name", "Sonam");
+        s.save().await.unwrap();
+        let saved_at = clock.now();
+        clock.advance(TimeDelta::seconds(30));
+        let later = Session::new(s.engine(), s.session_key());
+        later.ensure_loaded().await.unwrap();
+
+        // Act
+        let items = later.peek_items();
+        let stored = later.stored_expire_date();
+        let backend = later.backend_name();
+
+        // Assert: what the inspector shows, and the session still untouched (no Vary).
+        assert_eq!(items, [("name".to_owned(), json!("Sonam"))]);
+        assert_eq!(stored, Some(saved_at + TimeDelta::days(14)));
+        assert_eq!(backend, "db (SQLite)");
+        assert!(!later.accessed());
+        assert_eq!(
+            s.stored_expire_date(),
+            None,
+            "a new session was never loaded"
+        );
+    }
+
+    #[actix_web::test]
     async fn a_short_cookie_value_is_no_key_at_all() {
         let (engine, _) = engine().await;
         let s = Session::new(engine, Some("abc".into()));

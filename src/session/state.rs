@@ -457,6 +457,30 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_cookie_session_written_to_is_always_signed_anew() {
+        // Django's signed_cookies engine: the cookie value is the signed data, so every save
+        // writes a new one, even for a session the request's cookie already held.
+        let engine = SessionEngine {
+            settings: defaults(),
+            backend: SessionBackend::SignedCookies(super::super::SignedCookies::new(
+                "test-secret-key-for-reference",
+                &[],
+            )),
+            clock: Arc::new(FakeClock::new(now())),
+        };
+        let mut s = SessionState::new(Arc::new(engine), Some(KEY.to_owned()));
+        s.fetched = stored("Sonam");
+        s.set("lname".to_owned(), json!("Jha"));
+        assert_eq!(
+            s.plan(true),
+            CookiePlan::Set {
+                new_key: true,
+                lifetime: two_weeks()
+            }
+        );
+    }
+
+    #[test]
     fn a_browser_session_cookie_has_no_lifetime() {
         // Django (c): `set_expiry(0)` gives neither `Max-Age` nor `expires`.
         let mut s = session(defaults(), None, Fetched::No);
