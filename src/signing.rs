@@ -1395,13 +1395,15 @@ mod tests {
     #[test]
     fn decompression_cap_boundary() {
         let signer = signer(SESSION_SALT);
-        // A JSON string of exactly MAX_DECOMPRESSED_SIZE bytes (with its quotes).
-        let at_cap = json!("a".repeat(MAX_DECOMPRESSED_SIZE - 2));
+        // A JSON string of exactly 4 MiB (with its quotes), the cap the constant documents:
+        // written out, so that a smaller cap fails here rather than moving the test with it.
+        let four_mib = 4 * 1024 * 1024;
+        let at_cap = json!("a".repeat(four_mib - 2));
         let signed = signer.sign_object(&at_cap, true, T);
         assert!(signed.starts_with('.'));
         assert_eq!(signer.unsign_object(&signed, None, T).unwrap(), at_cap);
 
-        let over_cap = json!("a".repeat(MAX_DECOMPRESSED_SIZE - 1));
+        let over_cap = json!("a".repeat(four_mib - 1));
         let signed = signer.sign_object(&over_cap, true, T);
         let message = bad_payload(signer.unsign_object(&signed, None, T));
         assert!(message.contains("exceeds"), "{message}");

@@ -114,7 +114,9 @@ impl fmt::Display for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenSource::Form => f.write_str("POST"),
-            TokenSource::Header => write!(f, "the '{HEADER_NAME}' HTTP header"),
+            // Django names the header by its `request.META` key, `HTTP_X_CSRFTOKEN`, put back
+            // into a header name by `HttpHeaders.parse_header_name`: `X-Csrftoken`.
+            TokenSource::Header => f.write_str("the 'X-Csrftoken' HTTP header"),
         }
     }
 }
@@ -248,10 +250,12 @@ impl CsrfInput {
         if let Some(problem) = format_problem(cookie) {
             return Err(Rejection::BadCookie(problem));
         }
-        // Django reads the form field first and falls back to the header when it is empty.
+        // Django reads the form field first and falls back to the header when the field is
+        // empty; a header that is there but empty is a token of the wrong length, not a
+        // missing one.
         let (source, token) = match self.form_token.as_deref().filter(|t| !t.is_empty()) {
             Some(token) => (TokenSource::Form, token),
-            None => match self.header_token.as_deref().filter(|t| !t.is_empty()) {
+            None => match self.header_token.as_deref() {
                 Some(token) => (TokenSource::Header, token),
                 None => return Err(Rejection::TokenMissing),
             },
@@ -379,6 +383,34 @@ mod tests {
     }
 
     #[test]
+    fn every_token_character_is_equally_likely() {
+        // Arrange: 5,000 tokens are 160,000 characters, 2,581 of each of the 62 on average,
+        // give or take about 50 (one standard deviation).
+        let tokens = 5_000;
+        let mut counts = [0u32; 62];
+
+        // Act
+        for _ in 0..tokens {
+            for b in new_token().unwrap().bytes() {
+                counts[TOKEN_CHARS.iter().position(|&c| c == b).unwrap()] += 1;
+            }
+        }
+
+        // Assert: every count within 12% (over 6 deviations) of the mean, as Django's
+        // `secrets.choice` draws. A character drawn 5 times in 249 byte values instead of 4 in
+        // 248 would come out 25% more often than the others.
+        let expected = f64::from(tokens * TOKEN_LENGTH as u32) / 62.0;
+        for (at, &count) in counts.iter().enumerate() {
+            let deviation = (f64::from(count) - expected).abs() / expected;
+            assert!(
+                deviation < 0.12,
+                "{:?} drawn {count} times, expected about {expected:.0}",
+                char::from(TOKEN_CHARS[at])
+            );
+        }
+    }
+
+    #[test]
     fn missing_malformed_and_wrong_tokens_say_which() {
         let no_cookie = CsrfInput {
             cookie: None,
@@ -422,6 +454,30 @@ mod tests {
         assert_eq!(
             wrong_header.verify(),
             Err(Rejection::IncorrectToken(TokenSource::Header))
+        );
+    }
+
+    #[test]
+    fn a_header_token_is_named_as_django_names_it() {
+        // Django 5.2's reasons for a wrong and an empty `X-CSRFToken` header, which it names
+        // from `request.META` as `X-Csrftoken`; an empty header is there, so not "missing".
+        let wrong = CsrfInput {
+            form_token: None,
+            header_token: Some(TOKEN.to_ascii_lowercase()),
+            ..good()
+        };
+        assert_eq!(
+            wrong.verify().unwrap_err().to_string(),
+            "CSRF token from the 'X-Csrftoken' HTTP header incorrect."
+        );
+        let empty = CsrfInput {
+            form_token: None,
+            header_token: Some(String::new()),
+            ..good()
+        };
+        assert_eq!(
+            empty.verify().unwrap_err().to_string(),
+            "CSRF token from the 'X-Csrftoken' HTTP header has incorrect length."
         );
     }
 
@@ -471,6 +527,25 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_http_request_needs_no_origin_or_referer() {
+        // Arrange: a POST over http with the token and neither header, as Django accepts it
+        // (the Referer check is for HTTPS only).
+        let req = TestRequest::post()
+            .uri("/playground/set/")
+            .insert_header(("Host", "127.0.0.1:8000"))
+            .insert_header(("Cookie", format!("csrftoken={TOKEN}")))
+            .to_http_request();
+
+        // Act
+        let input = CsrfInput::from_request(&req, Some(TOKEN));
+
+        // Assert
+        assert!(!input.secure);
+        assert_eq!(input.origin, None);
+        assert_eq!(check(&req, Some(TOKEN)), Ok(()));
+    }
+
+    #[test]
     fn a_page_reuses_a_good_cookie_and_replaces_a_bad_one() {
         let with = |cookie: &str| {
             TestRequest::get()
@@ -517,5 +592,23 @@ mod tests {
             ),
             "{text}"
         );
+        // Then what to do about it: here, where the token goes.
+        let advice = text
+            .strip_prefix("CSRF verification failed. Request aborted. Reason: CSRF token missing. ")
+            .unwrap_or_default();
+        assert!(
+            advice.contains(FORM_FIELD) && advice.contains(HEADER_NAME),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_kind_of_rejection_gets_its_own_advice() {
+        let cookie = AppError::from(Rejection::NoCookie).to_string();
+        assert!(cookie.contains("Open /playground/ again"), "{cookie}");
+        let origin = AppError::from(Rejection::BadOrigin("http://evil.example".into())).to_string();
+        assert!(origin.contains("submitted from another site"), "{origin}");
+        let token = AppError::from(Rejection::IncorrectToken(TokenSource::Form)).to_string();
+        assert!(token.contains("Reload /playground/"), "{token}");
     }
 }

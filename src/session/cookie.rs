@@ -216,6 +216,16 @@ mod tests {
     }
 
     #[test]
+    fn only_three_digit_escapes_starting_0_to_3_are_octal() {
+        // Python's `_unquote` reads `\[0-3][0-7][0-7]` as octal; any other backslash just
+        // keeps the character after it: `"\400"` is `400`, `"\08x"` is `08x`.
+        let h = headers(&[br#"sessionid="\400""#]);
+        assert_eq!(request_cookie(&h, "sessionid").as_deref(), Some("400"));
+        let h = headers(&[br#"sessionid="\08x""#]);
+        assert_eq!(request_cookie(&h, "sessionid").as_deref(), Some("08x"));
+    }
+
+    #[test]
     fn non_utf8_bytes_do_not_panic() {
         let h = headers(&[b"sessionid=ab\xffcdefgh"]);
         let value = request_cookie(&h, "sessionid").unwrap();
@@ -276,6 +286,23 @@ mod tests {
         assert!(deletion_cookie(&s).ends_with("; SameSite=None; Secure"));
         s.cookie_samesite = SameSite::Omit;
         assert!(!deletion_cookie(&s).contains("SameSite"));
+    }
+
+    #[test]
+    fn a_prefixed_cookie_name_gets_a_secure_deletion_cookie() {
+        // Django's `delete_cookie` sets `Secure` for a `__Secure-` or `__Host-` name, which
+        // browsers otherwise refuse, whatever the SameSite policy.
+        let mut s = settings();
+        s.cookie_name = "__Secure-sessionid".into();
+        assert_eq!(
+            deletion_cookie(&s),
+            "__Secure-sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax; Secure"
+        );
+        s.cookie_name = "__Host-sid".into();
+        assert_eq!(
+            deletion_cookie(&s),
+            "__Host-sid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax; Secure"
+        );
     }
 
     #[test]

@@ -225,7 +225,13 @@ mod tests {
             .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
             .unwrap()
             .and_utc();
+        // A leap second's very start, whose fraction is exactly one second.
+        let leap_second_start = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_000_000_000))
+            .unwrap()
+            .and_utc();
         all.extend([
+            leap_second_start,
             DateTime::<Utc>::MAX_UTC,
             DateTime::<Utc>::MIN_UTC,
             DateTime::<Utc>::UNIX_EPOCH,

@@ -541,6 +541,53 @@ mod tests {
     }
 
     #[test]
+    fn a_date_whole_seconds_away_is_exactly_that_many_seconds() {
+        // Python: `timedelta(seconds=600)` is 600, and `timedelta(seconds=-10)` is
+        // `days=-1, seconds=86390`, which `get_expiry_age()` counts as -10.
+        let ahead = StoredExpiry::Date(now() + TimeDelta::seconds(600));
+        assert_eq!(ahead.age(COOKIE_AGE, now()), 600);
+        let behind = StoredExpiry::Date(now() - TimeDelta::seconds(10));
+        assert_eq!(behind.age(COOKIE_AGE, now()), -10);
+        assert_eq!(StoredExpiry::Date(now()).age(COOKIE_AGE, now()), 0);
+    }
+
+    #[test]
+    fn a_date_past_the_calendar_saturates_towards_its_own_end() {
+        // Arrange: 10^13 seconds (about 317,000 years) is a valid delta, but past the last
+        // date chrono can hold, from any present-day now.
+        let far = 10_000_000_000_000;
+
+        // Act and assert: ahead saturates at the latest date, behind at the earliest, however
+        // the age was given (an expiry, the cookie age, or plain seconds).
+        assert_eq!(
+            StoredExpiry::Seconds(ExpiryAge::Whole(far)).date(COOKIE_AGE, now()),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            StoredExpiry::Seconds(ExpiryAge::Whole(-far)).date(COOKIE_AGE, now()),
+            DateTime::<Utc>::MIN_UTC
+        );
+        assert_eq!(
+            StoredExpiry::Unset.date(far, now()),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(add_seconds(now(), far), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(add_seconds(now(), -far), DateTime::<Utc>::MIN_UTC);
+        // And seconds too many for a delta at all.
+        assert_eq!(add_seconds(now(), i64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(add_seconds(now(), i64::MIN), DateTime::<Utc>::MIN_UTC);
+    }
+
+    #[test]
+    fn zero_is_not_a_positive_age() {
+        assert!(!ExpiryAge::Whole(0).is_positive());
+        assert!(!ExpiryAge::Fraction(0.0).is_positive());
+        assert!(!ExpiryAge::Whole(-1).is_positive());
+        assert!(ExpiryAge::Whole(1).is_positive());
+        assert!(ExpiryAge::Fraction(0.5).is_positive());
+    }
+
+    #[test]
     fn http_dates_match_djangos_cookie_format() {
         assert_eq!(
             http_date(now() + TimeDelta::days(14)),
@@ -554,5 +601,8 @@ mod tests {
         assert_eq!(clock.now(), now());
         clock.advance(TimeDelta::seconds(21));
         assert_eq!(clock.now(), now() + TimeDelta::seconds(21));
+        let later = now() + TimeDelta::days(3);
+        clock.set(later);
+        assert_eq!(clock.now(), later);
     }
 }

@@ -157,6 +157,35 @@ mod tests {
     }
 
     #[test]
+    fn every_character_is_equally_likely() {
+        // Arrange: 20,000 keys are 640,000 characters, 17,778 of each character on average,
+        // give or take about 130 (one standard deviation).
+        let keys = 20_000;
+        let mut counts = [0u32; 36];
+
+        // Act
+        for _ in 0..keys {
+            for b in new_session_key().unwrap().bytes() {
+                let at = VALID_KEY_CHARS.iter().position(|&c| c == b).unwrap();
+                counts[at] += 1;
+            }
+        }
+
+        // Assert: every count within 5% (nearly 7 deviations) of the mean, as
+        // `secrets.choice` draws. A character drawn 8 times in 253 byte values instead of 7
+        // in 252 would come out 14% more often than the others.
+        let expected = f64::from(keys * KEY_LENGTH as u32) / 36.0;
+        for (at, &count) in counts.iter().enumerate() {
+            let deviation = (f64::from(count) - expected).abs() / expected;
+            assert!(
+                deviation < 0.05,
+                "{:?} drawn {count} times, expected about {expected:.0}",
+                char::from(VALID_KEY_CHARS[at])
+            );
+        }
+    }
+
+    #[test]
     fn validity_follows_django_and_storability_adds_the_alphabet() {
         assert!(!is_valid_session_key(""));
         assert!(!is_valid_session_key("abc"));

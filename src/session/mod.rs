@@ -814,6 +814,139 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn cycle_key_keeps_the_data_under_a_new_key_and_deletes_the_old_one() {
+        // Arrange: a saved session.
+        let (s, clock) = new_session().await;
+        s.insert("name", "Sonam");
+        s.save().await.unwrap();
+        let old = s.session_key().unwrap();
+
+        // Act
+        s.cycle_key().await.unwrap();
+
+        // Assert: Django's `cycle_key()`: a new key holding the data, the old row gone.
+        let new = s.session_key().unwrap();
+        assert_ne!(new, old);
+        assert_eq!(new.len(), 32);
+        assert_eq!(s.keys(), ["name"]);
+        let engine = s.engine();
+        let SessionBackend::Store(store) = &engine.backend else {
+            unreachable!("a db engine")
+        };
+        assert!(store.load(&old, clock.now()).await.unwrap().is_none());
+        let stored = store.load(&new, clock.now()).await.unwrap().unwrap();
+        assert_eq!(stored.data.get("name"), Some(&json!("Sonam")));
+    }
+
+    #[actix_web::test]
+    async fn clear_expired_removes_the_expired_sessions_and_counts_them() {
+        // Arrange: two sessions already expired when saved and one that lives ten minutes.
+        let (engine, clock) = engine().await;
+        let mut keys = Vec::new();
+        for seconds in [-10, -20, 600] {
+            let s = Session::new(engine.clone(), None);
+            s.insert("n", seconds);
+            s.set_expiry(Expiry::Seconds(seconds));
+            s.save().await.unwrap();
+            keys.push(s.session_key().unwrap());
+        }
+        clock.advance(TimeDelta::seconds(1));
+        let s = Session::new(engine.clone(), None);
+
+        // Act
+        let removed = s.clear_expired().await.unwrap();
+
+        // Assert
+        assert_eq!(removed, 2);
+        assert_eq!(s.clear_expired().await.unwrap(), 0, "nothing left to clear");
+        let SessionBackend::Store(store) = &engine.backend else {
+            unreachable!("a db engine")
+        };
+        assert!(store.load(&keys[2], clock.now()).await.unwrap().is_some());
+    }
+
+    #[actix_web::test]
+    async fn a_signed_cookie_of_4093_bytes_is_saved_and_one_byte_more_is_refused() {
+        // Arrange: data that does not compress much, and the length of its signed value.
+        let clock = Arc::new(FakeClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 21, 23, 56, 58).unwrap(),
+        ));
+        let cookies = SignedCookies::new("test-secret-key-for-reference", &[]);
+        let mut state = 12_345u32;
+        let blob: String = (0..2_900)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(b'a' + ((state >> 16) % 26) as u8)
+            })
+            .collect();
+        let data: SessionData = serde_json::from_value(json!({ "blob": blob })).unwrap();
+        let value_len = cookies.encode(&data, clock.now()).len();
+        // A cookie name that makes `name=value` exactly `max` bytes long.
+        let session_of = |name_len: usize| {
+            let settings = SessionSettings {
+                engine: crate::config::Engine::SignedCookies,
+                cookie_name: "s".repeat(name_len),
+                ..SessionSettings::django_defaults("/")
+            };
+            let engine = SessionEngine {
+                settings,
+                backend: SessionBackend::SignedCookies(cookies.clone()),
+                clock: clock.clone(),
+            };
+            let s = Session::new(Arc::new(engine), None);
+            s.insert("blob", blob.clone());
+            s
+        };
+        let max = signed_cookies::MAX_COOKIE_BYTES;
+        let fits = session_of(max - 1 - value_len);
+        let too_large = session_of(max - value_len);
+
+        // Act
+        let saved = fits.save().await;
+        let refused = too_large.save().await;
+
+        // Assert
+        assert!(saved.is_ok(), "{saved:?}");
+        assert_eq!(fits.session_key().map(|v| v.len()), Some(value_len));
+        assert!(
+            matches!(
+                refused,
+                Err(SessionError::CookieTooLarge { size, max: 4093 }) if size == 4094
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(too_large.session_key(), None);
+    }
+
+    #[actix_web::test]
+    async fn a_loaded_session_can_be_looked_at_without_being_accessed() {
+        // Arrange: a session saved with the default age, read back by a later request.
+        let (s, clock) = new_session().await;
+        s.insert("name", "Sonam");
+        s.save().await.unwrap();
+        let saved_at = clock.now();
+        clock.advance(TimeDelta::seconds(30));
+        let later = Session::new(s.engine(), s.session_key());
+        later.ensure_loaded().await.unwrap();
+
+        // Act
+        let items = later.peek_items();
+        let stored = later.stored_expire_date();
+        let backend = later.backend_name();
+
+        // Assert: what the inspector shows, and the session still untouched (no Vary).
+        assert_eq!(items, [("name".to_owned(), json!("Sonam"))]);
+        assert_eq!(stored, Some(saved_at + TimeDelta::days(14)));
+        assert_eq!(backend, "db (SQLite)");
+        assert!(!later.accessed());
+        assert_eq!(
+            s.stored_expire_date(),
+            None,
+            "a new session was never loaded"
+        );
+    }
+
+    #[actix_web::test]
     async fn a_short_cookie_value_is_no_key_at_all() {
         let (engine, _) = engine().await;
         let s = Session::new(engine, Some("abc".into()));

@@ -176,6 +176,23 @@ mod tests {
     }
 
     #[test]
+    fn a_cookie_age_too_large_for_a_delta_keeps_its_sign() {
+        // Django's `time.time() - timestamp > max_age`: no cookie is older than the largest
+        // age, and every cookie is older than the most negative one.
+        let cookies = SignedCookies::new(SECRET, &[]);
+        let value = cookies.encode(&data(json!({"name": "Sonam"})), at(1_700_000_000));
+        let ten_years_later = at(1_700_000_000 + 10 * 365 * 86_400);
+        let kept = cookies.load(&value, i64::MAX, ten_years_later);
+        assert_eq!(kept.unwrap()["name"], "Sonam");
+        assert!(matches!(
+            cookies.load(&value, i64::MIN, at(1_700_000_000)),
+            Err(SignedCookieError::Signing(
+                SigningError::SignatureExpired { .. }
+            ))
+        ));
+    }
+
+    #[test]
     fn the_sessions_own_expiry_is_enforced_from_the_signing_time() {
         let cookies = SignedCookies::new(SECRET, &[]);
         let value = cookies.encode(

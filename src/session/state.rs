@@ -304,3 +304,196 @@ impl SessionState {
         self.modified = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SessionSettings;
+    use crate::session::expiry::{Expiry, FakeClock};
+    use crate::session::store::{AnyStore, MemoryStore};
+    use chrono::{TimeDelta, TimeZone};
+    use serde_json::json;
+
+    const KEY: &str = "0n7rg9den4j7yzdeftps27n1xf2j6jow";
+    const TWO_WEEKS: i64 = 1_209_600;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 23, 56, 58).unwrap()
+    }
+
+    /// A request's session as the middleware holds it once the store has answered `fetched`
+    /// for the request's cookie.
+    fn session(settings: SessionSettings, cookie: Option<&str>, fetched: Fetched) -> SessionState {
+        let engine = SessionEngine {
+            settings,
+            backend: SessionBackend::Store(AnyStore::Memory(MemoryStore::new(1 << 20))),
+            clock: Arc::new(FakeClock::new(now())),
+        };
+        let mut state = SessionState::new(Arc::new(engine), cookie.map(str::to_owned));
+        if state.key.is_some() {
+            state.fetched = fetched;
+        }
+        state
+    }
+
+    fn defaults() -> SessionSettings {
+        SessionSettings::django_defaults("/")
+    }
+
+    fn stored(name: &str) -> Fetched {
+        let mut data = SessionData::default();
+        data.insert("name".to_owned(), json!(name));
+        Fetched::Found(data)
+    }
+
+    fn two_weeks() -> Option<(i64, DateTime<Utc>)> {
+        Some((TWO_WEEKS, now() + TimeDelta::seconds(TWO_WEEKS)))
+    }
+
+    #[test]
+    fn a_new_session_written_to_gets_a_new_key_with_the_cookie_age() {
+        // Django (a): `request.session['name'] = 'Sonam'` without a cookie.
+        let mut s = session(defaults(), None, Fetched::No);
+        s.set("name".to_owned(), json!("Sonam"));
+        assert_eq!(
+            s.plan(false),
+            CookiePlan::Set {
+                new_key: true,
+                lifetime: two_weeks()
+            }
+        );
+    }
+
+    #[test]
+    fn an_existing_session_written_to_keeps_its_key() {
+        let mut s = session(defaults(), Some(KEY), stored("Sonam"));
+        s.set("lname".to_owned(), json!("Jha"));
+        assert_eq!(
+            s.plan(true),
+            CookiePlan::Set {
+                new_key: false,
+                lifetime: two_weeks()
+            }
+        );
+    }
+
+    #[test]
+    fn a_session_only_read_sets_no_cookie_unless_every_request_saves() {
+        // Django (g): a read-only view sets nothing, with SESSION_SAVE_EVERY_REQUEST it
+        // refreshes the cookie under the same key.
+        let mut s = session(defaults(), Some(KEY), stored("Sonam"));
+        assert_eq!(s.data().get("name"), Some(&json!("Sonam")));
+        assert_eq!(s.plan(true), CookiePlan::Keep);
+
+        let every = SessionSettings {
+            save_every_request: true,
+            ..defaults()
+        };
+        let mut s = session(every.clone(), Some(KEY), stored("Sonam"));
+        assert_eq!(s.data().get("name"), Some(&json!("Sonam")));
+        assert_eq!(
+            s.plan(true),
+            CookiePlan::Set {
+                new_key: false,
+                lifetime: two_weeks()
+            }
+        );
+        // And still nothing for an empty session without a cookie.
+        let mut s = session(every, None, Fetched::No);
+        assert!(s.data().is_empty());
+        assert_eq!(s.plan(false), CookiePlan::Keep);
+    }
+
+    #[test]
+    fn no_cookie_and_nothing_written_sets_nothing() {
+        // Django (e′): `flush()` with no cookie, or a read, sends no Set-Cookie.
+        let mut s = session(defaults(), None, Fetched::No);
+        assert_eq!(s.data().get("name"), None);
+        assert_eq!(s.plan(false), CookiePlan::Keep);
+        s.clear();
+        assert!(s.modified);
+        assert_eq!(s.plan(false), CookiePlan::Keep);
+    }
+
+    #[test]
+    fn a_cookie_naming_no_session_is_deleted_when_read_and_replaced_when_written() {
+        // Django: an unknown key that the view reads gets a deletion cookie; one it writes
+        // gets a new random key (no session fixation).
+        let mut s = session(defaults(), Some(KEY), Fetched::Missing);
+        assert_eq!(s.data().get("name"), None);
+        assert_eq!(s.plan(true), CookiePlan::Delete);
+        s.set("name".to_owned(), json!("Sonam"));
+        assert_eq!(
+            s.plan(true),
+            CookiePlan::Set {
+                new_key: true,
+                lifetime: two_weeks()
+            }
+        );
+    }
+
+    #[test]
+    fn a_cookie_too_short_for_a_key_is_deleted_even_when_untouched() {
+        // Django: cookie `abc` with a view that never touches the session.
+        let s = session(defaults(), Some("abc"), Fetched::No);
+        assert!(s.is_empty());
+        assert_eq!(s.plan(true), CookiePlan::Delete);
+    }
+
+    #[test]
+    fn emptiness_needs_no_key_and_no_data() {
+        // Django's `is_empty()`: `not self._session_key and not self._session_cache`.
+        assert!(session(defaults(), None, Fetched::No).is_empty());
+        let keyed = session(defaults(), Some(KEY), stored("Sonam"));
+        assert!(!keyed.is_empty(), "a key alone is not empty, loaded or not");
+        let mut fresh = session(defaults(), None, Fetched::No);
+        fresh.set("name".to_owned(), json!("Sonam"));
+        assert!(!fresh.is_empty(), "data alone is not empty");
+        // An expired file session holds the key its replacement will be saved under.
+        let mut expired = session(defaults(), Some(KEY), Fetched::Expired);
+        assert!(expired.data().is_empty());
+        assert_eq!(expired.key, None);
+        assert!(!expired.is_empty());
+    }
+
+    #[test]
+    fn a_signed_cookie_session_written_to_is_always_signed_anew() {
+        // Django's signed_cookies engine: the cookie value is the signed data, so every save
+        // writes a new one, even for a session the request's cookie already held.
+        let engine = SessionEngine {
+            settings: defaults(),
+            backend: SessionBackend::SignedCookies(super::super::SignedCookies::new(
+                "test-secret-key-for-reference",
+                &[],
+            )),
+            clock: Arc::new(FakeClock::new(now())),
+        };
+        let mut s = SessionState::new(Arc::new(engine), Some(KEY.to_owned()));
+        s.fetched = stored("Sonam");
+        s.set("lname".to_owned(), json!("Jha"));
+        assert_eq!(
+            s.plan(true),
+            CookiePlan::Set {
+                new_key: true,
+                lifetime: two_weeks()
+            }
+        );
+    }
+
+    #[test]
+    fn a_browser_session_cookie_has_no_lifetime() {
+        // Django (c): `set_expiry(0)` gives neither `Max-Age` nor `expires`.
+        let mut s = session(defaults(), None, Fetched::No);
+        let now = s.now();
+        if let Some(value) = Expiry::Seconds(0).stored_value(now) {
+            s.set(EXPIRY_KEY.to_owned(), value);
+        }
+        assert_eq!(
+            s.plan(false),
+            CookiePlan::Set {
+                new_key: true,
+                lifetime: None
+            }
+        );
+    }
+}
