@@ -14,15 +14,14 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::body::EitherBody;
+use actix_web::body::BoxBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::error::PayloadError;
-use actix_web::http::header::{CONTENT_LENGTH, HeaderMap, TRANSFER_ENCODING};
 use actix_web::rt::time::{Sleep, sleep};
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage};
 use futures_util::Stream;
-use futures_util::future::{Either, LocalBoxFuture, MapOk, TryFutureExt};
+use futures_util::future::{Either, LocalBoxFuture};
 
 use crate::error::AppError;
 
@@ -32,16 +31,17 @@ use crate::error::AppError;
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Puts [`BODY_TIMEOUT`] on the body of every request that announces one. Wrap it inside the
-/// error handlers, so that its 408 is rendered as the other error pages are.
+/// error handlers, so that its 408 is rendered as the other error pages are, and directly
+/// around the app's routes, whose answers carry a boxed body: its own answer has one too, so
+/// the routes' answers pass through as they are, with no body type to convert.
 pub struct BodyDeadline;
 
-impl<S, B> Transform<S, ServiceRequest> for BodyDeadline
+impl<S> Transform<S, ServiceRequest> for BodyDeadline
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = Error> + 'static,
     S::Future: 'static,
-    B: 'static,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
+    type Response = ServiceResponse<BoxBody>;
     type Error = Error;
     type Transform = BodyDeadlineService<S>;
     type InitError = ();
@@ -57,29 +57,23 @@ pub struct BodyDeadlineService<S> {
     service: S,
 }
 
-type Answer<B> = ServiceResponse<EitherBody<B>>;
-
-impl<S, B> Service<ServiceRequest> for BodyDeadlineService<S>
+impl<S> Service<ServiceRequest> for BodyDeadlineService<S>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = Error> + 'static,
     S::Future: 'static,
-    B: 'static,
 {
-    type Response = Answer<B>;
+    type Response = ServiceResponse<BoxBody>;
     type Error = Error;
-    #[allow(clippy::type_complexity)]
-    type Future = Either<
-        MapOk<S::Future, fn(ServiceResponse<B>) -> Answer<B>>,
-        LocalBoxFuture<'static, Result<Answer<B>, Error>>,
-    >;
+    type Future =
+        Either<S::Future, LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, Error>>>;
 
     forward_ready!(service);
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let as_it_is: fn(ServiceResponse<B>) -> Answer<B> = ServiceResponse::map_into_left_body;
-        // Nearly every request (a GET) has no body: nothing to watch.
-        if !announces_body(req.headers()) {
-            return Either::Left(self.service.call(req).map_ok(as_it_is));
+        // Nearly every request (a GET) has no body: actix-http hands it no payload stream
+        // (its head announced none), and there is nothing to watch.
+        if matches!(req.parts_mut().1, Payload::None) {
+            return Either::Left(self.service.call(req));
         }
         let expired = Rc::new(Cell::new(false));
         let body = Deadline {
@@ -94,25 +88,17 @@ where
         Either::Right(Box::pin(async move {
             let res = answer.await?;
             if !expired.get() {
-                return Ok(as_it_is(res));
+                return Ok(res);
             }
             // Whatever the view made of the cut-off body (a 400 about an unreadable form),
             // the client is told what happened.
             let (request, _) = res.into_parts();
-            Ok(
-                ServiceResponse::from_err(AppError::BodyTimeout(BODY_TIMEOUT), request)
-                    .map_into_right_body(),
-            )
+            Ok(ServiceResponse::from_err(
+                AppError::BodyTimeout(BODY_TIMEOUT),
+                request,
+            ))
         }))
     }
-}
-
-/// Whether the request comes with a body: a `Content-Length` other than 0, or a chunked one.
-fn announces_body(headers: &HeaderMap) -> bool {
-    headers.contains_key(TRANSFER_ENCODING)
-        || headers
-            .get(CONTENT_LENGTH)
-            .is_some_and(|length| length.as_bytes().trim_ascii() != b"0")
 }
 
 /// A request body that fails with a timeout once its deadline passes.
