@@ -126,13 +126,14 @@ ensure_postgres_test_db() {
   psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null
 }
 
-# A Python virtual environment at $1 with Django 5.2 (the reference the tests compare with).
+# A Python virtual environment at $1 with Django 5.2 (the reference the tests compare with)
+# and psycopg, its PostgreSQL driver.
 ensure_django_venv() {
   local venv=$1
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import django, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import django, psycopg, sys; sys.exit(django.VERSION[:2] != (5, 2))' 2>/dev/null; then
     return 0
   fi
   command -v python3 >/dev/null || apt_install python3 python3-venv
   python3 -m venv "$venv" || { apt_install python3-venv && python3 -m venv "$venv"; }
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'Django>=5.2,<5.3'
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'Django>=5.2,<5.3' 'psycopg[binary]>=3.2,<4'
 }

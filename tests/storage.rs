@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    Page, Server, SmallFilesystem, TestApp, django_python, spawn_engine, spawn_with_settings,
-    test_settings,
+    Page, PgSchema, Server, SmallFilesystem, TestApp, django_python, postgres_admin_url,
+    spawn_engine, spawn_with_settings, test_settings,
 };
 use serde_json::{Value, json};
 use sessionlab::session::FakeClock;
@@ -520,4 +520,56 @@ async fn a_database_made_by_djangos_migrate_is_served_and_djangos_migrate_accept
         &["db-read", path, &secret, &key],
     );
     assert_eq!(read["data"], json!({"name": "Sonam", "lname": "rathore"}));
+}
+
+/// How many times `sessions.0001_initial` is recorded in the schema's `django_migrations`.
+async fn migration_records(schema: &PgSchema) -> i64 {
+    let pool = sqlx::PgPool::connect(&postgres_admin_url()).await.unwrap();
+    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        r#"SELECT count(*) FROM "{}"."django_migrations" WHERE "app" = 'sessions' AND "name" = '0001_initial'"#,
+        schema.name
+    )))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    count
+}
+
+#[actix_web::test]
+async fn a_postgresql_schema_made_by_djangos_migrate_is_served_and_djangos_migrate_accepts_ours() {
+    let Some(python) = django_python() else {
+        return;
+    };
+    // Arrange: Django's `migrate` makes the schema's tables.
+    let schema = PgSchema::create().await;
+    let migrated = django(&python, "django_migrate.py", &[&schema.url]);
+    assert_eq!(migrated["applied"], json!(["sessions.0001_initial"]));
+
+    // Act: sessionlab starts on it, and once more (a restart).
+    for _ in 0..2 {
+        let data_dir = tempfile::tempdir().unwrap();
+        let settings = test_settings(data_dir.path(), &[("APP__DATABASE__URL", &schema.url)]);
+        let app =
+            spawn_with_settings(settings, data_dir, Arc::new(FakeClock::at_wall_clock())).await;
+        let key = app.new_session("/basic/set/").await;
+        assert_eq!(lname(&app, &key).await, "rathore");
+    }
+
+    // Assert: Django's `migrate` has nothing to do, and the migration is recorded once.
+    let again = django(&python, "django_migrate.py", &[&schema.url]);
+    assert_eq!(again["applied"], json!([]));
+    assert_eq!(migration_records(&schema).await, 1);
+
+    // Arrange: a schema sessionlab made.
+    let e = spawn_engine("postgres", &[]).await;
+    e.app.new_session("/basic/set/").await;
+    let ours = e.schema.as_ref().unwrap();
+
+    // Act: Django's `migrate` on it, as a Django project sharing it runs first.
+    let migrated = django(&python, "django_migrate.py", &[&ours.url]);
+
+    // Assert: it succeeds with nothing to apply; sessionlab had recorded the migration once.
+    assert_eq!(migrated["applied"], json!([]));
+    assert_eq!(migration_records(ours).await, 1);
 }

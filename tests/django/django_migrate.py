@@ -1,23 +1,43 @@
-"""Django's own `migrate` for django.contrib.sessions on a SQLite file, driven from sessionlab's
-tests to prove that each side opens a database the other made.
+"""Django's own `migrate` for django.contrib.sessions on a SQLite file or a PostgreSQL schema,
+driven from sessionlab's tests to prove that each side opens a database the other made.
 
 Usage (JSON on stdout):
   django_migrate.py SQLITE_PATH   -> {"applied": ["sessions.0001_initial", ...]}
+  django_migrate.py postgres://USER@HOST:PORT/DB?options=-c%20search_path%3DSCHEMA
+                                  -> the same, on that schema (psycopg)
 """
 
 import json
 import sys
+from urllib.parse import parse_qs, urlsplit
 
 import django
 from django.conf import settings
 
 
-def main(path):
+def database(target):
+    """Django's DATABASES entry for a SQLite path or a postgres:// URL."""
+    if not target.startswith(("postgres://", "postgresql://")):
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": target}
+    url = urlsplit(target)
+    options = parse_qs(url.query).get("options", [""])[0]
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": url.path.lstrip("/"),
+        "USER": url.username or "",
+        "PASSWORD": url.password or "",
+        "HOST": url.hostname or "",
+        "PORT": url.port or "",
+        "OPTIONS": {"options": options} if options else {},
+    }
+
+
+def main(target):
     settings.configure(
         SECRET_KEY="unused",
         USE_TZ=True,
         INSTALLED_APPS=["django.contrib.sessions"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": path}},
+        DATABASES={"default": database(target)},
     )
     django.setup()
     from django.db import connection
