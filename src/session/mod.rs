@@ -497,6 +497,7 @@ impl Session {
             anyhow::anyhow!("the store reported every new session key as taken"),
         );
         crate::session::store::outages::failed(
+            store.describe(),
             crate::session::store::outages::Access::Write,
             &error,
         );

@@ -50,11 +50,11 @@ static OUTAGES: Mutex<Vec<Outage>> = Mutex::new(Vec::new());
 /// How many there are, so that a call that succeeds looks at the list only during a failure.
 static ONGOING: AtomicUsize = AtomicUsize::new(0);
 
-/// Notes that an `access` to a store failed with `error` (the store it names: a `cached_db`
-/// store's database failing is its database's failure), and logs it when it starts a failure,
-/// changes its kind, or has gone untold for a minute.
-pub(crate) fn failed(access: Access, error: &StoreError) {
-    let engine = error.engine;
+/// Notes that an `access` to the store named `engine` failed with `error`, and logs it when
+/// it starts a failure, changes its kind, or has gone untold for a minute. The failure is the
+/// called store's, as its end is ([`answered`]): a `cached_db` store whose database fails is
+/// told by `cached_db`, the error's text naming the database.
+pub(crate) fn failed(engine: &'static str, access: Access, error: &StoreError) {
     let (kind, cause) = (error.cause_for_visitor(), error.to_string());
     let now = Instant::now();
     let mut outages = OUTAGES
@@ -132,7 +132,7 @@ pub(crate) fn answered(engine: &'static str, access: Access) {
 /// failure, if it failed (a taken key or a deleted session is an answer, not a failure).
 pub(crate) fn note(engine: &'static str, access: Access, failure: Option<&StoreError>) {
     match failure {
-        Some(error) => failed(access, error),
+        Some(error) => failed(engine, access, error),
         None => answered(engine, access),
     }
 }
@@ -155,12 +155,32 @@ mod tests {
         };
 
         for _ in 0..3 {
-            failed(Access::Write, &error);
+            failed("outages-test", Access::Write, &error);
         }
         answered("outages-test", Access::Read);
         assert_eq!(ongoing(), [(Access::Write, 3)], "a read does not end it");
 
         answered("outages-test", Access::Write);
         assert_eq!(ongoing(), []);
+    }
+
+    #[test]
+    fn a_failure_of_a_stores_part_ends_when_the_store_answers() {
+        // A cached_db store's database fails: the error names the database.
+        let error = StoreError::new("outages-test-db", anyhow::anyhow!("disk full"));
+        let ongoing = || {
+            OUTAGES
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|o| o.engine.starts_with("outages-test-cached"))
+                .count()
+        };
+
+        note("outages-test-cached", Access::Write, Some(&error));
+        assert_eq!(ongoing(), 1);
+
+        note("outages-test-cached", Access::Write, None);
+        assert_eq!(ongoing(), 0, "the store's next success ends its failure");
     }
 }
