@@ -9,7 +9,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{django_python, spawn_app_with, spawn_with_settings, test_settings};
 use serde_json::{Value, json};
@@ -17,18 +16,7 @@ use sessionlab::session::FakeClock;
 use std::sync::Arc;
 
 fn django(python: &Path, args: &[&str]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django/django_sessions.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "django failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::run_django(python, "django_sessions.py", args)
 }
 
 fn secret(settings: &sessionlab::config::Settings) -> String {

@@ -446,20 +446,7 @@ async fn a_store_failure_is_logged_once_with_its_cause_and_once_when_it_ends() {
 
 /// Runs `tests/django/django_sessions.py` or `django_migrate.py` with `args`.
 fn django(python: &Path, script: &str, args: &[&str]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/django")
-        .join(script);
-    let out = Command::new(python)
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "django failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::run_django(python, script, args)
 }
 
 #[actix_web::test]

@@ -854,3 +854,22 @@ impl Drop for SmallFilesystem {
             .status();
     }
 }
+
+/// Runs the script `tests/django/<script>` with the Django interpreter `python` and `args`,
+/// and returns the JSON it prints; fails the test with Django's stderr when it fails.
+pub fn run_django(python: &std::path::Path, script: &str, args: &[&str]) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/django")
+        .join(script);
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "django failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
