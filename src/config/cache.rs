@@ -1,0 +1,194 @@
+//! `[caches.<alias>]`: Django's `CACHES` for the cache engines, in memory or on Redis.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::read::{count, one_of};
+
+/// A cache's kind (`[caches.<alias>] backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheBackend {
+    /// In this process, bounded (Django's `LocMemCache`).
+    Memory,
+    /// A Redis server (Django's `RedisCache`).
+    Redis,
+}
+
+impl CacheBackend {
+    /// Every backend name, as written in configuration.
+    pub const NAMES: [&'static str; 2] = ["memory", "redis"];
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "memory" => Some(CacheBackend::Memory),
+            "redis" => Some(CacheBackend::Redis),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CacheBackend {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        one_of(
+            d,
+            "cache backend",
+            &CacheBackend::NAMES,
+            CacheBackend::parse,
+        )
+    }
+}
+
+/// `[caches.<alias>]`: one of Django's `CACHES`, for the `cache` and `cached_db` engines.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `"memory"` or `"redis"`.
+    pub backend: Option<CacheBackend>,
+    /// Redis: `redis://host:port/db`.
+    pub url: Option<String>,
+    /// Prepended to Django's session key prefix (to share one Redis between apps or tests).
+    pub key_prefix: Option<String>,
+    /// Memory: the most bytes the cache holds before evicting (default 64 MiB).
+    #[serde(default, deserialize_with = "count")]
+    pub max_bytes: Option<u64>,
+    /// Redis: connections in the pool (default 16).
+    #[serde(default, deserialize_with = "count")]
+    pub pool_size: Option<usize>,
+    /// Redis: connect, wait and response timeout in milliseconds (default 2000).
+    #[serde(default, deserialize_with = "count")]
+    pub timeout_ms: Option<u64>,
+}
+
+impl CacheSettings {
+    /// Checks every value that is set; the error names the key and the allowed values.
+    pub(super) fn validate(&self, alias: &str) -> Result<(), String> {
+        if let Some(url) = &self.url {
+            let shown = without_password(url);
+            // The redis crate is built without TLS (Cargo.toml): it would refuse the URL only
+            // when the store opens, without naming the setting.
+            if url.starts_with("rediss://") {
+                return Err(format!(
+                    "`caches.{alias}.url` = {shown:?} asks for TLS, which this build of sessionlab does not include; allowed: redis://host:port/db"
+                ));
+            }
+            if !url.starts_with("redis://") {
+                return Err(format!(
+                    "`caches.{alias}.url` = {shown:?} is not a Redis URL; allowed: redis://host:port/db"
+                ));
+            }
+            // Not shown: a URL that does not parse cannot have its password masked.
+            if let Err(error) = url::Url::parse(url) {
+                return Err(format!(
+                    "`caches.{alias}.url` is not a valid Redis URL ({error}); allowed: redis://host:port/db"
+                ));
+            }
+        }
+        let zero = [
+            ("max_bytes", self.max_bytes == Some(0)),
+            ("pool_size", self.pool_size == Some(0)),
+            ("timeout_ms", self.timeout_ms == Some(0)),
+        ]
+        .into_iter()
+        .find_map(|(key, is_zero)| is_zero.then_some(key));
+        if let Some(key) = zero {
+            return Err(format!(
+                "`caches.{alias}.{key}` = 0; allowed: a whole number, 1 or more"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`, for messages and `sessionlab config`.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password, and this one has one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::fixtures::{load, refusal, with_test_profile};
+
+    #[test]
+    fn a_cache_size_or_timeout_of_zero_names_its_key() {
+        for key in ["max_bytes", "pool_size", "timeout_ms"] {
+            let variable = format!("APP__CACHES__DEFAULT__{}", key.to_ascii_uppercase());
+            let Err(error) = load("default", &[(variable.as_str(), "0")]) else {
+                panic!("{key} = 0 is accepted");
+            };
+
+            let message = error.to_string();
+
+            assert!(
+                message.contains(&format!(
+                    "`caches.default.{key}` = 0; allowed: a whole number, 1 or more"
+                )),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tls_redis_url_is_refused_as_configuration_without_its_password() {
+        let Err(error) = load(
+            "redis",
+            &[(
+                "APP__CACHES__DEFAULT__URL",
+                "rediss://:s3cret@redis.example:6380/0",
+            )],
+        ) else {
+            panic!("rediss:// is accepted by a build without TLS");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("APP__CACHES__DEFAULT__URL")
+                && message
+                    .contains("`caches.default.url` = \"rediss://:***@redis.example:6380/0\"")
+                && message.contains("TLS")
+                && message.contains("allowed: redis://host:port/db"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn a_redis_url_that_does_not_parse_is_refused_as_configuration() {
+        let Err(error) = load(
+            "redis",
+            &[("APP__CACHES__DEFAULT__URL", "redis://:s3cret@redis:63 79/0")],
+        ) else {
+            panic!("a Redis URL with a bad port is accepted");
+        };
+
+        let message = error.to_string();
+
+        assert!(
+            message.contains("environment variable APP__CACHES__DEFAULT__URL")
+                && message.contains(
+                    "`caches.default.url` is not a valid Redis URL (invalid port number)"
+                )
+                && message.contains("allowed: redis://host:port/db"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_cache_backend_is_refused_with_the_allowed_values() {
+        let dir = with_test_profile("[caches.default]\nbackend = \"memcached\"\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("caches.default.backend"), "{error}");
+        assert!(error.contains("memcached"), "{error}");
+        assert!(error.contains("allowed values: memory, redis"), "{error}");
+    }
+}

@@ -1,0 +1,235 @@
+//! The rules that look at the settings as a whole, once every source is read: the production
+//! profile's, the caches the lessons name, and the cookie name the playground needs for itself.
+
+use super::cache::CacheBackend;
+use super::engine::Engine;
+use super::lessons::LESSON_SLUGS;
+use super::secret::development_key_kind;
+use super::settings::Settings;
+
+/// The profile that refuses development secrets.
+pub const PRODUCTION_PROFILE: &str = "production";
+
+impl Settings {
+    /// No session cookie is named like the playground's CSRF cookie (`csrftoken`) on a path
+    /// that reaches the playground: each would overwrite the other in the browser (a playground
+    /// answer could carry both, a fresh token and the session's deletion cookie that removes
+    /// it, where Django's response keeps one cookie of a name), and the playground would take
+    /// the session key for its token and write it into its page.
+    pub(super) fn check_cookie_names(&self) -> Result<(), String> {
+        use crate::playground::{MOUNT_PATH, csrf};
+        for slug in LESSON_SLUGS {
+            let session = self.lesson_session(slug, &format!("/{slug}/"));
+            if session.cookie_name == csrf::COOKIE_NAME
+                && cookie_path_covers(&session.cookie_path, MOUNT_PATH)
+            {
+                return Err(format!(
+                    "lesson `{slug}` names its session cookie {:?} on the path {:?}, which reaches {MOUNT_PATH}, where the playground's CSRF cookie has that name; allowed: any other `cookie_name`, or a `cookie_path` outside {MOUNT_PATH}",
+                    session.cookie_name, session.cookie_path
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every lesson on a cache engine names a configured cache, and a Redis cache has a URL.
+    pub(super) fn check_cache_aliases(&self) -> Result<(), String> {
+        for slug in LESSON_SLUGS {
+            let session = self.lesson_session(slug, "/");
+            if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
+                continue;
+            }
+            let alias = &session.cache_alias;
+            let cache = self.caches.get(alias).ok_or_else(|| {
+                let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
+                format!(
+                    "lesson `{slug}` uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
+                    session.engine,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )
+            })?;
+            match cache.backend {
+                None => {
+                    return Err(format!(
+                        "`caches.{alias}.backend` is not set; allowed values: {}",
+                        CacheBackend::NAMES.join(", ")
+                    ));
+                }
+                Some(CacheBackend::Redis) if cache.url.is_none() => {
+                    return Err(format!(
+                        "`caches.{alias}` is a Redis cache without `url`; set it to redis://host:port/db"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the production rules apply: the profile is `production` in any case (a file
+    /// system that ignores case reads production.toml for `Production` too).
+    fn is_production(&self) -> bool {
+        self.profile.eq_ignore_ascii_case(PRODUCTION_PROFILE)
+    }
+
+    /// The `production` profile's rules: no development key (`development_key` is the one
+    /// committed in default.toml) as `secret_key` or among `secret_key_fallbacks`, and no
+    /// clear-text session cookie on a public address.
+    pub(super) fn check_profile_rules(&self, development_key: Option<&str>) -> Result<(), String> {
+        if !self.is_production() {
+            return Ok(());
+        }
+        if let Some(kind) = development_key_kind(&self.secret_key, development_key) {
+            return Err(format!(
+                "`secret_key` is {kind}, which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
+            ));
+        }
+        let fallbacks = &self.secret_key_fallbacks;
+        for (index, key) in fallbacks.iter().enumerate() {
+            if let Some(kind) = development_key_kind(key, development_key) {
+                return Err(format!(
+                    "`secret_key_fallbacks` holds {kind} (key {} of {}), which the `{PRODUCTION_PROFILE}` profile refuses: anything signed with it would still be accepted; allowed: only keys of your own that were once `secret_key` (set APP__SECRET_KEY_FALLBACKS without it)",
+                    index + 1,
+                    fallbacks.len()
+                ));
+            }
+        }
+        let local = matches!(self.server.host.as_str(), "127.0.0.1" | "localhost" | "::1");
+        for slug in LESSON_SLUGS {
+            if !local && !self.lesson_session(slug, "/").cookie_secure {
+                return Err(format!(
+                    "lesson `{slug}` has `cookie_secure = false` while the server listens on {}: over plain http from another host the session cookie travels in clear text, which the `{PRODUCTION_PROFILE}` profile refuses; allowed: cookie_secure = true (serve over https), or listen on 127.0.0.1 behind a TLS proxy",
+                    self.server.host
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// RFC 6265's path-match: whether a cookie on `cookie_path` is sent to `request_path`.
+fn cookie_path_covers(cookie_path: &str, request_path: &str) -> bool {
+    match request_path.strip_prefix(cookie_path) {
+        Some(rest) => cookie_path.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::DEFAULT_PROFILE;
+    use crate::config::fixtures::{committed_config, load, refusal};
+
+    #[test]
+    fn the_production_rules_apply_to_production_spelled_in_any_case() {
+        // What a file system that ignores case does for `--profile Production`.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            committed_config().join("default.toml"),
+            dir.path().join("default.toml"),
+        )
+        .unwrap();
+        std::fs::copy(
+            committed_config().join("production.toml"),
+            dir.path().join("Production.toml"),
+        )
+        .unwrap();
+
+        let error = Settings::load_with_env(dir.path(), "Production", BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("development key"), "{error}");
+    }
+
+    /// The key committed in default.toml, which anyone can read.
+    fn development_key() -> String {
+        load(DEFAULT_PROFILE, &[])
+            .unwrap()
+            .secret_key
+            .expose()
+            .to_owned()
+    }
+
+    const REAL_KEY: &str = "a-real-secret-of-sufficient-length-0123456789abcdef";
+
+    #[test]
+    fn production_refuses_a_development_key_among_the_fallbacks() {
+        for fallbacks in [
+            development_key(),
+            format!("an-older-real-key-0123456789abcdef, {}", development_key()),
+            "django-insecure-generated-by-startproject".to_owned(),
+        ] {
+            let error = refusal(
+                &committed_config(),
+                PRODUCTION_PROFILE,
+                &[
+                    ("APP__SECRET_KEY", REAL_KEY),
+                    ("APP__SECRET_KEY_FALLBACKS", &fallbacks),
+                ],
+            );
+
+            assert!(error.contains("secret_key_fallbacks"), "{error}");
+            assert!(error.contains("development key"), "{error}");
+            assert!(error.contains("APP__SECRET_KEY_FALLBACKS"), "{error}");
+        }
+    }
+
+    #[test]
+    fn production_accepts_fallbacks_of_its_own() {
+        let settings = load(
+            PRODUCTION_PROFILE,
+            &[
+                ("APP__SECRET_KEY", REAL_KEY),
+                (
+                    "APP__SECRET_KEY_FALLBACKS",
+                    "an-older-real-key-0123456789abcdef",
+                ),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(
+            settings.fallback_keys(),
+            ["an-older-real-key-0123456789abcdef"]
+        );
+    }
+
+    #[test]
+    fn a_session_cookie_named_like_the_csrf_cookie_is_refused_where_it_reaches_the_playground() {
+        for env in [
+            vec![("APP__LESSONS__PLAYGROUND__COOKIE_NAME", "csrftoken")],
+            vec![
+                ("APP__SESSION__COOKIE_NAME", "csrftoken"),
+                ("APP__SESSION__COOKIE_PATH", "/"),
+            ],
+            vec![
+                ("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken"),
+                ("APP__LESSONS__BASIC__COOKIE_PATH", "/playground"),
+            ],
+        ] {
+            let error = refusal(&committed_config(), DEFAULT_PROFILE, &env);
+
+            assert!(error.contains("\"csrftoken\""), "{env:?}: {error}");
+            assert!(error.contains("CSRF cookie"), "{env:?}: {error}");
+        }
+        // On its own lesson's path (or one that only looks like the playground's), the name
+        // reaches no playground page.
+        for env in [
+            vec![("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken")],
+            vec![
+                ("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken"),
+                ("APP__LESSONS__BASIC__COOKIE_PATH", "/play"),
+            ],
+        ] {
+            let settings = load(DEFAULT_PROFILE, &env).unwrap();
+            assert_eq!(
+                settings.lesson_session("basic", "/basic/").cookie_name,
+                "csrftoken"
+            );
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! One configuration source as written, every key optional and unknown keys refused, checked
+//! alone so that a refusal names the file or the variable at fault.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::cache::CacheSettings;
+use super::database::{RawDatabase, database_path_kind};
+use super::instructor::RawInstructor;
+use super::lessons::LessonOverrides;
+use super::overrides::SessionOverrides;
+use super::secret::list_or_comma_separated;
+use super::server::RawServer;
+
+/// One configuration source as written: every key optional, unknown keys refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSettings {
+    pub(super) secret_key: Option<String>,
+    #[serde(default, deserialize_with = "list_or_comma_separated")]
+    pub(super) secret_key_fallbacks: Option<Vec<String>>,
+    pub(super) server: Option<RawServer>,
+    pub(super) database: Option<RawDatabase>,
+    pub(super) session: Option<SessionOverrides>,
+    pub(super) lessons: Option<LessonOverrides>,
+    pub(super) caches: Option<BTreeMap<String, CacheSettings>>,
+    pub(super) instructor: Option<RawInstructor>,
+}
+
+impl RawSettings {
+    /// Checks every value that is set; the error names the key and the allowed values.
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if let Some(session) = &self.session {
+            session.validate("session")?;
+        }
+        for (alias, cache) in self.caches.iter().flatten() {
+            cache.validate(alias)?;
+        }
+        if let Some(lessons) = &self.lessons {
+            for (slug, o) in lessons.each() {
+                o.validate(&format!("lessons.{slug}"))?;
+            }
+        }
+        if let Some(key) = &self.secret_key
+            && key.trim().is_empty()
+        {
+            return Err("`secret_key` is empty; allowed: any non-empty string (50 or more random characters in production)".into());
+        }
+        if let Some(db) = &self.database {
+            if let Some(url) = &db.url {
+                database_path_kind(url)?;
+            }
+            if db.max_connections == Some(0) {
+                return Err("`database.max_connections` = 0; allowed: 1 or more".into());
+            }
+        }
+        if let Some(server) = &self.server
+            && server.workers == Some(0)
+        {
+            return Err("`server.workers` = 0; allowed: 1 or more (absent: one per core)".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! `[server]`: where sessionlab listens, and with how many workers.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::read::{WholeNumber, count};
+
+/// `[server]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Worker threads; absent means one per core.
+    pub workers: Option<usize>,
+}
+
+impl ServerSettings {
+    /// `host:port` as in a URL, an IPv6 address in brackets (`[::1]:8000`).
+    pub fn address(&self) -> String {
+        match self.bare_host() {
+            host if host.contains(':') => format!("[{host}]:{}", self.port),
+            host => format!("{host}:{}", self.port),
+        }
+    }
+
+    /// The socket addresses `host` and `port` stand for (a host name is looked up).
+    pub fn socket_addrs(&self) -> std::io::Result<Vec<SocketAddr>> {
+        (self.bare_host(), self.port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+    }
+
+    /// The host without the brackets an IPv6 address may be written in.
+    fn bare_host(&self) -> &str {
+        self.host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&self.host)
+    }
+}
+
+/// `[server]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub(super) host: Option<String>,
+    #[serde(default, deserialize_with = "port")]
+    pub(super) port: Option<u16>,
+    #[serde(default, deserialize_with = "count")]
+    pub(super) workers: Option<usize>,
+}
+
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    WholeNumber::read(d, "a port number from 0 to 65535 (0: any free port)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::fixtures::{refusal, with_test_profile};
+
+    #[test]
+    fn a_port_that_is_not_a_whole_number_is_refused() {
+        let dir = with_test_profile("[server]\nport = 8000.5\n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        assert!(error.contains("server.port"), "{error}");
+        assert!(error.contains("8000.5"), "{error}");
+        assert!(error.contains("0 to 65535"), "{error}");
+    }
+
+    #[test]
+    fn the_server_address_is_written_as_in_a_url() {
+        let server = |host: &str| ServerSettings {
+            host: host.into(),
+            port: 8000,
+            workers: None,
+        };
+
+        assert_eq!(server("127.0.0.1").address(), "127.0.0.1:8000");
+        assert_eq!(server("localhost").address(), "localhost:8000");
+        assert_eq!(server("::1").address(), "[::1]:8000");
+        assert_eq!(server("[::1]").address(), "[::1]:8000");
+        assert_eq!(
+            server("[::1]").socket_addrs().unwrap(),
+            ["[::1]:8000".parse::<SocketAddr>().unwrap()]
+        );
+    }
+}
