@@ -29,6 +29,9 @@ pub(super) struct RawSettings {
 }
 
 impl RawSettings {
+    /// The keys at the top of a source that hold a value rather than a section.
+    pub(super) const VALUE_KEYS: [&'static str; 2] = ["secret_key", "secret_key_fallbacks"];
+
     /// Checks every value that is set; the error names the key and the allowed values.
     pub(super) fn validate(&self) -> Result<(), String> {
         if let Some(session) = &self.session {
@@ -61,5 +64,42 @@ impl RawSettings {
             return Err("`server.workers` = 0; allowed: 1 or more (absent: one per core)".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use config::{Config, File, FileFormat};
+
+    use super::*;
+
+    /// `text` read as one TOML source.
+    fn read(text: &str) -> Result<RawSettings, config::ConfigError> {
+        Config::builder()
+            .add_source(File::from_str(text, FileFormat::Toml))
+            .build()
+            .and_then(Config::try_deserialize)
+    }
+
+    #[test]
+    fn the_value_keys_are_the_keys_at_the_top_that_take_a_string() {
+        let Err(unknown) = read("unknown = 1") else {
+            panic!("an unknown key is accepted");
+        };
+        let message = unknown.to_string();
+        let listed = message
+            .split_once("expected one of ")
+            .map(|(_, keys)| keys)
+            .unwrap_or_else(|| panic!("no key listed: {message}"));
+        let keys: Vec<&str> = listed.split(", ").map(|k| k.trim_matches('`')).collect();
+
+        let values: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|key| read(&format!("{key} = \"text\"")).is_ok())
+            .collect();
+
+        assert_eq!(keys.len(), 8, "{message}");
+        assert_eq!(values, RawSettings::VALUE_KEYS);
     }
 }

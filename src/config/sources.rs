@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use config::{Environment, File, FileFormat};
 
 use super::error::ConfigError;
+use super::raw::RawSettings;
 
 /// The profile used when neither `--profile` nor `APP_PROFILE` names one.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -95,11 +96,15 @@ pub(super) fn app_variables() -> Result<BTreeMap<String, String>, ConfigError> {
     Ok(env)
 }
 
-/// The variable `name` was meant to be, when it reads as `APP__SECTION__KEY` written with one
-/// underscore after `APP` (`APP_SERVER__PORT`), which would otherwise be ignored without a word.
+/// The variable `name` was meant to be, when it reads as `APP__SECTION__KEY` or as a key at the
+/// top (`APP__SECRET_KEY`) written with one underscore after `APP` (`APP_SERVER__PORT`,
+/// `APP_SECRET_KEY`), which would otherwise be ignored without a word.
 fn misspelled_variable(name: &str) -> Option<String> {
     let rest = name.strip_prefix(ENV_PREFIX)?.strip_prefix('_')?;
-    let one_underscore = !rest.starts_with('_') && rest.contains("__");
+    let top_level_value = RawSettings::VALUE_KEYS
+        .iter()
+        .any(|key| rest.eq_ignore_ascii_case(key));
+    let one_underscore = !rest.starts_with('_') && (rest.contains("__") || top_level_value);
     one_underscore.then(|| format!("{ENV_PREFIX}__{rest}"))
 }
 
@@ -199,14 +204,18 @@ mod tests {
 
     #[test]
     fn a_variable_with_one_underscore_after_app_is_told_its_spelling() {
-        assert_eq!(
-            misspelled_variable("APP_SERVER__PORT").as_deref(),
-            Some("APP__SERVER__PORT")
-        );
-        assert_eq!(
-            misspelled_variable("APP_LESSONS__BASIC__COOKIE_AGE").as_deref(),
-            Some("APP__LESSONS__BASIC__COOKIE_AGE")
-        );
+        for (name, meant) in [
+            ("APP_SERVER__PORT", "APP__SERVER__PORT"),
+            (
+                "APP_LESSONS__BASIC__COOKIE_AGE",
+                "APP__LESSONS__BASIC__COOKIE_AGE",
+            ),
+            // A key at the top has no `__` of its own: the secret key would be the public one.
+            ("APP_SECRET_KEY", "APP__SECRET_KEY"),
+            ("APP_SECRET_KEY_FALLBACKS", "APP__SECRET_KEY_FALLBACKS"),
+        ] {
+            assert_eq!(misspelled_variable(name).as_deref(), Some(meant), "{name}");
+        }
         for name in [
             "APP__SERVER__PORT",
             "APP_PROFILE",
