@@ -1,5 +1,9 @@
 //! `[caches.<alias>]`: Django's `CACHES` for the cache engines, in memory or on Redis.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::read::{count, one_of};
@@ -40,7 +44,10 @@ impl<'de> Deserialize<'de> for CacheBackend {
 
 /// `[caches.<alias>]`: one of Django's `CACHES`, for the `cache` and `cached_db` engines.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table [caches.<alias>] with keys backend, url, key_prefix, max_bytes, pool_size, timeout_ms"
+)]
 pub struct CacheSettings {
     /// `"memory"` or `"redis"`.
     pub backend: Option<CacheBackend>,
@@ -96,6 +103,33 @@ impl CacheSettings {
             ));
         }
         Ok(())
+    }
+}
+
+/// Reads `[caches]`: one table per alias. Anything else is refused with that form, where a map
+/// read by serde alone would be "expected a map".
+pub(super) fn cache_tables<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, CacheSettings>>, D::Error> {
+    d.deserialize_map(CacheTables).map(Some)
+}
+
+/// Reads the tables of `[caches]`, by alias.
+struct CacheTables;
+
+impl<'de> Visitor<'de> for CacheTables {
+    type Value = BTreeMap<String, CacheSettings>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tables [caches.<alias>], one per cache, such as [caches.default]")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut tables: A) -> Result<Self::Value, A::Error> {
+        let mut caches = BTreeMap::new();
+        while let Some((alias, cache)) = tables.next_entry()? {
+            caches.insert(alias, cache);
+        }
+        Ok(caches)
     }
 }
 

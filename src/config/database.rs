@@ -17,7 +17,10 @@ pub struct DatabaseSettings {
 
 /// `[database]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table [database] with keys url, max_connections"
+)]
 pub(super) struct RawDatabase {
     pub(super) url: Option<String>,
     #[serde(default, deserialize_with = "count")]

@@ -6,7 +6,10 @@ use super::secret::Secret;
 
 /// `[instructor]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table [instructor] with keys enabled, token"
+)]
 pub(super) struct RawInstructor {
     enabled: Option<bool>,
     token: Option<String>,

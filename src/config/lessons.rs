@@ -17,7 +17,10 @@ pub const LESSON_SLUGS: [&str; 7] = [
 
 /// `[lessons]`: one optional table of session overrides per lesson.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table [lessons] of tables named by lesson: basic, dict, timeout, testcookie, settings, pagesession, playground"
+)]
 pub struct LessonOverrides {
     /// `/basic/`.
     pub basic: Option<SessionOverrides>,

@@ -9,7 +9,10 @@ use super::samesite::SameSite;
 
 /// The session settings as written in `[session]` or `[lessons.<slug>]`: every key optional.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of session settings, such as engine and cookie_age"
+)]
 pub struct SessionOverrides {
     /// `SESSION_ENGINE`.
     pub engine: Option<Engine>,

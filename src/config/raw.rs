@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::cache::CacheSettings;
+use super::cache::{CacheSettings, cache_tables};
 use super::database::{RawDatabase, database_path_kind};
 use super::instructor::RawInstructor;
 use super::lessons::LessonOverrides;
@@ -24,6 +24,7 @@ pub(super) struct RawSettings {
     pub(super) database: Option<RawDatabase>,
     pub(super) session: Option<SessionOverrides>,
     pub(super) lessons: Option<LessonOverrides>,
+    #[serde(default, deserialize_with = "cache_tables")]
     pub(super) caches: Option<BTreeMap<String, CacheSettings>>,
     pub(super) instructor: Option<RawInstructor>,
 }
@@ -72,6 +73,7 @@ mod tests {
     use config::{Config, File, FileFormat};
 
     use super::*;
+    use crate::config::fixtures::load;
 
     /// `text` read as one TOML source.
     fn read(text: &str) -> Result<RawSettings, config::ConfigError> {
@@ -101,5 +103,60 @@ mod tests {
 
         assert_eq!(keys.len(), 8, "{message}");
         assert_eq!(values, RawSettings::VALUE_KEYS);
+    }
+
+    #[test]
+    fn a_section_of_the_wrong_type_is_refused_with_the_form_it_takes() {
+        for (variable, key, allowed) in [
+            (
+                "APP__SERVER",
+                "server",
+                "a table [server] with keys host, port, workers",
+            ),
+            (
+                "APP__DATABASE",
+                "database",
+                "a table [database] with keys url",
+            ),
+            ("APP__SESSION", "session", "a table of session settings"),
+            (
+                "APP__LESSONS",
+                "lessons",
+                "a table [lessons] of tables named by lesson: basic",
+            ),
+            (
+                "APP__LESSONS__BASIC",
+                "lessons.basic",
+                "a table of session settings",
+            ),
+            (
+                "APP__CACHES",
+                "caches",
+                "tables [caches.<alias>], one per cache",
+            ),
+            (
+                "APP__CACHES__DEFAULT",
+                "caches.default",
+                "a table [caches.<alias>] with keys backend",
+            ),
+            (
+                "APP__INSTRUCTOR",
+                "instructor",
+                "a table [instructor] with keys enabled, token",
+            ),
+        ] {
+            let Err(error) = load("default", &[(variable, "5")]) else {
+                panic!("{variable}=5 is accepted");
+            };
+
+            let message = error.to_string();
+
+            assert!(
+                message.contains(&format!("environment variable {variable}:"))
+                    && message.contains(&format!("key `{key}`: invalid type: string \"5\""))
+                    && message.contains(&format!("expected {allowed}")),
+                "{message}"
+            );
+        }
     }
 }

@@ -44,7 +44,10 @@ impl ServerSettings {
 
 /// `[server]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table [server] with keys host, port, workers"
+)]
 pub(super) struct RawServer {
     pub(super) host: Option<String>,
     #[serde(default, deserialize_with = "port")]
