@@ -38,25 +38,33 @@ pub enum DatabaseKind {
     Postgres,
 }
 
+/// The values `database.url` takes.
+pub(super) const URL_ALLOWED: &str = "sqlite://relative/path.sqlite3, sqlite:///absolute/path.sqlite3, sqlite::memory: or postgres://user@host:5432/database";
+
 /// Parses a `[database] url`; the error lists the accepted forms.
 pub fn database_path_kind(url: &str) -> Result<DatabaseKind, String> {
-    let allowed = "allowed: sqlite://relative/path.sqlite3, sqlite:///absolute/path.sqlite3, sqlite::memory: or postgres://user@host:5432/database";
     if url == "sqlite::memory:" || url == "sqlite://:memory:" {
         return Ok(DatabaseKind::SqliteMemory);
     }
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let path = rest.split('?').next().unwrap_or_default();
         if path.is_empty() {
-            return Err(format!("`database.url` = {url:?} names no file; {allowed}"));
+            return Err(format!(
+                "`database.url` = {url:?} names no file; allowed: {URL_ALLOWED}"
+            ));
         }
         return Ok(DatabaseKind::SqliteFile(PathBuf::from(path)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return url::Url::parse(url)
             .map(|_| DatabaseKind::Postgres)
-            .map_err(|e| format!("`database.url` is not a valid PostgreSQL URL ({e}); {allowed}"));
+            .map_err(|e| {
+                format!(
+                    "`database.url` is not a valid PostgreSQL URL ({e}); allowed: {URL_ALLOWED}"
+                )
+            });
     }
     Err(format!(
-        "`database.url` = {url:?} is not a database URL; {allowed}"
+        "`database.url` = {url:?} is not a database URL; allowed: {URL_ALLOWED}"
     ))
 }

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use config::Config;
 
-use super::database::DatabaseSettings;
+use super::database::{DatabaseSettings, URL_ALLOWED};
 use super::error::ConfigError;
 use super::instructor::instructor_settings;
 use super::raw::RawSettings;
-use super::secret::Secret;
-use super::server::ServerSettings;
+use super::secret::{SECRET_KEY_ALLOWED, Secret};
+use super::server::{HOST_ALLOWED, PORT_ALLOWED, ServerSettings};
 use super::settings::Settings;
 use super::sources::{app_variables, layered_sources};
 
@@ -71,22 +71,22 @@ impl Settings {
 
         let secret_key = raw
             .secret_key
-            .ok_or_else(|| invalid("`secret_key` is not set".into()))?;
+            .ok_or_else(|| invalid(not_set("secret_key", SECRET_KEY_ALLOWED)))?;
         let raw_server = raw.server.unwrap_or_default();
         let server = ServerSettings {
             host: raw_server
                 .host
-                .ok_or_else(|| invalid("`server.host` is not set".into()))?,
+                .ok_or_else(|| invalid(not_set("server.host", HOST_ALLOWED)))?,
             port: raw_server
                 .port
-                .ok_or_else(|| invalid("`server.port` is not set".into()))?,
+                .ok_or_else(|| invalid(not_set("server.port", PORT_ALLOWED)))?,
             workers: raw_server.workers,
         };
         let raw_database = raw.database.unwrap_or_default();
         let database = DatabaseSettings {
             url: raw_database
                 .url
-                .ok_or_else(|| invalid("`database.url` is not set".into()))?,
+                .ok_or_else(|| invalid(not_set("database.url", URL_ALLOWED)))?,
             max_connections: raw_database.max_connections.unwrap_or(8),
         };
         let project_root = config_dir
@@ -119,6 +119,11 @@ impl Settings {
         settings.check_cookie_names().map_err(invalid)?;
         Ok(settings)
     }
+}
+
+/// The refusal of a setting that no source sets, with the values it takes.
+fn not_set(key: &str, allowed: &str) -> String {
+    format!("`{key}` is not set; allowed: {allowed}")
 }
 
 /// Turns a `config` error into one sentence with the key in it.
@@ -154,8 +159,42 @@ fn with_allowed_values(expected: &'static str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::fixtures::load;
+    use crate::config::fixtures::{load, refusal};
     use crate::config::{DEFAULT_PROFILE, SameSite};
+
+    #[test]
+    fn a_setting_no_source_sets_is_refused_with_the_values_it_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let default_toml = dir.path().join("default.toml");
+        for (text, key, allowed) in [
+            ("", "secret_key", "any non-empty string"),
+            (
+                "secret_key = \"k\"\n",
+                "server.host",
+                "an address or host name",
+            ),
+            (
+                "secret_key = \"k\"\n[server]\nhost = \"127.0.0.1\"\n",
+                "server.port",
+                "a port number from 0 to 65535",
+            ),
+            (
+                "secret_key = \"k\"\n[server]\nhost = \"127.0.0.1\"\nport = 0\n",
+                "database.url",
+                "sqlite://relative/path.sqlite3",
+            ),
+        ] {
+            std::fs::write(&default_toml, text).unwrap();
+
+            let error = refusal(dir.path(), DEFAULT_PROFILE, &[]);
+
+            assert!(
+                error.contains(&default_toml.display().to_string())
+                    && error.contains(&format!("`{key}` is not set; allowed: {allowed}")),
+                "{error}"
+            );
+        }
+    }
 
     #[test]
     fn environment_strings_stay_exactly_as_written() {

@@ -10,7 +10,7 @@ use super::database::{RawDatabase, database_path_kind};
 use super::instructor::RawInstructor;
 use super::lessons::LessonOverrides;
 use super::overrides::SessionOverrides;
-use super::secret::list_or_comma_separated;
+use super::secret::{SECRET_KEY_ALLOWED, list_or_comma_separated};
 use super::server::RawServer;
 
 /// One configuration source as written: every key optional, unknown keys refused.
@@ -49,7 +49,9 @@ impl RawSettings {
         if let Some(key) = &self.secret_key
             && key.trim().is_empty()
         {
-            return Err("`secret_key` is empty; allowed: any non-empty string (50 or more random characters in production)".into());
+            return Err(format!(
+                "`secret_key` is empty; allowed: {SECRET_KEY_ALLOWED}"
+            ));
         }
         if let Some(db) = &self.database {
             if let Some(url) = &db.url {

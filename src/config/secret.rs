@@ -9,6 +9,10 @@ use serde::de::{self, Visitor};
 /// Secret keys with this prefix are development keys (Django's convention for generated keys).
 pub const INSECURE_KEY_PREFIX: &str = "django-insecure-";
 
+/// The values `secret_key` takes.
+pub(super) const SECRET_KEY_ALLOWED: &str =
+    "any non-empty string (50 or more random characters in production)";
+
 /// A secret that never prints itself.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);

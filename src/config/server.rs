@@ -42,6 +42,13 @@ impl ServerSettings {
     }
 }
 
+/// The values `server.host` takes.
+pub(super) const HOST_ALLOWED: &str =
+    "an address or host name to listen on, such as \"127.0.0.1\", \"::1\" or \"0.0.0.0\"";
+
+/// The values `server.port` takes.
+pub(super) const PORT_ALLOWED: &str = "a port number from 0 to 65535 (0: any free port)";
+
 /// `[server]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
@@ -57,7 +64,7 @@ pub(super) struct RawServer {
 }
 
 fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-    WholeNumber::read(d, "a port number from 0 to 65535 (0: any free port)")
+    WholeNumber::read(d, PORT_ALLOWED)
 }
 
 #[cfg(test)]
