@@ -56,6 +56,14 @@ pub(super) fn layered_sources(
     // into the number or boolean a key wants). `try_parsing` would guess a type from the
     // text alone, and a token such as 0001234… would come back as the string "1234…".
     for (name, value) in env {
+        if let Some((meant, named)) = variable_with_one_underscore(&name) {
+            return Err(ConfigError::Invalid {
+                source_name: format!("environment variable {name}"),
+                message: format!(
+                    "it is not read, as {named} is named by {meant}, with one underscore after `{ENV_PREFIX}`; allowed: {meant}"
+                ),
+            });
+        }
         let environment = Environment::with_prefix(ENV_PREFIX)
             .prefix_separator("__")
             .separator("__")
@@ -106,6 +114,18 @@ fn misspelled_variable(name: &str) -> Option<String> {
         .any(|key| rest.eq_ignore_ascii_case(key));
     let one_underscore = !rest.starts_with('_') && (rest.contains("__") || top_level_value);
     one_underscore.then(|| format!("{ENV_PREFIX}__{rest}"))
+}
+
+/// The variable `name` was meant to be, with what it names, when it is `APP_PROFILE` or
+/// `APP_CONFIG_DIR` written with the two underscores of a setting (`APP__PROFILE`), which would
+/// be refused as an unknown key among the settings' keys.
+fn variable_with_one_underscore(name: &str) -> Option<(&'static str, &'static str)> {
+    [
+        (PROFILE_VAR, "the profile"),
+        (CONFIG_DIR_VAR, "the configuration directory"),
+    ]
+    .into_iter()
+    .find(|(variable, _)| name.eq_ignore_ascii_case(&variable.replacen('_', "__", 1)))
 }
 
 /// A profile is a plain name: letters, digits, `-` and `_`, so that `config/<name>.toml` is a
@@ -175,7 +195,7 @@ pub fn config_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::fixtures::{load, refusal};
+    use crate::config::fixtures::{committed_config, load, refusal};
 
     #[test]
     fn a_profile_name_that_is_not_a_plain_name_is_refused_with_the_allowed_form() {
@@ -224,6 +244,23 @@ mod tests {
             "APP_X",
         ] {
             assert_eq!(misspelled_variable(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_profile_or_directory_variable_with_two_underscores_is_told_its_spelling() {
+        for (variable, meant) in [
+            ("APP__PROFILE", PROFILE_VAR),
+            ("APP__CONFIG_DIR", CONFIG_DIR_VAR),
+        ] {
+            let error = refusal(&committed_config(), DEFAULT_PROFILE, &[(variable, "x")]);
+
+            assert!(
+                error.contains(&format!("environment variable {variable}:"))
+                    && error.contains("it is not read")
+                    && error.contains(&format!("allowed: {meant}")),
+                "{error}"
+            );
         }
     }
 
