@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
+use crate::forwarded;
 use crate::methods::{self, Methods};
 use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
@@ -142,14 +143,15 @@ fn same_origin(req: &HttpRequest) -> bool {
     foreign_origin(req).is_none()
 }
 
-/// The request's `Origin` and this site's own, when they differ.
+/// The request's `Origin` and this site's own, when they differ. This site's own is the
+/// request's `Host` and the connection's scheme, or what a trusted proxy says of them
+/// ([`forwarded::trusted`]).
 fn foreign_origin(req: &HttpRequest) -> Option<(String, String)> {
     let origin = req
         .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())?;
-    let info = req.connection_info();
-    let here = format!("{}://{}", info.scheme(), info.host());
+    let here = forwarded::request_address(req).origin();
     (origin != here).then(|| (origin.to_owned(), here))
 }
 
@@ -259,7 +261,8 @@ async fn login(
     }
     // Not a wrong token, so not counted as one: a page of another site could otherwise use
     // up the instructor's attempts. Said as it is, since behind a proxy that serves https
-    // without telling (X-Forwarded-Proto) the instructor's own form arrives this way.
+    // without telling (X-Forwarded-Proto), or that is not trusted to tell, the instructor's own
+    // form arrives this way.
     if let Some((origin, here)) = foreign_origin(&req) {
         tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
         return Err(from_another_origin("sign-in", &origin, &here));
@@ -294,7 +297,7 @@ async fn login(
 /// The refusal of a form posted from another site: what came from where, and what to do.
 fn from_another_origin(what: &str, origin: &str, here: &str) -> AppError {
     AppError::Forbidden(format!(
-        "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
+        "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy (one that serves https, or under another host name), have the proxy set X-Forwarded-Proto and X-Forwarded-Host (or Forwarded) and start sessionlab with [server] trust_forwarded_headers = true (APP__SERVER__TRUST_FORWARDED_HEADERS=true), so that sessionlab believes them and knows its address."
     ))
 }
 

@@ -368,3 +368,43 @@ async fn a_sign_out_from_another_origin_is_refused_and_keeps_the_instructor_sign
             .contains("Max-Age=0")
     );
 }
+
+#[actix_web::test]
+async fn a_sign_in_whose_forwarded_headers_name_its_own_origin_is_refused() {
+    // Arrange: no proxy in front (the default), so the headers come from the client.
+    let app = spawn_app_with(&enabled()).await;
+    let forged = |headers: &'static [(&'static str, &'static str)]| {
+        let mut req = app
+            .client
+            .post(format!("{}/instructor/login/", app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", "https://evil.example")
+            .body(format!("token={TOKEN}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send()
+    };
+
+    for headers in [
+        &[
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "evil.example"),
+        ][..],
+        &[("Forwarded", "proto=https;host=evil.example")][..],
+    ] {
+        // Act: another site's page posts the sign-in, its headers saying this site is that one.
+        let res = forged(headers).await.unwrap();
+
+        // Assert: refused as from another origin, this site's own named from its Host.
+        assert_eq!(res.status(), 403, "{headers:?}");
+        assert!(res.headers().get("set-cookie").is_none(), "{headers:?}");
+        let body = res.text().await.unwrap();
+        let own = app.address.replace('/', "&#x2F;");
+        assert!(
+            body.contains(&format!("not from this site ({own})")),
+            "{headers:?}: {body}"
+        );
+        assert!(body.contains("trust_forwarded_headers"), "{body}");
+    }
+}
