@@ -2,7 +2,9 @@
 //! lesson's and the playground's effective settings (secret redacted), live sessions per
 //! store, and a button that clears expired sessions. Off unless configured; opened with a
 //! token from the environment, compared in constant time, with repeated failures slowed down
-//! per address.
+//! per address; the sign-in cookie it sets ends at sign-out ([`sign_in`]).
+
+mod sign_in;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,13 +24,11 @@ use crate::methods::{self, Methods};
 use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
-use crate::signing::Signer;
 use crate::startup::AppState;
+use sign_in::{SIGN_IN_SECONDS, SignIns};
 
 /// The cookie that keeps an instructor signed in.
 const COOKIE: &str = "sessionlab_instructor";
-/// How long a sign-in lasts.
-const SIGN_IN_SECONDS: i64 = 8 * 3600;
 /// Failed sign-ins allowed per address and window.
 const MAX_FAILURES: u32 = 5;
 /// The window failures are counted in.
@@ -62,12 +62,33 @@ impl FailureLimiter {
     }
 }
 
-/// The `/instructor/` scope (present only when enabled). `failures` is made once for the
-/// server and shared by every worker's scope: a limiter made here, per worker, would allow
-/// [`MAX_FAILURES`] per worker, and connections are spread over the workers.
-pub fn scope(failures: web::Data<FailureLimiter>) -> Scope {
+/// What the instructor's pages keep for the whole server, made once and shared by every
+/// worker's scope: made per worker, the limiter would allow [`MAX_FAILURES`] per worker
+/// (connections are spread over the workers), and a sign-out would end the sign-in on one
+/// worker only.
+pub struct Access {
+    failures: FailureLimiter,
+    sign_ins: SignIns,
+}
+
+impl Access {
+    /// No failure and no sign-in yet, under a secret of this process: a restart ends every
+    /// sign-in.
+    pub fn new() -> anyhow::Result<Access> {
+        let sign_ins = SignIns::new().map_err(|e| {
+            anyhow::anyhow!("cannot draw the instructor's sign-in secret from the OS: {e}")
+        })?;
+        Ok(Access {
+            failures: FailureLimiter::default(),
+            sign_ins,
+        })
+    }
+}
+
+/// The `/instructor/` scope (present only when enabled), with the server's one [`Access`].
+pub fn scope(access: web::Data<Access>) -> Scope {
     web::scope("/instructor")
-        .app_data(failures)
+        .app_data(access)
         .service(methods::resource("/", Methods::Read, dashboard))
         .service(methods::resource("/login/", Methods::Post, login))
         .service(methods::resource("/logout/", Methods::Post, logout))
@@ -76,13 +97,6 @@ pub fn scope(failures: web::Data<FailureLimiter>) -> Scope {
             Methods::Post,
             clear_expired,
         ))
-}
-
-fn signer(settings: &Settings) -> Option<Signer> {
-    let token = settings.instructor.token.as_ref()?;
-    // Bound to both secrets: rotating either signs every instructor out.
-    let key = format!("{}{}", settings.secret_key.expose(), token.expose());
-    Some(Signer::new(&key, &[], "sessionlab.instructor"))
 }
 
 fn token_matches(settings: &Settings, offered: &str) -> bool {
@@ -97,11 +111,8 @@ fn token_matches(settings: &Settings, offered: &str) -> bool {
 /// like the form's, so it is limited as the form is: a wrong token counts as a failure of the
 /// client's address, and an address that used up its attempts is refused (429) whatever
 /// token it sends.
-fn is_signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-    failures: &FailureLimiter,
-) -> Result<bool, AppError> {
+fn is_signed_in(req: &HttpRequest, state: &AppState, access: &Access) -> Result<bool, AppError> {
+    let failures = &access.failures;
     let settings = &state.settings;
     if let Some(bearer) = req
         .headers()
@@ -120,16 +131,11 @@ fn is_signed_in(
         tracing::warn!(%ip, "failed instructor sign-in with a bearer token");
         return Ok(false);
     }
-    let (Some(signer), Some(cookie)) = (signer(settings), req.cookie(COOKIE)) else {
-        return Ok(false);
-    };
-    Ok(signer
-        .unsign(
-            cookie.value(),
-            Some(SIGN_IN_SECONDS),
-            state.clock.now().timestamp(),
-        )
-        .is_ok_and(|value| value == "instructor"))
+    Ok(req.cookie(COOKIE).is_some_and(|cookie| {
+        access
+            .sign_ins
+            .is_signed_in(settings, cookie.value(), state.clock.now().timestamp())
+    }))
 }
 
 fn client_ip(req: &HttpRequest) -> IpAddr {
@@ -226,9 +232,9 @@ async fn dashboard(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
-    failures: web::Data<FailureLimiter>,
+    access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if is_signed_in(&req, &state, &failures)? {
+    if is_signed_in(&req, &state, &access)? {
         return render_dashboard(&req, &state, &renderer, None).await;
     }
     if wants_json(&req) {
@@ -252,9 +258,10 @@ async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
-    limiter: web::Data<FailureLimiter>,
+    access: web::Data<Access>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    let limiter = &access.failures;
     let ip = client_ip(&req);
     if limiter.is_blocked(ip) {
         return Err(AppError::TooManyAttempts);
@@ -278,9 +285,11 @@ async fn login(
             .content_type(HTML_CONTENT_TYPE)
             .body(body));
     }
-    let signer = signer(&state.settings)
+    let value = access
+        .sign_ins
+        .sign_in(&state.settings, state.clock.now().timestamp())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot draw a sign-in number: {e}")))?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("instructor token vanished")))?;
-    let value = signer.sign("instructor", state.clock.now().timestamp());
     let cookie = format!(
         "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict{}",
         secure_attribute(&state.settings)
@@ -301,12 +310,25 @@ fn from_another_origin(what: &str, origin: &str, here: &str) -> AppError {
     ))
 }
 
-/// Signs out. A sign-out posted by another site is refused, as Django's `LogoutView` (POST
-/// only, CSRF-protected) refuses it: any page could otherwise sign the instructor out.
-async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Signs out: the sign-in ends on the server, so a copy of its cookie opens nothing after it,
+/// and the browser is told to drop the cookie. A sign-out posted by another site is refused,
+/// as Django's `LogoutView` (POST only, CSRF-protected) refuses it: any page could otherwise
+/// sign the instructor out.
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: web::Data<Access>,
+) -> Result<HttpResponse, AppError> {
     if let Some((origin, here)) = foreign_origin(&req) {
         tracing::warn!(ip = %client_ip(&req), %origin, %here, "instructor sign-out from another origin refused");
         return Err(from_another_origin("sign-out", &origin, &here));
+    }
+    if let Some(cookie) = req.cookie(COOKIE) {
+        access.sign_ins.sign_out(
+            &state.settings,
+            cookie.value(),
+            state.clock.now().timestamp(),
+        );
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
@@ -335,9 +357,9 @@ async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
-    failures: web::Data<FailureLimiter>,
+    access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_signed_in(&req, &state, &failures)? || !same_origin(&req) {
+    if !is_signed_in(&req, &state, &access)? || !same_origin(&req) {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
         ));
