@@ -2,14 +2,12 @@
 //! lesson's and the playground's effective settings (secret redacted), live sessions per
 //! store, and a button that clears expired sessions. Off unless configured; opened with a
 //! token from the environment, compared in constant time, with repeated failures slowed down
-//! per address; the sign-in cookie it sets ends at sign-out ([`sign_in`]).
+//! per client ([`failures`]); the sign-in cookie it sets ends at sign-out ([`sign_in`]).
 
+mod failures;
 mod sign_in;
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
@@ -25,45 +23,13 @@ use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
+pub use failures::FailureLimiter;
 use sign_in::{SIGN_IN_SECONDS, SignIns};
 
 /// The cookie that keeps an instructor signed in.
 const COOKIE: &str = "sessionlab_instructor";
-/// Failed sign-ins allowed per address and window.
-const MAX_FAILURES: u32 = 5;
-/// The window failures are counted in.
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-
-/// Failed sign-ins per client address, forgotten a minute after the first.
-#[derive(Default)]
-pub struct FailureLimiter {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
-}
-
-impl FailureLimiter {
-    /// Whether `ip` has used up its attempts for now.
-    pub fn is_blocked(&self, ip: IpAddr) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(&ip) {
-            Some((_, since)) if since.elapsed() > FAILURE_WINDOW => {
-                map.remove(&ip);
-                false
-            }
-            Some((count, _)) => *count >= MAX_FAILURES,
-            None => false,
-        }
-    }
-
-    /// Counts a failure for `ip`.
-    pub fn fail(&self, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, since)| since.elapsed() <= FAILURE_WINDOW);
-        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
-    }
-}
-
 /// What the instructor's pages keep for the whole server, made once and shared by every
-/// worker's scope: made per worker, the limiter would allow [`MAX_FAILURES`] per worker
+/// worker's scope: made per worker, the limiter would allow [`failures::MAX_FAILURES`] per worker
 /// (connections are spread over the workers), and a sign-out would end the sign-in on one
 /// worker only.
 pub struct Access {
@@ -109,8 +75,8 @@ fn token_matches(settings: &Settings, offered: &str) -> bool {
 
 /// Signed in by the cookie, or by `Authorization: Bearer <token>`. The header is a sign-in
 /// like the form's, so it is limited as the form is: a wrong token counts as a failure of the
-/// client's address, and an address that used up its attempts is refused (429) whatever
-/// token it sends.
+/// client (its IPv4 address or IPv6 /64), and a client that used up its attempts is refused
+/// (429) whatever token it sends.
 fn is_signed_in(req: &HttpRequest, state: &AppState, access: &Access) -> Result<bool, AppError> {
     let failures = &access.failures;
     let settings = &state.settings;
