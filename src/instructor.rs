@@ -13,7 +13,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
@@ -24,7 +23,7 @@ use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
 pub use failures::FailureLimiter;
-use sign_in::{SIGN_IN_SECONDS, SignIns};
+use sign_in::{SIGN_IN_SECONDS, SignIns, token_matches};
 
 /// The cookie that keeps an instructor signed in.
 const COOKIE: &str = "sessionlab_instructor";
@@ -63,14 +62,6 @@ pub fn scope(access: web::Data<Access>) -> Scope {
             Methods::Post,
             clear_expired,
         ))
-}
-
-fn token_matches(settings: &Settings, offered: &str) -> bool {
-    settings
-        .instructor
-        .token
-        .as_ref()
-        .is_some_and(|t| bool::from(t.expose().as_bytes().ct_eq(offered.as_bytes())))
 }
 
 /// Signed in by the cookie, or by `Authorization: Bearer <token>`. The header is a sign-in

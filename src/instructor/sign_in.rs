@@ -1,4 +1,5 @@
-//! The instructor's sign-in cookie: a random number, signed with the secret key, the
+//! The instructor's sign-in: the token, compared in a time that tells nothing of it, and the
+//! cookie a sign-in sets: a random number, signed with the secret key, the
 //! instructor token and a secret of this process, that sign-out ends on the server. A copy of
 //! the cookie taken before the sign-out (from a shared computer, a proxy's log) opens nothing
 //! after it, on any worker. The numbers signed out are kept in memory until their cookie would
@@ -10,6 +11,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::config::Settings;
 use crate::signing::Signer;
@@ -22,6 +24,26 @@ pub const SIGN_IN_SECONDS: i64 = 8 * 3600;
 pub const MAX_SIGNED_OUT: usize = 4096;
 /// What a sign-in's signed value is: this, then its number in hexadecimal.
 const PREFIX: &str = "instructor:";
+
+/// Whether `offered` is the instructor token (`false` when there is none).
+pub fn token_matches(settings: &Settings, offered: &str) -> bool {
+    settings
+        .instructor
+        .token
+        .as_ref()
+        .is_some_and(|token| same_secret(token.expose(), offered))
+}
+
+/// Whether `secret` and `offered` are equal, in a time that depends on neither the secret's
+/// content nor its length: their SHA-256 digests, always 32 bytes, are compared in constant
+/// time. Comparing the strings themselves in constant time answers at once when the lengths
+/// differ (`subtle` does), which tells the secret's length to whoever times guesses of each
+/// length.
+fn same_secret(secret: &str, offered: &str) -> bool {
+    let secret = Sha256::digest(secret.as_bytes());
+    let offered = Sha256::digest(offered.as_bytes());
+    bool::from(secret.as_slice().ct_eq(offered.as_slice()))
+}
 
 /// The sign-ins of this process, shared by every worker.
 pub struct SignIns {
@@ -159,6 +181,46 @@ mod tests {
 
     fn signed_in(sign_ins: &SignIns, settings: &Settings) -> String {
         sign_ins.sign_in(settings, NOW).unwrap().unwrap()
+    }
+
+    #[test]
+    fn only_the_token_itself_matches() {
+        // Arrange
+        let settings = settings();
+        let token = settings
+            .instructor
+            .token
+            .as_ref()
+            .unwrap()
+            .expose()
+            .to_owned();
+
+        // Act and Assert: shorter, longer, a prefix, a case, empty, not ASCII.
+        assert!(token_matches(&settings, &token));
+        for wrong in [
+            String::new(),
+            token[..token.len() - 1].to_owned(),
+            format!("{token}x"),
+            format!("{token}{token}"),
+            token.to_ascii_uppercase(),
+            token.replace('0', "\u{2070}"),
+            "x".repeat(10_000),
+        ] {
+            assert!(!token_matches(&settings, &wrong), "{wrong:?}");
+        }
+        let mut no_token = settings;
+        no_token.instructor.token = None;
+        assert!(!token_matches(&no_token, &token));
+    }
+
+    #[test]
+    fn secrets_of_any_length_are_compared_by_content() {
+        assert!(same_secret("", ""));
+        assert!(same_secret("a", "a"));
+        assert!(!same_secret("a", ""));
+        assert!(!same_secret("", "a"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcabc"));
     }
 
     #[test]
