@@ -11,33 +11,99 @@ use std::time::{Duration, Instant};
 pub const MAX_FAILURES: u32 = 5;
 /// The window failures are counted in.
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// The clients with failures remembered at once (about 64 bytes each). Beyond it, a client
+/// with none is refused until failures expire: a flood of failures from many networks cannot
+/// grow memory without bound, nor push out the failures of the clients already counted.
+pub const MAX_CLIENTS: usize = 65_536;
+/// Expired failures are swept when the clients remembered reach twice as many as the last
+/// sweep left, and at least this many, once the oldest has expired: a sweep per failure
+/// would cost a pass over every client on every failure.
+const FIRST_SWEEP: usize = 1024;
 
 /// Failed sign-ins per client ([`client`]), forgotten a minute after the first.
-#[derive(Default)]
 pub struct FailureLimiter {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    failures: Mutex<Failures>,
+    max_clients: usize,
+}
+
+#[derive(Default)]
+struct Failures {
+    /// Each client's failures and when the first of them was.
+    clients: HashMap<IpAddr, (u32, Instant)>,
+    /// The number of clients at which expired ones are swept next.
+    sweep_at: usize,
+    /// When the oldest failure left by the last sweep expires: no sweep before.
+    next_expiry: Option<Instant>,
+}
+
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::with_max_clients(MAX_CLIENTS)
+    }
 }
 
 impl FailureLimiter {
-    /// Whether the client at `ip` has used up its attempts for now.
+    fn with_max_clients(max_clients: usize) -> Self {
+        FailureLimiter {
+            failures: Mutex::new(Failures::default()),
+            max_clients,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the client at `ip` has used up its attempts for now; also a client without
+    /// failures while [`MAX_CLIENTS`] others have some.
     pub fn is_blocked(&self, ip: IpAddr) -> bool {
         let client = client(ip);
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(&client) {
+        let mut failures = self.lock();
+        match failures.clients.get(&client) {
             Some((_, since)) if since.elapsed() > FAILURE_WINDOW => {
-                map.remove(&client);
+                failures.clients.remove(&client);
                 false
             }
             Some((count, _)) => *count >= MAX_FAILURES,
-            None => false,
+            None => failures.is_full(self.max_clients),
         }
     }
 
     /// Counts a failure for the client at `ip`.
     pub fn fail(&self, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, since)| since.elapsed() <= FAILURE_WINDOW);
-        map.entry(client(ip)).or_insert((0, Instant::now())).0 += 1;
+        let client = client(ip);
+        let mut failures = self.lock();
+        let full = failures.is_full(self.max_clients);
+        match failures.clients.get_mut(&client) {
+            Some(entry) if entry.1.elapsed() > FAILURE_WINDOW => *entry = (1, Instant::now()),
+            Some(entry) => entry.0 += 1,
+            None if full => tracing::warn!(
+                limit = self.max_clients,
+                "too many clients failing the instructor sign-in at once: clients without failures wait a minute"
+            ),
+            None => {
+                failures.clients.insert(client, (1, Instant::now()));
+            }
+        }
+    }
+}
+
+impl Failures {
+    /// Whether `max_clients` have failures that have not expired, after sweeping the
+    /// expired ones when it is time to.
+    fn is_full(&mut self, max_clients: usize) -> bool {
+        let crowded = self.clients.len() >= self.sweep_at.max(FIRST_SWEEP).min(max_clients);
+        if crowded && self.next_expiry.is_none_or(|at| Instant::now() > at) {
+            self.clients
+                .retain(|_, (_, since)| since.elapsed() <= FAILURE_WINDOW);
+            self.sweep_at = self.clients.len() * 2;
+            self.next_expiry = self
+                .clients
+                .values()
+                .map(|(_, since)| *since + FAILURE_WINDOW)
+                .min();
+        }
+        self.clients.len() >= max_clients
     }
 }
 
@@ -101,6 +167,35 @@ mod tests {
         );
         assert_eq!(client(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
         assert_eq!(client(ip("::1")), ip("::"));
+    }
+
+    #[test]
+    fn a_flood_of_clients_is_bounded_and_counted_clients_stay_counted() {
+        // Arrange: a limit of 4 clients; one that used up its attempts, three with one failure.
+        let limiter = FailureLimiter::with_max_clients(4);
+        for _ in 0..MAX_FAILURES {
+            limiter.fail(ip("2001:db8:0:1::1"));
+        }
+        for net in 2..5 {
+            limiter.fail(ip(&format!("2001:db8:0:{net}::1")));
+        }
+
+        // Act: failures from a hundred networks more.
+        for net in 100..200 {
+            limiter.fail(ip(&format!("2001:db8:0:{net}::1")));
+        }
+
+        // Assert: no more clients remembered; a new one waits, the counted one is still
+        // stopped, and those counted before go on counting.
+        assert_eq!(limiter.lock().clients.len(), 4);
+        assert!(limiter.is_blocked(ip("2001:db8:0:100::1")));
+        assert!(limiter.is_blocked(ip("192.0.2.1")));
+        assert!(limiter.is_blocked(ip("2001:db8:0:1::2")));
+        assert!(!limiter.is_blocked(ip("2001:db8:0:2::1")));
+        for _ in 1..MAX_FAILURES {
+            limiter.fail(ip("2001:db8:0:2::1"));
+        }
+        assert!(limiter.is_blocked(ip("2001:db8:0:2::1")));
     }
 
     #[test]
