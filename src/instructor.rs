@@ -9,8 +9,10 @@ mod sign_in;
 
 use std::net::IpAddr;
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, Scope, web};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -50,9 +52,15 @@ impl Access {
     }
 }
 
+/// Django's `never_cache` (`add_never_cache_headers`), as on its admin and login views: what
+/// the instructor's pages show is for the instructor, so no cache, shared or not, keeps it.
+pub const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
+
 /// The `/instructor/` scope (present only when enabled), with the server's one [`Access`].
-pub fn scope(access: web::Data<Access>) -> Scope {
+/// Every answer of it carries [`NEVER_CACHE`].
+pub fn scope(access: web::Data<Access>) -> impl HttpServiceFactory {
     web::scope("/instructor")
+        .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, NEVER_CACHE)))
         .app_data(access)
         .service(methods::resource("/", Methods::Read, dashboard))
         .service(methods::resource("/login/", Methods::Post, login))

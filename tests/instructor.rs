@@ -490,3 +490,41 @@ async fn a_sign_in_does_not_outlive_its_server() {
     assert!(body.contains("Instructor token"), "{body}");
     assert_eq!(dashboard_with(&before, &cookie, "text/html").await.0, 200);
 }
+
+#[actix_web::test]
+async fn no_answer_of_the_instructors_pages_may_be_cached() {
+    // Arrange: Django's `never_cache`, as its admin and login views send it.
+    const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+
+    // Act
+    let sign_in = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    let login_page = app.get("/instructor/", None).await;
+    let dashboard = app.get("/instructor/", Some(&cookie)).await;
+    let json = app
+        .client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let wrong = post_form(&app, "/instructor/login/", "token=guess-guess-guess", None).await;
+
+    // Assert
+    assert!(dashboard.body.contains("Active profile"));
+    for (what, status, headers) in [
+        ("sign-in", sign_in.status().as_u16(), sign_in.headers()),
+        ("login page", login_page.status, &login_page.headers),
+        ("dashboard", dashboard.status, &dashboard.headers),
+        ("dashboard as JSON", json.status().as_u16(), json.headers()),
+        ("wrong token", wrong.status().as_u16(), wrong.headers()),
+    ] {
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some(NEVER_CACHE),
+            "{what} ({status})"
+        );
+    }
+}
