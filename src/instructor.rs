@@ -24,7 +24,7 @@ use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
 use crate::startup::AppState;
-pub use failures::FailureLimiter;
+use failures::FailureLimiter;
 use sign_in::{SIGN_IN_SECONDS, SignIns, token_matches};
 
 /// The cookie that keeps an instructor signed in.
