@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::SessionSettings;
+use crate::forwarded;
 use crate::session::cookie::{deletion_cookie, session_cookie};
 use crate::session::expiry::floor_seconds;
 use crate::session::{CookiePlan, Session};
@@ -271,15 +272,15 @@ pub fn explain(header: &str) -> Vec<AttributeExplained> {
 /// Why the browser may not have sent this lesson's session cookie.
 fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
     let mut reasons = Vec::new();
-    let info = req.connection_info();
-    let host = info
-        .host()
+    let address = forwarded::request_address(req);
+    let host = address
+        .host
         .rsplit_once(':')
-        .map_or(info.host(), |(h, _)| h)
+        .map_or(address.host.as_str(), |(h, _)| h)
         .to_owned();
     let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1")
         || host.ends_with(".localhost");
-    if settings.cookie_secure && info.scheme() == "http" && !local {
+    if settings.cookie_secure && !address.is_secure() && !local {
         reasons.push(format!(
             "This lesson's cookie is Secure, and this page came over plain http from {host}, which is not localhost: the browser neither stores nor sends it. Use https, or open the page as http://127.0.0.1."
         ));

@@ -2,71 +2,66 @@
 //! lesson's and the playground's effective settings (secret redacted), live sessions per
 //! store, and a button that clears expired sessions. Off unless configured; opened with a
 //! token from the environment, compared in constant time, with repeated failures slowed down
-//! per address.
+//! per client ([`failures`]); the sign-in cookie it sets ends at sign-out ([`sign_in`]).
 
-use std::collections::HashMap;
+mod failures;
+mod sign_in;
+
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, Scope, web};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
+use crate::forwarded;
 use crate::methods::{self, Methods};
 use crate::playground;
 use crate::render::{HTML_CONTENT_TYPE, Renderer, wants_json};
 use crate::session::Store;
-use crate::signing::Signer;
 use crate::startup::AppState;
+use failures::FailureLimiter;
+use sign_in::{SIGN_IN_SECONDS, SignIns, token_matches};
 
 /// The cookie that keeps an instructor signed in.
 const COOKIE: &str = "sessionlab_instructor";
-/// How long a sign-in lasts.
-const SIGN_IN_SECONDS: i64 = 8 * 3600;
-/// Failed sign-ins allowed per address and window.
-const MAX_FAILURES: u32 = 5;
-/// The window failures are counted in.
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-
-/// Failed sign-ins per client address, forgotten a minute after the first.
-#[derive(Default)]
-pub struct FailureLimiter {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+/// What the instructor's pages keep for the whole server, made once and shared by every
+/// worker's scope: made per worker, the limiter would allow [`failures::MAX_FAILURES`] per worker
+/// (connections are spread over the workers), and a sign-out would end the sign-in on one
+/// worker only.
+pub struct Access {
+    failures: FailureLimiter,
+    sign_ins: SignIns,
 }
 
-impl FailureLimiter {
-    /// Whether `ip` has used up its attempts for now.
-    pub fn is_blocked(&self, ip: IpAddr) -> bool {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(&ip) {
-            Some((_, since)) if since.elapsed() > FAILURE_WINDOW => {
-                map.remove(&ip);
-                false
-            }
-            Some((count, _)) => *count >= MAX_FAILURES,
-            None => false,
-        }
-    }
-
-    /// Counts a failure for `ip`.
-    pub fn fail(&self, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, since)| since.elapsed() <= FAILURE_WINDOW);
-        map.entry(ip).or_insert((0, Instant::now())).0 += 1;
+impl Access {
+    /// No failure and no sign-in yet, under a secret of this process: a restart ends every
+    /// sign-in.
+    pub fn new() -> anyhow::Result<Access> {
+        let sign_ins = SignIns::new().map_err(|e| {
+            anyhow::anyhow!("cannot draw the instructor's sign-in secret from the OS: {e}")
+        })?;
+        Ok(Access {
+            failures: FailureLimiter::default(),
+            sign_ins,
+        })
     }
 }
 
-/// The `/instructor/` scope (present only when enabled). `failures` is made once for the
-/// server and shared by every worker's scope: a limiter made here, per worker, would allow
-/// [`MAX_FAILURES`] per worker, and connections are spread over the workers.
-pub fn scope(failures: web::Data<FailureLimiter>) -> Scope {
+/// Django's `never_cache` (`add_never_cache_headers`), as on its admin and login views: what
+/// the instructor's pages show is for the instructor, so no cache, shared or not, keeps it.
+pub const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
+
+/// The `/instructor/` scope (present only when enabled), with the server's one [`Access`].
+/// Every answer of it carries [`NEVER_CACHE`].
+pub fn scope(access: web::Data<Access>) -> impl HttpServiceFactory {
     web::scope("/instructor")
-        .app_data(failures)
+        .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, NEVER_CACHE)))
+        .app_data(access)
         .service(methods::resource("/", Methods::Read, dashboard))
         .service(methods::resource("/login/", Methods::Post, login))
         .service(methods::resource("/logout/", Methods::Post, logout))
@@ -77,30 +72,12 @@ pub fn scope(failures: web::Data<FailureLimiter>) -> Scope {
         ))
 }
 
-fn signer(settings: &Settings) -> Option<Signer> {
-    let token = settings.instructor.token.as_ref()?;
-    // Bound to both secrets: rotating either signs every instructor out.
-    let key = format!("{}{}", settings.secret_key.expose(), token.expose());
-    Some(Signer::new(&key, &[], "sessionlab.instructor"))
-}
-
-fn token_matches(settings: &Settings, offered: &str) -> bool {
-    settings
-        .instructor
-        .token
-        .as_ref()
-        .is_some_and(|t| bool::from(t.expose().as_bytes().ct_eq(offered.as_bytes())))
-}
-
 /// Signed in by the cookie, or by `Authorization: Bearer <token>`. The header is a sign-in
 /// like the form's, so it is limited as the form is: a wrong token counts as a failure of the
-/// client's address, and an address that used up its attempts is refused (429) whatever
-/// token it sends.
-fn is_signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-    failures: &FailureLimiter,
-) -> Result<bool, AppError> {
+/// client (its IPv4 address or IPv6 /64), and a client that used up its attempts is refused
+/// (429) whatever token it sends.
+fn is_signed_in(req: &HttpRequest, state: &AppState, access: &Access) -> Result<bool, AppError> {
+    let failures = &access.failures;
     let settings = &state.settings;
     if let Some(bearer) = req
         .headers()
@@ -119,16 +96,11 @@ fn is_signed_in(
         tracing::warn!(%ip, "failed instructor sign-in with a bearer token");
         return Ok(false);
     }
-    let (Some(signer), Some(cookie)) = (signer(settings), req.cookie(COOKIE)) else {
-        return Ok(false);
-    };
-    Ok(signer
-        .unsign(
-            cookie.value(),
-            Some(SIGN_IN_SECONDS),
-            state.clock.now().timestamp(),
-        )
-        .is_ok_and(|value| value == "instructor"))
+    Ok(req.cookie(COOKIE).is_some_and(|cookie| {
+        access
+            .sign_ins
+            .is_signed_in(settings, cookie.value(), state.clock.now().timestamp())
+    }))
 }
 
 fn client_ip(req: &HttpRequest) -> IpAddr {
@@ -142,14 +114,15 @@ fn same_origin(req: &HttpRequest) -> bool {
     foreign_origin(req).is_none()
 }
 
-/// The request's `Origin` and this site's own, when they differ.
+/// The request's `Origin` and this site's own, when they differ. This site's own is the
+/// request's `Host` and the connection's scheme, or what a trusted proxy says of them
+/// ([`forwarded::trusted`]).
 fn foreign_origin(req: &HttpRequest) -> Option<(String, String)> {
     let origin = req
         .headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())?;
-    let info = req.connection_info();
-    let here = format!("{}://{}", info.scheme(), info.host());
+    let here = forwarded::request_address(req).origin();
     (origin != here).then(|| (origin.to_owned(), here))
 }
 
@@ -224,9 +197,9 @@ async fn dashboard(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
-    failures: web::Data<FailureLimiter>,
+    access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if is_signed_in(&req, &state, &failures)? {
+    if is_signed_in(&req, &state, &access)? {
         return render_dashboard(&req, &state, &renderer, None).await;
     }
     if wants_json(&req) {
@@ -250,16 +223,18 @@ async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
-    limiter: web::Data<FailureLimiter>,
+    access: web::Data<Access>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    let limiter = &access.failures;
     let ip = client_ip(&req);
     if limiter.is_blocked(ip) {
         return Err(AppError::TooManyAttempts);
     }
     // Not a wrong token, so not counted as one: a page of another site could otherwise use
     // up the instructor's attempts. Said as it is, since behind a proxy that serves https
-    // without telling (X-Forwarded-Proto) the instructor's own form arrives this way.
+    // without telling (X-Forwarded-Proto), or that is not trusted to tell, the instructor's own
+    // form arrives this way.
     if let Some((origin, here)) = foreign_origin(&req) {
         tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
         return Err(from_another_origin("sign-in", &origin, &here));
@@ -275,9 +250,11 @@ async fn login(
             .content_type(HTML_CONTENT_TYPE)
             .body(body));
     }
-    let signer = signer(&state.settings)
+    let value = access
+        .sign_ins
+        .sign_in(&state.settings, state.clock.now().timestamp())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot draw a sign-in number: {e}")))?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("instructor token vanished")))?;
-    let value = signer.sign("instructor", state.clock.now().timestamp());
     let cookie = format!(
         "{COOKIE}={value}; HttpOnly; Max-Age={SIGN_IN_SECONDS}; Path=/instructor/; SameSite=Strict{}",
         secure_attribute(&state.settings)
@@ -294,16 +271,29 @@ async fn login(
 /// The refusal of a form posted from another site: what came from where, and what to do.
 fn from_another_origin(what: &str, origin: &str, here: &str) -> AppError {
     AppError::Forbidden(format!(
-        "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy that serves https, have the proxy send X-Forwarded-Proto (or Forwarded), so that sessionlab knows its address."
+        "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy (one that serves https, or under another host name), have the proxy set X-Forwarded-Proto and X-Forwarded-Host (or Forwarded) and start sessionlab with [server] trust_forwarded_headers = true (APP__SERVER__TRUST_FORWARDED_HEADERS=true), so that sessionlab believes them and knows its address."
     ))
 }
 
-/// Signs out. A sign-out posted by another site is refused, as Django's `LogoutView` (POST
-/// only, CSRF-protected) refuses it: any page could otherwise sign the instructor out.
-async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Signs out: the sign-in ends on the server, so a copy of its cookie opens nothing after it,
+/// and the browser is told to drop the cookie. A sign-out posted by another site is refused,
+/// as Django's `LogoutView` (POST only, CSRF-protected) refuses it: any page could otherwise
+/// sign the instructor out.
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    access: web::Data<Access>,
+) -> Result<HttpResponse, AppError> {
     if let Some((origin, here)) = foreign_origin(&req) {
         tracing::warn!(ip = %client_ip(&req), %origin, %here, "instructor sign-out from another origin refused");
         return Err(from_another_origin("sign-out", &origin, &here));
+    }
+    if let Some(cookie) = req.cookie(COOKIE) {
+        access.sign_ins.sign_out(
+            &state.settings,
+            cookie.value(),
+            state.clock.now().timestamp(),
+        );
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/instructor/"))
@@ -332,9 +322,9 @@ async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
-    failures: web::Data<FailureLimiter>,
+    access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_signed_in(&req, &state, &failures)? || !same_origin(&req) {
+    if !is_signed_in(&req, &state, &access)? || !same_origin(&req) {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
         ));

@@ -20,6 +20,8 @@ pub mod commands;
 pub mod config;
 /// The one error type, its status codes and what the visitor is told.
 pub mod error;
+/// Which address a request was sent to, and whether a proxy's `X-Forwarded-*` say it.
+pub mod forwarded;
 /// The session inspector on every lesson page: cookies in, cookie out, the stored record.
 pub mod inspector;
 /// `/instructor/`: profile, effective settings, live sessions, clearing expired ones.

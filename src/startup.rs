@@ -340,7 +340,7 @@ impl Application {
             clock,
         });
         let access_log = access_log_enabled();
-        let instructor_failures = web::Data::new(crate::instructor::FailureLimiter::default());
+        let instructor_access = web::Data::new(crate::instructor::Access::new()?);
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(BodyDeadline)
@@ -364,7 +364,7 @@ impl Application {
                     routes::static_file,
                 )));
             if state.settings.instructor.enabled {
-                app = app.service(crate::instructor::scope(instructor_failures.clone()));
+                app = app.service(crate::instructor::scope(instructor_access.clone()));
             }
             for context in &lesson_contexts {
                 app = app.service(lessons::scope(context.clone()));

@@ -368,3 +368,163 @@ async fn a_sign_out_from_another_origin_is_refused_and_keeps_the_instructor_sign
             .contains("Max-Age=0")
     );
 }
+
+#[actix_web::test]
+async fn a_sign_in_whose_forwarded_headers_name_its_own_origin_is_refused() {
+    // Arrange: no proxy in front (the default), so the headers come from the client.
+    let app = spawn_app_with(&enabled()).await;
+    let forged = |headers: &'static [(&'static str, &'static str)]| {
+        let mut req = app
+            .client
+            .post(format!("{}/instructor/login/", app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", "https://evil.example")
+            .body(format!("token={TOKEN}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send()
+    };
+
+    for headers in [
+        &[
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "evil.example"),
+        ][..],
+        &[("Forwarded", "proto=https;host=evil.example")][..],
+    ] {
+        // Act: another site's page posts the sign-in, its headers saying this site is that one.
+        let res = forged(headers).await.unwrap();
+
+        // Assert: refused as from another origin, this site's own named from its Host.
+        assert_eq!(res.status(), 403, "{headers:?}");
+        assert!(res.headers().get("set-cookie").is_none(), "{headers:?}");
+        let body = res.text().await.unwrap();
+        let own = app.address.replace('/', "&#x2F;");
+        assert!(
+            body.contains(&format!("not from this site ({own})")),
+            "{headers:?}: {body}"
+        );
+        assert!(body.contains("trust_forwarded_headers"), "{body}");
+    }
+}
+
+/// Signs in with the form: the `name=value` of the sign-in cookie.
+async fn sign_in_cookie(app: &TestApp) -> String {
+    let res = post_form(app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    assert_eq!(res.status(), 303);
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// `GET /instructor/` with `cookie`, on a connection of its own: the status and the body.
+async fn dashboard_with(app: &TestApp, cookie: &str, accept: &str) -> (u16, String) {
+    let request = format!(
+        "GET /instructor/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\n\
+         Cookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
+    let res = common::raw_request(&app.address, request.as_bytes())
+        .await
+        .unwrap();
+    (res.status, res.text())
+}
+
+#[actix_web::test]
+async fn a_copy_of_the_cookie_opens_nothing_after_sign_out_on_any_worker() {
+    // Arrange: two workers (the tests' setting); a signed-in instructor, and a copy of the
+    // cookie taken while signed in (a shared computer, a proxy's log).
+    let app = spawn_app_with(&enabled()).await;
+    let copy = sign_in_cookie(&app).await;
+    let other_browser = sign_in_cookie(&app).await;
+    for _ in 0..4 {
+        let (status, body) = dashboard_with(&app, &copy, "text/html").await;
+        assert_eq!(status, 200);
+        assert!(body.contains("Active profile"), "signed in: {body}");
+    }
+
+    // Act
+    let sign_out = post_form(&app, "/instructor/logout/", "", Some(&copy)).await;
+    assert_eq!(sign_out.status(), 303);
+
+    // Assert: on connections of their own, spread over both workers, the copy gets the
+    // sign-in page (and a 401 as JSON); another browser's sign-in goes on.
+    for _ in 0..4 {
+        let (status, body) = dashboard_with(&app, &copy, "text/html").await;
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("Instructor token") && !body.contains("Active profile"),
+            "signed out: {body}"
+        );
+        let (status, _) = dashboard_with(&app, &copy, "application/json").await;
+        assert_eq!(status, 401);
+        let clear = post_form(&app, "/instructor/clear-expired/", "", Some(&copy)).await;
+        assert_eq!(clear.status(), 401);
+    }
+    let (status, body) = dashboard_with(&app, &other_browser, "text/html").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Active profile"), "{body}");
+}
+
+#[actix_web::test]
+async fn a_sign_in_does_not_outlive_its_server() {
+    // Arrange: a sign-in on one server, and another started with the same settings (the
+    // same secret key and token), as after a restart.
+    let before = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&before).await;
+    let after = spawn_app_with(&enabled()).await;
+    assert_eq!(
+        before.settings.secret_key.expose(),
+        after.settings.secret_key.expose()
+    );
+
+    // Act
+    let (status, body) = dashboard_with(&after, &cookie, "text/html").await;
+
+    // Assert: the sign-in page, as for a cookie signed out before the restart.
+    assert_eq!(status, 200);
+    assert!(body.contains("Instructor token"), "{body}");
+    assert_eq!(dashboard_with(&before, &cookie, "text/html").await.0, 200);
+}
+
+#[actix_web::test]
+async fn no_answer_of_the_instructors_pages_may_be_cached() {
+    // Arrange: Django's `never_cache`, as its admin and login views send it.
+    const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+
+    // Act
+    let sign_in = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
+    let login_page = app.get("/instructor/", None).await;
+    let dashboard = app.get("/instructor/", Some(&cookie)).await;
+    let json = app
+        .client
+        .get(format!("{}/instructor/", app.address))
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let wrong = post_form(&app, "/instructor/login/", "token=guess-guess-guess", None).await;
+
+    // Assert
+    assert!(dashboard.body.contains("Active profile"));
+    for (what, status, headers) in [
+        ("sign-in", sign_in.status().as_u16(), sign_in.headers()),
+        ("login page", login_page.status, &login_page.headers),
+        ("dashboard", dashboard.status, &dashboard.headers),
+        ("dashboard as JSON", json.status().as_u16(), json.headers()),
+        ("wrong token", wrong.status().as_u16(), wrong.headers()),
+    ] {
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            Some(NEVER_CACHE),
+            "{what} ({status})"
+        );
+    }
+}

@@ -201,3 +201,59 @@ async fn a_cookie_that_is_no_session_key_is_logged_without_its_value() {
         lines[0]
     );
 }
+
+/// A playground `set` with a well-formed token in both the `csrftoken` cookie and the form,
+/// sent with `headers`, as JSON: the status and the error's message.
+async fn playground_set_with(app: &common::TestApp, headers: &[(&str, &str)]) -> (u16, String) {
+    const TOKEN: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
+    let mut req = app
+        .client
+        .post(format!("{}/playground/set/", app.address))
+        .header("Accept", "application/json")
+        .header("Cookie", format!("csrftoken={TOKEN}"))
+        .form(&[("key", "a"), ("value", "1"), ("csrfmiddlewaretoken", TOKEN)]);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    (status, message.to_owned())
+}
+
+#[actix_web::test]
+async fn forwarded_headers_from_a_client_do_not_make_another_site_this_one() {
+    // Arrange: no proxy in front (the default), so X-Forwarded-* and Forwarded come from the
+    // client; the site's own Origin passes.
+    let app = spawn_app().await;
+    let own_origin = app.address.clone();
+    assert_eq!(
+        playground_set_with(&app, &[("Origin", &own_origin)])
+            .await
+            .0,
+        200
+    );
+
+    for forged in [
+        vec![
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "evil.example"),
+        ],
+        vec![("Forwarded", "proto=https;host=evil.example")],
+    ] {
+        // Act: a POST from https://evil.example whose headers say this site is that one.
+        let mut headers = forged.clone();
+        headers.push(("Origin", "https://evil.example"));
+        let (status, error) = playground_set_with(&app, &headers).await;
+
+        // Assert: refused as Django refuses it when it trusts neither header.
+        assert_eq!(status, 403, "{forged:?}: {error}");
+        assert!(
+            error.starts_with(
+                "CSRF verification failed. Request aborted. Reason: Origin checking failed - https://evil.example does not match any trusted origins."
+            ),
+            "{forged:?}: {error}"
+        );
+    }
+}

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
+use crate::forwarded;
 use crate::session::cookie::request_cookie;
 use crate::session::expiry::{add_seconds, http_date};
 
@@ -179,7 +180,7 @@ impl Rejection {
     /// What the visitor can make of it.
     fn advice(&self) -> String {
         match self {
-            Rejection::BadOrigin(_) | Rejection::BadReferer(_) => "The form was submitted from another site, and Django accepts a POST only from a page of its own site: this is the attack CSRF protection exists to stop.".to_owned(),
+            Rejection::BadOrigin(_) | Rejection::BadReferer(_) => "The form was submitted from another site, and Django accepts a POST only from a page of its own site: this is the attack CSRF protection exists to stop. If it is this site's own page, reached through a reverse proxy (https, or another host name), the proxy must set X-Forwarded-Proto and X-Forwarded-Host (or Forwarded) and sessionlab must be started with [server] trust_forwarded_headers = true, as Django needs SECURE_PROXY_SSL_HEADER and USE_X_FORWARDED_HOST.".to_owned(),
             Rejection::NoReferer | Rejection::MalformedReferer | Rejection::InsecureReferer => "Over HTTPS Django also requires a Referer from this site when the browser sends no Origin; check that your browser or an extension does not strip it.".to_owned(),
             Rejection::NoCookie | Rejection::BadCookie(_) => format!("The browser did not send a usable {COOKIE_NAME} cookie. Open /playground/ again (the page sets the cookie) and make sure cookies are allowed for this site."),
             Rejection::TokenMissing => format!("The POST carried neither a {FORM_FIELD} field (what {{% csrf_token %}} writes into a Django form) nor an {HEADER_NAME} header."),
@@ -217,17 +218,28 @@ pub struct CsrfInput {
 }
 
 impl CsrfInput {
-    /// Gathers the input of the check from `req` and its form field.
+    /// Gathers the input of the check from `req` and its form field. This site's origin is
+    /// the request's `Host` and the connection's scheme; `Forwarded` and `X-Forwarded-*` count
+    /// only where the server trusts them ([`forwarded::trusted`]), as Django's check reads
+    /// `request.get_host()` and `request.is_secure()`.
     pub fn from_request(req: &HttpRequest, form_token: Option<&str>) -> CsrfInput {
-        let info = req.connection_info();
+        Self::addressed_to(req, &forwarded::request_address(req), form_token)
+    }
+
+    /// Gathers the input of the check from `req`, sent to `address`, and its form field.
+    pub fn addressed_to(
+        req: &HttpRequest,
+        address: &forwarded::Address,
+        form_token: Option<&str>,
+    ) -> CsrfInput {
         let header = |name: &str| {
             req.headers()
                 .get(name)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         CsrfInput {
-            own_origin: format!("{}://{}", info.scheme(), info.host()),
-            secure: info.scheme() == "https",
+            own_origin: address.origin(),
+            secure: address.is_secure(),
             origin: header(ORIGIN.as_str()),
             referer: header(REFERER.as_str()),
             cookie: request_cookie(req.headers(), COOKIE_NAME),
@@ -524,6 +536,57 @@ mod tests {
         assert_eq!(input.header_token.as_deref(), Some(TOKEN));
         assert_eq!(check(&req, None), Ok(()));
         assert!(check(&req, Some("x")).is_err(), "the form field wins");
+    }
+
+    /// A POST from `origin` carrying the token, whose `X-Forwarded-*` say this site is
+    /// `https://evil.example`.
+    fn forwarded_post(origin: &str) -> HttpRequest {
+        TestRequest::post()
+            .uri("/playground/set/")
+            .insert_header(("Host", "127.0.0.1:8000"))
+            .insert_header(("Origin", origin.to_owned()))
+            .insert_header(("X-Forwarded-Proto", "https"))
+            .insert_header(("X-Forwarded-Host", "evil.example"))
+            .insert_header(("Cookie", format!("csrftoken={TOKEN}")))
+            .to_http_request()
+    }
+
+    #[test]
+    fn untrusted_forwarded_headers_do_not_change_this_sites_origin() {
+        // Arrange
+        let req = forwarded_post("https://evil.example");
+
+        // Act
+        let input = CsrfInput::from_request(&req, Some(TOKEN));
+
+        // Assert: this site is its Host over the connection's scheme, as Django's default.
+        assert_eq!(input.own_origin, "http://127.0.0.1:8000");
+        assert!(!input.secure);
+        assert_eq!(
+            check(&req, Some(TOKEN)),
+            Err(Rejection::BadOrigin("https://evil.example".into()))
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxys_headers_are_this_sites_origin() {
+        // Arrange: behind a proxy that serves https://evil.example and is trusted to say so.
+        let req = forwarded_post("https://evil.example");
+        let address = forwarded::address(&req, true);
+
+        // Act
+        let input = CsrfInput::addressed_to(&req, &address, Some(TOKEN));
+
+        // Assert
+        assert_eq!(input.own_origin, "https://evil.example");
+        assert!(input.secure);
+        assert_eq!(input.verify(), Ok(()));
+        let plain = CsrfInput::addressed_to(
+            &forwarded_post("http://127.0.0.1:8000"),
+            &address,
+            Some(TOKEN),
+        );
+        assert!(matches!(plain.verify(), Err(Rejection::BadOrigin(_))));
     }
 
     #[test]
