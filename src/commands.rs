@@ -182,6 +182,7 @@ mod tests {
             host: host.into(),
             port,
             workers: None,
+            trust_forwarded_headers: false,
         }
     }
 

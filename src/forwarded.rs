@@ -16,9 +16,7 @@ use crate::startup::AppState;
 /// together), false unless a reverse proxy in front sets them. This is the one place the
 /// decision is read.
 pub fn trusted(settings: &Settings) -> bool {
-    // `[server] trust_forwarded_headers` is not a setting yet: never trusted.
-    let _ = settings;
-    false
+    settings.server.trust_forwarded_headers
 }
 
 /// A request's scheme and host, as a browser writes them in an `Origin`.

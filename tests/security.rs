@@ -257,3 +257,32 @@ async fn forwarded_headers_from_a_client_do_not_make_another_site_this_one() {
         );
     }
 }
+
+#[actix_web::test]
+async fn behind_a_proxy_said_to_set_them_the_forwarded_headers_name_this_site() {
+    // Arrange: `[server] trust_forwarded_headers = true`, as behind a reverse proxy that serves
+    // https://lessons.example and sets the headers itself.
+    let app = common::spawn_app_with(&[("APP__SERVER__TRUST_FORWARDED_HEADERS", "true")]).await;
+    let proxy_origin = [("Origin", "https://lessons.example")];
+
+    for forwarded in [
+        vec![
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "lessons.example"),
+        ],
+        vec![("Forwarded", "proto=https;host=lessons.example")],
+    ] {
+        // Act: the proxied site's own form.
+        let mut headers = forwarded.clone();
+        headers.extend(proxy_origin);
+        let (status, error) = playground_set_with(&app, &headers).await;
+
+        // Assert: the site's address is the proxy's, as Django's with SECURE_PROXY_SSL_HEADER
+        // and USE_X_FORWARDED_HOST.
+        assert_eq!(status, 200, "{forwarded:?}: {error}");
+    }
+
+    // The same Origin without the proxy's headers is another site.
+    let (status, error) = playground_set_with(&app, &proxy_origin).await;
+    assert_eq!(status, 403, "{error}");
+}

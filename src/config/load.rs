@@ -81,6 +81,7 @@ impl Settings {
                 .port
                 .ok_or_else(|| invalid(not_set("server.port", PORT_ALLOWED)))?,
             workers: raw_server.workers,
+            trust_forwarded_headers: raw_server.trust_forwarded_headers.unwrap_or(false),
         };
         let raw_database = raw.database.unwrap_or_default();
         let database = DatabaseSettings {

@@ -15,6 +15,10 @@ pub struct ServerSettings {
     pub port: u16,
     /// Worker threads; absent means one per core.
     pub workers: Option<usize>,
+    /// Whether `Forwarded`, `X-Forwarded-Proto` and `X-Forwarded-Host` are believed (Django's
+    /// `SECURE_PROXY_SSL_HEADER` and `USE_X_FORWARDED_HOST` together): only behind a reverse
+    /// proxy that sets them, replacing what clients send. False by default, as in Django.
+    pub trust_forwarded_headers: bool,
 }
 
 impl ServerSettings {
@@ -53,7 +57,7 @@ pub(super) const PORT_ALLOWED: &str = "a port number from 0 to 65535 (0: any fre
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a table [server] with keys host, port, workers"
+    expecting = "a table [server] with keys host, port, workers, trust_forwarded_headers"
 )]
 pub(super) struct RawServer {
     pub(super) host: Option<String>,
@@ -61,6 +65,7 @@ pub(super) struct RawServer {
     pub(super) port: Option<u16>,
     #[serde(default, deserialize_with = "count")]
     pub(super) workers: Option<usize>,
+    pub(super) trust_forwarded_headers: Option<bool>,
 }
 
 fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
@@ -89,6 +94,7 @@ mod tests {
             host: host.into(),
             port: 8000,
             workers: None,
+            trust_forwarded_headers: false,
         };
 
         assert_eq!(server("127.0.0.1").address(), "127.0.0.1:8000");
