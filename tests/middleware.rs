@@ -1,6 +1,7 @@
 //! Django's `SessionMiddleware.process_response` rules that no lesson view exercises, checked
-//! on the middleware itself with purpose-built views: 5xx never saves, a session deleted
-//! meanwhile is a 400, `cycle_key`, corrupted data, and a stale key that is cleared.
+//! on the middleware itself with purpose-built views: 5xx never saves (but still deletes a
+//! cookie that names no session), a session deleted meanwhile is a 400, `cycle_key`,
+//! corrupted data, and a stale key that is cleared.
 
 mod common;
 
@@ -85,6 +86,55 @@ async fn a_server_error_saves_nothing_and_sets_no_cookie() {
     .await;
     assert!(cookie_key(&res).is_some(), "499 saves normally");
     assert_eq!(count_rows(&f.store).await, Some(1));
+}
+
+#[actix_web::test]
+async fn a_server_error_still_deletes_a_cookie_that_names_no_session() {
+    // Django's process_response takes the deletion branch before it looks at the status:
+    // only the save waits for a status under 500.
+    let f = fixture().await;
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(f.engine.clone()))
+            .route(
+                "/fail/",
+                web::get().to(|| async { HttpResponse::InternalServerError().finish() }),
+            )
+            .route(
+                "/flush-and-fail/",
+                web::get().to(|session: Session| async move {
+                    session.flush().await.unwrap();
+                    HttpResponse::ServiceUnavailable().finish()
+                }),
+            ),
+    )
+    .await;
+    let deletion =
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax";
+    for (uri, cookie) in [
+        ("/fail/", "sessionid=abc".to_owned()),
+        (
+            "/flush-and-fail/",
+            "sessionid=aaaaaaaabbbbbbbbccccccccdddddddd".to_owned(),
+        ),
+    ] {
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("Cookie", cookie))
+                .to_request(),
+        )
+        .await;
+        assert!(res.status().is_server_error(), "{uri}");
+        let cookies: Vec<&str> = res
+            .headers()
+            .get_all(SET_COOKIE)
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, vec![deletion], "{uri}");
+        assert_eq!(res.headers().get(VARY).unwrap(), "Cookie", "{uri}");
+    }
 }
 
 #[actix_web::test]
