@@ -266,6 +266,70 @@ async fn clearing_a_session_whose_key_is_stale_creates_a_fresh_one_instead_of_fa
 }
 
 #[actix_web::test]
+async fn clearing_an_expired_session_drops_its_key_instead_of_reviving_it() {
+    // Django's clear() does not load, so the key of an expired row stays and the save after it
+    // updates that row: the dead key comes back with `{}` and a fresh cookie (the cache engine
+    // finds no entry and answers 400). sessionlab's clear() loads first, as every other method
+    // does (docs/ARCHITECTURE.md): the dead key is dropped, and the cookie that named it is
+    // deleted.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::test_settings(dir.path(), &[]);
+    let store = AnyStore::Db(DbStore::connect(&settings).await.unwrap());
+    let clock = Arc::new(FakeClock::at_wall_clock());
+    let mut session_settings = SessionSettings::django_defaults("/");
+    session_settings.cookie_age = 60;
+    let engine = Arc::new(SessionEngine {
+        settings: session_settings,
+        backend: SessionBackend::Store(store.clone()),
+        clock: clock.clone(),
+    });
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(engine))
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("name", "Sonam");
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/clear/",
+                web::get().to(|session: Session| async move {
+                    session.clear();
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let key = cookie_key(
+        &test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await,
+    )
+    .unwrap();
+    clock.advance(chrono::TimeDelta::seconds(61));
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/clear/")
+            .insert_header(("Cookie", format!("sessionid={key}")))
+            .to_request(),
+    )
+    .await;
+
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers().get(SET_COOKIE).unwrap(),
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax"
+    );
+    let now = sessionlab::session::Clock::now(clock.as_ref());
+    assert!(
+        store.load(&key, now).await.unwrap().is_none(),
+        "the expired session stays dead"
+    );
+}
+
+#[actix_web::test]
 async fn a_key_error_is_seen_by_the_view_and_changes_nothing() {
     let f = fixture().await;
     let app = test::init_service(
