@@ -351,3 +351,32 @@ async fn cached_db_survives_a_cache_wipe() {
     );
     assert_eq!(redis.keys().len(), 1, "and the cache was refilled");
 }
+
+#[actix_web::test]
+async fn a_session_file_is_named_by_the_cookie_name_then_the_key() {
+    // Django's file engine has no prefix setting of its own: the file is
+    // `SESSION_FILE_PATH/<SESSION_COOKIE_NAME><key>`, holding the encoded data.
+    let (app, _engine) = spawn("file").await;
+    let settings_key = app
+        .get_json("/settings/set/", None)
+        .await
+        .cookie_value("sessionname")
+        .unwrap();
+    let basic_key = app.new_session("/basic/set/").await;
+
+    let files = app.data_dir.path().join("files");
+    let mut names: Vec<String> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            format!("sessionid{basic_key}"),
+            format!("sessionname{settings_key}")
+        ]
+    );
+    let text = std::fs::read_to_string(files.join(format!("sessionid{basic_key}"))).unwrap();
+    assert_eq!(text.split(':').count(), 3, "signed data: {text}");
+}
