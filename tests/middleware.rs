@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{SET_COOKIE, VARY};
 use actix_web::{App, HttpResponse, test, web};
 use sessionlab::config::SessionSettings;
-use sessionlab::session::store::{AnyStore, DbStore};
+use sessionlab::session::store::{AnyStore, DbStore, MemoryStore};
 use sessionlab::session::{
     FakeClock, Session, SessionBackend, SessionEngine, SessionMiddleware, SignedCookies, Store,
 };
@@ -140,10 +140,35 @@ async fn a_server_error_still_deletes_a_cookie_that_names_no_session() {
 #[actix_web::test]
 async fn a_session_deleted_while_the_request_runs_is_a_400() {
     let f = fixture().await;
-    let store = f.store.clone();
+    deleted_while_the_request_runs(&f.store, f.engine.clone()).await;
+    assert_eq!(
+        count_rows(&f.store).await,
+        Some(0),
+        "the deleted session stays deleted"
+    );
+}
+
+#[actix_web::test]
+async fn a_cache_session_deleted_while_the_request_runs_is_a_400() {
+    // Django's cache engine: the update finds no entry (`UpdateError`), as the db engine's
+    // finds no row.
+    let store = AnyStore::Memory(MemoryStore::new(1 << 20));
+    let engine = Arc::new(SessionEngine {
+        settings: SessionSettings::django_defaults("/"),
+        backend: SessionBackend::Store(store.clone()),
+        clock: Arc::new(FakeClock::at_wall_clock()),
+    });
+    deleted_while_the_request_runs(&store, engine).await;
+}
+
+/// Django's `SessionInterrupted`: another request deletes the session while this one, which
+/// then writes to it, is still running. The answer is a 400 with no cookie, and the session
+/// stays deleted.
+async fn deleted_while_the_request_runs(store: &AnyStore, engine: Arc<SessionEngine>) {
+    let deleting = store.clone();
     let app = test::init_service(
         App::new()
-            .wrap(SessionMiddleware::new(f.engine.clone()))
+            .wrap(SessionMiddleware::new(engine))
             .route(
                 "/set/",
                 web::get().to(|session: Session| async move {
@@ -154,7 +179,7 @@ async fn a_session_deleted_while_the_request_runs_is_a_400() {
             .route(
                 "/race/",
                 web::get().to(move |session: Session| {
-                    let store = store.clone();
+                    let store = deleting.clone();
                     async move {
                         // Another request logs out while this one is still working.
                         let key = session.session_key().unwrap();
@@ -178,9 +203,12 @@ async fn a_session_deleted_while_the_request_runs_is_a_400() {
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get(SET_COOKIE).is_none());
-    assert_eq!(
-        count_rows(&f.store).await,
-        Some(0),
+    assert!(
+        store
+            .load(&key, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_none(),
         "the deleted session stays deleted"
     );
 }
