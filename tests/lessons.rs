@@ -835,3 +835,36 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
     let index = committed.get("/", None).await;
     assert!(!index.body.contains("class=\"notice\""), "{}", index.body);
 }
+
+#[actix_web::test]
+async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps_no_store() {
+    // Arrange: the dict and timeout lessons on signed_cookies, where the session is the cookie.
+    let app = spawn_app_with(&[
+        ("APP__LESSONS__DICT__ENGINE", "signed_cookies"),
+        ("APP__LESSONS__TIMEOUT__ENGINE", "signed_cookies"),
+    ])
+    .await;
+    for (lesson, end) in [("dict", "flush"), ("timeout", "del")] {
+        let mut browser = Browser::new(&app);
+        browser.get(&format!("/{lesson}/set/")).await;
+        let copy = browser.jar.header_for(&format!("/{lesson}/")).unwrap();
+
+        // Act
+        let page = browser.get(&format!("/{lesson}/{end}/")).await;
+        let replayed = app
+            .get_json(&format!("/{lesson}/get/"), Some(&copy))
+            .await
+            .json();
+
+        // Assert: the page says what the replay shows.
+        assert!(page.set_cookie().contains("Max-Age=0"), "{lesson}");
+        assert!(
+            page.body.contains("a copy of the old cookie kept")
+                && !page.body.contains("can never be used again")
+                && !page.body.contains("deleted it from the store"),
+            "{lesson}: {}",
+            page.body
+        );
+        assert_eq!(replayed["context"]["name"], "Sonam", "{lesson}");
+    }
+}
