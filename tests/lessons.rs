@@ -868,3 +868,37 @@ async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps
         assert_eq!(replayed["context"]["name"], "Sonam", "{lesson}");
     }
 }
+
+#[actix_web::test]
+async fn pages_that_speak_of_the_session_key_say_the_cookie_is_the_data_on_signed_cookies() {
+    // Arrange: program 1 on signed_cookies, program 2 on the database.
+    let app = spawn_app_with(&[("APP__LESSONS__BASIC__ENGINE", "signed_cookies")]).await;
+    let mut signed = Browser::new(&app);
+    let mut stored = Browser::new(&app);
+
+    // Act
+    let signed_set = signed.get("/basic/set/").await;
+    let signed_del = signed.get("/basic/del/").await;
+    let stored_set = stored.get("/dict/set/").await;
+    let stored_del = stored.get("/dict/del/").await;
+
+    // Assert: on signed cookies the cookie holds the data and changes with it; on the
+    // database it holds the key, which an emptied session keeps.
+    assert!(signed_set.body.contains("the signed session data itself"));
+    assert_ne!(
+        signed_set.cookie_value("sessionid"),
+        signed_del.cookie_value("sessionid")
+    );
+    assert!(
+        !signed_del.body.contains("The session key stays"),
+        "{}",
+        signed_del.body
+    );
+    assert!(signed_del.body.contains("sends a new cookie"));
+    assert!(stored_set.body.contains("header with the session key."));
+    assert_eq!(
+        stored_set.cookie_value("sessionid"),
+        stored_del.cookie_value("sessionid")
+    );
+    assert!(stored_del.body.contains("The session key stays"));
+}
