@@ -358,6 +358,80 @@ async fn clearing_an_expired_session_drops_its_key_instead_of_reviving_it() {
 }
 
 #[actix_web::test]
+async fn modified_alone_saves_only_a_session_there_is() {
+    // Django (h) and (h′): `request.session.modified = True` in a view that never reads the
+    // session. Without a cookie the session is empty: nothing is saved, and nothing accessed
+    // it, so there is no Vary either. With a live session's cookie it is saved again under its
+    // key. With a key that names no session, the save's load drops the key and creates a new,
+    // empty session.
+    let f = fixture().await;
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(f.engine.clone()))
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("name", "Sonam");
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/touch/",
+                web::get().to(|session: Session| async move {
+                    session.set_modified(true);
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let touch = |cookie: Option<String>| {
+        let mut req = test::TestRequest::get().uri("/touch/");
+        if let Some(cookie) = cookie {
+            req = req.insert_header(("Cookie", cookie));
+        }
+        req.to_request()
+    };
+
+    let res = test::call_service(&app, touch(None)).await;
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "no session, no cookie"
+    );
+    assert!(res.headers().get(VARY).is_none(), "nothing accessed it");
+    assert_eq!(count_rows(&f.store).await, Some(0));
+
+    let key = cookie_key(
+        &test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await,
+    )
+    .unwrap();
+    let res = test::call_service(&app, touch(Some(format!("sessionid={key}")))).await;
+    assert_eq!(
+        cookie_key(&res).as_deref(),
+        Some(key.as_str()),
+        "saved again"
+    );
+    assert!(
+        res.headers()
+            .get(SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("; Max-Age=1209600; ")
+    );
+    assert_eq!(res.headers().get(VARY).unwrap(), "Cookie");
+
+    let unknown = "aaaaaaaabbbbbbbbccccccccdddddddd";
+    let res = test::call_service(&app, touch(Some(format!("sessionid={unknown}")))).await;
+    let fresh = cookie_key(&res).expect("a new session");
+    assert!(common::is_generated_key(&fresh) && fresh != unknown && fresh != key);
+    assert_eq!(res.headers().get(VARY).unwrap(), "Cookie");
+    let now = chrono::Utc::now();
+    let saved = f.store.load(&fresh, now).await.unwrap().expect("saved");
+    assert!(saved.data.is_empty(), "an empty session: {:?}", saved.data);
+    assert!(f.store.load(unknown, now).await.unwrap().is_none());
+}
+
+#[actix_web::test]
 async fn a_key_error_is_seen_by_the_view_and_changes_nothing() {
     let f = fixture().await;
     let app = test::init_service(
