@@ -929,6 +929,21 @@ const PLAYGROUND_FLOWS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "playground: test_cookie_worked() is the value 'worked' under 'testcookie'",
+        lesson: "playground",
+        engine: "db",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "testcookie"), ("value", "\"worked\"")]),
+            Click(""),
+            Post("set/", &[("key", "testcookie"), ("value", "\"Worked\"")]),
+            Post("set/", &[("key", "testcookie"), ("value", "true")]),
+            Post("set/", &[("key", "testcookie"), ("value", "[\"worked\"]")]),
+            Post("pop/", &[("key", "testcookie"), ("default", "")]),
+        ],
+    },
+    Scenario {
         name: "playground: cycle_key and flush",
         lesson: "playground",
         engine: "db",
