@@ -1023,6 +1023,49 @@ const PLAYGROUND_FLOWS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "playground: signed_cookies signs the bytes of Python's json.dumps, compressed when shorter",
+        lesson: "playground",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "k0"), ("value", "1e-9")]),
+            Post("set/", &[("key", "k1"), ("value", "1e16")]),
+            Post("set/", &[("key", "k2"), ("value", "-0.0")]),
+            Post("set/", &[("key", "k3"), ("value", "100.0")]),
+            Post("set/", &[("key", "k4"), ("value", "12345678901234567")]),
+            Post(
+                "set/",
+                &[("key", "k5"), ("value", "\"\\u00e9\\ud83d\\ude00\"")],
+            ),
+            Post(
+                "set/",
+                &[
+                    ("key", "k6"),
+                    ("value", "\"\\u0000\\u001f\\u007f</script>&\""),
+                ],
+            ),
+            Post(
+                "set/",
+                &[
+                    ("key", "k7"),
+                    ("value", "{\"b\": [true, false, null], \"a\": {\"\": 1}}"),
+                ],
+            ),
+            Post(
+                "set/",
+                &[
+                    ("key", "k8"),
+                    (
+                        "value",
+                        "\"abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab\"",
+                    ),
+                ],
+            ),
+            Click(""),
+        ],
+    },
+    Scenario {
         name: "playground: cache, a forged key, set, cycle_key, delete the last key, flush",
         lesson: "playground",
         engine: "cache",
