@@ -902,3 +902,31 @@ async fn pages_that_speak_of_the_session_key_say_the_cookie_is_the_data_on_signe
     );
     assert!(stored_del.body.contains("The session key stays"));
 }
+
+#[actix_web::test]
+async fn flush_ends_only_the_visitors_own_session_as_the_dict_lesson_says() {
+    // Arrange: two visitors of the dict lesson.
+    let app = spawn_app().await;
+    let mut one = Browser::new(&app);
+    let mut other = Browser::new(&app);
+    one.get_json("/dict/set/").await;
+    other.get_json("/dict/set/").await;
+
+    // Act
+    let flushed = one.get_json("/dict/flush/").await;
+
+    // Assert: the first visitor's session is gone, the other's is not.
+    assert!(flushed.set_cookie().contains("Max-Age=0"));
+    assert_eq!(app.rows().await.len(), 1);
+    let others = other.get_json("/dict/get/").await.json();
+    assert_eq!(others["context"]["name"], "Sonam");
+    let page = app.get("/dict/", None).await;
+    assert!(
+        page.body
+            .contains("<strong>this visitor&#x27;s</strong> session")
+            || page
+                .body
+                .contains("<strong>this visitor's</strong> session"),
+        "the lesson says whose session flush() removes"
+    );
+}
