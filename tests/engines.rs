@@ -1,5 +1,5 @@
 //! One acceptance suite of lesson flows (set/get/order/expiry/flush/test cookie/sliding/
-//! no fixation), run over HTTP against every session engine on real storage: SQLite,
+//! clear_expired/no fixation), run over HTTP against every session engine on real storage: SQLite,
 //! PostgreSQL, files, and signed cookies (cache engines join as they are configured).
 
 mod common;
@@ -251,6 +251,42 @@ async fn forged_or_unknown_cookies_are_never_adopted(app: &TestApp, engine: &Eng
     }
 }
 
+async fn clear_expired_removes_the_expired_sessions_of_the_engines_that_keep_them(
+    app: &TestApp,
+    engine: &Engine,
+) {
+    // Django's clear_expired: the db and cached_db engines delete the rows past their
+    // expire_date, the file engine deletes the expired files, and the cache and
+    // signed_cookies engines have nothing to do (cache entries and cookies expire by
+    // themselves).
+    let mut expiring = Browser::new(app);
+    expiring.get_json("/timeout/set/").await;
+    app.get_json("/timeout/set/", None).await;
+    app.advance(601);
+    let mut live = Browser::new(app);
+    live.get_json("/timeout/set/").await;
+
+    let swept = live.get_json("/timeout/del/").await.json();
+    let again = expiring.get_json("/timeout/del/").await.json();
+
+    let expected = match engine.name {
+        "cache_memory" | "cache_redis" | "signed_cookies" => 0,
+        _ => 2,
+    };
+    assert_eq!(
+        swept["context"]["expired_sessions_removed"], expected,
+        "{}",
+        engine.name
+    );
+    assert_eq!(swept["context"]["ended_session"], true, "{}", engine.name);
+    assert_eq!(
+        again["context"],
+        json!({"ended_session": false, "expired_sessions_removed": 0}),
+        "{}: nothing left to clear, and the expired session is not ended twice",
+        engine.name
+    );
+}
+
 macro_rules! engine_suite {
     ($($engine:ident),* $(,)?) => {$(
         mod $engine {
@@ -290,6 +326,12 @@ macro_rules! engine_suite {
             async fn settings_cookie() {
                 let (app, engine) = spawn(stringify!($engine)).await;
                 settings_lesson_cookie(&app, &engine).await;
+            }
+
+            #[actix_web::test]
+            async fn clear_expired() {
+                let (app, engine) = spawn(stringify!($engine)).await;
+                clear_expired_removes_the_expired_sessions_of_the_engines_that_keep_them(&app, &engine).await;
             }
 
             #[actix_web::test]
@@ -350,4 +392,33 @@ async fn cached_db_survives_a_cache_wipe() {
         "read back from the database"
     );
     assert_eq!(redis.keys().len(), 1, "and the cache was refilled");
+}
+
+#[actix_web::test]
+async fn a_session_file_is_named_by_the_cookie_name_then_the_key() {
+    // Django's file engine has no prefix setting of its own: the file is
+    // `SESSION_FILE_PATH/<SESSION_COOKIE_NAME><key>`, holding the encoded data.
+    let (app, _engine) = spawn("file").await;
+    let settings_key = app
+        .get_json("/settings/set/", None)
+        .await
+        .cookie_value("sessionname")
+        .unwrap();
+    let basic_key = app.new_session("/basic/set/").await;
+
+    let files = app.data_dir.path().join("files");
+    let mut names: Vec<String> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            format!("sessionid{basic_key}"),
+            format!("sessionname{settings_key}")
+        ]
+    );
+    let text = std::fs::read_to_string(files.join(format!("sessionid{basic_key}"))).unwrap();
+    assert_eq!(text.split(':').count(), 3, "signed data: {text}");
 }

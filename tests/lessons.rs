@@ -835,3 +835,98 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
     let index = committed.get("/", None).await;
     assert!(!index.body.contains("class=\"notice\""), "{}", index.body);
 }
+
+#[actix_web::test]
+async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps_no_store() {
+    // Arrange: the dict and timeout lessons on signed_cookies, where the session is the cookie.
+    let app = spawn_app_with(&[
+        ("APP__LESSONS__DICT__ENGINE", "signed_cookies"),
+        ("APP__LESSONS__TIMEOUT__ENGINE", "signed_cookies"),
+    ])
+    .await;
+    for (lesson, end) in [("dict", "flush"), ("timeout", "del")] {
+        let mut browser = Browser::new(&app);
+        browser.get(&format!("/{lesson}/set/")).await;
+        let copy = browser.jar.header_for(&format!("/{lesson}/")).unwrap();
+
+        // Act
+        let page = browser.get(&format!("/{lesson}/{end}/")).await;
+        let replayed = app
+            .get_json(&format!("/{lesson}/get/"), Some(&copy))
+            .await
+            .json();
+
+        // Assert: the page says what the replay shows.
+        assert!(page.set_cookie().contains("Max-Age=0"), "{lesson}");
+        assert!(
+            page.body.contains("a copy of the old cookie kept")
+                && !page.body.contains("can never be used again")
+                && !page.body.contains("deleted it from the store"),
+            "{lesson}: {}",
+            page.body
+        );
+        assert_eq!(replayed["context"]["name"], "Sonam", "{lesson}");
+    }
+}
+
+#[actix_web::test]
+async fn pages_that_speak_of_the_session_key_say_the_cookie_is_the_data_on_signed_cookies() {
+    // Arrange: program 1 on signed_cookies, program 2 on the database.
+    let app = spawn_app_with(&[("APP__LESSONS__BASIC__ENGINE", "signed_cookies")]).await;
+    let mut signed = Browser::new(&app);
+    let mut stored = Browser::new(&app);
+
+    // Act
+    let signed_set = signed.get("/basic/set/").await;
+    let signed_del = signed.get("/basic/del/").await;
+    let stored_set = stored.get("/dict/set/").await;
+    let stored_del = stored.get("/dict/del/").await;
+
+    // Assert: on signed cookies the cookie holds the data and changes with it; on the
+    // database it holds the key, which an emptied session keeps.
+    assert!(signed_set.body.contains("the signed session data itself"));
+    assert_ne!(
+        signed_set.cookie_value("sessionid"),
+        signed_del.cookie_value("sessionid")
+    );
+    assert!(
+        !signed_del.body.contains("The session key stays"),
+        "{}",
+        signed_del.body
+    );
+    assert!(signed_del.body.contains("sends a new cookie"));
+    assert!(stored_set.body.contains("header with the session key."));
+    assert_eq!(
+        stored_set.cookie_value("sessionid"),
+        stored_del.cookie_value("sessionid")
+    );
+    assert!(stored_del.body.contains("The session key stays"));
+}
+
+#[actix_web::test]
+async fn flush_ends_only_the_visitors_own_session_as_the_dict_lesson_says() {
+    // Arrange: two visitors of the dict lesson.
+    let app = spawn_app().await;
+    let mut one = Browser::new(&app);
+    let mut other = Browser::new(&app);
+    one.get_json("/dict/set/").await;
+    other.get_json("/dict/set/").await;
+
+    // Act
+    let flushed = one.get_json("/dict/flush/").await;
+
+    // Assert: the first visitor's session is gone, the other's is not.
+    assert!(flushed.set_cookie().contains("Max-Age=0"));
+    assert_eq!(app.rows().await.len(), 1);
+    let others = other.get_json("/dict/get/").await.json();
+    assert_eq!(others["context"]["name"], "Sonam");
+    let page = app.get("/dict/", None).await;
+    assert!(
+        page.body
+            .contains("<strong>this visitor&#x27;s</strong> session")
+            || page
+                .body
+                .contains("<strong>this visitor's</strong> session"),
+        "the lesson says whose session flush() removes"
+    );
+}

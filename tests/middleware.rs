@@ -1,6 +1,7 @@
 //! Django's `SessionMiddleware.process_response` rules that no lesson view exercises, checked
-//! on the middleware itself with purpose-built views: 5xx never saves, a session deleted
-//! meanwhile is a 400, `cycle_key`, corrupted data, and a stale key that is cleared.
+//! on the middleware itself with purpose-built views: 5xx never saves (but still deletes a
+//! cookie that names no session), a session deleted meanwhile is a 400, `cycle_key`,
+//! corrupted data, and a stale key that is cleared.
 
 mod common;
 
@@ -10,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{SET_COOKIE, VARY};
 use actix_web::{App, HttpResponse, test, web};
 use sessionlab::config::SessionSettings;
-use sessionlab::session::store::{AnyStore, DbStore};
+use sessionlab::session::store::{AnyStore, DbStore, MemoryStore};
 use sessionlab::session::{
     FakeClock, Session, SessionBackend, SessionEngine, SessionMiddleware, SignedCookies, Store,
 };
@@ -88,12 +89,86 @@ async fn a_server_error_saves_nothing_and_sets_no_cookie() {
 }
 
 #[actix_web::test]
-async fn a_session_deleted_while_the_request_runs_is_a_400() {
+async fn a_server_error_still_deletes_a_cookie_that_names_no_session() {
+    // Django's process_response takes the deletion branch before it looks at the status:
+    // only the save waits for a status under 500.
     let f = fixture().await;
-    let store = f.store.clone();
     let app = test::init_service(
         App::new()
             .wrap(SessionMiddleware::new(f.engine.clone()))
+            .route(
+                "/fail/",
+                web::get().to(|| async { HttpResponse::InternalServerError().finish() }),
+            )
+            .route(
+                "/flush-and-fail/",
+                web::get().to(|session: Session| async move {
+                    session.flush().await.unwrap();
+                    HttpResponse::ServiceUnavailable().finish()
+                }),
+            ),
+    )
+    .await;
+    let deletion =
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax";
+    for (uri, cookie) in [
+        ("/fail/", "sessionid=abc".to_owned()),
+        (
+            "/flush-and-fail/",
+            "sessionid=aaaaaaaabbbbbbbbccccccccdddddddd".to_owned(),
+        ),
+    ] {
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(uri)
+                .insert_header(("Cookie", cookie))
+                .to_request(),
+        )
+        .await;
+        assert!(res.status().is_server_error(), "{uri}");
+        let cookies: Vec<&str> = res
+            .headers()
+            .get_all(SET_COOKIE)
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, vec![deletion], "{uri}");
+        assert_eq!(res.headers().get(VARY).unwrap(), "Cookie", "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn a_session_deleted_while_the_request_runs_is_a_400() {
+    let f = fixture().await;
+    deleted_while_the_request_runs(&f.store, f.engine.clone()).await;
+    assert_eq!(
+        count_rows(&f.store).await,
+        Some(0),
+        "the deleted session stays deleted"
+    );
+}
+
+#[actix_web::test]
+async fn a_cache_session_deleted_while_the_request_runs_is_a_400() {
+    // Django's cache engine: the update finds no entry (`UpdateError`), as the db engine's
+    // finds no row.
+    let store = AnyStore::Memory(MemoryStore::new(1 << 20));
+    let engine = Arc::new(SessionEngine {
+        settings: SessionSettings::django_defaults("/"),
+        backend: SessionBackend::Store(store.clone()),
+        clock: Arc::new(FakeClock::at_wall_clock()),
+    });
+    deleted_while_the_request_runs(&store, engine).await;
+}
+
+/// Django's `SessionInterrupted`: another request deletes the session while this one, which
+/// then writes to it, is still running. The answer is a 400 with no cookie, and the session
+/// stays deleted.
+async fn deleted_while_the_request_runs(store: &AnyStore, engine: Arc<SessionEngine>) {
+    let deleting = store.clone();
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(engine))
             .route(
                 "/set/",
                 web::get().to(|session: Session| async move {
@@ -104,7 +179,7 @@ async fn a_session_deleted_while_the_request_runs_is_a_400() {
             .route(
                 "/race/",
                 web::get().to(move |session: Session| {
-                    let store = store.clone();
+                    let store = deleting.clone();
                     async move {
                         // Another request logs out while this one is still working.
                         let key = session.session_key().unwrap();
@@ -128,9 +203,12 @@ async fn a_session_deleted_while_the_request_runs_is_a_400() {
     .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(res.headers().get(SET_COOKIE).is_none());
-    assert_eq!(
-        count_rows(&f.store).await,
-        Some(0),
+    assert!(
+        store
+            .load(&key, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_none(),
         "the deleted session stays deleted"
     );
 }
@@ -213,6 +291,144 @@ async fn clearing_a_session_whose_key_is_stale_creates_a_fresh_one_instead_of_fa
     assert_eq!(res.status(), StatusCode::OK);
     let key = cookie_key(&res).unwrap();
     assert_ne!(key, stale);
+}
+
+#[actix_web::test]
+async fn clearing_an_expired_session_drops_its_key_instead_of_reviving_it() {
+    // Django's clear() does not load, so the key of an expired row stays and the save after it
+    // updates that row: the dead key comes back with `{}` and a fresh cookie (the cache engine
+    // finds no entry and answers 400). sessionlab's clear() loads first, as every other method
+    // does (docs/ARCHITECTURE.md): the dead key is dropped, and the cookie that named it is
+    // deleted.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::test_settings(dir.path(), &[]);
+    let store = AnyStore::Db(DbStore::connect(&settings).await.unwrap());
+    let clock = Arc::new(FakeClock::at_wall_clock());
+    let mut session_settings = SessionSettings::django_defaults("/");
+    session_settings.cookie_age = 60;
+    let engine = Arc::new(SessionEngine {
+        settings: session_settings,
+        backend: SessionBackend::Store(store.clone()),
+        clock: clock.clone(),
+    });
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(engine))
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("name", "Sonam");
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/clear/",
+                web::get().to(|session: Session| async move {
+                    session.clear();
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let key = cookie_key(
+        &test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await,
+    )
+    .unwrap();
+    clock.advance(chrono::TimeDelta::seconds(61));
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/clear/")
+            .insert_header(("Cookie", format!("sessionid={key}")))
+            .to_request(),
+    )
+    .await;
+
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers().get(SET_COOKIE).unwrap(),
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax"
+    );
+    let now = sessionlab::session::Clock::now(clock.as_ref());
+    assert!(
+        store.load(&key, now).await.unwrap().is_none(),
+        "the expired session stays dead"
+    );
+}
+
+#[actix_web::test]
+async fn modified_alone_saves_only_a_session_there_is() {
+    // Django (h) and (h′): `request.session.modified = True` in a view that never reads the
+    // session. Without a cookie the session is empty: nothing is saved, and nothing accessed
+    // it, so there is no Vary either. With a live session's cookie it is saved again under its
+    // key. With a key that names no session, the save's load drops the key and creates a new,
+    // empty session.
+    let f = fixture().await;
+    let app = test::init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(f.engine.clone()))
+            .route(
+                "/set/",
+                web::get().to(|session: Session| async move {
+                    session.insert("name", "Sonam");
+                    HttpResponse::Ok().finish()
+                }),
+            )
+            .route(
+                "/touch/",
+                web::get().to(|session: Session| async move {
+                    session.set_modified(true);
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let touch = |cookie: Option<String>| {
+        let mut req = test::TestRequest::get().uri("/touch/");
+        if let Some(cookie) = cookie {
+            req = req.insert_header(("Cookie", cookie));
+        }
+        req.to_request()
+    };
+
+    let res = test::call_service(&app, touch(None)).await;
+    assert!(
+        res.headers().get(SET_COOKIE).is_none(),
+        "no session, no cookie"
+    );
+    assert!(res.headers().get(VARY).is_none(), "nothing accessed it");
+    assert_eq!(count_rows(&f.store).await, Some(0));
+
+    let key = cookie_key(
+        &test::call_service(&app, test::TestRequest::get().uri("/set/").to_request()).await,
+    )
+    .unwrap();
+    let res = test::call_service(&app, touch(Some(format!("sessionid={key}")))).await;
+    assert_eq!(
+        cookie_key(&res).as_deref(),
+        Some(key.as_str()),
+        "saved again"
+    );
+    assert!(
+        res.headers()
+            .get(SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("; Max-Age=1209600; ")
+    );
+    assert_eq!(res.headers().get(VARY).unwrap(), "Cookie");
+
+    let unknown = "aaaaaaaabbbbbbbbccccccccdddddddd";
+    let res = test::call_service(&app, touch(Some(format!("sessionid={unknown}")))).await;
+    let fresh = cookie_key(&res).expect("a new session");
+    assert!(common::is_generated_key(&fresh) && fresh != unknown && fresh != key);
+    assert_eq!(res.headers().get(VARY).unwrap(), "Cookie");
+    let now = chrono::Utc::now();
+    let saved = f.store.load(&fresh, now).await.unwrap().expect("saved");
+    assert!(saved.data.is_empty(), "an empty session: {:?}", saved.data);
+    assert!(f.store.load(unknown, now).await.unwrap().is_none());
 }
 
 #[actix_web::test]

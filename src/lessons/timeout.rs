@@ -72,10 +72,9 @@ async fn get(page: Page, session: Session) -> Result<HttpResponse, AppError> {
 
 /// The page says whether there was a session to end.
 pub(super) async fn del(page: Page, session: Session) -> Result<HttpResponse, AppError> {
-    // Reading the session drops a cookie key that names no live session (expired, flushed or
-    // never issued), as Django's load does: a key left means a session that flush() ends.
-    let keys = session.keys();
-    let had_session = session.session_key().is_some() || !keys.is_empty();
+    // A refused signed cookie keeps its key, as Django's signed-cookie engine keeps it: whether
+    // the cookie named a live session is what the load found.
+    let had_session = session.found_live_session() || !session.keys().is_empty();
     session.flush().await?;
     let cleared = session.clear_expired().await?;
     page.render(

@@ -241,8 +241,18 @@ impl Session {
                 }
             },
         };
-        self.0.borrow_mut().fetched = fetched;
+        let mut state = self.0.borrow_mut();
+        state.found_live = matches!(fetched, Fetched::Found(_));
+        state.fetched = fetched;
         Ok(())
+    }
+
+    /// Whether the request's cookie named a live session, which the store (or, for signed
+    /// cookies, the cookie itself) gave this request: false without a cookie, for a key that
+    /// names no session or one that expired, and for a signed cookie that was refused (which
+    /// still leaves a key, as Django's signed-cookie engine leaves one).
+    pub fn found_live_session(&self) -> bool {
+        self.0.borrow().found_live
     }
 
     /// `request.session.get(key)`.

@@ -50,6 +50,9 @@ pub(crate) struct SessionState {
     pub(crate) modified: bool,
     /// The expiry date the store holds for the request's session, once loaded.
     pub(crate) stored_expire_date: Option<DateTime<Utc>>,
+    /// Whether the request's cookie named a live session: the store had it, or its signed
+    /// cookie was accepted.
+    pub(crate) found_live: bool,
 }
 
 /// What the middleware will do with the cookie when the response leaves (see
@@ -105,6 +108,7 @@ impl SessionState {
             accessed: false,
             modified: false,
             stored_expire_date: None,
+            found_live: false,
         }
     }
 

@@ -6,7 +6,8 @@ Usage: LESSONS_SITE_SCENARIO='{"lesson": ..., "engine": ..., "data_dir": ..., "s
 Prints ``port <N>`` once it listens, then serves one request at a time (wsgiref, as Django's
 runserver does without threads) until killed. Django's clock (``time.time()``, which
 SessionMiddleware, signing, the local-memory cache and wsgiref's ``Date`` read, and
-``timezone.now()``, which the session backends read) is stopped at ``now``; a request with an
+``timezone.now()``, which the session backends read) is stopped at ``now``, and so are the
+modification times of the file engine's session files; a request with an
 ``X-Test-Clock: <epoch seconds>`` header moves it there first (the header is then removed), so
 that Django's clock follows the test's as sessionlab's does.
 """
@@ -35,6 +36,24 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 timezone.now = lambda: datetime.datetime.fromtimestamp(clock["now"], tz=datetime.timezone.utc)
+
+from django.contrib.sessions.backends import file as file_backend  # noqa: E402
+
+_save_session_file = file_backend.SessionStore.save
+
+
+def save_session_file_on_the_stopped_clock(self, must_create=False):
+    """Django's file engine dates a session without a custom expiry by its file's mtime,
+    which the operating system writes by the real clock: each saved file is dated by the
+    stopped clock instead, as if the save had happened then."""
+    _save_session_file(self, must_create=must_create)
+    if self.session_key is not None:
+        path = self._key_to_file()
+        if os.path.exists(path):
+            os.utime(path, (clock["now"], clock["now"]))
+
+
+file_backend.SessionStore.save = save_session_file_on_the_stopped_clock
 
 (Path(SCENARIO["data_dir"]) / "files").mkdir(exist_ok=True)
 call_command("migrate", "sessions", verbosity=0)
