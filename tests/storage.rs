@@ -561,6 +561,40 @@ async fn under_load_every_session_answered_as_saved_is_in_the_file_moved_aside_o
 }
 
 #[actix_web::test]
+async fn two_stores_on_one_sqlite_file_each_move_to_the_new_one_without_undoing_the_other() {
+    // Arrange: `/basic/` on the db engine, `/dict/` on cached_db: two stores, one file.
+    let e = spawn_engine("sqlite", &[("APP__LESSONS__DICT__ENGINE", "cached_db")]).await;
+    let app = &e.app;
+    app.new_session("/basic/set/").await;
+    app.new_session("/dict/set/").await;
+
+    // Act: the file is deleted; each store finds it gone in turn.
+    std::fs::remove_file(app.db_path()).unwrap();
+    let first = app.get_json("/basic/set/", None).await;
+    let on_db = app.new_session("/basic/set/").await;
+    let second = app.get_json("/dict/set/", None).await;
+    let on_cached_db = app.new_session("/dict/set/").await;
+    let after = app.new_session("/basic/set/").await;
+
+    // Assert: each store refused the write that found it gone, then both write to the one
+    // new file: the second store's move kept the first one's log, where its sessions are.
+    assert_unavailable(&first, "db", "db (SQLite)", GONE);
+    assert_unavailable(&second, "cached_db", "db (SQLite)", GONE);
+    for key in [&on_db, &after] {
+        assert_eq!(lname(app, key).await, "rathore");
+    }
+    let mut rows: Vec<String> = sqlite_rows(&app.db_path())
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let mut expected = vec![on_db, on_cached_db, after];
+    rows.sort();
+    expected.sort();
+    assert_eq!(rows, expected);
+}
+
+#[actix_web::test]
 async fn a_file_that_is_not_a_database_moved_over_it_is_a_503_until_a_good_one_returns() {
     // Arrange: a session, a backup holding it, and a file of another kind.
     let s = LoggedServer::start();

@@ -8,8 +8,8 @@
 //! own. So a move closes every connection first — each thread's reading one, the
 //! checkpointer's, the writer's last, after it copied the log into the old file if that file is
 //! kept elsewhere — and opens none meanwhile ([`CurrentFile::begin_move`]); it removes the old
-//! file's log and index from beside the path (those it noted at the start, or that the process
-//! has open: never another's), then opens the new file through the steps of a start-up
+//! file's log and index from beside the path (those it noted when it opened the file, or the
+//! ones the process has open if SQLite made them anew since: never another's), then opens the new file through the steps of a start-up
 //! (Django's table created if missing, `django_migrations`, the pragmas), or refuses it as a
 //! start-up would. A refused file is tried again at each batch, so the store serves again once
 //! a good file is put at the path. A restart does less: the old log is left beside the path,
@@ -299,14 +299,18 @@ fn where_is(file: &OpenedFile, held: &[(FileId, PathBuf)]) -> WhereNow {
 }
 
 /// The old file's write-ahead log and index beside the path: each file at those names that is
-/// the one noted when the old file was opened, or that the process has open (`held`). Another
-/// (a log copied there with the new file) is left alone.
+/// the one noted when the old file was opened; or, when the process no longer has that one
+/// open (SQLite made the log anew after every connection had closed), one the process has open
+/// (`held`). Another (a log copied there with the new file) is left alone, and so is the log
+/// of a file another store of this process moved to first while this one still has the
+/// noted log open.
 fn stale_logs(old: &OpenedFile, held: &[(FileId, PathBuf)]) -> Vec<(PathBuf, FileId)> {
+    let is_held = |file: FileId| held.iter().any(|(id, _)| *id == file);
     old.logs()
         .into_iter()
         .filter_map(|(path, noted)| {
             let now = id_of(&std::fs::metadata(path).ok()?);
-            let ours = noted == Some(now) || held.iter().any(|(id, _)| *id == now);
+            let ours = noted == Some(now) || (!noted.is_some_and(is_held) && is_held(now));
             ours.then(|| (path.to_owned(), now))
         })
         .collect()
@@ -396,6 +400,30 @@ mod tests {
         assert!(stale.is_empty());
         assert!(!shm.exists());
         assert_eq!(std::fs::read(&wal).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_log_made_anew_is_the_old_files_if_held_but_not_while_the_noted_one_is_held() {
+        // Arrange: a file whose log was made anew since it was noted, and is held open.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.sqlite3");
+        let wal = dir.path().join("sessions.sqlite3-wal");
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::write(&wal, b"noted").unwrap();
+        let old = OpenedFile::note(&path).unwrap();
+        let noted = std::fs::File::open(&wal).unwrap();
+        let anew = dir.path().join("anew");
+        std::fs::write(&anew, b"anew").unwrap();
+        std::fs::rename(&anew, &wal).unwrap();
+        let _anew = std::fs::File::open(&wal).unwrap();
+
+        // Act and Assert: while the noted log is held (by another store), the one at the name
+        // is that store's; once it is not, the held one is the old file's.
+        assert!(stale_logs(&old, &open_files()).is_empty());
+        drop(noted);
+        let stale = stale_logs(&old, &open_files());
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].0, wal);
     }
 
     #[test]
