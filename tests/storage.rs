@@ -306,81 +306,337 @@ async fn the_file_stores_directory_made_read_only_is_a_503_for_writes_and_recove
     assert_eq!(after.len(), before.len(), "{after:?}");
 }
 
-#[actix_web::test]
-async fn a_sqlite_database_deleted_under_the_server_refuses_writes_it_would_lose() {
-    // Arrange
-    let e = spawn_engine("sqlite", &[]).await;
-    let app = &e.app;
-    let key = app.new_session("/basic/set/").await;
-    let cookie = format!("sessionid={key}");
+/// The real binary on a SQLite database in a temp dir, its log kept; and its client.
+struct LoggedServer {
+    server: Server,
+    client: reqwest::Client,
+    db: PathBuf,
+    _data: tempfile::TempDir,
+}
 
-    // Act: the database file goes while the server has it open.
-    std::fs::remove_file(app.db_path()).unwrap();
-
-    // Assert: writes are refused (SQLite would write them to the deleted file, lost at the
-    // next start) with a page that says why; the session saved before still reads; no request
-    // puts an empty database in the file's place.
-    let cause = "its database file was deleted or replaced while the server runs";
-    assert_unavailable(
-        &app.get_json("/basic/set/", None).await,
-        "create",
-        "db (SQLite)",
-        cause,
-    );
-    assert_unavailable(
-        &app.get("/dict/set/", Some(&cookie)).await,
-        "update",
-        "db (SQLite)",
-        cause,
-    );
-    for _ in 0..4 {
-        let read = app.get_json("/basic/get/", Some(&cookie)).await;
-        if read.status == 200 {
-            assert_eq!(read.json()["context"]["lname"], "rathore", "read as saved");
-        } else {
-            assert_unavailable(&read, "read", "db (SQLite)", cause);
+impl LoggedServer {
+    fn start() -> LoggedServer {
+        let data = tempfile::tempdir().unwrap();
+        let db = data.path().join("sessions.sqlite3");
+        let url = format!("sqlite://{}", db.display());
+        LoggedServer {
+            server: Server::start(&[("APP__DATABASE__URL", &url)]),
+            client: reqwest::Client::new(),
+            db,
+            _data: data,
         }
     }
-    assert!(!app.db_path().exists(), "no empty database in its place");
-    assert_eq!(app.get("/healthz", None).await.status, 503);
+
+    /// GET `path` as JSON, with the session `key` (if any).
+    async fn get(&self, path: &str, key: Option<&str>) -> Page {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.server.address))
+            .header("Accept", "application/json");
+        if let Some(key) = key {
+            request = request.header("Cookie", format!("sessionid={key}"));
+        }
+        let answer = request.send().await.unwrap();
+        Page {
+            status: answer.status().as_u16(),
+            headers: answer.headers().clone(),
+            body: answer.text().await.unwrap(),
+        }
+    }
+
+    /// A new session (`lname` = "rathore"), by `/basic/set/`; its key.
+    async fn new_session(&self) -> String {
+        let page = self.get("/basic/set/", None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.cookie_value("sessionid").unwrap()
+    }
+
+    /// The `lname` the session `key` shows ("Guest" when it has none).
+    async fn lname(&self, key: &str) -> Value {
+        let page = self.get("/basic/get/", Some(key)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.json()["context"]["lname"].clone()
+    }
+
+    /// A copy of the database as it is now, at `copy` (as `sqlite3 .backup` or `VACUUM INTO`
+    /// makes one while the server runs).
+    fn back_up(&self, copy: &Path) {
+        let status = Command::new("sqlite3")
+            .arg(&self.db)
+            .arg(format!("VACUUM INTO '{}'", copy.display()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The lines of the log that contain `text`.
+    fn log_lines(&self, text: &str) -> Vec<String> {
+        let log = self.server.log.lock().unwrap();
+        log.iter()
+            .filter(|line| line.contains(text))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The cause a visitor is told for a file deleted or replaced under the server.
+const GONE: &str = "its database file was deleted or replaced while the server runs";
+
+#[actix_web::test]
+async fn a_sqlite_database_deleted_under_the_server_is_a_503_then_a_new_database_serves() {
+    // Arrange
+    let s = LoggedServer::start();
+    let old = s.new_session().await;
+
+    // Act: the database file goes while the server has it open.
+    std::fs::remove_file(&s.db).unwrap();
+    let refused = s.get("/basic/set/", None).await;
+    let new = s.new_session().await;
+
+    // Assert: the write that found the file gone is refused (SQLite would have written it to
+    // the deleted file), with a page that says why; the server then serves from a new
+    // database at the path, as a restart would, where the old file's session is not.
+    assert_unavailable(&refused, "the write that found it", "db (SQLite)", GONE);
+    assert_eq!(s.lname(&new).await, "rathore");
+    assert_eq!(
+        s.lname(&old).await,
+        "Guest",
+        "the deleted file's session is gone"
+    );
+    let rows: Vec<String> = sqlite_rows(&s.db).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(rows, [new]);
+    assert_eq!(s.get("/healthz", None).await.status, 200);
+    let moved = s.log_lines("now serves");
+    assert_eq!(moved.len(), 1, "told once: {moved:#?}");
+    assert!(
+        moved[0].contains(" WARN ")
+            && moved[0].contains(&format!(
+                "the SQLite database file {} was deleted while the server ran: it now serves a new, empty database there; the old file was deleted, and its 1 live session with it",
+                s.db.display()
+            )),
+        "{}",
+        moved[0]
+    );
 }
 
 #[actix_web::test]
-async fn a_sqlite_database_replaced_under_the_server_refuses_writes_to_the_old_file() {
-    // Arrange: a session, and a copy of the database made without it.
-    let e = spawn_engine("sqlite", &[]).await;
+async fn a_backup_moved_over_the_sqlite_database_is_served_from_the_next_request() {
+    // Arrange: a session in a backup, flushed from the database after it; and another one
+    // made after the backup.
+    let s = LoggedServer::start();
+    let backup = s.db.with_file_name("backup.sqlite3");
+    let kept = s.new_session().await;
+    s.back_up(&backup);
+    assert_eq!(s.get("/dict/flush/", Some(&kept)).await.status, 200);
+    assert_eq!(s.lname(&kept).await, "Guest", "flushed");
+    let later = s.new_session().await;
+
+    // Act: the backup is moved over the database (a restore with `mv`); the health check
+    // finds it.
+    std::fs::rename(&backup, &s.db).unwrap();
+    let health = s.get("/healthz", None).await;
+
+    // Assert: the health check says so, and the server reads from the backup at once: the
+    // session it holds is back, the one made after it is not; writes go to it.
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert!(
+        health.body.contains("was replaced while the server runs"),
+        "{}",
+        health.body
+    );
+    assert_eq!(s.get("/healthz", None).await.status, 200);
+    assert_eq!(s.lname(&kept).await, "rathore", "read from the backup");
+    assert_eq!(s.lname(&later).await, "Guest");
+    let new = s.new_session().await;
+    let mut rows: Vec<String> = sqlite_rows(&s.db).await.into_iter().map(|r| r.0).collect();
+    let mut expected = vec![kept, new];
+    rows.sort();
+    expected.sort();
+    assert_eq!(rows, expected);
+    let moved = s.log_lines("now serves");
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert!(
+        moved[0].contains(" WARN ")
+            && moved[0].contains(
+                "was replaced while the server ran: it now serves the file now there (1 live session); the old file was deleted, and its 1 live session with it"
+            ),
+        "{}",
+        moved[0]
+    );
+}
+
+#[actix_web::test]
+async fn a_sqlite_database_moved_aside_keeps_its_sessions_and_the_log_says_where() {
+    // Arrange
+    let s = LoggedServer::start();
+    let key = s.new_session().await;
+    let aside = s.db.with_file_name("kept.sqlite3");
+
+    // Act: the database is moved aside, and the server goes on to a new one.
+    std::fs::rename(&s.db, &aside).unwrap();
+    assert_unavailable(
+        &s.get("/basic/set/", None).await,
+        "the write",
+        "db (SQLite)",
+        GONE,
+    );
+    assert_eq!(s.lname(&key).await, "Guest");
+
+    // Assert: the file moved aside has the session, its log copied in by the server's last
+    // connection to it; the log says where it is.
+    let rows: Vec<String> = sqlite_rows(&aside).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(rows, [key]);
+    let moved = s.log_lines("now serves");
+    assert_eq!(moved.len(), 1, "{moved:#?}");
+    assert!(
+        moved[0].contains(&format!(
+            "the old file's 1 live session stay in it, at {}",
+            aside.display()
+        )),
+        "{}",
+        moved[0]
+    );
+}
+
+#[actix_web::test]
+async fn under_load_every_session_answered_as_saved_is_in_the_file_moved_aside_or_the_new_one() {
+    // Arrange: four clients making sessions one after another, and reading the last back.
+    let s = LoggedServer::start();
+    let aside = s.db.with_file_name("kept.sqlite3");
+    let answered = std::cell::Cell::new(0);
+    let client = |_| async {
+        let mut outcomes = Vec::new();
+        for _ in 0..40 {
+            let page = s.get("/basic/set/", None).await;
+            answered.set(answered.get() + 1);
+            let key = page.cookie_value("sessionid");
+            if let Some(key) = &key {
+                let read = s.get("/basic/get/", Some(key)).await;
+                assert!(matches!(read.status, 200 | 503), "{}", read.body);
+            }
+            outcomes.push((page.status, key));
+        }
+        outcomes
+    };
+
+    // Act: the file is moved aside while they run.
+    let move_aside = async {
+        while answered.get() < 30 {
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        std::fs::rename(&s.db, &aside).unwrap();
+    };
+    let (outcomes, ()) = futures_util::future::join(
+        futures_util::future::join_all((0..4).map(client)),
+        move_aside,
+    )
+    .await;
+
+    // Assert: every answer a 200 or a 503 (the writes that found the file gone), and every
+    // session answered as saved is in one file or the other, each file sound.
+    let outcomes: Vec<_> = outcomes.into_iter().flatten().collect();
+    let statuses: Vec<u16> = outcomes.iter().map(|(status, _)| *status).collect();
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 503)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&503), "{statuses:?}");
+    let mut saved: Vec<String> = outcomes
+        .into_iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, key)| key.unwrap())
+        .collect();
+    let mut stored: Vec<String> = sqlite_rows(&aside).await.into_iter().map(|r| r.0).collect();
+    let before = stored.len();
+    stored.extend(sqlite_rows(&s.db).await.into_iter().map(|r| r.0));
+    assert!(
+        before >= 30 && stored.len() > before,
+        "{before} of {}",
+        stored.len()
+    );
+    saved.sort();
+    stored.sort();
+    assert_eq!(saved, stored);
+    assert_eq!(s.log_lines("now serves").len(), 1);
+}
+
+#[actix_web::test]
+async fn two_stores_on_one_sqlite_file_each_move_to_the_new_one_without_undoing_the_other() {
+    // Arrange: `/basic/` on the db engine, `/dict/` on cached_db: two stores, one file.
+    let e = spawn_engine("sqlite", &[("APP__LESSONS__DICT__ENGINE", "cached_db")]).await;
     let app = &e.app;
-    let copy = app.data_dir.path().join("restored.sqlite3");
-    Command::new("sqlite3")
-        .arg(app.db_path())
-        .arg(format!("VACUUM INTO '{}'", copy.display()))
-        .status()
-        .unwrap();
-    let key = app.new_session("/basic/set/").await;
+    app.new_session("/basic/set/").await;
+    app.new_session("/dict/set/").await;
 
-    let copied = std::fs::read(&copy).unwrap();
+    // Act: the file is deleted; each store finds it gone in turn.
+    std::fs::remove_file(app.db_path()).unwrap();
+    let first = app.get_json("/basic/set/", None).await;
+    let on_db = app.new_session("/basic/set/").await;
+    let second = app.get_json("/dict/set/", None).await;
+    let on_cached_db = app.new_session("/dict/set/").await;
+    let after = app.new_session("/basic/set/").await;
 
-    // Act: the copy is moved over the database while the server runs.
-    std::fs::rename(&copy, app.db_path()).unwrap();
+    // Assert: each store refused the write that found it gone, then both write to the one
+    // new file: the second store's move kept the first one's log, where its sessions are.
+    assert_unavailable(&first, "db", "db (SQLite)", GONE);
+    assert_unavailable(&second, "cached_db", "db (SQLite)", GONE);
+    for key in [&on_db, &after] {
+        assert_eq!(lname(app, key).await, "rathore");
+    }
+    let mut rows: Vec<String> = sqlite_rows(&app.db_path())
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let mut expected = vec![on_db, on_cached_db, after];
+    rows.sort();
+    expected.sort();
+    assert_eq!(rows, expected);
+}
 
-    // Assert: writes to the file no longer at the path are refused, and the new file is left
-    // as it was (not opened with SQLite here: while the server runs, the old file's
-    // write-ahead log is beside it under the name SQLite looks for).
-    let cause = "its database file was deleted or replaced while the server runs";
-    assert_unavailable(
-        &app.get_json("/basic/set/", None).await,
-        "create",
-        "db (SQLite)",
-        cause,
+#[actix_web::test]
+async fn a_file_that_is_not_a_database_moved_over_it_is_a_503_until_a_good_one_returns() {
+    // Arrange: a session, a backup holding it, and a file of another kind.
+    let s = LoggedServer::start();
+    let key = s.new_session().await;
+    let backup = s.db.with_file_name("backup.sqlite3");
+    s.back_up(&backup);
+    let other = s.db.with_file_name("notes.txt");
+    std::fs::write(&other, "not a database\n".repeat(512)).unwrap();
+
+    // Act: that file is moved over the database.
+    std::fs::rename(&other, &s.db).unwrap();
+    let found = s.get("/basic/set/", None).await;
+    let write = s.get("/basic/set/", None).await;
+    let read = s.get("/basic/get/", Some(&key)).await;
+    let health = s.get("/healthz", None).await;
+
+    // Assert: refused as a start-up would refuse it, every request a 503 that says so, and
+    // the file left as it was.
+    assert_unavailable(&found, "the write that found it", "db (SQLite)", GONE);
+    let cause = "its database file is not a SQLite database";
+    assert_unavailable(&write, "a write", "db (SQLite)", cause);
+    assert_unavailable(&read, "a read", "db (SQLite)", cause);
+    assert_eq!(health.status, 503);
+    assert!(
+        health.body.contains("file is not a database"),
+        "{}",
+        health.body
     );
-    assert_unavailable(
-        &app.get_json("/dict/set/", Some(&format!("sessionid={key}")))
-            .await,
-        "update",
-        "db (SQLite)",
-        cause,
+    assert_eq!(
+        std::fs::read_to_string(&s.db).unwrap(),
+        "not a database\n".repeat(512)
     );
-    assert_eq!(std::fs::read(app.db_path()).unwrap(), copied);
+
+    // Act: the backup is put back.
+    std::fs::rename(&backup, &s.db).unwrap();
+
+    // Assert: the server serves it, without a restart.
+    let new = s.new_session().await;
+    assert_eq!(s.lname(&key).await, "rathore");
+    assert_eq!(s.lname(&new).await, "rathore");
+    assert_eq!(s.get("/healthz", None).await.status, 200);
+    assert_eq!(s.log_lines("now serves").len(), 1);
 }
 
 #[actix_web::test]

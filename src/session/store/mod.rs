@@ -178,6 +178,7 @@ fn kind_of_failure(error: &(dyn std::error::Error + 'static)) -> Option<&'static
             Some("the database is locked by another process")
         }
         rusqlite::ErrorCode::CannotOpen => Some("its database file cannot be opened"),
+        rusqlite::ErrorCode::NotADatabase => Some("its database file is not a SQLite database"),
         _ => None,
     }
 }

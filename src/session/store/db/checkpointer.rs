@@ -19,15 +19,15 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
 use super::connection::{Database, LockWait};
-use super::file_check::OpenedFile;
+use super::current_file::CurrentFile;
 
 /// How often the log is copied back. Often, so each checkpoint is small: while its `fsync`
 /// writes the log's pages back, the writer's next append to the log's last page waits for it,
@@ -133,37 +133,79 @@ fn pass(
     Ok(())
 }
 
+/// The checkpointer's connection, shared with the writer thread, which closes it to move the
+/// store to another file ([`CheckpointConnection::close`]).
+#[derive(Clone, Default)]
+pub(super) struct CheckpointConnection(Arc<Mutex<Option<Checkpointing>>>);
+
+/// A connection to checkpoint with, the write-back of its file, and the generation of that
+/// file ([`CurrentFile::generation`]).
+struct Checkpointing {
+    conn: Connection,
+    write_back: WriteBack,
+    generation: u64,
+}
+
+impl CheckpointConnection {
+    fn lock(&self) -> MutexGuard<'_, Option<Checkpointing>> {
+        // A pass that panicked left a connection or none, both fine to go on with.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes the connection, waiting for a pass in progress to end; the next pass opens one
+    /// on the store's current file.
+    pub(super) fn close(&self) {
+        *self.lock() = None;
+    }
+}
+
 /// Runs checkpoints until dropped.
 pub(super) struct Checkpointer {
     _stop: mpsc::Sender<()>,
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the database file at `path` (in write-ahead-log mode), asking
-    /// the writer to `catch_up` when the log has grown too long. It opens no connection while
-    /// the file at `path` is not the one `opened` (its log would be copied into the other).
-    pub(super) fn start(path: PathBuf, opened: OpenedFile, catch_up: CatchUp) -> io::Result<Self> {
+    /// Starts checkpointing the database file at `path` (in write-ahead-log mode) on
+    /// `connection`, asking the writer to `catch_up` when the log has grown too long. It opens
+    /// its connection through `current`: none while the file at `path` is not the one the
+    /// writer is on (its log would be copied into the other), and a new one after a move.
+    pub(super) fn start(
+        path: PathBuf,
+        current: Arc<CurrentFile>,
+        connection: CheckpointConnection,
+        catch_up: CatchUp,
+    ) -> io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sessionlab-sqlite-checkpoint".into())
             .spawn(move || {
-                let mut slot = None;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                    if slot.is_none() && opened.gone().is_none() {
-                        slot = open(&path)
+                    let mut slot = connection.lock();
+                    let generation = current.generation();
+                    if slot.as_ref().is_some_and(|c| c.generation != generation) {
+                        *slot = None;
+                    }
+                    if slot.is_none() {
+                        *slot = open(&path, &current)
                             .inspect_err(
                                 |error| tracing::debug!(%error, "cannot open SQLite to checkpoint"),
                             )
                             .ok();
                     }
-                    let Some((conn, write_back)) = &slot else {
+                    let Some(checkpointing) = &*slot else {
                         continue;
                     };
-                    if let Err(error) =
-                        pass(conn, &catch_up, RESTART_AT_FRAMES, || write_back.flush())
-                    {
+                    let write_back = || checkpointing.write_back.flush();
+                    if let Err(error) = pass(
+                        &checkpointing.conn,
+                        &catch_up,
+                        RESTART_AT_FRAMES,
+                        write_back,
+                    ) {
                         tracing::debug!(%error, "SQLite checkpoint failed; retrying later");
-                        slot = None;
+                        *slot = None;
                     }
                 }
             })?;
@@ -171,10 +213,15 @@ impl Checkpointer {
     }
 }
 
-/// The checkpointer's connection to the database file at `path`, and its write-back.
-fn open(path: &Path) -> anyhow::Result<(Connection, WriteBack)> {
-    let conn = Database::File(path.to_owned()).open(LockWait::UpToBusyTimeout)?;
-    Ok((conn, WriteBack::of(path)?))
+/// The checkpointer's connection to the store's current file, at `path`.
+fn open(path: &Path, current: &CurrentFile) -> anyhow::Result<Checkpointing> {
+    let database = Database::File(path.to_owned());
+    let (conn, generation) = current.open(&database, LockWait::UpToBusyTimeout)?;
+    Ok(Checkpointing {
+        conn,
+        write_back: WriteBack::of(path)?,
+        generation,
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Whether the database file the server opened is still the one at its path, and writable:
 //! SQLite goes on writing to a file deleted or replaced under it (the sessions are lost at the
 //! next start), and a file made read-only fails every write. `/healthz` asks, so a container's
-//! health check sees what the requests see; the writer asks before each batch, and a new
+//! health check sees what the requests see; the writer asks before each batch (and moves every
+//! connection to the file at the path when it finds another, see [`super::moving`]), and a new
 //! connection before it opens the file, so that neither writes what would be lost nor reads
 //! another file through the old one's write-ahead log.
 //!
@@ -22,28 +23,73 @@ use rustix::fs::{Access, access};
 #[error("{0}")]
 pub struct FileGone(String);
 
+impl FileGone {
+    /// The refusal, saying why in `message`.
+    pub(super) fn new(message: String) -> Self {
+        FileGone(message)
+    }
+}
+
+/// A file's identity, wherever it is: its device and inode.
+pub type FileId = (u64, u64);
+
+/// The identity of the file `meta` describes.
+pub fn id_of(meta: &std::fs::Metadata) -> FileId {
+    (meta.dev(), meta.ino())
+}
+
 /// The database file as it was opened.
 #[derive(Debug, Clone)]
 pub struct OpenedFile {
     path: PathBuf,
     /// Its write-ahead log, beside it.
     wal: PathBuf,
+    /// The log's index, beside it.
+    shm: PathBuf,
     device: u64,
     inode: u64,
+    /// The log and its index as they were when the file was noted (`None`: not there).
+    logs_noted: [Option<FileId>; 2],
 }
 
 impl OpenedFile {
     /// Notes which file is at `path` now (just after SQLite opened it).
     pub fn note(path: &Path) -> io::Result<Self> {
         let meta = std::fs::metadata(path)?;
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let (wal, shm) = (beside("-wal"), beside("-shm"));
+        let id = |file: &Path| std::fs::metadata(file).ok().map(|meta| id_of(&meta));
         Ok(OpenedFile {
+            logs_noted: [id(&wal), id(&shm)],
             path: path.to_owned(),
-            wal: wal.into(),
+            wal,
+            shm,
             device: meta.dev(),
             inode: meta.ino(),
         })
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its identity.
+    pub fn id(&self) -> FileId {
+        (self.device, self.inode)
+    }
+
+    /// Its write-ahead log and the log's index, each with the identity it had when the file
+    /// was noted (`None`: not there then).
+    pub fn logs(&self) -> [(&Path, Option<FileId>); 2] {
+        [
+            (&self.wal, self.logs_noted[0]),
+            (&self.shm, self.logs_noted[1]),
+        ]
     }
 
     /// Whether the file at the path is no longer the one the server opened: deleted, or
@@ -52,11 +98,11 @@ impl OpenedFile {
         let path = self.path.display();
         match std::fs::metadata(&self.path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Some(FileGone(format!(
-                "the database file {path} was deleted while the server runs: SQLite would write to the deleted file, lost at the next start, so writes are refused; restart the server to start a new database (put a copy back first to keep its sessions)"
+                "the database file {path} was deleted while the server runs: SQLite would write to the deleted file, lost at the next start, so writes are refused; the server starts a new, empty database there, as a restart would"
             ))),
             Ok(meta) if (meta.dev(), meta.ino()) != (self.device, self.inode) => {
                 Some(FileGone(format!(
-                    "the database file {path} was replaced while the server runs: writes to the old file would be lost, so they are refused; restart the server to serve the new one"
+                    "the database file {path} was replaced while the server runs: writes to the old file would be lost, so they are refused; the server moves to the new one"
                 )))
             }
             // Any other failure (a directory without permissions) is SQLite's to report.

@@ -3,12 +3,16 @@
 //!
 //! Reads run on the asking thread, each thread with a connection of its own ([`readers`]);
 //! writes go to one writer thread that commits what has queued up together ([`writer`]); a
-//! third thread copies the write-ahead log back into the file ([`checkpointer`]).
+//! third thread copies the write-ahead log back into the file ([`checkpointer`]). When the
+//! file at the path is no longer the one they have open (deleted, or a backup moved in its
+//! place), they all move to the file there, as a restart would ([`moving`]).
 
 mod checkpointer;
 mod connection;
+mod current_file;
 mod file_check;
 mod inbox;
+mod moving;
 mod readers;
 mod writer;
 
@@ -18,10 +22,12 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use self::checkpointer::{CatchUp, Checkpointer};
+use self::checkpointer::{CatchUp, CheckpointConnection, Checkpointer};
 use self::connection::{Database, LockWait, ensure_parent_dir, is_busy};
+use self::current_file::CurrentFile;
 pub(crate) use self::file_check::FileGone;
 use self::file_check::OpenedFile;
+use self::moving::Mover;
 use self::readers::Readers;
 use self::writer::{Write, WriteError, Writer};
 use super::{SaveError, SaveMode, SessionCodec, SessionRecord, Store, StoreError};
@@ -50,8 +56,8 @@ pub struct DbStore {
     writer: Writer,
     /// Present for a file; stops with the last clone of the store.
     _checkpointer: Option<Arc<Checkpointer>>,
-    /// The database file as opened, which `ping` checks is still there and writable.
-    opened: Option<OpenedFile>,
+    /// The file the connections are on, which `ping` checks is still there and writable.
+    current: Arc<CurrentFile>,
     codec: SessionCodec,
 }
 
@@ -114,21 +120,32 @@ impl DbStore {
             })?),
             Database::Memory(_) => None,
         };
+        let current = Arc::new(CurrentFile::new(opened.clone()));
+        let readers = Arc::new(Readers::new(database.clone(), Arc::clone(&current)));
         let catch_up = CatchUp::default();
-        let writer = Writer::start(database.clone(), conn, opened.clone(), catch_up.clone())
+        let checkpointing = CheckpointConnection::default();
+        let mover = opened.map(|opened| {
+            Mover::new(
+                opened,
+                Arc::clone(&current),
+                Arc::clone(&readers),
+                checkpointing.clone(),
+            )
+        });
+        let writer = Writer::start(database.clone(), conn, mover, catch_up.clone())
             .context("cannot start the SQLite writer thread")?;
-        let checkpointer = match (&database, &opened) {
-            (Database::File(path), Some(opened)) => Some(Arc::new(
-                Checkpointer::start(path.clone(), opened.clone(), catch_up)
+        let checkpointer = match &database {
+            Database::File(path) => Some(Arc::new(
+                Checkpointer::start(path.clone(), Arc::clone(&current), checkpointing, catch_up)
                     .context("cannot start the SQLite checkpoint thread")?,
             )),
-            _ => None,
+            Database::Memory(_) => None,
         };
         Ok(DbStore {
-            readers: Arc::new(Readers::new(database, opened.clone())),
+            readers,
             writer,
             _checkpointer: checkpointer,
-            opened,
+            current,
             codec,
         })
     }
@@ -363,17 +380,21 @@ impl Store for DbStore {
         }
     }
 
+    /// Reads from the file and checks it is still the one at the path, and writable. When it
+    /// is not, the writer is asked to check it too before the answer, so that a file deleted
+    /// or replaced is moved from (and one refused is tried again) without waiting for a write.
     async fn ping(&self) -> Result<(), StoreError> {
+        if let Some(problem) = self.current.problem() {
+            // Its outcome is the problem already found, or the write that failed for it.
+            let _ = self.write(Write::Check).await;
+            return Err(StoreError::new(ENGINE, anyhow::anyhow!(problem)));
+        }
         self.read(|conn| {
             conn.prepare_cached("SELECT 1 FROM django_session LIMIT 1")?
                 .exists([])
                 .map(|_| ())
         })
-        .await?;
-        match self.opened.as_ref().and_then(OpenedFile::problem) {
-            Some(problem) => Err(StoreError::new(ENGINE, anyhow::anyhow!(problem))),
-            None => Ok(()),
-        }
+        .await
     }
 }
 

@@ -3,59 +3,68 @@
 //! cost, so reads run on the thread that asks; in write-ahead-log mode they never wait for the
 //! writer.
 
-use std::cell::RefCell;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 use thread_local::ThreadLocal;
 
 use super::connection::{Database, LockWait, is_busy, wait_for_locks};
-use super::file_check::OpenedFile;
+use super::current_file::CurrentFile;
 
-/// One reading connection per thread, opened on first use.
+/// One reading connection per thread, opened on first use. Each sits behind a lock that only
+/// its thread takes, but for a move to another file, which closes them all
+/// ([`Readers::close_all`]).
 pub(super) struct Readers {
     database: Database,
-    /// The database file as the store opened it: no connection is opened on another.
-    opened: Option<OpenedFile>,
-    connections: ThreadLocal<RefCell<Option<Reader>>>,
+    /// The file the connections are opened on.
+    current: Arc<CurrentFile>,
+    connections: ThreadLocal<Mutex<Option<Reader>>>,
 }
 
-/// A thread's connection and the lock wait it is set to (a worker thread never waits; the
-/// blocking pool's threads do), so the setting is changed only when it differs.
+/// A thread's connection, the lock wait it is set to (a worker thread never waits; the
+/// blocking pool's threads do), so the setting is changed only when it differs, and the
+/// generation of the file it was opened on.
 struct Reader {
     conn: Connection,
     wait: LockWait,
+    generation: u64,
 }
 
 impl Readers {
-    pub(super) fn new(database: Database, opened: Option<OpenedFile>) -> Self {
+    pub(super) fn new(database: Database, current: Arc<CurrentFile>) -> Self {
         Readers {
             database,
-            opened,
+            current,
             connections: ThreadLocal::new(),
         }
     }
 
     /// Runs `read` on this thread's connection, meeting a lock as `wait` says. A connection
     /// that failed for any other reason than a lock is closed, and the next read opens a new
-    /// one (the file may have been replaced or made readable again meanwhile).
+    /// one (the file may have been made readable again meanwhile); so is one opened on a file
+    /// the store has moved from.
     pub(super) fn read<T>(
         &self,
         wait: LockWait,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let cell = self.connections.get_or(|| RefCell::new(None));
-        let mut slot = cell.borrow_mut();
+        let generation = self.current.generation();
+        let mut slot = lock(self.connections.get_or(Mutex::default));
+        if slot
+            .as_ref()
+            .is_some_and(|reader| reader.generation != generation)
+        {
+            *slot = None;
+        }
         let reader = match &mut *slot {
             Some(reader) => reader,
             empty => {
-                // A file moved in place of the one the writer has open would be read through
-                // the old file's write-ahead log (SQLite finds the log by name): refused, the
-                // error carrying why (rusqlite's one error that holds another as its source).
-                if let Some(gone) = self.opened.as_ref().and_then(OpenedFile::gone) {
-                    return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(gone)));
-                }
-                let conn = self.database.open(wait)?;
-                empty.insert(Reader { conn, wait })
+                let (conn, generation) = self.current.open(&self.database, wait)?;
+                empty.insert(Reader {
+                    conn,
+                    wait,
+                    generation,
+                })
             }
         };
         if reader.wait != wait {
@@ -68,4 +77,17 @@ impl Readers {
         }
         result
     }
+
+    /// Closes every thread's connection, waiting for a read in progress to end. The store
+    /// opens no new one meanwhile ([`CurrentFile::begin_move`]).
+    pub(super) fn close_all(&self) {
+        for slot in self.connections.iter() {
+            *lock(slot) = None;
+        }
+    }
+}
+
+fn lock(slot: &Mutex<Option<Reader>>) -> MutexGuard<'_, Option<Reader>> {
+    // A read that panicked left a connection or none, both fine to go on with.
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -14,8 +14,10 @@ use tokio::sync::oneshot;
 
 use super::checkpointer::{self, CatchUp};
 use super::connection::{Database, is_read_only, is_unique_violation};
-use super::file_check::{FileGone, OpenedFile};
+use super::current_file::FileUnusable;
+use super::file_check::FileGone;
 use super::inbox::{self, Inbox, Reply};
+use super::moving::Mover;
 
 /// Most writes one transaction carries, so that none waits long behind a busy commit.
 const MAX_BATCH: usize = 256;
@@ -57,6 +59,9 @@ pub(super) enum Write {
     /// sessions back (all of `clear_expired()` when the live ones are few; see
     /// [`super::DbStore::clear_expired`]). The rows it changed are the sessions removed.
     KeepOnlyLive { cutoff: String },
+    /// Nothing: a batch of its own, for the check of the file that every batch begins with
+    /// (`/healthz` sends it when the file is gone, so that the store moves without a write).
+    Check,
 }
 
 impl Write {
@@ -105,6 +110,7 @@ impl Write {
                 )?
                 .execute(params![cutoff, limit]),
             Write::KeepOnlyLive { cutoff } => keep_only_live(conn, cutoff),
+            Write::Check => Ok(0),
         }
     }
 }
@@ -155,6 +161,9 @@ pub(super) enum WriteError {
     /// The database file was deleted or replaced under the server: nothing was written.
     #[error("the write was refused")]
     Gone(#[source] FileGone),
+    /// The file now at the path cannot be used: nothing was written.
+    #[error("the write was refused")]
+    Unusable(#[source] FileUnusable),
     /// The writer thread is gone (it only stops when the store is dropped).
     #[error("the SQLite writer thread has stopped")]
     Stopped,
@@ -180,19 +189,20 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`, which reopens `database` when it must, and
-    /// answers the checkpointer's `catch_up` requests. With `opened` (a database file), a batch
-    /// is refused while the file at its path is not the one opened.
+    /// answers the checkpointer's `catch_up` requests. With a `mover` (a database file), a
+    /// batch is refused while the file at its path is not the one opened, and the store then
+    /// moves to the file at the path.
     pub(super) fn start(
         database: Database,
         conn: Connection,
-        opened: Option<OpenedFile>,
+        mover: Option<Mover>,
         catch_up: CatchUp,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel();
         let mut thread = WriterThread {
             database,
             conn: Some(conn),
-            opened,
+            mover,
             catch_up,
         };
         std::thread::Builder::new()
@@ -218,8 +228,8 @@ struct WriterThread {
     database: Database,
     /// `None` after a failure that calls for a new connection (opened at the next write).
     conn: Option<Connection>,
-    /// The database file as opened, checked before each batch.
-    opened: Option<OpenedFile>,
+    /// The database file's keeper, which checks it before each batch.
+    mover: Option<Mover>,
     catch_up: CatchUp,
 }
 
@@ -237,8 +247,12 @@ impl WriterThread {
                 .into_iter()
                 .map(|job| (job.write, (job.reply, job.inbox)))
                 .unzip();
-            let outcomes = if let Some(gone) = self.opened.as_ref().and_then(OpenedFile::gone) {
-                let refused = || Err(WriteError::Gone(gone.clone()));
+            let ready = match &mut self.mover {
+                Some(mover) => mover.before_batch(&mut self.conn),
+                None => Ok(()),
+            };
+            let outcomes = if let Err(refusal) = ready {
+                let refused = || Err(refusal.clone());
                 std::iter::repeat_with(refused).take(writes.len()).collect()
             } else {
                 match self.commit_with_retry(&writes) {
@@ -252,6 +266,11 @@ impl WriterThread {
                     }
                 }
             };
+            // A batch refused for a file gone from the path is answered once the store is on
+            // the file there: a request that follows its answer finds the move done.
+            if let Some(mover) = &mut self.mover {
+                mover.after_batch(&mut self.conn);
+            }
             inbox::answer(waiting, outcomes);
             if self.catch_up.take() {
                 self.copy_back_the_rest_of_the_log();
@@ -411,7 +430,7 @@ mod tests {
         let thread = WriterThread {
             conn: Some(database.open_writer().unwrap()),
             database,
-            opened: None,
+            mover: None,
             catch_up: CatchUp::default(),
         };
         (dir, thread)
@@ -506,7 +525,7 @@ mod tests {
         let mut thread = WriterThread {
             database: database.clone(),
             conn: Some(conn),
-            opened: None,
+            mover: None,
             catch_up: CatchUp::default(),
         };
         // A batch whose second statement fails leaves no trace of its first.
