@@ -685,6 +685,42 @@ async fn clear_empties_the_session_but_keeps_its_key() {
 }
 
 #[actix_web::test]
+async fn clear_on_a_session_past_its_age_says_the_cookie_is_deleted() {
+    // Arrange: a session, then its two weeks pass.
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+    student.post("set", &[("key", "a"), ("value", "1")]).await;
+    let live = student.post_json("clear", &[]).await;
+    assert!(
+        live.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("It keeps its session key"),
+        "{}",
+        live.body
+    );
+    student.post("set", &[("key", "a"), ("value", "1")]).await;
+    app.clock.advance(TimeDelta::seconds(1_209_601));
+
+    // Act
+    let cleared = student.post_json("clear", &[]).await;
+
+    // Assert: loading dropped the dead key, so the empty, keyless session deletes the cookie,
+    // and the answer says so instead of "no cookie is set".
+    assert_eq!(cleared.status, 200);
+    assert_eq!(
+        cleared.set_cookie(),
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/playground/; SameSite=Lax"
+    );
+    let message = cleared.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("the browser is told to delete the cookie"),
+        "{message}"
+    );
+    assert!(!message.contains("no cookie is set"), "{message}");
+}
+
+#[actix_web::test]
 async fn flush_deletes_the_session_and_sends_a_deletion_cookie() {
     // Arrange
     let app = spawn_app().await;

@@ -28,8 +28,11 @@ use crate::inspector::{Inspection, inspect, mask};
 use crate::methods::{self, Methods};
 use crate::python::{repr, repr_str};
 use crate::render::{Renderer, wants_json};
+use crate::session::cookie::request_cookie;
 use crate::session::expiry::{EXPIRY_KEY, python_isoformat};
-use crate::session::{Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot};
+use crate::session::{
+    CookiePlan, Expiry, Session, SessionEngine, SessionMiddleware, SessionSnapshot,
+};
 use csrf::CsrfToken;
 use forms::{FormError, LIMITS, Limits, RawForm};
 
@@ -559,7 +562,6 @@ fn pop_outcome(session: &Session, form: &RawForm) -> Result<Outcome, FormError> 
 async fn clear(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpResponse, AppError> {
     ctx.checked(fields)?;
     let keys = session.keys();
-    let had_key = session.session_key().is_some();
     session.clear();
     let listed: Vec<String> = keys.iter().map(|k| repr_str(k)).collect();
     let mut message = if keys.is_empty() {
@@ -571,17 +573,32 @@ async fn clear(ctx: Ctx, session: Session, fields: Fields) -> Result<HttpRespons
             listed.join(", ")
         )
     };
-    if had_key {
-        message.push_str(" It keeps its session key, so the empty session is saved under the same key and the cookie is sent again. Unlike flush(), clear() leaves the key valid.");
-    } else {
-        message.push_str(
-            " The session has no key yet, so there is nothing to save and no cookie is set.",
-        );
-    }
+    message.push_str(what_clear_leaves(&ctx.req, &session));
     if keys.iter().any(|k| k == EXPIRY_KEY) {
         message.push_str(" _session_expiry went too: the expiry is back to the global policy.");
     }
     ctx.answer(&session, Some(Outcome::new("clear", Value::Null, message)))
+}
+
+/// What happens to the key and the cookie of a session `clear()` emptied, as the middleware
+/// will do it: a cookie that named no live session was dropped when the session loaded, which
+/// Django's `clear()`, which does not load, leaves to the save (docs/ARCHITECTURE.md).
+fn what_clear_leaves(req: &HttpRequest, session: &Session) -> &'static str {
+    let had_cookie = request_cookie(req.headers(), &session.settings().cookie_name).is_some();
+    match session.planned_cookie(had_cookie) {
+        CookiePlan::Set { .. } if session.found_live_session() => {
+            " It keeps its session key, so the empty session is saved under the same key and the cookie is sent again. Unlike flush(), clear() leaves the key valid."
+        }
+        CookiePlan::Set { .. } => {
+            " The cookie named no live session, and this engine's load gave an empty session in its place (the file engine makes a new one under a new key for an expired file; the signed-cookie engine signs a new cookie for one it refused): that empty session is saved and its cookie sent."
+        }
+        CookiePlan::Delete => {
+            " The cookie named no live session (a key the store never issued, or one that expired or was flushed), so loading dropped its key: the session is empty and has no key, so nothing is saved and the browser is told to delete the cookie."
+        }
+        CookiePlan::Keep => {
+            " The session has no key yet, so there is nothing to save and no cookie is set."
+        }
+    }
 }
 
 /// `request.session.flush()`.
