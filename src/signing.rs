@@ -998,6 +998,15 @@ mod tests {
     }
 
     #[test]
+    fn an_f32_is_written_as_python_writes_the_double_it_widens_to() {
+        // What Python's json.dumps writes for float(numpy.float32(x)).
+        assert_eq!(
+            String::from_utf8(python_json_bytes(&[1.5f32, 0.1, 1e16, -2.5e-8])).unwrap(),
+            "[1.5,0.10000000149011612,1.0000000272564224e+16,-2.5000000292152436e-08]"
+        );
+    }
+
+    #[test]
     fn raw_utf8_payload_reads_as_latin1_like_django() {
         // TimestampSigner(salt=SESSION_SALT).sign(b64_encode('{"w":"café"}'.encode()))
         // at 1700000000; Django's loads() gives {'w': 'cafÃ©'}.
@@ -1230,6 +1239,24 @@ mod tests {
             signer.unsign(&signed, Some(5), T).unwrap(),
             "eyJuYW1lIjoiU29uYW0ifQ"
         );
+    }
+
+    #[test]
+    fn unsign_reads_a_value_exactly_max_age_old_and_expires_it_a_second_later() {
+        // TimestampSigner.unsign raises SignatureExpired only when `age > max_age`.
+        let signer = signer(SESSION_SALT);
+        let signed = signer.sign("instructor", T);
+        assert_eq!(
+            signer.unsign(&signed, Some(60), T + 60).unwrap(),
+            "instructor"
+        );
+        assert!(matches!(
+            signer.unsign(&signed, Some(60), T + 61),
+            Err(SigningError::SignatureExpired {
+                age: 61,
+                max_age: 60
+            })
+        ));
     }
 
     #[test]

@@ -588,6 +588,17 @@ mod tests {
     }
 
     #[test]
+    fn an_age_equals_a_number_only_where_python_says_so() {
+        // `get_expiry_age() == 600` as Python compares: 600 and 600.0 equal 600; 599, 600.5
+        // do not, and half a second is no zero.
+        assert_eq!(ExpiryAge::Whole(600), 600);
+        assert_ne!(ExpiryAge::Whole(600), 599);
+        assert_eq!(ExpiryAge::Fraction(600.0), 600);
+        assert_ne!(ExpiryAge::Fraction(600.5), 600);
+        assert_ne!(ExpiryAge::Fraction(0.5), 0);
+    }
+
+    #[test]
     fn http_dates_match_djangos_cookie_format() {
         assert_eq!(
             http_date(now() + TimeDelta::days(14)),

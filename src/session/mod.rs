@@ -752,6 +752,10 @@ mod tests {
         assert_eq!(s.get(EXPIRY_KEY), Some(json!(600)));
         assert_eq!(s.keys(), [EXPIRY_KEY]);
         assert_eq!(s.get_expiry_age(), 600);
+        assert!(
+            !s.get_expire_at_browser_close(),
+            "set_expiry(600) is a cookie with a lifetime"
+        );
 
         s.set_expiry(Expiry::After(TimeDelta::seconds(120)));
         assert_eq!(s.get(EXPIRY_KEY), Some(json!("2026-11-21T23:58:58+00:00")));
@@ -777,6 +781,10 @@ mod tests {
         s.set_expiry(Expiry::GlobalPolicy);
         assert_eq!(s.get(EXPIRY_KEY), None);
         assert_eq!(s.get_expiry_age(), 1_209_600);
+        assert!(
+            !s.get_expire_at_browser_close(),
+            "back to SESSION_EXPIRE_AT_BROWSER_CLOSE, False by default"
+        );
         s.set_modified(false);
         s.set_expiry(Expiry::GlobalPolicy);
         assert!(!s.modified(), "removing an absent expiry changes nothing");
