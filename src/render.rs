@@ -497,14 +497,7 @@ mod tests {
     #[test]
     fn every_template_and_lesson_text_loads() {
         let renderer = Renderer::load().unwrap();
-        for slug in [
-            "basic",
-            "dict",
-            "timeout",
-            "testcookie",
-            "settings",
-            "pagesession",
-        ] {
+        for slug in crate::lessons::LESSONS.iter().map(|lesson| lesson.slug) {
             let html = renderer.lesson_html(slug).unwrap();
             assert!(html.contains("<h1>"), "{slug} has a title");
         }
