@@ -85,6 +85,11 @@ impl StoreSpec {
         }
     }
 
+    /// Whether the store keeps its sessions in `[database] url`.
+    fn is_on_the_database(&self) -> bool {
+        matches!(self, StoreSpec::Db | StoreSpec::CachedDb(_))
+    }
+
     /// Opens the store; `database` is the store on `[database] url` once a spec has opened
     /// it, which every spec on the database shares.
     async fn open(
@@ -220,6 +225,20 @@ impl Stores {
             }
         }
         Ok(Stores { by_spec })
+    }
+
+    /// The spec whose store clears `spec`'s expired sessions along with its own, as both are
+    /// on the one database and it comes first in [`Stores::iter`]; `None` when `spec`'s
+    /// store is to be cleared itself. `clearsessions`, the instructor's button and
+    /// `clear_expired_every` so clear the database once, not once per store in front of it.
+    pub fn cleared_with(&self, spec: &StoreSpec) -> Option<&StoreSpec> {
+        if !spec.is_on_the_database() {
+            return None;
+        }
+        self.by_spec
+            .keys()
+            .find(|first| first.is_on_the_database())
+            .filter(|first| *first != spec)
     }
 
     /// The backend a lesson with `session` settings uses.
@@ -444,6 +463,9 @@ async fn sweep_expired_sessions(stores: Stores, clock: SharedClock, period: std:
     loop {
         ticks.tick().await;
         for (spec, store) in stores.iter() {
+            if stores.cleared_with(spec).is_some() {
+                continue;
+            }
             match store.clear_expired(clock.now()).await {
                 Ok(0) => {}
                 Ok(removed) => {
@@ -505,5 +527,26 @@ mod tests {
 
         // Assert
         assert_eq!(loaded.map(|found| found.data), Some(record.data));
+    }
+
+    #[actix_web::test]
+    async fn the_database_is_cleared_through_the_first_store_on_it_alone() {
+        // Arrange
+        let stores = db_and_cached_db_in_memory().await;
+
+        // Act
+        let cleared: Vec<(String, Option<String>)> = stores
+            .iter()
+            .map(|(spec, _)| (spec.name(), stores.cleared_with(spec).map(StoreSpec::name)))
+            .collect();
+
+        // Assert
+        assert_eq!(
+            cleared,
+            [
+                ("db".to_owned(), None),
+                ("cached_db:default".to_owned(), Some("db".to_owned())),
+            ]
+        );
     }
 }
