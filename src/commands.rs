@@ -55,11 +55,20 @@ fn loopback_for_wildcard(ip: IpAddr) -> Option<IpAddr> {
 }
 
 /// `sessionlab clearsessions`: deletes expired sessions from every configured store and
-/// reports how many went from each.
+/// reports how many went from each; a database under several stores (`db` and `cached_db`)
+/// is cleared once, and the others' lines name the store that cleared it.
 pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     let stores = Stores::open(settings).await?;
     let mut report = Vec::new();
     for (spec, store) in stores.iter() {
+        if let Some(first) = stores.cleared_with(spec) {
+            report.push(format!(
+                "{}: cleared with {}, on the same database",
+                spec.name(),
+                first.name()
+            ));
+            continue;
+        }
         if store.expires_by_itself() {
             report.push(format!(
                 "{}: nothing to clear; {} entries expire by themselves",

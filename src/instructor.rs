@@ -332,6 +332,9 @@ async fn clear_expired(
     let now = state.clock.now();
     let mut removed = 0;
     for (spec, store) in state.stores.iter() {
+        if state.stores.cleared_with(spec).is_some() {
+            continue;
+        }
         match store.clear_expired(now).await {
             Ok(n) => removed += n,
             Err(error) => {

@@ -85,29 +85,26 @@ impl StoreSpec {
         }
     }
 
-    async fn open(&self, settings: &Settings) -> anyhow::Result<AnyStore> {
+    /// Whether the store keeps its sessions in `[database] url`.
+    fn is_on_the_database(&self) -> bool {
+        matches!(self, StoreSpec::Db | StoreSpec::CachedDb(_))
+    }
+
+    /// Opens the store; `database` is the store on `[database] url` once a spec has opened
+    /// it, which every spec on the database shares.
+    async fn open(
+        &self,
+        settings: &Settings,
+        database: &mut Option<AnyStore>,
+    ) -> anyhow::Result<AnyStore> {
         Ok(match self {
             StoreSpec::Cache(alias) => open_cache(settings, alias, CACHE_KEY_PREFIX)?,
             StoreSpec::CachedDb(alias) => {
-                let db = Box::pin(StoreSpec::Db.open(settings)).await?;
+                let db = open_database(settings, database).await?;
                 let cache = open_cache(settings, alias, CACHED_DB_KEY_PREFIX)?;
                 AnyStore::CachedDb(Arc::new(CachedDbStore::new(db, cache)))
             }
-            StoreSpec::Db => {
-                match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
-                    DatabaseKind::Postgres => AnyStore::Postgres(
-                        PgStore::connect(
-                            &settings.database.url,
-                            settings.database.max_connections,
-                            SessionCodec::from_settings(settings),
-                        )
-                        .await?,
-                    ),
-                    DatabaseKind::SqliteFile(_) | DatabaseKind::SqliteMemory => {
-                        AnyStore::Db(DbStore::connect(settings).await?)
-                    }
-                }
-            }
+            StoreSpec::Db => open_database(settings, database).await?,
             StoreSpec::File { dir, prefix } => {
                 if settings.uses_default_file_dir(dir) {
                     std::fs::create_dir_all(dir).with_context(|| {
@@ -122,6 +119,36 @@ impl StoreSpec {
             }
         })
     }
+}
+
+/// The store on `[database] url`: `opened` when a spec opened it already, else opened now and
+/// kept there. The `db` engine's store and the database behind every `cached_db` cache are
+/// this one store, as Django's engines share the `default` database: on SQLite, one writer,
+/// one checkpointer, and one move to the file at the path when the file is deleted or
+/// replaced, which every lesson on the database reads from at once (two stores on the file
+/// would each go on reading the file they had open until their own next write or health
+/// check).
+async fn open_database(
+    settings: &Settings,
+    opened: &mut Option<AnyStore>,
+) -> anyhow::Result<AnyStore> {
+    if let Some(store) = opened {
+        return Ok(store.clone());
+    }
+    let store = match database_path_kind(&settings.database.url).map_err(anyhow::Error::msg)? {
+        DatabaseKind::Postgres => AnyStore::Postgres(
+            PgStore::connect(
+                &settings.database.url,
+                settings.database.max_connections,
+                SessionCodec::from_settings(settings),
+            )
+            .await?,
+        ),
+        DatabaseKind::SqliteFile(_) | DatabaseKind::SqliteMemory => {
+            AnyStore::Db(DbStore::connect(settings).await?)
+        }
+    };
+    Ok(opened.insert(store).clone())
 }
 
 /// Opens cache `alias` for sessions under Django's `session_prefix`.
@@ -176,7 +203,8 @@ pub fn session_scopes(
         .chain([(playground::SLUG, playground::session_settings(settings))])
 }
 
-/// The stores the configuration needs, each opened once and shared by the lessons using it.
+/// The stores the configuration needs, each opened once and shared by the lessons using it;
+/// the `db` store and each `cached_db` store's database are one store.
 #[derive(Clone)]
 pub struct Stores {
     by_spec: BTreeMap<StoreSpec, AnyStore>,
@@ -186,16 +214,31 @@ impl Stores {
     /// Opens every store some lesson's (or the playground's) settings name.
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let mut by_spec = BTreeMap::new();
+        let mut database = None;
         for (_, session) in session_scopes(settings) {
             let Some(spec) = StoreSpec::for_session(settings, &session)? else {
                 continue;
             };
             if let Entry::Vacant(slot) = by_spec.entry(spec) {
-                let store = slot.key().open(settings).await?;
+                let store = slot.key().open(settings, &mut database).await?;
                 slot.insert(store);
             }
         }
         Ok(Stores { by_spec })
+    }
+
+    /// The spec whose store clears `spec`'s expired sessions along with its own, as both are
+    /// on the one database and it comes first in [`Stores::iter`]; `None` when `spec`'s
+    /// store is to be cleared itself. `clearsessions`, the instructor's button and
+    /// `clear_expired_every` so clear the database once, not once per store in front of it.
+    pub fn cleared_with(&self, spec: &StoreSpec) -> Option<&StoreSpec> {
+        if !spec.is_on_the_database() {
+            return None;
+        }
+        self.by_spec
+            .keys()
+            .find(|first| first.is_on_the_database())
+            .filter(|first| *first != spec)
     }
 
     /// The backend a lesson with `session` settings uses.
@@ -420,6 +463,9 @@ async fn sweep_expired_sessions(stores: Stores, clock: SharedClock, period: std:
     loop {
         ticks.tick().await;
         for (spec, store) in stores.iter() {
+            if stores.cleared_with(spec).is_some() {
+                continue;
+            }
             match store.clear_expired(clock.now()).await {
                 Ok(0) => {}
                 Ok(removed) => {
@@ -430,5 +476,77 @@ async fn sweep_expired_sessions(stores: Stores, clock: SharedClock, period: std:
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::config_dir;
+    use crate::session::store::{SaveMode, SessionRecord, Store};
+
+    /// The stores of the default configuration with `/dict/` on `cached_db`, on an in-memory
+    /// SQLite database (each store opened on `sqlite::memory:` is a database of its own).
+    async fn db_and_cached_db_in_memory() -> Stores {
+        let env = BTreeMap::from([
+            (
+                "APP__DATABASE__URL".to_owned(),
+                "sqlite::memory:".to_owned(),
+            ),
+            (
+                "APP__LESSONS__DICT__ENGINE".to_owned(),
+                "cached_db".to_owned(),
+            ),
+        ]);
+        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        Stores::open(&settings).await.unwrap()
+    }
+
+    #[actix_web::test]
+    async fn the_cached_db_store_reads_the_db_stores_database() {
+        // Arrange
+        let stores = db_and_cached_db_in_memory().await;
+        let cached_db = StoreSpec::CachedDb("default".to_owned());
+        let now = chrono::Utc::now();
+        let record = SessionRecord {
+            key: "sharedsharedsharedshared00000001".to_owned(),
+            data: serde_json::from_value(serde_json::json!({"lname": "rathore"})).unwrap(),
+            expire_date: now + chrono::TimeDelta::hours(1),
+        };
+
+        // Act: a session saved by the `db` store, then read by the `cached_db` one, whose
+        // cache never saw it.
+        stores.by_spec[&StoreSpec::Db]
+            .save(&record, SaveMode::Create)
+            .await
+            .unwrap();
+        let loaded = stores.by_spec[&cached_db]
+            .load(&record.key, now)
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(loaded.map(|found| found.data), Some(record.data));
+    }
+
+    #[actix_web::test]
+    async fn the_database_is_cleared_through_the_first_store_on_it_alone() {
+        // Arrange
+        let stores = db_and_cached_db_in_memory().await;
+
+        // Act
+        let cleared: Vec<(String, Option<String>)> = stores
+            .iter()
+            .map(|(spec, _)| (spec.name(), stores.cleared_with(spec).map(StoreSpec::name)))
+            .collect();
+
+        // Assert
+        assert_eq!(
+            cleared,
+            [
+                ("db".to_owned(), None),
+                ("cached_db:default".to_owned(), Some("db".to_owned())),
+            ]
+        );
     }
 }

@@ -367,6 +367,58 @@ fn clearsessions_deletes_expired_rows_and_keeps_live_ones() {
 }
 
 #[test]
+fn clearsessions_clears_a_database_under_db_and_cached_db_once() {
+    // Arrange: `/dict/` on cached_db, the other lessons on db, one SQLite file; two expired
+    // sessions in it.
+    let dir = config_dir_with(&[]);
+    let env = [("APP__LESSONS__DICT__ENGINE", "cached_db")];
+    assert!(run(dir.path(), &["clearsessions"], &env).status.success());
+    let db = dir.path().join("db.sqlite3");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        for key in [
+            "expiredexpiredexpired00000000001",
+            "expiredexpiredexpired00000000002",
+        ] {
+            sqlx::query(
+                "INSERT INTO django_session VALUES (?, 'e30:1r31eq:x', '2000-01-01 00:00:00')",
+            )
+            .bind(key)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    });
+
+    // Act
+    let out = run(dir.path(), &["clearsessions"], &env);
+
+    // Assert: the database is cleared once, by the db store, and the cached_db line says so
+    // rather than that it removed none.
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        [
+            "cached_db:default: cleared with db, on the same database",
+            "db: removed 2 expired session(s) from db (SQLite)",
+        ]
+    );
+}
+
+#[test]
 fn the_server_refuses_to_start_on_a_taken_port_with_a_clear_message() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();

@@ -316,11 +316,18 @@ struct LoggedServer {
 
 impl LoggedServer {
     fn start() -> LoggedServer {
+        Self::start_with(&[])
+    }
+
+    /// The server with `env` besides its database's URL.
+    fn start_with(env: &[(&str, &str)]) -> LoggedServer {
         let data = tempfile::tempdir().unwrap();
         let db = data.path().join("sessions.sqlite3");
         let url = format!("sqlite://{}", db.display());
+        let mut env = env.to_vec();
+        env.push(("APP__DATABASE__URL", &url));
         LoggedServer {
-            server: Server::start(&[("APP__DATABASE__URL", &url)]),
+            server: Server::start(&env),
             client: reqwest::Client::new(),
             db,
             _data: data,
@@ -346,7 +353,12 @@ impl LoggedServer {
 
     /// A new session (`lname` = "rathore"), by `/basic/set/`; its key.
     async fn new_session(&self) -> String {
-        let page = self.get("/basic/set/", None).await;
+        self.new_session_at("/basic/set/").await
+    }
+
+    /// A new session, by the view at `path`; its key.
+    async fn new_session_at(&self, path: &str) -> String {
+        let page = self.get(path, None).await;
         assert_eq!(page.status, 200, "{}", page.body);
         page.cookie_value("sessionid").unwrap()
     }
@@ -561,25 +573,25 @@ async fn under_load_every_session_answered_as_saved_is_in_the_file_moved_aside_o
 }
 
 #[actix_web::test]
-async fn two_stores_on_one_sqlite_file_each_move_to_the_new_one_without_undoing_the_other() {
-    // Arrange: `/basic/` on the db engine, `/dict/` on cached_db: two stores, one file.
+async fn lessons_on_db_and_cached_db_move_to_a_new_sqlite_file_together() {
+    // Arrange: `/basic/` on the db engine, `/dict/` on cached_db: one database.
     let e = spawn_engine("sqlite", &[("APP__LESSONS__DICT__ENGINE", "cached_db")]).await;
     let app = &e.app;
     app.new_session("/basic/set/").await;
     app.new_session("/dict/set/").await;
 
-    // Act: the file is deleted; each store finds it gone in turn.
+    // Act: the file is deleted; a write through `/basic/` finds it gone, then both lessons
+    // write.
     std::fs::remove_file(app.db_path()).unwrap();
     let first = app.get_json("/basic/set/", None).await;
     let on_db = app.new_session("/basic/set/").await;
-    let second = app.get_json("/dict/set/", None).await;
     let on_cached_db = app.new_session("/dict/set/").await;
     let after = app.new_session("/basic/set/").await;
 
-    // Assert: each store refused the write that found it gone, then both write to the one
-    // new file: the second store's move kept the first one's log, where its sessions are.
+    // Assert: only the write that found the file gone was refused (`/dict/`'s first write
+    // after it is saved, its store having moved with the other lesson's), and both lessons
+    // write to the one new file, where their sessions are.
     assert_unavailable(&first, "db", "db (SQLite)", GONE);
-    assert_unavailable(&second, "cached_db", "db (SQLite)", GONE);
     for key in [&on_db, &after] {
         assert_eq!(lname(app, key).await, "rathore");
     }
@@ -592,6 +604,47 @@ async fn two_stores_on_one_sqlite_file_each_move_to_the_new_one_without_undoing_
     rows.sort();
     expected.sort();
     assert_eq!(rows, expected);
+}
+
+/// A backup moved over the database of `/basic/` on the `basic` engine and `/dict/` on the
+/// `dict` engine (`db` and `cached_db`, one file), found by a write through `/dict/`: `/basic/`
+/// reads from the backup at once, with no write or health check of its own.
+async fn both_lessons_serve_a_backup_moved_in_once_dict_finds_it(basic: &str, dict: &str) {
+    // Arrange: a session made through `/dict/` in a backup, flushed from the database after
+    // it; and another one made after the backup.
+    let s = LoggedServer::start_with(&[
+        ("APP__LESSONS__BASIC__ENGINE", basic),
+        ("APP__LESSONS__DICT__ENGINE", dict),
+    ]);
+    let backup = s.db.with_file_name("backup.sqlite3");
+    let kept = s.new_session_at("/dict/set/").await;
+    s.back_up(&backup);
+    assert_eq!(s.get("/dict/flush/", Some(&kept)).await.status, 200);
+    let later = s.new_session_at("/dict/set/").await;
+
+    // Act: the backup is moved over the database; a write through `/dict/` finds it.
+    std::fs::rename(&backup, &s.db).unwrap();
+    let found = s.get("/dict/set/", None).await;
+
+    // Assert: `/basic/` shows the backup's sessions from its next read: the one it holds is
+    // back, the one made after it is not; the health check finds nothing left to move, and
+    // the move is told once.
+    assert_unavailable(&found, "the write that found it", "db (SQLite)", GONE);
+    assert_eq!(s.lname(&kept).await, "Ronaldo", "read from the backup");
+    assert_eq!(s.lname(&later).await, "Guest", "not in the backup");
+    let health = s.get("/healthz", None).await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(s.log_lines("now serves").len(), 1, "one move");
+}
+
+#[actix_web::test]
+async fn a_backup_found_through_the_db_lesson_is_served_at_once_by_the_cached_db_lesson() {
+    both_lessons_serve_a_backup_moved_in_once_dict_finds_it("cached_db", "db").await;
+}
+
+#[actix_web::test]
+async fn a_backup_found_through_the_cached_db_lesson_is_served_at_once_by_the_db_lesson() {
+    both_lessons_serve_a_backup_moved_in_once_dict_finds_it("db", "cached_db").await;
 }
 
 #[actix_web::test]
