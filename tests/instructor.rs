@@ -76,6 +76,23 @@ async fn the_forms_answer_post_only_and_the_dashboard_get_and_head() {
 }
 
 #[actix_web::test]
+async fn the_address_without_its_slash_leads_to_the_instructor_page() {
+    // Arrange: the address as an instructor types it, as the lessons' and the playground's
+    // are answered (Django's APPEND_SLASH).
+    let app = spawn_app_with(&enabled()).await;
+
+    // Act
+    let page = app.get("/instructor", None).await;
+    let form = app.get("/instructor/login", None).await;
+
+    // Assert
+    assert_eq!(page.status, 301);
+    assert_eq!(page.headers["location"], "/instructor/");
+    assert_eq!(form.status, 301);
+    assert_eq!(form.headers["location"], "/instructor/login/");
+}
+
+#[actix_web::test]
 async fn signing_in_shows_the_dashboard_without_secrets() {
     let app = spawn_app_with(&enabled()).await;
     let login = app.get("/instructor/", None).await;
