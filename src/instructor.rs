@@ -245,10 +245,11 @@ async fn login(
     if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
         tracing::warn!(%ip, "failed instructor sign-in");
-        let body = renderer.render(
-            "instructor/login.html",
-            &json!({ "error": "That is not the instructor token." }),
-        )?;
+        let error = "That is not the instructor token.";
+        if wants_json(&req) {
+            return Err(AppError::Unauthorized(error.into()));
+        }
+        let body = renderer.render("instructor/login.html", &json!({ "error": error }))?;
         return Ok(HttpResponse::Unauthorized()
             .content_type(HTML_CONTENT_TYPE)
             .body(body));

@@ -207,6 +207,33 @@ async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
 }
 
 #[actix_web::test]
+async fn a_wrong_token_asked_for_as_json_is_answered_in_json() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+
+    // Act
+    let res = app
+        .client
+        .post(format!("{}/instructor/login/", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body("token=guess-guess-guess-guess")
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 401);
+    assert_eq!(
+        body["error"]["message"],
+        "That is not the instructor token."
+    );
+}
+
+#[actix_web::test]
 async fn wrong_tokens_are_refused_and_then_slowed_down() {
     let app = spawn_app_with(&enabled()).await;
     for _ in 0..5 {
