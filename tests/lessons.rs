@@ -870,6 +870,54 @@ async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps
 }
 
 #[actix_web::test]
+async fn del_says_clear_expired_has_nothing_to_do_where_the_engine_keeps_no_expired_sessions() {
+    // Arrange: the timeout lesson on the cache engine (the in-process memory cache), the page
+    // session on signed cookies, and the settings lesson on the database.
+    let app = spawn_app_with(&[
+        ("APP__LESSONS__TIMEOUT__ENGINE", "cache"),
+        ("APP__LESSONS__PAGESESSION__ENGINE", "signed_cookies"),
+    ])
+    .await;
+    let mut cached = Browser::new(&app);
+    cached.get("/timeout/set/").await;
+
+    // Act
+    let ended = cached.get("/timeout/del/").await;
+    let none_cached = app.get("/timeout/del/", None).await;
+    let none_signed = app.get("/pagesession/del/", None).await;
+    let none_stored = app.get("/settings/del/", None).await;
+
+    // Assert: Django's cache and signed-cookie engines have no clear_expired() work to do,
+    // as the timeout lesson's text says; the database has, and its count is given.
+    let said = |page: &common::Page| {
+        text_of(&page.body)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(ended.body.contains("ended this session"), "{}", ended.body);
+    for page in [&ended, &none_cached] {
+        let text = said(page);
+        assert!(
+            text.contains("nothing to do, as in Django: the cache drops each session by itself"),
+            "{text}"
+        );
+        assert!(!text.contains("expired session(s)"), "{text}");
+    }
+    let text = said(&none_signed);
+    assert!(
+        text.contains("clear_expired() had nothing to remove: with the signed_cookies engine no session is kept on the server"),
+        "{text}"
+    );
+    assert!(!text.contains("expired session(s)"), "{text}");
+    let text = said(&none_stored);
+    assert!(
+        text.contains("clear_expired() removed 0 expired session(s) from the store."),
+        "{text}"
+    );
+}
+
+#[actix_web::test]
 async fn pages_that_speak_of_the_session_key_say_the_cookie_is_the_data_on_signed_cookies() {
     // Arrange: program 1 on signed_cookies, program 2 on the database.
     let app = spawn_app_with(&[("APP__LESSONS__BASIC__ENGINE", "signed_cookies")]).await;
