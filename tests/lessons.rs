@@ -837,6 +837,34 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
 }
 
 #[actix_web::test]
+async fn a_lesson_run_with_another_cookie_name_or_path_than_its_text_says_so_above_the_text() {
+    // Arrange: Django's own cookie path for every lesson, and another name for the first.
+    let app = spawn_app_with(&[
+        ("APP__SESSION__COOKIE_PATH", "/"),
+        ("APP__LESSONS__BASIC__COOKIE_NAME", "sid"),
+    ])
+    .await;
+
+    // Act
+    let basic = app.get("/basic/", None).await;
+    let settings = app.get("/settings/", None).await;
+
+    // Assert: each says what runs and what its text shows, between its title and its text.
+    let notice = "<p class=\"notice\">This server names this lesson's session cookie <code>sid</code> and sends it\nwith <code>Path=&#x2F;</code>, where the text below shows <code>sessionid</code> and\n<code>Path=&#x2F;basic&#x2F;</code>.";
+    let shown = basic
+        .body
+        .find(notice)
+        .unwrap_or_else(|| panic!("{}", basic.body));
+    assert!(basic.body.find("<h1>").unwrap() < shown);
+    assert!(shown < basic.body.find("What this lesson teaches").unwrap());
+    assert!(
+        settings.body.contains("<code>sessionname</code> and sends it\nwith <code>Path=&#x2F;</code>, where the text below shows <code>sessionname</code> and\n<code>Path=&#x2F;settings&#x2F;</code>."),
+        "{}",
+        settings.body
+    );
+}
+
+#[actix_web::test]
 async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps_no_store() {
     // Arrange: the dict and timeout lessons on signed_cookies, where the session is the cookie.
     let app = spawn_app_with(&[
