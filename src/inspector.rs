@@ -273,13 +273,8 @@ pub fn explain(header: &str) -> Vec<AttributeExplained> {
 fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
     let mut reasons = Vec::new();
     let address = forwarded::request_address(req);
-    let host = address
-        .host
-        .rsplit_once(':')
-        .map_or(address.host.as_str(), |(h, _)| h)
-        .to_owned();
-    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1")
-        || host.ends_with(".localhost");
+    let host = host_without_port(&address.host);
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost");
     if settings.cookie_secure && !address.is_secure() && !local {
         reasons.push(format!(
             "This lesson's cookie is Secure, and this page came over plain http from {host}, which is not localhost: the browser neither stores nor sends it. Use https, or open the page as http://127.0.0.1."
@@ -300,9 +295,28 @@ fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
     reasons
 }
 
+/// The host of a `Host` header without its port, as Django's `split_domain_port` takes it: an
+/// IPv6 address in brackets is whole (`[::1]`, `[::1]:8000` → `[::1]`), where the text after
+/// its last colon is part of the address, not a port.
+fn host_without_port(host: &str) -> &str {
+    if host.ends_with(']') {
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_port_is_taken_off_a_host_and_an_ipv6_address_is_kept_whole() {
+        assert_eq!(host_without_port("127.0.0.1:8000"), "127.0.0.1");
+        assert_eq!(host_without_port("localhost"), "localhost");
+        assert_eq!(host_without_port("[::1]"), "[::1]");
+        assert_eq!(host_without_port("[::1]:8000"), "[::1]");
+        assert_eq!(host_without_port("[2001:db8::1]"), "[2001:db8::1]");
+    }
 
     #[test]
     fn masks_keep_four_characters_and_the_length() {

@@ -16,6 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::append_slash::AppendSlash;
 use crate::config::{SessionSettings, Settings};
 use crate::error::AppError;
 use crate::forwarded;
@@ -57,9 +58,11 @@ impl Access {
 pub const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
 
 /// The `/instructor/` scope (present only when enabled), with the server's one [`Access`].
-/// Every answer of it carries [`NEVER_CACHE`].
+/// Every answer of it carries [`NEVER_CACHE`]; `/instructor`, as typed, is sent on to
+/// `/instructor/` as a lesson's address is ([`AppendSlash`]).
 pub fn scope(access: web::Data<Access>) -> impl HttpServiceFactory {
     web::scope("/instructor")
+        .wrap(AppendSlash::default())
         .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, NEVER_CACHE)))
         .app_data(access)
         .service(methods::resource("/", Methods::Read, dashboard))
@@ -242,10 +245,11 @@ async fn login(
     if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
         tracing::warn!(%ip, "failed instructor sign-in");
-        let body = renderer.render(
-            "instructor/login.html",
-            &json!({ "error": "That is not the instructor token." }),
-        )?;
+        let error = "That is not the instructor token.";
+        if wants_json(&req) {
+            return Err(AppError::Unauthorized(error.into()));
+        }
+        let body = renderer.render("instructor/login.html", &json!({ "error": error }))?;
         return Ok(HttpResponse::Unauthorized()
             .content_type(HTML_CONTENT_TYPE)
             .body(body));

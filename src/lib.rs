@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// Django's `APPEND_SLASH` for the lesson and playground scopes.
+/// Django's `APPEND_SLASH` for the lesson, playground and instructor scopes.
 pub mod append_slash;
 /// Files compiled into the binary: templates, lesson texts, CSS.
 pub mod assets;

@@ -192,3 +192,40 @@ async fn a_browser_that_refuses_cookies_is_named_among_the_reasons_the_cookie_di
         check.body
     );
 }
+
+/// `GET /settings/get/` (a `Secure` cookie) with `host` as the `Host` header; the page's text.
+async fn settings_get_from(address: &str, host: &str) -> String {
+    let request = format!(
+        "GET /settings/get/ HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+    );
+    let answer = common::raw_request(address, request.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "Host: {host}");
+    unescape(&String::from_utf8_lossy(&answer.body))
+}
+
+#[actix_web::test]
+async fn a_secure_cookie_over_http_is_blamed_on_the_host_named_whole_with_or_without_a_port() {
+    // Arrange
+    let app = spawn_app().await;
+    const BLAME: &str = "This lesson's cookie is Secure, and this page came over plain http";
+
+    // Act
+    let loopback = settings_get_from(&app.address, "[::1]").await;
+    let loopback_with_port = settings_get_from(&app.address, "[::1]:8000").await;
+    let other = settings_get_from(&app.address, "[2001:db8::1]").await;
+    let other_with_port = settings_get_from(&app.address, "[2001:db8::1]:8000").await;
+
+    // Assert: the IPv6 loopback is as local as 127.0.0.1, and another address is named whole.
+    assert!(!loopback.contains(BLAME), "{loopback}");
+    assert!(!loopback_with_port.contains(BLAME), "{loopback_with_port}");
+    for page in [&other, &other_with_port] {
+        assert!(
+            page.contains(&format!(
+                "{BLAME} from [2001:db8::1], which is not localhost"
+            )),
+            "{page}"
+        );
+    }
+}

@@ -76,6 +76,23 @@ async fn the_forms_answer_post_only_and_the_dashboard_get_and_head() {
 }
 
 #[actix_web::test]
+async fn the_address_without_its_slash_leads_to_the_instructor_page() {
+    // Arrange: the address as an instructor types it, as the lessons' and the playground's
+    // are answered (Django's APPEND_SLASH).
+    let app = spawn_app_with(&enabled()).await;
+
+    // Act
+    let page = app.get("/instructor", None).await;
+    let form = app.get("/instructor/login", None).await;
+
+    // Assert
+    assert_eq!(page.status, 301);
+    assert_eq!(page.headers["location"], "/instructor/");
+    assert_eq!(form.status, 301);
+    assert_eq!(form.headers["location"], "/instructor/login/");
+}
+
+#[actix_web::test]
 async fn signing_in_shows_the_dashboard_without_secrets() {
     let app = spawn_app_with(&enabled()).await;
     let login = app.get("/instructor/", None).await;
@@ -187,6 +204,33 @@ async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
 
     let res = post_form(&app, "/instructor/login/", &format!("token={TOKEN}"), None).await;
     assert_eq!(res.status(), 303, "the right token still signs in");
+}
+
+#[actix_web::test]
+async fn a_wrong_token_asked_for_as_json_is_answered_in_json() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+
+    // Act
+    let res = app
+        .client
+        .post(format!("{}/instructor/login/", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body("token=guess-guess-guess-guess")
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 401);
+    assert_eq!(
+        body["error"]["message"],
+        "That is not the instructor token."
+    );
 }
 
 #[actix_web::test]

@@ -837,6 +837,34 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
 }
 
 #[actix_web::test]
+async fn a_lesson_run_with_another_cookie_name_or_path_than_its_text_says_so_above_the_text() {
+    // Arrange: Django's own cookie path for every lesson, and another name for the first.
+    let app = spawn_app_with(&[
+        ("APP__SESSION__COOKIE_PATH", "/"),
+        ("APP__LESSONS__BASIC__COOKIE_NAME", "sid"),
+    ])
+    .await;
+
+    // Act
+    let basic = app.get("/basic/", None).await;
+    let settings = app.get("/settings/", None).await;
+
+    // Assert: each says what runs and what its text shows, between its title and its text.
+    let notice = "<p class=\"notice\">This server names this lesson's session cookie <code>sid</code> and sends it\nwith <code>Path=&#x2F;</code>, where the text below shows <code>sessionid</code> and\n<code>Path=&#x2F;basic&#x2F;</code>.";
+    let shown = basic
+        .body
+        .find(notice)
+        .unwrap_or_else(|| panic!("{}", basic.body));
+    assert!(basic.body.find("<h1>").unwrap() < shown);
+    assert!(shown < basic.body.find("What this lesson teaches").unwrap());
+    assert!(
+        settings.body.contains("<code>sessionname</code> and sends it\nwith <code>Path=&#x2F;</code>, where the text below shows <code>sessionname</code> and\n<code>Path=&#x2F;settings&#x2F;</code>."),
+        "{}",
+        settings.body
+    );
+}
+
+#[actix_web::test]
 async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps_no_store() {
     // Arrange: the dict and timeout lessons on signed_cookies, where the session is the cookie.
     let app = spawn_app_with(&[
@@ -867,6 +895,54 @@ async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps
         );
         assert_eq!(replayed["context"]["name"], "Sonam", "{lesson}");
     }
+}
+
+#[actix_web::test]
+async fn del_says_clear_expired_has_nothing_to_do_where_the_engine_keeps_no_expired_sessions() {
+    // Arrange: the timeout lesson on the cache engine (the in-process memory cache), the page
+    // session on signed cookies, and the settings lesson on the database.
+    let app = spawn_app_with(&[
+        ("APP__LESSONS__TIMEOUT__ENGINE", "cache"),
+        ("APP__LESSONS__PAGESESSION__ENGINE", "signed_cookies"),
+    ])
+    .await;
+    let mut cached = Browser::new(&app);
+    cached.get("/timeout/set/").await;
+
+    // Act
+    let ended = cached.get("/timeout/del/").await;
+    let none_cached = app.get("/timeout/del/", None).await;
+    let none_signed = app.get("/pagesession/del/", None).await;
+    let none_stored = app.get("/settings/del/", None).await;
+
+    // Assert: Django's cache and signed-cookie engines have no clear_expired() work to do,
+    // as the timeout lesson's text says; the database has, and its count is given.
+    let said = |page: &common::Page| {
+        text_of(&page.body)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(ended.body.contains("ended this session"), "{}", ended.body);
+    for page in [&ended, &none_cached] {
+        let text = said(page);
+        assert!(
+            text.contains("nothing to do, as in Django: the cache drops each session by itself"),
+            "{text}"
+        );
+        assert!(!text.contains("expired session(s)"), "{text}");
+    }
+    let text = said(&none_signed);
+    assert!(
+        text.contains("clear_expired() had nothing to remove: with the signed_cookies engine no session is kept on the server"),
+        "{text}"
+    );
+    assert!(!text.contains("expired session(s)"), "{text}");
+    let text = said(&none_stored);
+    assert!(
+        text.contains("clear_expired() removed 0 expired session(s) from the store."),
+        "{text}"
+    );
 }
 
 #[actix_web::test]

@@ -29,6 +29,7 @@ pub const LESSON: Lesson = Lesson {
     ],
     source: include_str!("basic.rs"),
     text_cookie_age: super::DJANGO_COOKIE_AGE,
+    text_cookie_name: super::DJANGO_COOKIE_NAME,
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

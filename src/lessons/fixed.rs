@@ -17,8 +17,9 @@ use crate::render::Renderer;
 
 /// A lesson's fixed parts and values.
 pub struct FixedParts {
-    /// The lesson page's template values: `title`, `settings`, `text_cookie_age` (the
-    /// lesson's [`Lesson::text_cookie_age`]), and as HTML `lesson_heading`
+    /// The lesson page's template values: `title`, `settings`, `text_cookie_age` and
+    /// `text_cookie_name` (the lesson's [`Lesson::text_cookie_age`] and
+    /// [`Lesson::text_cookie_name`]), `mount_path`, and as HTML `lesson_heading`
     /// (the text's title), `views_nav`, `lesson_text` (the rest of the text) and
     /// `settings_table`.
     pub lesson_page: tera::Context,
@@ -99,6 +100,8 @@ impl FixedParts {
         let (heading, text) = split_title(text);
         lesson_page.insert_value("lesson_heading", Value::from(heading));
         lesson_page.insert_value("text_cookie_age", Value::from(lesson.text_cookie_age));
+        lesson_page.insert_value("text_cookie_name", Value::from(lesson.text_cookie_name));
+        lesson_page.insert_value("mount_path", Value::from(mount_path.as_str()));
         lesson_page.insert_value("views_nav", Value::from(views_nav("Views", None)?));
         let lesson_text = renderer
             .render("parts/lesson_text.html", &LessonText { lesson, text })

@@ -45,6 +45,10 @@ pub struct Lesson {
     /// The `SESSION_COOKIE_AGE` its text is written for and counts with; a lesson configured
     /// with another age says so above its text.
     pub text_cookie_age: i64,
+    /// The `SESSION_COOKIE_NAME` its text shows; a lesson configured with another name, or
+    /// with a cookie path other than its own mount path (which its text shows too), says so
+    /// above its text.
+    pub text_cookie_name: &'static str,
 }
 
 /// One view of a lesson.
@@ -66,6 +70,10 @@ impl Lesson {
 /// Django's default `SESSION_COOKIE_AGE`, two weeks: the age the texts of the lessons with
 /// Django's default settings count with.
 const DJANGO_COOKIE_AGE: i64 = 1_209_600;
+
+/// Django's default `SESSION_COOKIE_NAME`, the name the texts of the lessons with Django's
+/// default settings show.
+const DJANGO_COOKIE_NAME: &str = "sessionid";
 
 /// Every lesson, in teaching order.
 pub static LESSONS: [Lesson; 6] = [

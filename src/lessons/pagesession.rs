@@ -30,6 +30,7 @@ pub const LESSON: Lesson = Lesson {
     ],
     source: include_str!("pagesession.rs"),
     text_cookie_age: 20,
+    text_cookie_name: super::DJANGO_COOKIE_NAME,
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {

@@ -33,6 +33,7 @@ pub const LESSON: Lesson = Lesson {
     views: VIEWS,
     source: include_str!("timeout.rs"),
     text_cookie_age: super::DJANGO_COOKIE_AGE,
+    text_cookie_name: super::DJANGO_COOKIE_NAME,
 };
 
 /// `/settings/`: the timeout views under `SESSION_COOKIE_AGE = 400`, a renamed, `Secure`,
@@ -45,6 +46,7 @@ pub const SETTINGS_LESSON: Lesson = Lesson {
     views: VIEWS,
     source: include_str!("timeout.rs"),
     text_cookie_age: 400,
+    text_cookie_name: "sessionname",
 };
 
 pub(super) fn routes(scope: Scope) -> Scope {
