@@ -24,8 +24,10 @@ impl Settings {
                 && cookie_path_covers(&session.cookie_path, MOUNT_PATH)
             {
                 return Err(format!(
-                    "lesson `{slug}` names its session cookie {:?} on the path {:?}, which reaches {MOUNT_PATH}, where the playground's CSRF cookie has that name; allowed: any other `cookie_name`, or a `cookie_path` outside {MOUNT_PATH}",
-                    session.cookie_name, session.cookie_path
+                    "{} names its session cookie {:?} on the path {:?}, which reaches {MOUNT_PATH}, where the playground's CSRF cookie has that name; allowed: any other `cookie_name`, or a `cookie_path` outside {MOUNT_PATH}",
+                    scope_name(slug),
+                    session.cookie_name,
+                    session.cookie_path
                 ));
             }
         }
@@ -43,7 +45,8 @@ impl Settings {
             let cache = self.caches.get(alias).ok_or_else(|| {
                 let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
                 format!(
-                    "lesson `{slug}` uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
+                    "{} uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
+                    scope_name(slug),
                     session.engine,
                     if known.is_empty() { "none".to_owned() } else { known.join(", ") }
                 )
@@ -98,12 +101,23 @@ impl Settings {
         for slug in LESSON_SLUGS {
             if !local && !self.lesson_session(slug, "/").cookie_secure {
                 return Err(format!(
-                    "lesson `{slug}` has `cookie_secure = false` while the server listens on {}: over plain http from another host the session cookie travels in clear text, which the `{PRODUCTION_PROFILE}` profile refuses; allowed: cookie_secure = true (serve over https), or listen on 127.0.0.1 behind a TLS proxy",
+                    "{} has `cookie_secure = false` while the server listens on {}: over plain http from another host the session cookie travels in clear text, which the `{PRODUCTION_PROFILE}` profile refuses; allowed: cookie_secure = true (serve over https), or listen on 127.0.0.1 behind a TLS proxy",
+                    scope_name(slug),
                     self.server.host
                 ));
             }
         }
         Ok(())
+    }
+}
+
+/// How a refusal names the scope whose `[lessons.<slug>]` settings it is about: the
+/// playground is not a lesson.
+fn scope_name(slug: &str) -> String {
+    if slug == crate::playground::SLUG {
+        "the playground".to_owned()
+    } else {
+        format!("lesson `{slug}`")
     }
 }
 
@@ -200,19 +214,29 @@ mod tests {
 
     #[test]
     fn a_session_cookie_named_like_the_csrf_cookie_is_refused_where_it_reaches_the_playground() {
-        for env in [
-            vec![("APP__LESSONS__PLAYGROUND__COOKIE_NAME", "csrftoken")],
-            vec![
-                ("APP__SESSION__COOKIE_NAME", "csrftoken"),
-                ("APP__SESSION__COOKIE_PATH", "/"),
-            ],
-            vec![
-                ("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken"),
-                ("APP__LESSONS__BASIC__COOKIE_PATH", "/playground"),
-            ],
+        for (env, named) in [
+            (
+                vec![("APP__LESSONS__PLAYGROUND__COOKIE_NAME", "csrftoken")],
+                "the playground names",
+            ),
+            (
+                vec![
+                    ("APP__SESSION__COOKIE_NAME", "csrftoken"),
+                    ("APP__SESSION__COOKIE_PATH", "/"),
+                ],
+                "lesson `basic` names",
+            ),
+            (
+                vec![
+                    ("APP__LESSONS__BASIC__COOKIE_NAME", "csrftoken"),
+                    ("APP__LESSONS__BASIC__COOKIE_PATH", "/playground"),
+                ],
+                "lesson `basic` names",
+            ),
         ] {
             let error = refusal(&committed_config(), DEFAULT_PROFILE, &env);
 
+            assert!(error.contains(named), "{env:?}: {error}");
             assert!(error.contains("\"csrftoken\""), "{env:?}: {error}");
             assert!(error.contains("CSRF cookie"), "{env:?}: {error}");
         }
