@@ -112,11 +112,6 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-/// A POST from another site is refused (the cookie is `SameSite=Strict` as well).
-fn same_origin(req: &HttpRequest) -> bool {
-    foreign_origin(req).is_none()
-}
-
 /// The request's `Origin` and this site's own, when they differ. This site's own is the
 /// request's `Host` and the connection's scheme, or what a trusted proxy says of them
 /// ([`forwarded::trusted`]).
@@ -322,13 +317,24 @@ fn secure_attribute(settings: &Settings) -> &'static str {
     }
 }
 
+/// Clears expired sessions from every store. A POST from another site is refused as the
+/// sign-in and sign-out are, before the sign-in is looked at (the cookie is `SameSite=Strict`
+/// as well).
 async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_signed_in(&req, &state, &access)? || !same_origin(&req) {
+    if let Some((origin, here)) = foreign_origin(&req) {
+        tracing::warn!(ip = %client_ip(&req), %origin, %here, "clearing expired sessions from another origin refused");
+        return Err(from_another_origin(
+            "request to clear expired sessions",
+            &origin,
+            &here,
+        ));
+    }
+    if !is_signed_in(&req, &state, &access)? {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
         ));

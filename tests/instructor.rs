@@ -359,16 +359,51 @@ async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
             .contains("Removed 1 expired session(s).")
     );
     assert_eq!(app.rows().await.len(), 1);
+}
 
-    let foreign = app
+#[actix_web::test]
+async fn clearing_from_another_origin_is_refused_naming_the_origin() {
+    // Arrange: a signed-in instructor (by the cookie, and by the bearer token).
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+    app.get("/pagesession/set/", None).await;
+    app.advance(21);
+
+    // Act: another site's page posts the button's form.
+    let by_cookie = app
         .client
         .post(format!("{}/instructor/clear-expired/", app.address))
-        .header("Authorization", format!("Bearer {TOKEN}"))
         .header("Origin", "http://evil.example")
+        .header("Cookie", &cookie)
         .send()
         .await
         .unwrap();
-    assert_eq!(foreign.status(), 401, "a cross-site POST is refused");
+    let by_bearer = app
+        .client
+        .post(format!("{}/instructor/clear-expired/", app.address))
+        .header("Origin", "http://evil.example")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: refused as the sign-in and sign-out are, saying where it came from; nothing
+    // removed.
+    for (what, res) in [("cookie", by_cookie), ("bearer", by_bearer)] {
+        assert_eq!(res.status(), 403, "{what}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains(
+                "This request to clear expired sessions came from http:&#x2F;&#x2F;evil.example"
+            ),
+            "{what}: {body}"
+        );
+        assert!(
+            !body.contains("Sign in with the instructor token"),
+            "{what}: {body}"
+        );
+    }
+    assert_eq!(app.rows().await.len(), 1);
 }
 
 #[actix_web::test]
