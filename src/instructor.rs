@@ -137,10 +137,30 @@ struct LessonRow {
 struct Dashboard {
     profile: String,
     lessons: Vec<LessonRow>,
+    /// How many expired sessions the button has just removed, when the page follows it.
+    removed: Option<u64>,
+    /// What the button did, said as the page shows it.
     message: Option<String>,
 }
 
-async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard {
+/// The query of the dashboard the button sends the browser on to: `?removed=<count>`.
+#[derive(Deserialize)]
+struct AfterClear {
+    removed: Option<String>,
+}
+
+/// The count of `?removed=<count>`, when it is one: anything else (a word, a sign, a number
+/// past `u64`) shows no message rather than an error, as a page that followed no button.
+fn removed_shown(req: &HttpRequest) -> Option<u64> {
+    let query = web::Query::<AfterClear>::from_query(req.query_string()).ok()?;
+    let removed = query.into_inner().removed?;
+    if removed.is_empty() || !removed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    removed.parse().ok()
+}
+
+async fn dashboard_data(state: &AppState, removed: Option<u64>) -> Dashboard {
     let now = state.clock.now();
     let mut lessons = Vec::new();
     let scopes = state
@@ -177,7 +197,8 @@ async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard 
     Dashboard {
         profile: state.settings.profile.clone(),
         lessons,
-        message,
+        removed,
+        message: removed.map(|removed| format!("Removed {removed} expired session(s).")),
     }
 }
 
@@ -185,9 +206,9 @@ async fn render_dashboard(
     req: &HttpRequest,
     state: &AppState,
     renderer: &Renderer,
-    message: Option<String>,
+    removed: Option<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let data = dashboard_data(state, message).await;
+    let data = dashboard_data(state, removed).await;
     renderer.respond(req, "instructor/dashboard.html", &data, &data)
 }
 
@@ -198,7 +219,7 @@ async fn dashboard(
     access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
     if is_signed_in(&req, &state, &access)? {
-        return render_dashboard(&req, &state, &renderer, None).await;
+        return render_dashboard(&req, &state, &renderer, removed_shown(&req)).await;
     }
     if wants_json(&req) {
         return Err(AppError::Unauthorized(
@@ -317,9 +338,12 @@ fn secure_attribute(settings: &Settings) -> &'static str {
     }
 }
 
-/// Clears expired sessions from every store. A POST from another site is refused as the
-/// sign-in and sign-out are, before the sign-in is looked at (the cookie is `SameSite=Strict`
-/// as well).
+/// Clears expired sessions from every store, then sends the browser on (303) to the
+/// dashboard, which says how many went (`?removed=<count>`): Post/Redirect/Get, as Django's
+/// admin answers its actions, so reloading the page shows it again rather than posting again.
+/// A client that asks for JSON gets the dashboard's JSON at once, the count in `removed`.
+/// A POST from another site is refused as the sign-in and sign-out are, before the sign-in is
+/// looked at (the cookie is `SameSite=Strict` as well).
 async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -353,6 +377,10 @@ async fn clear_expired(
             }
         }
     }
-    let message = format!("Removed {removed} expired session(s).");
-    render_dashboard(&req, &state, &renderer, Some(message)).await
+    if wants_json(&req) {
+        return render_dashboard(&req, &state, &renderer, Some(removed)).await;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/instructor/?removed={removed}")))
+        .finish())
 }

@@ -336,29 +336,98 @@ async fn failed_sign_ins_are_counted_by_the_server_not_by_each_worker() {
 
 #[actix_web::test]
 async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
+    // Arrange: one session past the page session's 20 seconds, one alive.
     let app = spawn_app_with(&enabled()).await;
     app.get("/pagesession/set/", None).await;
     app.get("/basic/set/", None).await;
     app.advance(21);
-    let anonymous = post_form(&app, "/instructor/clear-expired/", "", None).await;
-    assert_eq!(anonymous.status(), 401);
-    assert_eq!(app.rows().await.len(), 2);
 
+    // Act
+    let anonymous = post_form(&app, "/instructor/clear-expired/", "", None).await;
+    let left_by_anonymous = app.rows().await.len();
     let res = app
         .client
         .post(format!("{}/instructor/clear-expired/", app.address))
+        .header("Accept", "application/json")
         .header("Authorization", format!("Bearer {TOKEN}"))
         .send()
         .await
         .unwrap();
+
+    // Assert: refused until signed in; a JSON client gets the count at once.
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(left_by_anonymous, 2);
     assert_eq!(res.status(), 200);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Removed 1 expired session(s).")
-    );
+    let json: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(json["removed"], 1);
+    assert_eq!(json["message"], "Removed 1 expired session(s).");
+    assert_eq!(json["profile"], "default");
     assert_eq!(app.rows().await.len(), 1);
+}
+
+#[actix_web::test]
+async fn the_clear_expired_button_sends_the_browser_on_to_the_dashboard_with_the_count() {
+    // Arrange: a signed-in instructor and one expired session.
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+    app.get("/pagesession/set/", None).await;
+    app.advance(21);
+
+    // Act: the button's form, then the page the browser is sent on to (Post/Redirect/Get:
+    // reloading it shows it again, where reloading the POST's own answer posted again).
+    let res = post_form(&app, "/instructor/clear-expired/", "", Some(&cookie)).await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.get(&location, Some(&cookie)).await;
+    let again = app.get(&location, Some(&cookie)).await;
+
+    // Assert
+    assert_eq!(res.status(), 303);
+    assert_eq!(location, "/instructor/?removed=1");
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Removed 1 expired session(s).") && page.body.contains("Active profile"),
+        "{}",
+        page.body
+    );
+    assert_eq!(again.body, page.body, "a reload only shows the page again");
+    assert!(app.rows().await.is_empty());
+}
+
+#[actix_web::test]
+async fn the_dashboard_shows_a_count_of_removed_sessions_only_when_it_is_one() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+
+    // Act
+    let plain = app.get("/instructor/", Some(&cookie)).await;
+    let zero = app.get("/instructor/?removed=0", Some(&cookie)).await;
+    let odd = [
+        "/instructor/?removed=",
+        "/instructor/?removed=many",
+        "/instructor/?removed=-1",
+        "/instructor/?removed=%2B3",
+        "/instructor/?removed=3%3Cb%3E",
+        "/instructor/?removed=99999999999999999999999",
+    ];
+    let mut odd_pages = Vec::new();
+    for path in odd {
+        odd_pages.push((path, app.get(path, Some(&cookie)).await));
+    }
+
+    // Assert: a number is shown, anything else is a dashboard without a message.
+    assert!(
+        !plain.body.contains("expired session(s)."),
+        "{}",
+        plain.body
+    );
+    assert!(zero.body.contains("Removed 0 expired session(s)."));
+    for (path, page) in odd_pages {
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.body.contains("Active profile"), "{path}");
+        assert!(!page.body.contains("expired session(s)."), "{path}");
+    }
 }
 
 #[actix_web::test]
