@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::append_slash::AppendSlash;
 use crate::config::{SessionSettings, Settings};
-use crate::error::AppError;
+use crate::error::{AppError, INSTRUCTOR_CHALLENGE};
 use crate::forwarded;
 use crate::methods::{self, Methods};
 use crate::playground;
@@ -212,6 +212,10 @@ async fn render_dashboard(
     renderer.respond(req, "instructor/dashboard.html", &data, &data)
 }
 
+/// The dashboard, or to a visitor not signed in the sign-in form: a 200 page to a browser, as
+/// Django's admin shows its login form (a 401 would be a failure in the browser's history and
+/// tools where nothing has failed yet), and a 401 with a `Bearer` challenge to a client that
+/// asks for JSON, which has no form to fill in.
 async fn dashboard(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -267,6 +271,7 @@ async fn login(
         }
         let body = renderer.render("instructor/login.html", &json!({ "error": error }))?;
         return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE))
             .content_type(HTML_CONTENT_TYPE)
             .body(body));
     }

@@ -207,6 +207,31 @@ async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
 }
 
 #[actix_web::test]
+async fn a_client_not_signed_in_gets_the_form_as_a_page_and_a_bearer_challenge_as_json() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+
+    // Act
+    let page = app.get("/instructor/", None).await;
+    let json = app.get_json("/instructor/", None).await;
+    let wrong_form = post_form(&app, "/instructor/login/", "token=guess-guess-guess", None).await;
+    let clear = post_form(&app, "/instructor/clear-expired/", "", None).await;
+
+    // Assert: a browser gets the sign-in form, as Django's admin shows it; every 401 names
+    // the scheme it takes (RFC 9110: a 401 must carry WWW-Authenticate).
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Instructor token"));
+    assert!(page.headers.get("www-authenticate").is_none());
+    assert_eq!(json.status, 401);
+    let challenge = "Bearer realm=\"sessionlab instructor\"";
+    assert_eq!(json.headers["www-authenticate"], challenge);
+    for (what, res) in [("wrong token", wrong_form), ("clear-expired", clear)] {
+        assert_eq!(res.status(), 401, "{what}");
+        assert_eq!(res.headers()["www-authenticate"], challenge, "{what}");
+    }
+}
+
+#[actix_web::test]
 async fn a_wrong_token_asked_for_as_json_is_answered_in_json() {
     // Arrange
     let app = spawn_app_with(&enabled()).await;
