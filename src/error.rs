@@ -143,6 +143,12 @@ pub fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// The `WWW-Authenticate` challenge of every 401: the instructor's pages take the token as
+/// `Authorization: Bearer <token>` (RFC 6750) besides the sign-in form, and HTTP requires a
+/// 401 to name a scheme it takes (RFC 9110, 15.5.2). Browsers show no prompt of their own for
+/// `Bearer`, so the sign-in page is what a browser shows.
+pub const INSTRUCTOR_CHALLENGE: &str = "Bearer realm=\"sessionlab instructor\"";
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -180,8 +186,14 @@ impl ResponseError for AppError {
             status => tracing::info!(status = status.as_u16(), "{self}"),
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let AppError::MethodNotAllowed { allow, .. } = self {
-            response.insert_header((header::ALLOW, allow.allow()));
+        match self {
+            AppError::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, allow.allow()));
+            }
+            AppError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE));
+            }
+            _ => {}
         }
         response
             .content_type("text/plain; charset=utf-8")

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::append_slash::AppendSlash;
 use crate::config::{SessionSettings, Settings};
-use crate::error::AppError;
+use crate::error::{AppError, INSTRUCTOR_CHALLENGE};
 use crate::forwarded;
 use crate::methods::{self, Methods};
 use crate::playground;
@@ -112,11 +112,6 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-/// A POST from another site is refused (the cookie is `SameSite=Strict` as well).
-fn same_origin(req: &HttpRequest) -> bool {
-    foreign_origin(req).is_none()
-}
-
 /// The request's `Origin` and this site's own, when they differ. This site's own is the
 /// request's `Host` and the connection's scheme, or what a trusted proxy says of them
 /// ([`forwarded::trusted`]).
@@ -142,10 +137,30 @@ struct LessonRow {
 struct Dashboard {
     profile: String,
     lessons: Vec<LessonRow>,
+    /// How many expired sessions the button has just removed, when the page follows it.
+    removed: Option<u64>,
+    /// What the button did, said as the page shows it.
     message: Option<String>,
 }
 
-async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard {
+/// The query of the dashboard the button sends the browser on to: `?removed=<count>`.
+#[derive(Deserialize)]
+struct AfterClear {
+    removed: Option<String>,
+}
+
+/// The count of `?removed=<count>`, when it is one: anything else (a word, a sign, a number
+/// past `u64`) shows no message rather than an error, as a page that followed no button.
+fn removed_shown(req: &HttpRequest) -> Option<u64> {
+    let query = web::Query::<AfterClear>::from_query(req.query_string()).ok()?;
+    let removed = query.into_inner().removed?;
+    if removed.is_empty() || !removed.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    removed.parse().ok()
+}
+
+async fn dashboard_data(state: &AppState, removed: Option<u64>) -> Dashboard {
     let now = state.clock.now();
     let mut lessons = Vec::new();
     let scopes = state
@@ -182,7 +197,8 @@ async fn dashboard_data(state: &AppState, message: Option<String>) -> Dashboard 
     Dashboard {
         profile: state.settings.profile.clone(),
         lessons,
-        message,
+        removed,
+        message: removed.map(|removed| format!("Removed {removed} expired session(s).")),
     }
 }
 
@@ -190,12 +206,16 @@ async fn render_dashboard(
     req: &HttpRequest,
     state: &AppState,
     renderer: &Renderer,
-    message: Option<String>,
+    removed: Option<u64>,
 ) -> Result<HttpResponse, AppError> {
-    let data = dashboard_data(state, message).await;
+    let data = dashboard_data(state, removed).await;
     renderer.respond(req, "instructor/dashboard.html", &data, &data)
 }
 
+/// The dashboard, or to a visitor not signed in the sign-in form: a 200 page to a browser, as
+/// Django's admin shows its login form (a 401 would be a failure in the browser's history and
+/// tools where nothing has failed yet), and a 401 with a `Bearer` challenge to a client that
+/// asks for JSON, which has no form to fill in.
 async fn dashboard(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -203,7 +223,7 @@ async fn dashboard(
     access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
     if is_signed_in(&req, &state, &access)? {
-        return render_dashboard(&req, &state, &renderer, None).await;
+        return render_dashboard(&req, &state, &renderer, removed_shown(&req)).await;
     }
     if wants_json(&req) {
         return Err(AppError::Unauthorized(
@@ -251,6 +271,7 @@ async fn login(
         }
         let body = renderer.render("instructor/login.html", &json!({ "error": error }))?;
         return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE))
             .content_type(HTML_CONTENT_TYPE)
             .body(body));
     }
@@ -322,13 +343,27 @@ fn secure_attribute(settings: &Settings) -> &'static str {
     }
 }
 
+/// Clears expired sessions from every store, then sends the browser on (303) to the
+/// dashboard, which says how many went (`?removed=<count>`): Post/Redirect/Get, as Django's
+/// admin answers its actions, so reloading the page shows it again rather than posting again.
+/// A client that asks for JSON gets the dashboard's JSON at once, the count in `removed`.
+/// A POST from another site is refused as the sign-in and sign-out are, before the sign-in is
+/// looked at (the cookie is `SameSite=Strict` as well).
 async fn clear_expired(
     req: HttpRequest,
     state: web::Data<AppState>,
     renderer: web::Data<Renderer>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_signed_in(&req, &state, &access)? || !same_origin(&req) {
+    if let Some((origin, here)) = foreign_origin(&req) {
+        tracing::warn!(ip = %client_ip(&req), %origin, %here, "clearing expired sessions from another origin refused");
+        return Err(from_another_origin(
+            "request to clear expired sessions",
+            &origin,
+            &here,
+        ));
+    }
+    if !is_signed_in(&req, &state, &access)? {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
         ));
@@ -347,6 +382,10 @@ async fn clear_expired(
             }
         }
     }
-    let message = format!("Removed {removed} expired session(s).");
-    render_dashboard(&req, &state, &renderer, Some(message)).await
+    if wants_json(&req) {
+        return render_dashboard(&req, &state, &renderer, Some(removed)).await;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/instructor/?removed={removed}")))
+        .finish())
 }

@@ -336,7 +336,9 @@ impl Application {
     /// Builds the server with `clock` as its notion of now (tests move a fake one).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let listener = listen(&settings.server)?;
-        let port = listener.local_addr()?.port();
+        let listening = listener.local_addr()?;
+        let port = listening.port();
+        let base_url = lessons::local_base_url(listening);
         let stores = Stores::open(&settings).await?;
         stores.warn_about_unavailable().await;
         let renderer = web::Data::new(Renderer::load()?);
@@ -371,7 +373,7 @@ impl Application {
         let lesson_contexts = engines
             .iter()
             .map(|(lesson, engine)| {
-                LessonContext::new(lesson, engine.clone(), &renderer).map(web::Data::new)
+                LessonContext::new(lesson, engine.clone(), &renderer, &base_url).map(web::Data::new)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let workers = settings.server.workers;

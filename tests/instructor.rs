@@ -207,6 +207,31 @@ async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
 }
 
 #[actix_web::test]
+async fn a_client_not_signed_in_gets_the_form_as_a_page_and_a_bearer_challenge_as_json() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+
+    // Act
+    let page = app.get("/instructor/", None).await;
+    let json = app.get_json("/instructor/", None).await;
+    let wrong_form = post_form(&app, "/instructor/login/", "token=guess-guess-guess", None).await;
+    let clear = post_form(&app, "/instructor/clear-expired/", "", None).await;
+
+    // Assert: a browser gets the sign-in form, as Django's admin shows it; every 401 names
+    // the scheme it takes (RFC 9110: a 401 must carry WWW-Authenticate).
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Instructor token"));
+    assert!(page.headers.get("www-authenticate").is_none());
+    assert_eq!(json.status, 401);
+    let challenge = "Bearer realm=\"sessionlab instructor\"";
+    assert_eq!(json.headers["www-authenticate"], challenge);
+    for (what, res) in [("wrong token", wrong_form), ("clear-expired", clear)] {
+        assert_eq!(res.status(), 401, "{what}");
+        assert_eq!(res.headers()["www-authenticate"], challenge, "{what}");
+    }
+}
+
+#[actix_web::test]
 async fn a_wrong_token_asked_for_as_json_is_answered_in_json() {
     // Arrange
     let app = spawn_app_with(&enabled()).await;
@@ -336,39 +361,143 @@ async fn failed_sign_ins_are_counted_by_the_server_not_by_each_worker() {
 
 #[actix_web::test]
 async fn clear_expired_removes_expired_sessions_and_needs_the_instructor() {
+    // Arrange: one session past the page session's 20 seconds, one alive.
     let app = spawn_app_with(&enabled()).await;
     app.get("/pagesession/set/", None).await;
     app.get("/basic/set/", None).await;
     app.advance(21);
-    let anonymous = post_form(&app, "/instructor/clear-expired/", "", None).await;
-    assert_eq!(anonymous.status(), 401);
-    assert_eq!(app.rows().await.len(), 2);
 
+    // Act
+    let anonymous = post_form(&app, "/instructor/clear-expired/", "", None).await;
+    let left_by_anonymous = app.rows().await.len();
     let res = app
         .client
         .post(format!("{}/instructor/clear-expired/", app.address))
+        .header("Accept", "application/json")
         .header("Authorization", format!("Bearer {TOKEN}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Removed 1 expired session(s).")
-    );
-    assert_eq!(app.rows().await.len(), 1);
 
-    let foreign = app
+    // Assert: refused until signed in; a JSON client gets the count at once.
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(left_by_anonymous, 2);
+    assert_eq!(res.status(), 200);
+    let json: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(json["removed"], 1);
+    assert_eq!(json["message"], "Removed 1 expired session(s).");
+    assert_eq!(json["profile"], "default");
+    assert_eq!(app.rows().await.len(), 1);
+}
+
+#[actix_web::test]
+async fn the_clear_expired_button_sends_the_browser_on_to_the_dashboard_with_the_count() {
+    // Arrange: a signed-in instructor and one expired session.
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+    app.get("/pagesession/set/", None).await;
+    app.advance(21);
+
+    // Act: the button's form, then the page the browser is sent on to (Post/Redirect/Get:
+    // reloading it shows it again, where reloading the POST's own answer posted again).
+    let res = post_form(&app, "/instructor/clear-expired/", "", Some(&cookie)).await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.get(&location, Some(&cookie)).await;
+    let again = app.get(&location, Some(&cookie)).await;
+
+    // Assert
+    assert_eq!(res.status(), 303);
+    assert_eq!(location, "/instructor/?removed=1");
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Removed 1 expired session(s).") && page.body.contains("Active profile"),
+        "{}",
+        page.body
+    );
+    assert_eq!(again.body, page.body, "a reload only shows the page again");
+    assert!(app.rows().await.is_empty());
+}
+
+#[actix_web::test]
+async fn the_dashboard_shows_a_count_of_removed_sessions_only_when_it_is_one() {
+    // Arrange
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+
+    // Act
+    let plain = app.get("/instructor/", Some(&cookie)).await;
+    let zero = app.get("/instructor/?removed=0", Some(&cookie)).await;
+    let odd = [
+        "/instructor/?removed=",
+        "/instructor/?removed=many",
+        "/instructor/?removed=-1",
+        "/instructor/?removed=%2B3",
+        "/instructor/?removed=3%3Cb%3E",
+        "/instructor/?removed=99999999999999999999999",
+    ];
+    let mut odd_pages = Vec::new();
+    for path in odd {
+        odd_pages.push((path, app.get(path, Some(&cookie)).await));
+    }
+
+    // Assert: a number is shown, anything else is a dashboard without a message.
+    assert!(
+        !plain.body.contains("expired session(s)."),
+        "{}",
+        plain.body
+    );
+    assert!(zero.body.contains("Removed 0 expired session(s)."));
+    for (path, page) in odd_pages {
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.body.contains("Active profile"), "{path}");
+        assert!(!page.body.contains("expired session(s)."), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn clearing_from_another_origin_is_refused_naming_the_origin() {
+    // Arrange: a signed-in instructor (by the cookie, and by the bearer token).
+    let app = spawn_app_with(&enabled()).await;
+    let cookie = sign_in_cookie(&app).await;
+    app.get("/pagesession/set/", None).await;
+    app.advance(21);
+
+    // Act: another site's page posts the button's form.
+    let by_cookie = app
         .client
         .post(format!("{}/instructor/clear-expired/", app.address))
-        .header("Authorization", format!("Bearer {TOKEN}"))
         .header("Origin", "http://evil.example")
+        .header("Cookie", &cookie)
         .send()
         .await
         .unwrap();
-    assert_eq!(foreign.status(), 401, "a cross-site POST is refused");
+    let by_bearer = app
+        .client
+        .post(format!("{}/instructor/clear-expired/", app.address))
+        .header("Origin", "http://evil.example")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: refused as the sign-in and sign-out are, saying where it came from; nothing
+    // removed.
+    for (what, res) in [("cookie", by_cookie), ("bearer", by_bearer)] {
+        assert_eq!(res.status(), 403, "{what}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains(
+                "This request to clear expired sessions came from http:&#x2F;&#x2F;evil.example"
+            ),
+            "{what}: {body}"
+        );
+        assert!(
+            !body.contains("Sign in with the instructor token"),
+            "{what}: {body}"
+        );
+    }
+    assert_eq!(app.rows().await.len(), 1);
 }
 
 #[actix_web::test]

@@ -865,6 +865,41 @@ async fn a_lesson_run_with_another_cookie_name_or_path_than_its_text_says_so_abo
 }
 
 #[actix_web::test]
+async fn the_texts_commands_name_the_address_the_server_listens_on() {
+    for host in ["127.0.0.1", "0.0.0.0"] {
+        // Arrange: a port of the OS's choosing, not the 8000 the texts are written with; on
+        // every interface, a command on this machine reaches the server at 127.0.0.1.
+        let app = spawn_app_with(&[("APP__SERVER__HOST", host)]).await;
+        assert_ne!(app.address, "http://127.0.0.1:8000");
+
+        for lesson in [
+            "basic",
+            "dict",
+            "timeout",
+            "testcookie",
+            "settings",
+            "pagesession",
+        ] {
+            // Act
+            let page = app.get(&format!("/{lesson}/"), None).await;
+
+            // Assert
+            let command = format!("-c jar -b jar {}/{lesson}/", app.address);
+            assert!(
+                page.body.contains(&command),
+                "{host} /{lesson}/: {}",
+                page.body
+            );
+            assert!(
+                !page.body.contains("127.0.0.1:8000"),
+                "{host} /{lesson}/: {}",
+                page.body
+            );
+        }
+    }
+}
+
+#[actix_web::test]
 async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps_no_store() {
     // Arrange: the dict and timeout lessons on signed_cookies, where the session is the cookie.
     let app = spawn_app_with(&[

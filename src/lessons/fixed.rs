@@ -7,6 +7,9 @@
 //! reference-counted), not as copies. The lesson page's JSON answer, fixed whole, is written
 //! once too.
 
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use anyhow::Context as _;
 use serde::Serialize;
 use tera::Value;
@@ -14,6 +17,34 @@ use tera::Value;
 use super::{Lesson, View};
 use crate::config::SessionSettings;
 use crate::render::Renderer;
+
+/// The address the lesson texts' commands are written with (`curl … http://127.0.0.1:8000/basic/set/`),
+/// the default profile's: the Markdown keeps it, so that it reads as a file, and each text is
+/// rendered with the server's own address in its place ([`local_base_url`]).
+pub const TEXT_BASE_URL: &str = "http://127.0.0.1:8000";
+
+/// The address a command run on this machine reaches the server at, listening on `listening`
+/// (the bound address, so port 0 is the port the OS chose): an unspecified host (`0.0.0.0`,
+/// `::`, every interface) is reached at the loopback of its family, and an IPv6 address is
+/// written in brackets (`http://[::1]:8000`).
+pub fn local_base_url(listening: SocketAddr) -> String {
+    let ip = match listening.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    // `SocketAddr`'s own text brackets an IPv6 address, and leaves out a scope id of 0.
+    format!("http://{}", SocketAddr::new(ip, listening.port()))
+}
+
+/// `html` with the commands' address, [`TEXT_BASE_URL`], replaced by `base_url`.
+fn addressed_to<'a>(html: &'a str, base_url: &str) -> Cow<'a, str> {
+    if base_url == TEXT_BASE_URL {
+        return Cow::Borrowed(html);
+    }
+    // With the slash after the port, so that a port that merely starts with 8000 is left alone.
+    Cow::Owned(html.replace(&format!("{TEXT_BASE_URL}/"), &format!("{base_url}/")))
+}
 
 /// A lesson's fixed parts and values.
 pub struct FixedParts {
@@ -64,12 +95,13 @@ struct SettingsTable<'a> {
 }
 
 impl FixedParts {
-    /// Renders the fixed parts of `lesson` with its session `settings`; a template that fails
-    /// stops start-up.
+    /// Renders the fixed parts of `lesson` with its session `settings`, the commands in its
+    /// text addressed to `base_url` ([`local_base_url`]); a template that fails stops start-up.
     pub fn render(
         lesson: &'static Lesson,
         settings: &SessionSettings,
         renderer: &Renderer,
+        base_url: &str,
     ) -> anyhow::Result<Self> {
         let slug = lesson.slug;
         let mount_path = lesson.mount_path();
@@ -87,6 +119,7 @@ impl FixedParts {
         let text = renderer
             .lesson_html(slug)
             .with_context(|| format!("lessons/{slug}.md is missing"))?;
+        let text = addressed_to(text, base_url);
         let settings_value = Value::try_from_serializable(settings)
             .with_context(|| format!("the settings of lesson {slug} as template values"))?;
         // What the lesson page and every view page show alike.
@@ -97,7 +130,7 @@ impl FixedParts {
         let mut lesson_page = shared.clone();
         // The text's title first, then the list of views, then the rest of the text: the
         // headings go 1, 2, … in the order they are read.
-        let (heading, text) = split_title(text);
+        let (heading, text) = split_title(&text);
         lesson_page.insert_value("lesson_heading", Value::from(heading));
         lesson_page.insert_value("text_cookie_age", Value::from(lesson.text_cookie_age));
         lesson_page.insert_value("text_cookie_name", Value::from(lesson.text_cookie_name));
@@ -172,7 +205,7 @@ mod tests {
         let settings = Settings::load_with_env(&config_dir(), "default", BTreeMap::new())
             .unwrap()
             .lesson_session(slug, &lesson.mount_path());
-        FixedParts::render(lesson, &settings, &Renderer::load().unwrap()).unwrap()
+        FixedParts::render(lesson, &settings, &Renderer::load().unwrap(), TEXT_BASE_URL).unwrap()
     }
 
     /// The text value `key` of `values`.
@@ -264,6 +297,29 @@ mod tests {
                 lesson.title
             );
         }
+    }
+
+    #[test]
+    fn commands_run_on_this_machine_reach_the_server_at_its_listening_address() {
+        let url = |address: &str| local_base_url(address.parse().unwrap());
+
+        assert_eq!(url("127.0.0.1:8000"), TEXT_BASE_URL);
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080");
+        assert_eq!(url("[::]:8000"), "http://[::1]:8000");
+        assert_eq!(url("[::1]:9000"), "http://[::1]:9000");
+        assert_eq!(url("192.168.1.20:8000"), "http://192.168.1.20:8000");
+        assert_eq!(url("[fd00::5]:8000"), "http://[fd00::5]:8000");
+    }
+
+    #[test]
+    fn a_text_is_addressed_to_the_server_only_where_it_names_the_default_address() {
+        let html = "<code>curl http://127.0.0.1:8000/basic/set/</code> http://127.0.0.1:80001/";
+
+        assert_eq!(addressed_to(html, TEXT_BASE_URL), html);
+        assert_eq!(
+            addressed_to(html, "http://[::1]:9000"),
+            "<code>curl http://[::1]:9000/basic/set/</code> http://127.0.0.1:80001/"
+        );
     }
 
     #[test]

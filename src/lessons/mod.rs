@@ -25,7 +25,7 @@ use crate::methods::{self, Methods};
 use crate::render::{PageValues, Renderer};
 use crate::session::{Session, SessionEngine, SessionMiddleware, SessionSnapshot};
 
-pub use fixed::{FixedParts, ViewParts};
+pub use fixed::{FixedParts, TEXT_BASE_URL, ViewParts, local_base_url};
 
 /// A lesson: where it lives, what it is called, which views it has.
 #[derive(Debug, Serialize)]
@@ -103,13 +103,15 @@ pub struct LessonContext {
 
 impl LessonContext {
     /// The context of `lesson` on `engine`, its fixed parts rendered by `renderer` (once, at
-    /// start-up, for every worker).
+    /// start-up, for every worker), its text's commands addressed to `base_url`
+    /// ([`local_base_url`]).
     pub fn new(
         lesson: &'static Lesson,
         engine: Arc<SessionEngine>,
         renderer: &Renderer,
+        base_url: &str,
     ) -> anyhow::Result<Self> {
-        let parts = FixedParts::render(lesson, &engine.settings, renderer)?;
+        let parts = FixedParts::render(lesson, &engine.settings, renderer, base_url)?;
         Ok(LessonContext {
             lesson,
             engine,
