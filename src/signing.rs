@@ -1456,7 +1456,8 @@ mod tests {
     #[test]
     fn a_stream_of_exactly_the_cap_fits_a_buffer_of_at_most_one_byte_more() {
         // 64 bytes start the buffer full at the cap; 1,000 make it double to 512 and then
-        // stop at 1,001 rather than 1,024.
+        // stop at 1,001 rather than 1,024. A stream cut short when its output is exactly the
+        // cap is truncated, not too large.
         for len in [64, 1_000] {
             // Arrange
             let data = vec![b'a'; len];
@@ -1465,6 +1466,8 @@ mod tests {
             // Act
             let at_cap = zlib_decompress(&packed, len).unwrap();
             let under_cap = zlib_decompress(&packed, len - 1);
+            // Without its checksum the stream gives all `len` bytes and then stops short.
+            let unchecked = zlib_decompress(&packed[..packed.len() - 4], len);
 
             // Assert
             assert_eq!(at_cap, data);
@@ -1477,6 +1480,11 @@ mod tests {
                 message,
                 format!("decompressed payload exceeds {} bytes", len - 1)
             );
+            let message = match unchecked {
+                Err(SigningError::BadPayload(message)) => message,
+                other => panic!("{len}: expected BadPayload, got {other:?}"),
+            };
+            assert_eq!(message, "invalid zlib data: incomplete or truncated stream");
         }
     }
 
