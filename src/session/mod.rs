@@ -708,6 +708,21 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn get_or_gives_the_default_until_the_key_is_set_and_then_the_value() {
+        // Arrange
+        let (s, _) = new_session().await;
+        let before = s.get_or("name", "Guest");
+
+        // Act
+        s.insert("name", "Sonam");
+
+        // Assert
+        assert_eq!(before, json!("Guest"));
+        assert_eq!(s.get_or("name", "Guest"), json!("Sonam"));
+        assert!(!s.is_empty(), "a value makes the session not empty");
+    }
+
+    #[actix_web::test]
     async fn order_is_insertion_order_and_survives_deletes_and_overwrites() {
         let (s, _) = new_session().await;
         s.update([("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
@@ -830,6 +845,37 @@ mod tests {
             unreachable!("a db engine")
         };
         assert!(store.load(&key, Utc::now()).await.unwrap().is_none());
+    }
+
+    #[actix_web::test]
+    async fn found_live_session_only_for_a_cookie_naming_a_live_session() {
+        // Arrange: a live session, an expired one, a key no session has, and no cookie.
+        let (engine, clock) = engine().await;
+        let mut saved = Vec::new();
+        for seconds in [600, -10] {
+            let s = Session::new(engine.clone(), None);
+            s.insert("n", seconds);
+            s.set_expiry(Expiry::Seconds(seconds));
+            s.save().await.unwrap();
+            saved.push(s.session_key());
+        }
+        clock.advance(TimeDelta::seconds(1));
+        let requests = [
+            saved[0].clone(),
+            saved[1].clone(),
+            Some("0".repeat(32)),
+            None,
+        ]
+        .map(|cookie| Session::new(engine.clone(), cookie));
+
+        // Act
+        for request in &requests {
+            request.ensure_loaded().await.unwrap();
+        }
+
+        // Assert
+        let found = requests.each_ref().map(Session::found_live_session);
+        assert_eq!(found, [true, false, false, false]);
     }
 
     #[actix_web::test]
