@@ -900,6 +900,36 @@ async fn the_texts_commands_name_the_address_the_server_listens_on() {
 }
 
 #[actix_web::test]
+async fn a_lesson_page_gives_its_script_the_address_its_commands_name() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let page = app.get("/basic/", None).await;
+    let script = app.get("/static/commands.js", None).await;
+
+    // Assert: the text says which address its commands were written with, and the page loads
+    // the script that writes them with the address in the browser's bar instead.
+    // (Tera writes the slashes of an attribute as `&#x2F;`, which the browser reads back.)
+    let html = page.body.replace("&#x2F;", "/");
+    assert!(
+        html.contains(&format!(
+            "<article class=\"lesson-text\" data-base-url=\"{}\">",
+            app.address
+        )),
+        "{html}"
+    );
+    assert!(
+        page.body
+            .contains(r#"<script src="/static/commands.js" defer></script>"#),
+        "{}",
+        page.body
+    );
+    assert_eq!(script.status, 200);
+    assert!(script.body.contains("data-base-url"), "{}", script.body);
+}
+
+#[actix_web::test]
 async fn flush_pages_say_a_signed_cookie_copy_stays_valid_where_the_engine_keeps_no_store() {
     // Arrange: the dict and timeout lessons on signed_cookies, where the session is the cookie.
     let app = spawn_app_with(&[

@@ -86,6 +86,9 @@ struct ViewsNav<'a> {
 struct LessonText<'a> {
     lesson: &'a Lesson,
     text: &'a str,
+    /// The address the text's commands name, which `static/commands.js` replaces with the
+    /// one the page was opened at.
+    base_url: &'a str,
 }
 
 /// What `parts/settings_table.html` renders with.
@@ -137,7 +140,14 @@ impl FixedParts {
         lesson_page.insert_value("mount_path", Value::from(mount_path.as_str()));
         lesson_page.insert_value("views_nav", Value::from(views_nav("Views", None)?));
         let lesson_text = renderer
-            .render("parts/lesson_text.html", &LessonText { lesson, text })
+            .render(
+                "parts/lesson_text.html",
+                &LessonText {
+                    lesson,
+                    text,
+                    base_url,
+                },
+            )
             .with_context(|| format!("rendering the text of lesson {slug}"))?;
         lesson_page.insert_value("lesson_text", Value::from(lesson_text));
         let settings_table = renderer

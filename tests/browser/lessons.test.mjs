@@ -449,3 +449,22 @@ test(
     },
   ),
 );
+
+test(
+  "A lesson text's commands name the address the page was opened at",
+  TEST_OPTIONS,
+  lab(async ({ server, url, page }) => {
+    // The server listens on 127.0.0.1 and writes its commands with that address; a student
+    // who opened the page by another name (here `localhost`, in a classroom the server's
+    // address on the network) reads them with that one.
+    const byName = `http://localhost:${server.port}/`;
+    await visit(page, byName, '/basic/');
+    const opened = await page.locator('.lesson-text').innerText();
+    assert.ok(opened.includes(`curl -s -D - -o /dev/null -c jar -b jar ${byName}basic/set/`), opened);
+    assert.ok(!opened.includes('127.0.0.1:'), opened);
+
+    await visit(page, url, '/basic/');
+    const listening = await page.locator('.lesson-text').innerText();
+    assert.ok(listening.includes(`-c jar -b jar ${url}basic/set/`), listening);
+  }),
+);
