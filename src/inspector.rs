@@ -276,9 +276,17 @@ fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
     let host = host_without_port(&address.host);
     let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost");
     if settings.cookie_secure && !address.is_secure() && !local {
-        reasons.push(format!(
-            "This lesson's cookie is Secure, and this page came over plain http from {host}, which is not localhost: the browser neither stores nor sends it. Use https, or open the page as http://127.0.0.1."
-        ));
+        // Forwarded headers that the server does not believe, but that say https: the
+        // browser's page was likely https at a proxy, and the cookie kept; the fix is a setting.
+        if forwarded::address(req, true).is_secure() {
+            reasons.push(format!(
+                "This lesson's cookie is Secure, and this page came to the server over plain http from {host}, but with a forwarded header (Forwarded or X-Forwarded-Proto) saying the browser used https, which the server does not believe: if a reverse proxy in front serves https and sets that header, the browser does keep the cookie, and [server] trust_forwarded_headers = true (APP__SERVER__TRUST_FORWARDED_HEADERS=true) makes the server see the request as https."
+            ));
+        } else {
+            reasons.push(format!(
+                "This lesson's cookie is Secure, and this page came over plain http from {host}, which is not localhost: the browser neither stores nor sends it. Use https, or open the page as http://127.0.0.1."
+            ));
+        }
     }
     if !req.path().starts_with(&settings.cookie_path) {
         reasons.push(format!(

@@ -195,8 +195,14 @@ async fn a_browser_that_refuses_cookies_is_named_among_the_reasons_the_cookie_di
 
 /// `GET /settings/get/` (a `Secure` cookie) with `host` as the `Host` header; the page's text.
 async fn settings_get_from(address: &str, host: &str) -> String {
+    settings_get_with(address, host, "").await
+}
+
+/// `GET /settings/get/` with `host` as the `Host` header and `headers` (lines ending in CRLF)
+/// besides; the page's text.
+async fn settings_get_with(address: &str, host: &str, headers: &str) -> String {
     let request = format!(
-        "GET /settings/get/ HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+        "GET /settings/get/ HTTP/1.1\r\nHost: {host}\r\n{headers}Accept: text/html\r\nConnection: close\r\n\r\n"
     );
     let answer = common::raw_request(address, request.as_bytes())
         .await
@@ -228,4 +234,44 @@ async fn a_secure_cookie_over_http_is_blamed_on_the_host_named_whole_with_or_wit
             "{page}"
         );
     }
+}
+
+#[actix_web::test]
+async fn a_secure_cookie_behind_a_proxy_not_believed_points_at_the_setting_that_believes_it() {
+    // Arrange: the server does not trust forwarded headers (the default).
+    let app = spawn_app().await;
+    const SETTING: &str = "trust_forwarded_headers = true";
+
+    // Act: a page a proxy says came over https, in either header, and one it says came over
+    // plain http.
+    let forwarded = settings_get_with(
+        &app.address,
+        "class.example",
+        "Forwarded: proto=https;host=class.example\r\n",
+    )
+    .await;
+    let x_forwarded = settings_get_with(
+        &app.address,
+        "class.example",
+        "X-Forwarded-Proto: https\r\n",
+    )
+    .await;
+    let plain =
+        settings_get_with(&app.address, "class.example", "X-Forwarded-Proto: http\r\n").await;
+
+    // Assert
+    for page in [&forwarded, &x_forwarded] {
+        assert!(page.contains(SETTING), "{page}");
+        assert!(
+            !page.contains("the browser neither stores nor sends it"),
+            "{page}"
+        );
+    }
+    assert!(!plain.contains(SETTING), "{plain}");
+    assert!(
+        plain.contains(
+            "from class.example, which is not localhost: the browser neither stores nor sends it"
+        ),
+        "{plain}"
+    );
 }
