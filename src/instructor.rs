@@ -370,10 +370,7 @@ async fn clear_expired(
     }
     let now = state.clock.now();
     let mut removed = 0;
-    for (spec, store) in state.stores.iter() {
-        if state.stores.cleared_with(spec).is_some() {
-            continue;
-        }
+    for (spec, store) in state.stores.to_clear() {
         match store.clear_expired(now).await {
             Ok(n) => removed += n,
             Err(error) => {
