@@ -258,10 +258,7 @@ async fn login(
     // up the instructor's attempts. Said as it is, since behind a proxy that serves https
     // without telling (X-Forwarded-Proto), or that is not trusted to tell, the instructor's own
     // form arrives this way.
-    if let Some((origin, here)) = foreign_origin(&req) {
-        tracing::warn!(%ip, %origin, %here, "instructor sign-in from another origin refused");
-        return Err(from_another_origin("sign-in", &origin, &here));
-    }
+    refuse_another_origin(&req, "sign-in")?;
     if !token_matches(&state.settings, &form.token) {
         limiter.fail(ip);
         tracing::warn!(%ip, "failed instructor sign-in");
@@ -293,11 +290,17 @@ async fn login(
         .finish())
 }
 
-/// The refusal of a form posted from another site: what came from where, and what to do.
-fn from_another_origin(what: &str, origin: &str, here: &str) -> AppError {
-    AppError::Forbidden(format!(
+/// Refuses `req`, a form of the instructor's (`what`: `sign-in`, …), when it was posted from
+/// another origin ([`foreign_origin`]): a 403 that says what came from where and what to do,
+/// and a warning in the log.
+fn refuse_another_origin(req: &HttpRequest, what: &str) -> Result<(), AppError> {
+    let Some((origin, here)) = foreign_origin(req) else {
+        return Ok(());
+    };
+    tracing::warn!(ip = %client_ip(req), %origin, %here, "instructor {what} from another origin refused");
+    Err(AppError::Forbidden(format!(
         "This {what} came from {origin}, not from this site ({here}). Use this site's own /instructor/ page; behind a reverse proxy (one that serves https, or under another host name), have the proxy set X-Forwarded-Proto and X-Forwarded-Host (or Forwarded) and start sessionlab with [server] trust_forwarded_headers = true (APP__SERVER__TRUST_FORWARDED_HEADERS=true), so that sessionlab believes them and knows its address."
-    ))
+    )))
 }
 
 /// Signs out: the sign-in ends on the server, so a copy of its cookie opens nothing after it,
@@ -309,10 +312,7 @@ async fn logout(
     state: web::Data<AppState>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some((origin, here)) = foreign_origin(&req) {
-        tracing::warn!(ip = %client_ip(&req), %origin, %here, "instructor sign-out from another origin refused");
-        return Err(from_another_origin("sign-out", &origin, &here));
-    }
+    refuse_another_origin(&req, "sign-out")?;
     if let Some(cookie) = req.cookie(COOKIE) {
         access.sign_ins.sign_out(
             &state.settings,
@@ -355,14 +355,7 @@ async fn clear_expired(
     renderer: web::Data<Renderer>,
     access: web::Data<Access>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some((origin, here)) = foreign_origin(&req) {
-        tracing::warn!(ip = %client_ip(&req), %origin, %here, "clearing expired sessions from another origin refused");
-        return Err(from_another_origin(
-            "request to clear expired sessions",
-            &origin,
-            &here,
-        ));
-    }
+    refuse_another_origin(&req, "request to clear expired sessions")?;
     if !is_signed_in(&req, &state, &access)? {
         return Err(AppError::Unauthorized(
             "Sign in with the instructor token.".into(),
@@ -370,10 +363,7 @@ async fn clear_expired(
     }
     let now = state.clock.now();
     let mut removed = 0;
-    for (spec, store) in state.stores.iter() {
-        if state.stores.cleared_with(spec).is_some() {
-            continue;
-        }
+    for (spec, store) in state.stores.to_clear() {
         match store.clear_expired(now).await {
             Ok(n) => removed += n,
             Err(error) => {

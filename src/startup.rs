@@ -241,6 +241,13 @@ impl Stores {
             .filter(|first| *first != spec)
     }
 
+    /// Every store to clear of expired sessions, with its spec: each open store, less those
+    /// whose database another one clears ([`Stores::cleared_with`]).
+    pub fn to_clear(&self) -> impl Iterator<Item = (&StoreSpec, &AnyStore)> {
+        self.iter()
+            .filter(|(spec, _)| self.cleared_with(spec).is_none())
+    }
+
     /// The backend a lesson with `session` settings uses.
     pub fn backend_for(
         &self,
@@ -464,10 +471,7 @@ async fn sweep_expired_sessions(stores: Stores, clock: SharedClock, period: std:
     // The first tick is immediate: start with a clean store.
     loop {
         ticks.tick().await;
-        for (spec, store) in stores.iter() {
-            if stores.cleared_with(spec).is_some() {
-                continue;
-            }
+        for (spec, store) in stores.to_clear() {
             match store.clear_expired(clock.now()).await {
                 Ok(0) => {}
                 Ok(removed) => {
@@ -541,6 +545,7 @@ mod tests {
             .iter()
             .map(|(spec, _)| (spec.name(), stores.cleared_with(spec).map(StoreSpec::name)))
             .collect();
+        let to_clear: Vec<String> = stores.to_clear().map(|(spec, _)| spec.name()).collect();
 
         // Assert
         assert_eq!(
@@ -550,5 +555,6 @@ mod tests {
                 ("cached_db:default".to_owned(), Some("db".to_owned())),
             ]
         );
+        assert_eq!(to_clear, ["db"]);
     }
 }

@@ -872,14 +872,10 @@ async fn the_texts_commands_name_the_address_the_server_listens_on() {
         let app = spawn_app_with(&[("APP__SERVER__HOST", host)]).await;
         assert_ne!(app.address, "http://127.0.0.1:8000");
 
-        for lesson in [
-            "basic",
-            "dict",
-            "timeout",
-            "testcookie",
-            "settings",
-            "pagesession",
-        ] {
+        for lesson in sessionlab::lessons::LESSONS
+            .iter()
+            .map(|lesson| lesson.slug)
+        {
             // Act
             let page = app.get(&format!("/{lesson}/"), None).await;
 

@@ -129,6 +129,7 @@ impl FixedParts {
         let mut shared = tera::Context::new();
         shared.insert_value("title", Value::from(lesson.title));
         shared.insert_value("settings", settings_value);
+        shared.insert_value("mount_path", Value::from(mount_path.as_str()));
 
         let mut lesson_page = shared.clone();
         // The text's title first, then the list of views, then the rest of the text: the
@@ -137,7 +138,6 @@ impl FixedParts {
         lesson_page.insert_value("lesson_heading", Value::from(heading));
         lesson_page.insert_value("text_cookie_age", Value::from(lesson.text_cookie_age));
         lesson_page.insert_value("text_cookie_name", Value::from(lesson.text_cookie_name));
-        lesson_page.insert_value("mount_path", Value::from(mount_path.as_str()));
         lesson_page.insert_value("views_nav", Value::from(views_nav("Views", None)?));
         let lesson_text = renderer
             .render(
@@ -167,7 +167,6 @@ impl FixedParts {
             .iter()
             .map(|&View { name, .. }| {
                 let mut context = shared.clone();
-                context.insert_value("mount_path", Value::from(mount_path.as_str()));
                 context.insert_value("views_nav", Value::from(views_nav("Next", Some(name))?));
                 Ok(ViewParts {
                     name,
