@@ -236,6 +236,10 @@ async fn dashboard(
         .body(body))
 }
 
+/// What the sign-in form says to a browser that pressed a button of the dashboard after its
+/// sign-in had ended (eight hours on, signed out elsewhere, or the server restarted).
+const SIGN_IN_ENDED: &str = "Your sign-in has ended, so no expired sessions were cleared: sign in again, then press the button again.";
+
 /// The sign-in form.
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -357,9 +361,21 @@ async fn clear_expired(
 ) -> Result<HttpResponse, AppError> {
     refuse_another_origin(&req, "request to clear expired sessions")?;
     if !is_signed_in(&req, &state, &access)? {
-        return Err(AppError::Unauthorized(
-            "Sign in with the instructor token.".into(),
-        ));
+        if wants_json(&req) {
+            return Err(AppError::Unauthorized(
+                "Sign in with the instructor token.".into(),
+            ));
+        }
+        // A browser whose sign-in ran out while the dashboard stood open: the form again,
+        // saying why, rather than an error page with no way back in.
+        let body = renderer.render(
+            "instructor/login.html",
+            &json!({ "error": null, "notice": SIGN_IN_ENDED }),
+        )?;
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE))
+            .content_type(HTML_CONTENT_TYPE)
+            .body(body));
     }
     let now = state.clock.now();
     let mut removed = 0;

@@ -637,6 +637,13 @@ async fn a_copy_of_the_cookie_opens_nothing_after_sign_out_on_any_worker() {
         assert_eq!(status, 401);
         let clear = post_form(&app, "/instructor/clear-expired/", "", Some(&copy)).await;
         assert_eq!(clear.status(), 401);
+        // The button pressed on a dashboard left open: the form again, saying why.
+        let clear = clear.text().await.unwrap();
+        assert!(
+            clear.contains("Instructor token")
+                && clear.contains("Your sign-in has ended, so no expired sessions were cleared"),
+            "{clear}"
+        );
     }
     let (status, body) = dashboard_with(&app, &other_browser, "text/html").await;
     assert_eq!(status, 200);
