@@ -273,8 +273,9 @@ pub fn explain(header: &str) -> Vec<AttributeExplained> {
 fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
     let mut reasons = Vec::new();
     let address = forwarded::request_address(req);
-    let host = host_without_port(&address.host);
-    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.ends_with(".localhost");
+    let host = domain(&address.host);
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+        || host.ends_with(".localhost");
     if settings.cookie_secure && !address.is_secure() && !local {
         // Forwarded headers that the server does not believe, but that say https: the
         // browser's page was likely https at a proxy, and the cookie kept; the fix is a setting.
@@ -303,14 +304,19 @@ fn diagnose(req: &HttpRequest, settings: &SessionSettings) -> Vec<String> {
     reasons
 }
 
-/// The host of a `Host` header without its port, as Django's `split_domain_port` takes it: an
-/// IPv6 address in brackets is whole (`[::1]`, `[::1]:8000` → `[::1]`), where the text after
-/// its last colon is part of the address, not a port.
-fn host_without_port(host: &str) -> &str {
+/// The domain of a `Host` header as Django's `split_domain_port` takes it: lower-cased, without
+/// its port and a trailing dot (`LOCALHOST.:8000` → `localhost`); an IPv6 address in brackets
+/// is whole (`[::1]`, `[::1]:8000` → `[::1]`), where the text after its last colon is part of
+/// the address, not a port.
+fn domain(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
     if host.ends_with(']') {
         return host;
     }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
+    let name = host
+        .rsplit_once(':')
+        .map_or(host.as_str(), |(name, _)| name);
+    name.strip_suffix('.').unwrap_or(name).to_owned()
 }
 
 #[cfg(test)]
@@ -319,11 +325,19 @@ mod tests {
 
     #[test]
     fn the_port_is_taken_off_a_host_and_an_ipv6_address_is_kept_whole() {
-        assert_eq!(host_without_port("127.0.0.1:8000"), "127.0.0.1");
-        assert_eq!(host_without_port("localhost"), "localhost");
-        assert_eq!(host_without_port("[::1]"), "[::1]");
-        assert_eq!(host_without_port("[::1]:8000"), "[::1]");
-        assert_eq!(host_without_port("[2001:db8::1]"), "[2001:db8::1]");
+        assert_eq!(domain("127.0.0.1:8000"), "127.0.0.1");
+        assert_eq!(domain("localhost"), "localhost");
+        assert_eq!(domain("[::1]"), "[::1]");
+        assert_eq!(domain("[::1]:8000"), "[::1]");
+        assert_eq!(domain("[2001:db8::1]"), "[2001:db8::1]");
+    }
+
+    #[test]
+    fn a_host_is_compared_lower_cased_and_without_its_trailing_dot() {
+        assert_eq!(domain("LOCALHOST:8000"), "localhost");
+        assert_eq!(domain("localhost.:8000"), "localhost");
+        assert_eq!(domain("Class.Example."), "class.example");
+        assert_eq!(domain("[2001:DB8::1]:8000"), "[2001:db8::1]");
     }
 
     #[test]
