@@ -61,7 +61,7 @@ pub async fn clearsessions(settings: &Settings) -> anyhow::Result<String> {
     let stores = Stores::open(settings).await?;
     let mut report = Vec::new();
     for (spec, store) in stores.iter() {
-        if let Some(first) = stores.cleared_with(spec) {
+        if let Some(first) = stores.shares_database_with(spec) {
             report.push(format!(
                 "{}: cleared with {}, on the same database",
                 spec.name(),

@@ -89,11 +89,30 @@ fn serialize_as_map<S: serde::Serializer>(
     serializer.collect_map(stores.iter().map(|(name, health)| (name, health)))
 }
 
-/// `/healthz`: 200 when every store answers, 503 (naming the failing store) otherwise.
+/// `/healthz`: 200 when every store answers, 503 (naming the failing store) otherwise. A store
+/// on the database of a store checked before it (`cached_db` after `db`) is reported with
+/// that check's failure, not checked again: a second check could find a move the first one
+/// made (a SQLite file replaced) done already, and report the database both ways.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let mut stores = Vec::new();
+    let mut stores: Vec<(String, StoreHealth)> = Vec::new();
     let mut healthy = true;
     for (spec, store) in state.stores.iter() {
+        let database_failure = state.stores.shares_database_with(spec).and_then(|first| {
+            let first = first.name();
+            stores
+                .iter()
+                .find(|(name, _)| *name == first)
+                .and_then(|(_, health)| health.error.clone())
+        });
+        if let Some(error) = database_failure {
+            let health = StoreHealth {
+                store: store.describe(),
+                status: "unavailable",
+                error: Some(error),
+            };
+            stores.push((spec.name(), health));
+            continue;
+        }
         let health = match store.ping().await {
             Ok(()) => StoreHealth {
                 store: store.describe(),

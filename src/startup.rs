@@ -227,11 +227,13 @@ impl Stores {
         Ok(Stores { by_spec })
     }
 
-    /// The spec whose store clears `spec`'s expired sessions along with its own, as both are
-    /// on the one database and it comes first in [`Stores::iter`]; `None` when `spec`'s
-    /// store is to be cleared itself. `clearsessions`, the instructor's button and
-    /// `clear_expired_every` so clear the database once, not once per store in front of it.
-    pub fn cleared_with(&self, spec: &StoreSpec) -> Option<&StoreSpec> {
+    /// The first store on the database `spec`'s store keeps its sessions in, when that is
+    /// another store (the `db` store, before a `cached_db` store in [`Stores::iter`]); `None`
+    /// when `spec`'s store is the first on its database or on none. Its database is that
+    /// store's, so `clearsessions`, the instructor's button and `clear_expired_every` clear
+    /// it once, through the first store, and `/healthz` reports the first store's check for
+    /// it.
+    pub fn shares_database_with(&self, spec: &StoreSpec) -> Option<&StoreSpec> {
         if !spec.is_on_the_database() {
             return None;
         }
@@ -242,10 +244,10 @@ impl Stores {
     }
 
     /// Every store to clear of expired sessions, with its spec: each open store, less those
-    /// whose database another one clears ([`Stores::cleared_with`]).
+    /// whose database another one clears ([`Stores::shares_database_with`]).
     pub fn to_clear(&self) -> impl Iterator<Item = (&StoreSpec, &AnyStore)> {
         self.iter()
-            .filter(|(spec, _)| self.cleared_with(spec).is_none())
+            .filter(|(spec, _)| self.shares_database_with(spec).is_none())
     }
 
     /// The backend a lesson with `session` settings uses.
@@ -543,7 +545,12 @@ mod tests {
         // Act
         let cleared: Vec<(String, Option<String>)> = stores
             .iter()
-            .map(|(spec, _)| (spec.name(), stores.cleared_with(spec).map(StoreSpec::name)))
+            .map(|(spec, _)| {
+                (
+                    spec.name(),
+                    stores.shares_database_with(spec).map(StoreSpec::name),
+                )
+            })
             .collect();
         let to_clear: Vec<String> = stores.to_clear().map(|(spec, _)| spec.name()).collect();
 

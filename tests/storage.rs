@@ -606,6 +606,34 @@ async fn lessons_on_db_and_cached_db_move_to_a_new_sqlite_file_together() {
     assert_eq!(rows, expected);
 }
 
+#[actix_web::test]
+async fn the_health_check_reports_a_replaced_file_alike_for_every_store_on_it() {
+    // Arrange: `/basic/` on the db engine, `/dict/` on cached_db: one database.
+    let e = spawn_engine("sqlite", &[("APP__LESSONS__DICT__ENGINE", "cached_db")]).await;
+    let app = &e.app;
+    app.new_session("/basic/set/").await;
+
+    // Act: the file is deleted; the health check finds it gone, and looks again.
+    std::fs::remove_file(app.db_path()).unwrap();
+    let found = app.get_json("/healthz", None).await;
+    let again = app.get_json("/healthz", None).await;
+
+    // Assert: the check that found it reports both stores on the file with its cause, where
+    // the `cached_db` store, checked after the move, answered ok beside the `db` store's
+    // failure; the next check finds both on the new file.
+    assert_eq!(found.status, 503, "{}", found.body);
+    let stores = &found.json()["stores"];
+    assert_eq!(stores["db"]["status"], "unavailable", "{}", found.body);
+    assert_eq!(
+        stores["cached_db:default"]["status"], "unavailable",
+        "{}",
+        found.body
+    );
+    assert_eq!(stores["cached_db:default"]["error"], stores["db"]["error"]);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["stores"]["cached_db:default"]["status"], "ok");
+}
+
 /// A backup moved over the database of `/basic/` on the `basic` engine and `/dict/` on the
 /// `dict` engine (`db` and `cached_db`, one file), found by a write through `/dict/`: `/basic/`
 /// reads from the backup at once, with no write or health check of its own.
