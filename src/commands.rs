@@ -1,14 +1,14 @@
 //! The subcommands: serving, Django's `clearsessions`, and printing the effective settings.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::config::{Engine, ServerSettings, Settings, without_password};
+use crate::config::{Engine, ServerSettings, Settings, loopback_for_wildcard, without_password};
 use crate::lessons::LESSONS;
 use crate::playground;
 use crate::session::Store;
@@ -41,16 +41,6 @@ fn lessons_url(server: &ServerSettings, port: u16) -> String {
             SocketAddr::new(loopback, port)
         ),
         None => format!("http://{}/", listening.address()),
-    }
-}
-
-/// The loopback address of `ip`'s family when `ip` is a wildcard (0.0.0.0, ::), which a
-/// server listens on but a client cannot connect to.
-fn loopback_for_wildcard(ip: IpAddr) -> Option<IpAddr> {
-    match ip {
-        IpAddr::V4(ip) if ip.is_unspecified() => Some(Ipv4Addr::LOCALHOST.into()),
-        IpAddr::V6(ip) if ip.is_unspecified() => Some(Ipv6Addr::LOCALHOST.into()),
-        _ => None,
     }
 }
 

@@ -39,7 +39,7 @@ pub use lessons::{LESSON_SLUGS, LessonOverrides};
 pub use overrides::{MAX_COOKIE_AGE, SessionOverrides};
 pub use samesite::SameSite;
 pub use secret::{INSECURE_KEY_PREFIX, Secret};
-pub use server::ServerSettings;
+pub use server::{ServerSettings, loopback_for_wildcard};
 pub use session::SessionSettings;
 pub use settings::Settings;
 pub use sources::{

@@ -1,6 +1,6 @@
 //! `[server]`: where sessionlab listens, and with how many workers.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -43,6 +43,16 @@ impl ServerSettings {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(&self.host)
+    }
+}
+
+/// The loopback address of `ip`'s family when `ip` is a wildcard (0.0.0.0, ::), which a
+/// server listens on but a client cannot connect to.
+pub fn loopback_for_wildcard(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(ip) if ip.is_unspecified() => Some(Ipv4Addr::LOCALHOST.into()),
+        IpAddr::V6(ip) if ip.is_unspecified() => Some(Ipv6Addr::LOCALHOST.into()),
+        _ => None,
     }
 }
 

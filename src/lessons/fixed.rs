@@ -8,14 +8,14 @@
 //! once too.
 
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use serde::Serialize;
 use tera::Value;
 
 use super::{Lesson, View};
-use crate::config::SessionSettings;
+use crate::config::{SessionSettings, loopback_for_wildcard};
 use crate::render::Renderer;
 
 /// The address the lesson texts' commands are written with (`curl … http://127.0.0.1:8000/basic/set/`),
@@ -28,11 +28,7 @@ pub const TEXT_BASE_URL: &str = "http://127.0.0.1:8000";
 /// `::`, every interface) is reached at the loopback of its family, and an IPv6 address is
 /// written in brackets (`http://[::1]:8000`).
 pub fn local_base_url(listening: SocketAddr) -> String {
-    let ip = match listening.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
+    let ip = loopback_for_wildcard(listening.ip()).unwrap_or(listening.ip());
     // `SocketAddr`'s own text brackets an IPv6 address, and leaves out a scope id of 0.
     format!("http://{}", SocketAddr::new(ip, listening.port()))
 }
