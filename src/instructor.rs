@@ -236,6 +236,25 @@ async fn dashboard(
         .body(body))
 }
 
+/// A 401 for a request that needed a sign-in it did not have: to a client that asks for JSON
+/// the error saying `why`, to a browser the sign-in form with `form`'s message (its `error` or
+/// its `notice`); both with the instructor's `Bearer` challenge.
+fn refused_sign_in(
+    req: &HttpRequest,
+    renderer: &Renderer,
+    why: &str,
+    form: &serde_json::Value,
+) -> Result<HttpResponse, AppError> {
+    if wants_json(req) {
+        return Err(AppError::Unauthorized(why.into()));
+    }
+    let body = renderer.render("instructor/login.html", form)?;
+    Ok(HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE))
+        .content_type(HTML_CONTENT_TYPE)
+        .body(body))
+}
+
 /// What the sign-in form says to a browser that pressed a button of the dashboard after its
 /// sign-in had ended (eight hours on, signed out elsewhere, or the server restarted).
 const SIGN_IN_ENDED: &str = "Your sign-in has ended, so no expired sessions were cleared: sign in again, then press the button again.";
@@ -267,14 +286,7 @@ async fn login(
         limiter.fail(ip);
         tracing::warn!(%ip, "failed instructor sign-in");
         let error = "That is not the instructor token.";
-        if wants_json(&req) {
-            return Err(AppError::Unauthorized(error.into()));
-        }
-        let body = renderer.render("instructor/login.html", &json!({ "error": error }))?;
-        return Ok(HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE))
-            .content_type(HTML_CONTENT_TYPE)
-            .body(body));
+        return refused_sign_in(&req, &renderer, error, &json!({ "error": error }));
     }
     let value = access
         .sign_ins
@@ -361,21 +373,14 @@ async fn clear_expired(
 ) -> Result<HttpResponse, AppError> {
     refuse_another_origin(&req, "request to clear expired sessions")?;
     if !is_signed_in(&req, &state, &access)? {
-        if wants_json(&req) {
-            return Err(AppError::Unauthorized(
-                "Sign in with the instructor token.".into(),
-            ));
-        }
         // A browser whose sign-in ran out while the dashboard stood open: the form again,
         // saying why, rather than an error page with no way back in.
-        let body = renderer.render(
-            "instructor/login.html",
+        return refused_sign_in(
+            &req,
+            &renderer,
+            "Sign in with the instructor token.",
             &json!({ "error": null, "notice": SIGN_IN_ENDED }),
-        )?;
-        return Ok(HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, INSTRUCTOR_CHALLENGE))
-            .content_type(HTML_CONTENT_TYPE)
-            .body(body));
+        );
     }
     let now = state.clock.now();
     let mut removed = 0;
