@@ -807,14 +807,10 @@ async fn a_lesson_run_with_another_cookie_age_than_its_text_says_so_above_the_te
     );
 
     // With the committed settings every text counts with the age that runs.
-    for lesson in [
-        "basic",
-        "dict",
-        "timeout",
-        "testcookie",
-        "settings",
-        "pagesession",
-    ] {
+    for lesson in sessionlab::lessons::LESSONS
+        .iter()
+        .map(|lesson| lesson.slug)
+    {
         let page = committed.get(&format!("/{lesson}/"), None).await;
         assert_eq!(page.status, 200);
         assert!(!page.body.contains("class=\"notice\""), "/{lesson}/");
