@@ -1144,6 +1144,26 @@ const PLAYGROUND_FLOWS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "playground: signed_cookies, the integer -0 is the int 0, the floats -0.0 and -0e0 keep their sign",
+        lesson: "playground",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "zero"), ("value", "-0")]),
+            Post(
+                "set/",
+                &[
+                    ("key", "zeros"),
+                    ("value", "[-0, -0.0, -0e0, {\"-0\": -0}]"),
+                ],
+            ),
+            Post("pop/", &[("key", "missing"), ("default", "-0")]),
+            Post("setdefault/", &[("key", "other"), ("value", "-0")]),
+            Click(""),
+        ],
+    },
+    Scenario {
         name: "playground: cache, a forged key, set, cycle_key, delete the last key, flush",
         lesson: "playground",
         engine: "cache",

@@ -139,10 +139,11 @@ const KEYS: [&str; 13] = [
 ];
 
 /// Playground values, as JSON typed into the form (a long string is added by [`Walk::value`]).
-const VALUES: [&str; 22] = [
+const VALUES: [&str; 23] = [
     "\"Sonam\"",
     "\"\"",
     "26",
+    "-0",
     "1.5",
     "1e16",
     "0.1",
