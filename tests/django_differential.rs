@@ -105,9 +105,9 @@ enum Step<'a> {
     /// value `{clock+N}` (or `{clock-N}`) is the date N seconds from the clock of the step.
     Post(&'a str, &'a [(&'a str, &'a str)]),
     /// POST a playground form that breaks one of its limits (a key of no characters or more
-    /// than 64, a value over 4096 bytes): sent to sessionlab alone, which must refuse it with
-    /// a 400 and no session cookie, as README.md says of the playground's bounded inputs;
-    /// Django has no such limits, so it is not asked.
+    /// than 64, a value over 4096 bytes, an integer wider than 64 bits): sent to sessionlab
+    /// alone, which must refuse it with a 400 and no session cookie, as README.md says of the
+    /// playground's bounded inputs; Django has no such limits, so it is not asked.
     PostBeyondLimit(&'a str, &'a [(&'a str, &'a str)]),
     /// GET a view whose session expired by its integer `set_expiry()`, which Django's
     /// signed_cookies engine ignores (its `load` checks only the signature's age, Django
@@ -1160,6 +1160,36 @@ const PLAYGROUND_FLOWS: &[Scenario] = &[
             ),
             Post("pop/", &[("key", "missing"), ("default", "-0")]),
             Post("setdefault/", &[("key", "other"), ("value", "-0")]),
+            Click(""),
+        ],
+    },
+    Scenario {
+        name: "playground: signed_cookies, integers within 64 bits are kept whole, wider ones refused",
+        lesson: "playground",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "max"), ("value", "18446744073709551615")]),
+            Post(
+                "set/",
+                &[("key", "min"), ("value", "[-9223372036854775808]")],
+            ),
+            PostBeyondLimit(
+                "set/",
+                &[("key", "wide"), ("value", "18446744073709551616")],
+            ),
+            PostBeyondLimit(
+                "setdefault/",
+                &[("key", "wide"), ("value", "{\"a\": -9223372036854775809}")],
+            ),
+            PostBeyondLimit(
+                "pop/",
+                &[
+                    ("key", "wide"),
+                    ("default", "123456789012345678901234567890"),
+                ],
+            ),
             Click(""),
         ],
     },

@@ -134,8 +134,17 @@ fn parse_json(field: &str, text: &str) -> Result<Value, FormError> {
         ))
     };
     let value = serde_json::from_str(text).map_err(not_json)?;
-    let negative_zeros: Vec<usize> = integer_literals(text)
-        .filter(|at| &text[at.clone()] == "-0")
+    let integers: Vec<Range<usize>> = integer_literals(text).collect();
+    if let Some(wide) = integers
+        .iter()
+        .map(|at| &text[at.clone()])
+        .find(|n| !fits_64_bits(n))
+    {
+        return Err(integer_too_wide(field, wide));
+    }
+    let negative_zeros: Vec<usize> = integers
+        .iter()
+        .filter(|at| &text[(*at).clone()] == "-0")
         .map(|at| at.start)
         .collect();
     if negative_zeros.is_empty() {
@@ -148,6 +157,26 @@ fn parse_json(field: &str, text: &str) -> Result<Value, FormError> {
         unsigned.replace_range(at..=at, " ");
     }
     serde_json::from_str(&unsigned).map_err(not_json)
+}
+
+/// Whether the integer written `digits` is one serde_json keeps exactly: an `i64` or a `u64`.
+/// A wider one would become a float, where Python's `json.loads` keeps every int whole.
+fn fits_64_bits(digits: &str) -> bool {
+    digits.parse::<i64>().is_ok() || digits.parse::<u64>().is_ok()
+}
+
+/// The 400 for an integer wider than 64 bits in `field`, naming the range (the integer cut
+/// short when it is long).
+fn integer_too_wide(field: &str, digits: &str) -> FormError {
+    let shown = match digits.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}… ({} digits)", &digits[..cut], digits.len()),
+        None => digits.to_owned(),
+    };
+    FormError(format!(
+        "The {field} holds the integer {shown}, outside the integers the playground keeps exactly ({} to {}); Python would keep it whole, but it would be stored here as a float. Write it as a string, or as a float such as 1.5e+30.",
+        i64::MIN,
+        u64::MAX
+    ))
 }
 
 /// Where the integers are in the JSON `text`: the numbers outside strings written without a
@@ -369,6 +398,43 @@ mod tests {
                     .is_some_and(|f| f == 0.0 && f.is_sign_negative())
             );
         }
+    }
+
+    #[test]
+    fn integers_are_kept_exactly_within_64_bits_and_refused_beyond() {
+        let read = |text: &str| json_value(&form(None, Some(text)));
+        assert_eq!(read("-9223372036854775808").unwrap(), json!(i64::MIN));
+        assert_eq!(read("18446744073709551615").unwrap(), json!(u64::MAX));
+        assert_eq!(
+            read("[1e30, \"123456789012345678901234567890\"]").unwrap(),
+            json!([1e30, "123456789012345678901234567890"])
+        );
+        for wide in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "[1, {\"a\": 123456789012345678901234567890}]",
+        ] {
+            let refused = read(wide).unwrap_err().0;
+            assert!(
+                refused.contains("outside the integers the playground keeps exactly (-9223372036854775808 to 18446744073709551615)"),
+                "{refused}"
+            );
+        }
+        let long = read(&"9".repeat(300)).unwrap_err().0;
+        assert!(
+            long.contains(&format!("{}… (300 digits)", "9".repeat(40))),
+            "{long}"
+        );
+        let default = optional_default(&RawForm {
+            default: Some("-9223372036854775809".into()),
+            ..RawForm::default()
+        });
+        assert!(
+            default
+                .unwrap_err()
+                .0
+                .starts_with("The default holds the integer")
+        );
     }
 
     #[test]

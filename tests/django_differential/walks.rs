@@ -581,14 +581,23 @@ impl Drawing {
         fields
     }
 
-    /// A form beyond one of the playground's limits.
+    /// A form beyond one of the playground's limits: a key of no characters or of 65, an integer
+    /// wider than 64 bits, a value over 4096 bytes.
     fn beyond_limit(&mut self) -> Move {
-        let (view, fields): (&str, Vec<(&str, String)>) = match self.rng.below(3) {
+        let (view, fields): (&str, Vec<(&str, String)>) = match self.rng.below(4) {
             0 => ("set/", vec![("key", String::new()), ("value", "1".into())]),
             1 => (
                 "setdefault/",
                 vec![("key", "k".repeat(65)), ("value", "1".into())],
             ),
+            2 => {
+                let wide = self.rng.pick(&[
+                    "18446744073709551616",
+                    "[-9223372036854775809]",
+                    "{\"n\": 123456789012345678901234567890}",
+                ]);
+                ("set/", vec![("key", self.key()), ("value", wide.into())])
+            }
             _ => (
                 "set/",
                 vec![
