@@ -1858,29 +1858,14 @@ async fn run(python: &Path, scenario: &Scenario<'_>) -> Vec<String> {
             }
             PostBeyondLimit(view, form) => {
                 let path = format!("{mount}{view}");
-                let label = format!("[{}] step {} POST {path}", scenario.name, i + 1);
-                let (status, headers, _) = fetch(
-                    &app.client,
-                    Request {
-                        method: Method::POST,
-                        url: format!("{}{path}", app.address),
-                        cookie: ours.header_for(&path),
-                        clock: None,
-                        form: &at_clock(form, app.now()),
-                        csrf_token: ours.value(CSRF_COOKIE),
-                    },
-                )
-                .await;
-                let refused = answer(status, &headers, "", app.now());
-                if refused.status != 400
-                    || refused
-                        .set_cookies
-                        .iter()
-                        .any(|c| SetCookie::parse(c).name == session.cookie_name)
-                {
+                let refused = post_beyond_limit(&app, &path, form, &ours).await;
+                if refused.status != 400 || sets_session_cookie(&refused, &session.cookie_name) {
                     divergences.push(format!(
-                        "{label}: a form beyond the playground's limits got {} and {:?}, where README.md promises a 400 that changes nothing",
-                        refused.status, refused.set_cookies
+                        "[{}] step {} POST {path}: a form beyond the playground's limits got {} and {:?}, where README.md promises a 400 that changes nothing",
+                        scenario.name,
+                        i + 1,
+                        refused.status,
+                        refused.set_cookies
                     ));
                 }
                 continue;
@@ -2024,6 +2009,23 @@ fn at_clock(fields: &[(&str, &str)], now: DateTime<Utc>) -> Vec<(String, String)
             )
         })
         .collect()
+}
+
+/// [`Step::PostBeyondLimit`]: POSTs `form` to sessionlab alone, with the browser's cookies.
+async fn post_beyond_limit(app: &TestApp, path: &str, form: &[(&str, &str)], jar: &Jar) -> Answer {
+    let (status, headers, body) = fetch(
+        &app.client,
+        Request {
+            method: Method::POST,
+            url: format!("{}{path}", app.address),
+            cookie: jar.header_for(path),
+            clock: None,
+            form: &at_clock(form, app.now()),
+            csrf_token: jar.value(CSRF_COOKIE),
+        },
+    )
+    .await;
+    answer(status, &headers, &body, app.now())
 }
 
 /// [`Step::BorrowFrom`] on one side: GETs `url` (another lesson's `set/`) without cookies and

@@ -17,7 +17,9 @@
 //! - the playground's `clear()` is drawn on a server-side engine only while the browser's
 //!   session is surely alive (Django's `clear()` does not load, sessionlab's does);
 //! - a form beyond the playground's limits is [`Step::PostBeyondLimit`], sent to sessionlab
-//!   alone.
+//!   alone, and only where its answer changes no cookie;
+//! - the basic and dict lessons borrow no cookie from timeout ([`DONORS_OF_LNAME`]), and no
+//!   walk on `file` forges a key with characters its Django engine refuses (`cookie_move`).
 
 use super::{RANDOM_KEY, Setting, Step};
 
@@ -109,6 +111,12 @@ const LESSONS: [Lesson; 6] = [
 /// Lessons whose `set/` a walk may borrow a cookie from: those with no settings of their own,
 /// so that both sides make the session under the walk's settings.
 const DONORS: [&str; 4] = ["basic", "dict", "timeout", "testcookie"];
+
+/// The donors of the basic and dict lessons: not timeout, whose session has `name` without
+/// `lname`. Their `del/` raises `KeyError` on it in Django after deleting `name`, so nothing
+/// is saved, where the lesson deletes what it finds, says what was missing and saves (on
+/// purpose: `src/lessons/basic.rs`), and the two sessions part ways from there.
+const DONORS_OF_LNAME: [&str; 3] = ["basic", "dict", "testcookie"];
 
 const ENGINES: [&str; 5] = ["db", "file", "cache", "cached_db", "signed_cookies"];
 
@@ -309,6 +317,19 @@ impl Walk {
     }
 }
 
+impl Lesson {
+    /// The lessons this one may borrow a cookie from: none for a lesson with settings of its
+    /// own, as Django's one settings module would make the other lesson's session under
+    /// them, where sessionlab makes it under the other lesson's.
+    fn donors(&self) -> &'static [&'static str] {
+        match self.slug {
+            _ if self.own_age.is_some() => &[],
+            "basic" | "dict" => &DONORS_OF_LNAME,
+            _ => &DONORS,
+        }
+    }
+}
+
 impl Drawing {
     fn lesson_moves(&mut self, lesson: &Lesson) -> Vec<Move> {
         let quiet: Vec<&'static str> = lesson.views.to_vec();
@@ -346,11 +367,14 @@ impl Drawing {
                         None => continue,
                     }
                 }
-                80..=94 => match self.cookie_move(lesson.own_age.is_none()) {
+                80..=94 => match self.cookie_move(lesson.donors()) {
                     Some(step) => step,
                     None => continue,
                 },
-                _ => Step::Wait(1),
+                _ => match self.wait() {
+                    Some(seconds) => Step::Wait(seconds),
+                    None => continue,
+                },
             };
             self.after(&step, lesson.sets_expiry);
             moves.push(Move::Step(step));
@@ -373,7 +397,7 @@ impl Drawing {
                     Some(seconds) => Move::Step(Step::Wait(seconds)),
                     None => continue,
                 },
-                75..=89 => match self.cookie_move(true) {
+                75..=89 => match self.cookie_move(&DONORS) {
                     Some(step) => Move::Step(step),
                     None => continue,
                 },
@@ -393,11 +417,15 @@ impl Drawing {
         moves
     }
 
-    /// A cookie lost, forged, tampered with or brought from another lesson (`borrow`: when the
-    /// lesson has no settings of its own).
-    fn cookie_move(&mut self, borrow: bool) -> Option<Step<'static>> {
+    /// A cookie lost, forged, tampered with or brought from one of `donors`.
+    fn cookie_move(&mut self, donors: &[&'static str]) -> Option<Step<'static>> {
         Some(match self.rng.below(6) {
             0 => Step::Forge(RANDOM_KEY),
+            // A signed value's `:` and capitals are characters Django's file engine refuses
+            // in a key: its flush(), which does not load first, then raises
+            // SuspiciousOperation (a 400 without a cookie), where sessionlab drops the cookie
+            // as for any key that names no session (RELIABILITY.md, random walks).
+            1 if self.engine == "file" => Step::Forge(self.rng.pick(&["abc", "abcdefgh"])),
             1 => Step::Forge(self.rng.pick(&[
                 "abc",
                 "abcdefgh",
@@ -405,7 +433,7 @@ impl Drawing {
             ])),
             2 | 3 => Step::Tamper,
             4 => Step::LoseCookie,
-            _ if borrow => Step::BorrowFrom(self.rng.pick(&DONORS)),
+            _ if !donors.is_empty() => Step::BorrowFrom(self.rng.pick(donors)),
             _ => return None,
         })
     }
