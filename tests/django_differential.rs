@@ -13,11 +13,16 @@
 //! test clock, so `expires` is measured against each side's clock: Django's `Date`, sessionlab's
 //! [`FakeClock`].)
 //!
+//! Beside the hand-written scenarios, seeded random walks (`django_differential/walks.rs`)
+//! string the same steps together in orders no one wrote.
+//!
 //! Needs Python with Django 5.2: `scripts/test.sh` creates `target/django-venv`; set
 //! `SESSIONLAB_DJANGO_PYTHON` to use another interpreter. Without one, these tests say so and
 //! pass only when `SESSIONLAB_REQUIRE_DJANGO` is unset (as for a bare `cargo test`).
 
 mod common;
+#[path = "django_differential/walks.rs"]
+mod walks;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -25,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, TimeDelta, Utc};
 use common::{TestApp, django_python, is_generated_key, spawn_with_settings, test_settings};
 use reqwest::Method;
 use reqwest::header::{CACHE_CONTROL, DATE, SET_COOKIE, VARY};
@@ -61,37 +66,56 @@ impl Setting {
 
 /// One thing the student (or the test) does.
 #[derive(Clone, Copy, Debug)]
-enum Step {
+enum Step<'a> {
     /// GET a view of the lesson (a path under its mount point: `set/`, `get/`, `` for the
     /// lesson's own page), with the browser's cookies.
-    Click(&'static str),
+    Click(&'a str),
     /// GET a view where the seed's Django view raises `KeyError` (`request.session['name']`
     /// once the session is gone, `delete_test_cookie()` with no test cookie): Django answers
     /// 500 where the lesson answers 200 and explains, as README.md promises. Not compared:
     /// the status, the answer's contents, and a save that only the 200 allows (Django saves
     /// nothing on a 5xx). Compared still: a deletion cookie and `Vary`, which Django's
     /// SessionMiddleware sends on a 500 too.
-    ClickWhereDjangoRaises(&'static str),
+    ClickWhereDjangoRaises(&'a str),
+    /// GET a view whose seed raises `KeyError` in some states and not in others (a random
+    /// walk does not know which): compared as [`Step::ClickWhereDjangoRaises`] when Django
+    /// answers 500, as [`Step::Click`] otherwise.
+    ClickWhereDjangoMayRaise(&'a str),
     /// Both clocks move forward this many seconds.
     Wait(i64),
     /// The browser's session cookie is replaced with this value: an unknown key (`RANDOM_KEY`,
     /// a fresh one), a short one, a tampered signed value.
-    Forge(&'static str),
+    Forge(&'a str),
+    /// The browser's session cookie, whatever it is, has its last character changed: a key
+    /// that names no session, or a signed value whose signature no longer matches.
+    Tamper,
+    /// The browser loses its session cookie (cleared by the student, another browser).
+    LoseCookie,
+    /// The browser's session cookie is replaced with the one that the other lesson's `set/`
+    /// hands a browser without cookies: a live session of the same store, with that lesson's
+    /// data, brought over by hand (a lesson's cookie never reaches another's path).
+    BorrowFrom(&'a str),
     /// GET a view with this `Cookie` header instead of the browser's: `{name}` is the session
     /// cookie's name, `{value}` the browser's session cookie (quoted, doubled, spaced out).
-    SendCookie(&'static str, &'static str),
+    SendCookie(&'a str, &'a str),
     /// HEAD a view, with the browser's cookies: Django runs the view as for GET.
-    Head(&'static str),
+    Head(&'a str),
     /// POST the playground's form for an operation (`set/`, `cycle_key/` …) with these fields
-    /// and the CSRF token of the browser's `csrftoken` cookie in `X-CSRFToken`.
-    Post(&'static str, &'static [(&'static str, &'static str)]),
+    /// and the CSRF token of the browser's `csrftoken` cookie in `X-CSRFToken`. A field's
+    /// value `{clock+N}` (or `{clock-N}`) is the date N seconds from the clock of the step.
+    Post(&'a str, &'a [(&'a str, &'a str)]),
+    /// POST a playground form that breaks one of its limits (a key of no characters or more
+    /// than 64, a value over 4096 bytes, an integer wider than 64 bits): sent to sessionlab
+    /// alone, which must refuse it with a 400 and no session cookie, as README.md says of the
+    /// playground's bounded inputs; Django has no such limits, so it is not asked.
+    PostBeyondLimit(&'a str, &'a [(&'a str, &'a str)]),
     /// GET a view whose session expired by its integer `set_expiry()`, which Django's
     /// signed_cookies engine ignores (its `load` checks only the signature's age, Django
     /// ticket #19201) and its file engine never counts down (`get_expiry_age()` of an int is
     /// the int): Django still reads the session, sessionlab enforces the expiry on every
     /// engine, as README.md says. Only that is checked here: Django's view still finds
     /// `name`, the lesson reports it expired.
-    ClickPastSetExpiry(&'static str),
+    ClickPastSetExpiry(&'a str),
 }
 
 /// [`Step::Forge`] with a fresh 32-character key that names no session.
@@ -101,18 +125,19 @@ const RANDOM_KEY: &str = "<random key>";
 /// `[session]` table. The lesson's own settings still apply over them: sessionlab's
 /// `[lessons.<slug>]` in config/default.toml, and in Django the seed program's settings.py
 /// (`tests/django/lessons_site/settings.py`).
-struct Scenario {
-    name: &'static str,
-    lesson: &'static str,
-    engine: &'static str,
-    settings: &'static [(&'static str, Setting)],
-    steps: &'static [Step],
+struct Scenario<'a> {
+    name: &'a str,
+    lesson: &'a str,
+    engine: &'a str,
+    settings: &'a [(&'a str, Setting)],
+    steps: &'a [Step<'a>],
 }
 
 use Setting::{Bool, Int, Text};
 use Step::{
-    Click, ClickPastSetExpiry, ClickWhereDjangoRaises as Raises, Forge, Head, Post, SendCookie,
-    Wait,
+    BorrowFrom, Click, ClickPastSetExpiry, ClickWhereDjangoMayRaise as MayRaise,
+    ClickWhereDjangoRaises as Raises, Forge, Head, LoseCookie, Post, PostBeyondLimit, SendCookie,
+    Tamper, Wait,
 };
 
 /// Each lesson's views in the orders a student clicks them, on the default `db` engine.
@@ -1119,6 +1144,56 @@ const PLAYGROUND_FLOWS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "playground: signed_cookies, the integer -0 is the int 0, the floats -0.0 and -0e0 keep their sign",
+        lesson: "playground",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "zero"), ("value", "-0")]),
+            Post(
+                "set/",
+                &[
+                    ("key", "zeros"),
+                    ("value", "[-0, -0.0, -0e0, {\"-0\": -0}]"),
+                ],
+            ),
+            Post("pop/", &[("key", "missing"), ("default", "-0")]),
+            Post("setdefault/", &[("key", "other"), ("value", "-0")]),
+            Click(""),
+        ],
+    },
+    Scenario {
+        name: "playground: signed_cookies, integers within 64 bits are kept whole, wider ones refused",
+        lesson: "playground",
+        engine: "signed_cookies",
+        settings: &[],
+        steps: &[
+            Click(""),
+            Post("set/", &[("key", "max"), ("value", "18446744073709551615")]),
+            Post(
+                "set/",
+                &[("key", "min"), ("value", "[-9223372036854775808]")],
+            ),
+            PostBeyondLimit(
+                "set/",
+                &[("key", "wide"), ("value", "18446744073709551616")],
+            ),
+            PostBeyondLimit(
+                "setdefault/",
+                &[("key", "wide"), ("value", "{\"a\": -9223372036854775809}")],
+            ),
+            PostBeyondLimit(
+                "pop/",
+                &[
+                    ("key", "wide"),
+                    ("default", "123456789012345678901234567890"),
+                ],
+            ),
+            Click(""),
+        ],
+    },
+    Scenario {
         name: "playground: cache, a forged key, set, cycle_key, delete the last key, flush",
         lesson: "playground",
         engine: "cache",
@@ -1390,8 +1465,46 @@ async fn odd_requests_and_expiry_boundaries_answer_as_django_does() {
     run_all(EDGE_FLOWS).await;
 }
 
+/// Seeded random walks through the lessons and the playground (`walks.rs`), each compared
+/// step by step as the scenarios above are; a failure names each walk's seed and lists its
+/// steps, and `SESSIONLAB_WALK_SEED=<seed>` runs that walk alone.
+#[actix_web::test]
+async fn random_walks_answer_as_django_does() {
+    let Some(python) = django_python() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for seed in walks::seeds() {
+        let walk = walks::Walk::new(seed);
+        let forms = walk.forms();
+        let steps = walk.steps(&forms);
+        let scenario = Scenario {
+            name: &walk.name,
+            lesson: walk.lesson,
+            engine: walk.engine,
+            settings: &walk.settings,
+            steps: &steps,
+        };
+        let divergences = run(&python, &scenario).await;
+        if !divergences.is_empty() {
+            failures.push(format!(
+                "{}\n[{}] its steps:\n{}",
+                divergences.join("\n"),
+                walk.name,
+                walk.listing()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "sessionlab and Django differ on {} walk(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
 /// Runs every scenario, then fails with every divergence found, not only the first.
-async fn run_all(scenarios: &[Scenario]) {
+async fn run_all(scenarios: &[Scenario<'_>]) {
     let Some(python) = django_python() else {
         return;
     };
@@ -1415,7 +1528,7 @@ struct DjangoSite {
 }
 
 impl DjangoSite {
-    fn start(python: &Path, scenario: &Scenario, secret_key: &str, now: DateTime<Utc>) -> Self {
+    fn start(python: &Path, scenario: &Scenario<'_>, secret_key: &str, now: DateTime<Utc>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let settings: serde_json::Map<String, Value> = scenario
             .settings
@@ -1477,7 +1590,7 @@ struct Jar {
 }
 
 impl Jar {
-    fn store(&mut self, set_cookies: &[String]) {
+    fn store<'a>(&mut self, set_cookies: impl IntoIterator<Item = &'a String>) {
         for header in set_cookies {
             let cookie = SetCookie::parse(header);
             let path = cookie.attribute("Path").unwrap_or("/").to_owned();
@@ -1508,6 +1621,25 @@ impl Jar {
             .iter()
             .find(|((n, _), _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Drops cookie `name`, on whatever path.
+    fn remove(&mut self, name: &str) {
+        self.cookies.retain(|(n, _), _| n != name);
+    }
+
+    /// Changes the last character of cookie `name`'s value, if there is one: to the next of
+    /// `[a-z0-9]` in turn, so that tampering again never gives the value back.
+    fn tamper(&mut self, name: &str) {
+        const TURN: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for ((n, _), value) in &mut self.cookies {
+            if n == name
+                && let Some(last) = value.pop()
+            {
+                let at = TURN.iter().position(|&c| char::from(c) == last);
+                value.push(at.map_or('a', |at| char::from(TURN[(at + 1) % TURN.len()])));
+            }
+        }
     }
 
     fn forge(&mut self, name: &str, path: &str, value: &str) {
@@ -1601,7 +1733,7 @@ struct Request<'a> {
     /// Django's clock for this request (`X-Test-Clock`).
     clock: Option<DateTime<Utc>>,
     /// The form of a POST.
-    form: &'a [(&'a str, &'a str)],
+    form: &'a [(String, String)],
     /// Sent as `X-CSRFToken` with a form.
     csrf_token: Option<&'a str>,
 }
@@ -1656,7 +1788,7 @@ fn answer(
 }
 
 /// Runs `scenario` against both and returns what differs, one line each.
-async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
+async fn run(python: &Path, scenario: &Scenario<'_>) -> Vec<String> {
     let start = Utc::now().trunc_subsecs(0);
     let data_dir = tempfile::tempdir().unwrap();
     let files = data_dir.path().join("files");
@@ -1699,16 +1831,56 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
                 theirs.forge(&session.cookie_name, &session.cookie_path, &value);
                 continue;
             }
+            Tamper => {
+                ours.tamper(&session.cookie_name);
+                theirs.tamper(&session.cookie_name);
+                continue;
+            }
+            LoseCookie => {
+                ours.remove(&session.cookie_name);
+                theirs.remove(&session.cookie_name);
+                continue;
+            }
+            BorrowFrom(lesson) => {
+                let label = format!("[{}] step {} borrow from /{lesson}/", scenario.name, i + 1);
+                let cookie = (session.cookie_name.as_str(), session.cookie_path.as_str());
+                let sides = [
+                    (&app.address, None, &mut ours),
+                    (&django.address, Some(django_now), &mut theirs),
+                ];
+                for (address, clock, jar) in sides {
+                    let url = format!("{address}/{lesson}/set/");
+                    if let Err(why) = borrow(&app.client, url, clock, cookie, jar).await {
+                        divergences.push(format!("{label}: {why}"));
+                    }
+                }
+                continue;
+            }
+            PostBeyondLimit(view, form) => {
+                let path = format!("{mount}{view}");
+                let refused = post_beyond_limit(&app, &path, form, &ours).await;
+                if refused.status != 400 || sets_session_cookie(&refused, &session.cookie_name) {
+                    divergences.push(format!(
+                        "[{}] step {} POST {path}: a form beyond the playground's limits got {} and {:?}, where README.md promises a 400 that changes nothing",
+                        scenario.name,
+                        i + 1,
+                        refused.status,
+                        refused.set_cookies
+                    ));
+                }
+                continue;
+            }
             Click(view) => (Method::GET, view, None, Mode::Compare),
             Raises(view) => (Method::GET, view, None, Mode::DjangoRaises),
+            MayRaise(view) => (Method::GET, view, None, Mode::Compare),
             ClickPastSetExpiry(view) => (Method::GET, view, None, Mode::PastSetExpiry),
             Head(view) => (Method::HEAD, view, None, Mode::Compare),
             SendCookie(view, header) => (Method::GET, view, Some(header), Mode::Compare),
             Post(view, _) => (Method::POST, view, None, Mode::Compare),
         };
         let form = match *step {
-            Post(_, fields) => fields,
-            _ => &[],
+            Post(_, fields) => at_clock(fields, app.now()),
+            _ => Vec::new(),
         };
         let path = format!("{mount}{view}");
         let label = format!("[{}] step {} {method} {path}", scenario.name, i + 1);
@@ -1733,7 +1905,7 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
                 url: format!("{}{path}", app.address),
                 cookie: cookie_header(&ours),
                 clock: None,
-                form,
+                form: &form,
                 csrf_token: ours.value(CSRF_COOKIE),
             },
         )
@@ -1746,7 +1918,7 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
                 url: format!("{}{path}", django.address),
                 cookie: cookie_header(&theirs),
                 clock: Some(django_now),
-                form,
+                form: &form,
                 csrf_token: theirs.value(CSRF_COOKIE),
             },
         )
@@ -1761,13 +1933,29 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
             "{label}: Django's Date is its stopped clock"
         );
         let django_answer = answer(status, &headers, &body, django_now);
+        // A view that raises in some states only: whether it did is Django's status.
+        let mode = match *step {
+            MayRaise(_) if django_answer.status == 500 => Mode::DjangoRaises,
+            _ => mode,
+        };
         if matches!(step, Post(..)) && (sessionlab.status == 403 || django_answer.status == 403) {
             divergences.push(format!(
                 "{label}: the POST was refused (CSRF): sessionlab {}, Django {}",
                 sessionlab.status, django_answer.status
             ));
         }
-        ours.store(&sessionlab.set_cookies);
+        // Where Django's view raised, the lesson's 200 may save and hand out a session cookie
+        // Django held back (see `compare`); the browser is kept as Django left it, so that
+        // the steps after it still compare one state (README.md: a lesson explains where
+        // Django answers 500).
+        let held_back = mode == Mode::DjangoRaises
+            && !sets_session_cookie(&django_answer, &session.cookie_name);
+        ours.store(
+            sessionlab
+                .set_cookies
+                .iter()
+                .filter(|c| !(held_back && SetCookie::parse(c).name == session.cookie_name)),
+        );
         theirs.store(&django_answer.set_cookies);
 
         let mut found = Vec::new();
@@ -1798,6 +1986,82 @@ async fn run(python: &Path, scenario: &Scenario) -> Vec<String> {
 
 async fn stop(app: TestApp) {
     drop(app.stop().await);
+}
+
+/// A form's fields with each `{clock+N}` or `{clock-N}` written as the date N seconds from
+/// `now`, in the ISO 8601 form the playground's datetime field takes.
+fn at_clock(fields: &[(&str, &str)], now: DateTime<Utc>) -> Vec<(String, String)> {
+    let date = |value: &str| {
+        let seconds: i64 = value
+            .strip_prefix("{clock")?
+            .strip_suffix('}')?
+            .trim_start_matches('+')
+            .parse()
+            .ok()?;
+        Some((now + TimeDelta::seconds(seconds)).to_rfc3339_opts(SecondsFormat::Secs, false))
+    };
+    fields
+        .iter()
+        .map(|(name, value)| {
+            (
+                (*name).to_owned(),
+                date(value).unwrap_or_else(|| (*value).to_owned()),
+            )
+        })
+        .collect()
+}
+
+/// [`Step::PostBeyondLimit`]: POSTs `form` to sessionlab alone, with the browser's cookies.
+async fn post_beyond_limit(app: &TestApp, path: &str, form: &[(&str, &str)], jar: &Jar) -> Answer {
+    let (status, headers, body) = fetch(
+        &app.client,
+        Request {
+            method: Method::POST,
+            url: format!("{}{path}", app.address),
+            cookie: jar.header_for(path),
+            clock: None,
+            form: &at_clock(form, app.now()),
+            csrf_token: jar.value(CSRF_COOKIE),
+        },
+    )
+    .await;
+    answer(status, &headers, &body, app.now())
+}
+
+/// [`Step::BorrowFrom`] on one side: GETs `url` (another lesson's `set/`) without cookies and
+/// puts the session cookie it hands out in `jar`, as this lesson's.
+async fn borrow(
+    client: &reqwest::Client,
+    url: String,
+    clock: Option<DateTime<Utc>>,
+    (name, path): (&str, &str),
+    jar: &mut Jar,
+) -> Result<(), String> {
+    let (status, headers, _) = fetch(
+        client,
+        Request {
+            method: Method::GET,
+            url: url.clone(),
+            cookie: None,
+            clock,
+            form: &[],
+            csrf_token: None,
+        },
+    )
+    .await;
+    let cookie = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(SetCookie::parse)
+        .find(|c| c.name == name && c.value != "\"\"");
+    match (status, cookie) {
+        (200, Some(cookie)) => {
+            jar.forge(name, path, &cookie.value);
+            Ok(())
+        }
+        (status, _) => Err(format!("{url} answered {status} without a session cookie")),
+    }
 }
 
 /// Adds to `found` every way the two answers to one step differ.
@@ -1962,6 +2226,14 @@ fn compare(
         &left(&o["expiry_date"], ours.now),
         &left(&t["expiry_date"], theirs.now),
     );
+}
+
+/// Whether `answer` sets cookie `name` (a deletion included).
+fn sets_session_cookie(answer: &Answer, name: &str) -> bool {
+    answer
+        .set_cookies
+        .iter()
+        .any(|c| SetCookie::parse(c).name == name)
 }
 
 /// The `Set-Cookie` text of cookie `name` in `answer`.

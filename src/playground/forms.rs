@@ -2,6 +2,8 @@
 //! argument for `set_expiry`. Every input is bounded, so one visitor cannot fill the store, and
 //! every broken rule becomes a 400 whose message names the rule and its limit.
 
+use std::ops::Range;
+
 use actix_web::error::UrlencodedError;
 use chrono::{DateTime, Datelike, FixedOffset, TimeDelta};
 use serde::{Deserialize, Serialize};
@@ -126,10 +128,88 @@ fn parse_json(field: &str, text: &str) -> Result<Value, FormError> {
             text.len()
         )));
     }
-    serde_json::from_str(text).map_err(|e| {
+    let not_json = |e: serde_json::Error| {
         FormError(format!(
             "The {field} is not valid JSON ({e}). Strings need double quotes (\"text\"); numbers, true, false, null, [lists] and {{objects}} are written as in JSON."
         ))
+    };
+    let value = serde_json::from_str(text).map_err(not_json)?;
+    let integers: Vec<Range<usize>> = integer_literals(text).collect();
+    if let Some(wide) = integers
+        .iter()
+        .map(|at| &text[at.clone()])
+        .find(|n| !fits_64_bits(n))
+    {
+        return Err(integer_too_wide(field, wide));
+    }
+    let negative_zeros: Vec<usize> = integers
+        .iter()
+        .filter(|at| &text[(*at).clone()] == "-0")
+        .map(|at| at.start)
+        .collect();
+    if negative_zeros.is_empty() {
+        return Ok(value);
+    }
+    // serde_json reads the integer -0 as the float -0.0, where Python's json.loads reads the
+    // int 0 (and Django stores 0): read it without its sign.
+    let mut unsigned = text.to_owned();
+    for at in negative_zeros {
+        unsigned.replace_range(at..=at, " ");
+    }
+    serde_json::from_str(&unsigned).map_err(not_json)
+}
+
+/// Whether the integer written `digits` is one serde_json keeps exactly: an `i64` or a `u64`.
+/// A wider one would become a float, where Python's `json.loads` keeps every int whole.
+fn fits_64_bits(digits: &str) -> bool {
+    digits.parse::<i64>().is_ok() || digits.parse::<u64>().is_ok()
+}
+
+/// The 400 for an integer wider than 64 bits in `field`, naming the range (the integer cut
+/// short when it is long).
+fn integer_too_wide(field: &str, digits: &str) -> FormError {
+    let shown = match digits.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}… ({} digits)", &digits[..cut], digits.len()),
+        None => digits.to_owned(),
+    };
+    FormError(format!(
+        "The {field} holds the integer {shown}, outside the integers the playground keeps exactly ({} to {}); Python would keep it whole, but it would be stored here as a float. Write it as a string, or as a float such as 1.5e+30.",
+        i64::MIN,
+        u64::MAX
+    ))
+}
+
+/// Where the integers are in the JSON `text`: the numbers outside strings written without a
+/// fraction or an exponent, which Python's `json.loads` reads as an `int`.
+fn integer_literals(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            match bytes[at] {
+                b'"' => {
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != b'"' {
+                        at += if bytes[at] == b'\\' { 2 } else { 1 };
+                    }
+                    at += 1;
+                }
+                b'-' | b'0'..=b'9' => {
+                    let start = at;
+                    while at < bytes.len()
+                        && matches!(bytes[at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                    {
+                        at += 1;
+                    }
+                    let number = &bytes[start..at];
+                    if !number.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+                        return Some(start..at);
+                    }
+                }
+                _ => at += 1,
+            }
+        }
+        None
     })
 }
 
@@ -297,6 +377,63 @@ mod tests {
         assert_eq!(
             json_value(&form(None, Some(&over))).unwrap_err().0,
             "The value is 4097 bytes of JSON; the playground allows at most 4096 bytes."
+        );
+    }
+
+    #[test]
+    fn the_integer_minus_zero_is_the_int_zero_as_python_reads_it() {
+        let read = |text: &str| json_value(&form(None, Some(text))).unwrap();
+        assert_eq!(read("-0"), json!(0));
+        assert!(read("-0").is_u64(), "an int, not the float -0.0");
+        assert_eq!(
+            read("[-0, {\"-0\": -0}, \"-0\", \"\\\"-0\"]"),
+            json!([0, {"-0": 0}, "-0", "\"-0"])
+        );
+        // Floats keep their sign, as Python's do.
+        for float in ["-0.0", "-0e0", "-0E+1"] {
+            let value = read(float);
+            assert!(
+                value
+                    .as_f64()
+                    .is_some_and(|f| f == 0.0 && f.is_sign_negative())
+            );
+        }
+    }
+
+    #[test]
+    fn integers_are_kept_exactly_within_64_bits_and_refused_beyond() {
+        let read = |text: &str| json_value(&form(None, Some(text)));
+        assert_eq!(read("-9223372036854775808").unwrap(), json!(i64::MIN));
+        assert_eq!(read("18446744073709551615").unwrap(), json!(u64::MAX));
+        assert_eq!(
+            read("[1e30, \"123456789012345678901234567890\"]").unwrap(),
+            json!([1e30, "123456789012345678901234567890"])
+        );
+        for wide in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "[1, {\"a\": 123456789012345678901234567890}]",
+        ] {
+            let refused = read(wide).unwrap_err().0;
+            assert!(
+                refused.contains("outside the integers the playground keeps exactly (-9223372036854775808 to 18446744073709551615)"),
+                "{refused}"
+            );
+        }
+        let long = read(&"9".repeat(300)).unwrap_err().0;
+        assert!(
+            long.contains(&format!("{}… (300 digits)", "9".repeat(40))),
+            "{long}"
+        );
+        let default = optional_default(&RawForm {
+            default: Some("-9223372036854775809".into()),
+            ..RawForm::default()
+        });
+        assert!(
+            default
+                .unwrap_err()
+                .0
+                .starts_with("The default holds the integer")
         );
     }
 
