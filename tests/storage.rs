@@ -781,6 +781,67 @@ async fn a_store_failure_is_logged_once_with_its_cause_and_once_when_it_ends() {
     assert!(back[0].contains("after 20 failed"), "{}", back[0]);
 }
 
+#[actix_web::test]
+async fn a_failure_goes_on_in_the_log_through_answers_that_never_asked_the_store() {
+    // Arrange: the real binary, `/basic/` on the file engine and `/timeout/` on Redis at a
+    // port where nothing listens, its log kept.
+    let data = tempfile::tempdir().unwrap();
+    let files = data.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let url = format!("sqlite://{}/sessions.sqlite3", data.path().display());
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = format!("redis://127.0.0.1:{closed_port}/0");
+    let server = Server::start(&[
+        ("APP__LESSONS__BASIC__ENGINE", "file"),
+        ("APP__LESSONS__BASIC__FILE_PATH", files.to_str().unwrap()),
+        ("APP__LESSONS__TIMEOUT__ENGINE", "cache"),
+        ("APP__CACHES__DEFAULT__BACKEND", "redis"),
+        ("APP__CACHES__DEFAULT__URL", &redis),
+        ("APP__DATABASE__URL", &url),
+    ]);
+    let client = reqwest::Client::new();
+    let status = |path: &'static str, cookie: Option<&'static str>| {
+        let (client, address) = (&client, &server.address);
+        async move {
+            let mut request = client.get(format!("{address}{path}"));
+            if let Some(cookie) = cookie {
+                request = request.header("Cookie", cookie);
+            }
+            request.send().await.unwrap().status().as_u16()
+        }
+    };
+
+    // Act: while both stores fail, each failing write is followed by an answer given without
+    // asking the store: a cookie that is long enough to be a key but no key of ours (the
+    // store answers that it names no session) and the timeout lesson's clear_expired() (Redis
+    // drops expired keys itself, so there is nothing to ask it).
+    std::fs::remove_dir(&files).unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(status("/basic/set/", None).await);
+        statuses.push(status("/basic/get/", Some("sessionid=NOTAKEYOFOURS")).await);
+        statuses.push(status("/timeout/set/", None).await);
+        statuses.push(status("/timeout/del/", None).await);
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+
+    // Assert: each store's failure is told once, and never said to be over.
+    assert_eq!(statuses, [503, 200, 503, 200].repeat(5));
+    let log = server.log.lock().unwrap().clone();
+    let told = |what: &str| log.iter().filter(|line| line.contains(what)).count();
+    assert_eq!(told("store::outages"), 2, "{log:#?}");
+    assert_eq!(told("writes fail: the session store (file)"), 1, "{log:#?}");
+    assert_eq!(
+        told("writes fail: the session store (cache (Redis))"),
+        1,
+        "{log:#?}"
+    );
+}
+
 /// Runs `tests/django/django_sessions.py` or `django_migrate.py` with `args`.
 fn django(python: &Path, script: &str, args: &[&str]) -> Value {
     common::run_django(python, script, args)

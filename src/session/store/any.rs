@@ -13,6 +13,7 @@ use super::{
     CachedDbStore, DbStore, FileStore, Loaded, MemoryStore, PgStore, RedisStore, SaveError,
     SaveMode, SessionRecord, Store, StoreError,
 };
+use crate::session::key::is_storable_session_key;
 
 /// Any of sessionlab's stores.
 #[derive(Clone)]
@@ -70,6 +71,17 @@ impl AnyStore {
         Ok(Some(count))
     }
 
+    /// Notes the outcome of a call about the session `key` for the log of store failures
+    /// ([`outages`]). A failure always counts; a success only when the key could name a stored
+    /// session: a store answers a call about any other key (a cookie of eight characters or
+    /// more that is no key of ours) at once, without asking its storage, and that answer
+    /// ended a failure going on in the log, which told it again at the next request.
+    fn note_about(&self, key: &str, access: Access, failure: Option<&StoreError>) {
+        if failure.is_some() || is_storable_session_key(key) {
+            outages::note(self.describe(), access, failure);
+        }
+    }
+
     /// Whether expired sessions vanish by themselves (caches), so `clearsessions` has nothing
     /// to do.
     pub fn expires_by_itself(&self) -> bool {
@@ -95,19 +107,19 @@ impl Store for AnyStore {
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let result = forward!(self, s => s.load(key, now));
-        outages::note(self.describe(), Access::Read, result.as_ref().err());
+        self.note_about(key, Access::Read, result.as_ref().err());
         result
     }
 
     async fn load_for_request(&self, key: &str, now: DateTime<Utc>) -> Result<Loaded, StoreError> {
         let result = forward!(self, s => s.load_for_request(key, now));
-        outages::note(self.describe(), Access::Read, result.as_ref().err());
+        self.note_about(key, Access::Read, result.as_ref().err());
         result
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let result = forward!(self, s => s.exists(key));
-        outages::note(self.describe(), Access::Read, result.as_ref().err());
+        self.note_about(key, Access::Read, result.as_ref().err());
         result
     }
 
@@ -117,7 +129,7 @@ impl Store for AnyStore {
             Err(SaveError::Store(error)) => Some(error),
             _ => None,
         };
-        outages::note(self.describe(), Access::Write, failure);
+        self.note_about(&record.key, Access::Write, failure);
         result
     }
 
@@ -128,19 +140,23 @@ impl Store for AnyStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let result = forward!(self, s => s.set_expire_date(key, expire_date, now));
-        outages::note(self.describe(), Access::Write, result.as_ref().err());
+        self.note_about(key, Access::Write, result.as_ref().err());
         result
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let result = forward!(self, s => s.delete(key));
-        outages::note(self.describe(), Access::Write, result.as_ref().err());
+        self.note_about(key, Access::Write, result.as_ref().err());
         result
     }
 
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let result = forward!(self, s => s.clear_expired(now));
-        outages::note(self.describe(), Access::Write, result.as_ref().err());
+        // A cache has nothing to clear and answers without asking its storage (Redis drops
+        // expired keys itself), so its answer tells nothing of a failure going on.
+        if !self.expires_by_itself() {
+            outages::note(self.describe(), Access::Write, result.as_ref().err());
+        }
         result
     }
 
