@@ -1165,6 +1165,28 @@ async fn every_limit_is_a_400_that_names_it_and_leaves_the_session_unchanged() {
 }
 
 #[actix_web::test]
+async fn the_page_names_the_integers_a_value_keeps_exactly() {
+    // Arrange
+    let app = spawn_app().await;
+    let mut student = Student::arrive(&app).await;
+
+    // Act
+    let page = student.get(HTML).await;
+    let json = student.get(JSON).await.json();
+
+    // Assert: the range the refusal of a wider integer names, on the page and in the JSON
+    assert!(
+        page.body.contains(
+            "integers from -9223372036854775808 to 18446744073709551615 are kept exactly"
+        ),
+        "{}",
+        page.body
+    );
+    assert_eq!(json["limits"]["integer_min"], json!(i64::MIN));
+    assert_eq!(json["limits"]["integer_max"], json!(u64::MAX));
+}
+
+#[actix_web::test]
 async fn a_session_holds_at_most_50_keys() {
     let app = spawn_app().await;
     let mut student = Student::arrive(&app).await;

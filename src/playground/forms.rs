@@ -39,6 +39,10 @@ pub struct Limits {
     pub form_bytes: usize,
     /// [`MAX_EXPIRY_SECONDS`].
     pub expiry_seconds: i64,
+    /// The smallest integer a value keeps exactly (`i64::MIN`).
+    pub integer_min: i64,
+    /// The largest integer a value keeps exactly (`u64::MAX`).
+    pub integer_max: u64,
 }
 
 /// Every limit of the playground.
@@ -48,6 +52,8 @@ pub const LIMITS: Limits = Limits {
     keys: MAX_KEYS,
     form_bytes: MAX_FORM_BYTES,
     expiry_seconds: MAX_EXPIRY_SECONDS,
+    integer_min: i64::MIN,
+    integer_max: u64::MAX,
 };
 
 /// The fields any playground form may send; each operation reads the ones it needs.
@@ -174,8 +180,7 @@ fn integer_too_wide(field: &str, digits: &str) -> FormError {
     };
     FormError(format!(
         "The {field} holds the integer {shown}, outside the integers the playground keeps exactly ({} to {}); Python would keep it whole, but it would be stored here as a float. Write it as a string, or as a float such as 1.5e+30.",
-        i64::MIN,
-        u64::MAX
+        LIMITS.integer_min, LIMITS.integer_max
     ))
 }
 
