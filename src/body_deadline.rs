@@ -134,3 +134,74 @@ impl Stream for Deadline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::StatusCode;
+    use actix_web::test::{TestRequest, call_service, init_service, read_body};
+    use actix_web::{App, web};
+    use futures_util::StreamExt;
+    use futures_util::stream;
+
+    /// A body that gives `chunks` and then waits forever, behind a deadline that has passed.
+    fn past_its_deadline(chunks: Vec<&'static str>) -> (Deadline, Rc<Cell<bool>>) {
+        let chunks = stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok(Bytes::from_static(c.as_bytes()))),
+        )
+        .chain(stream::pending());
+        let expired = Rc::new(Cell::new(false));
+        let body = Deadline {
+            body: Payload::from(
+                Box::pin(chunks) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
+            ),
+            timer: Box::pin(sleep(Duration::ZERO)),
+            expired: Rc::clone(&expired),
+        };
+        (body, expired)
+    }
+
+    #[actix_web::test]
+    async fn a_body_is_passed_on_and_then_cut_off_at_its_deadline() {
+        // Arrange
+        let (mut body, expired) = past_its_deadline(vec!["a=1", "&b=2"]);
+
+        // Act
+        let first = body.next().await;
+        let second = body.next().await;
+        let cut_off = body.next().await;
+        let after = body.next().await;
+
+        // Assert: what arrived is read, whatever the deadline; then one timeout, then the end.
+        assert_eq!(first.unwrap().unwrap(), "a=1");
+        assert_eq!(second.unwrap().unwrap(), "&b=2");
+        let error = cut_off.unwrap().unwrap_err().to_string();
+        assert!(error.contains("did not arrive within 10 s"), "{error}");
+        assert!(expired.get());
+        assert!(after.is_none());
+    }
+
+    #[actix_web::test]
+    async fn a_body_that_arrives_in_time_is_answered_by_the_view() {
+        // Arrange: a view that reads its body.
+        let app = init_service(
+            App::new()
+                .wrap(BodyDeadline)
+                .route("/", web::post().to(|body: String| async move { body })),
+        )
+        .await;
+        let request = TestRequest::post()
+            .uri("/")
+            .set_payload("key=age&value=26")
+            .to_request();
+
+        // Act
+        let res = call_service(&app, request).await;
+
+        // Assert
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(read_body(res).await, "key=age&value=26");
+    }
+}

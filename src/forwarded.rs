@@ -142,6 +142,24 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_headers_are_trusted_only_when_the_settings_say_so() {
+        // Arrange: the default settings, and the same with a trusted proxy in front.
+        let load = |env: &[(&str, &str)]| {
+            let env = env
+                .iter()
+                .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+                .collect();
+            Settings::load_with_env(&crate::config::config_dir(), "default", env).unwrap()
+        };
+        let by_default = load(&[]);
+        let behind_a_proxy = load(&[("APP__SERVER__TRUST_FORWARDED_HEADERS", "true")]);
+
+        // Act and Assert
+        assert!(!trusted(&by_default));
+        assert!(trusted(&behind_a_proxy));
+    }
+
+    #[test]
     fn a_request_outside_the_app_believes_no_forwarded_header() {
         assert_eq!(
             request_address(&forwarded_request()).origin(),

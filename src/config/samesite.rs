@@ -106,7 +106,31 @@ impl Visitor<'_> for SameSiteVisitor {
 
 #[cfg(test)]
 mod tests {
+    use super::SameSite;
     use crate::config::fixtures::{refusal, with_test_profile};
+
+    #[test]
+    fn a_policy_is_recognised_in_any_case_and_written_as_configured() {
+        for (configured, none_policy) in [
+            ("Lax", false),
+            ("lax", false),
+            ("Strict", false),
+            ("strict", false),
+            ("None", true),
+            ("none", true),
+            ("NONE", true),
+        ] {
+            // Act
+            let policy: SameSite = serde_json::from_value(serde_json::json!(configured))
+                .unwrap_or_else(|e| panic!("{configured}: {e}"));
+
+            // Assert: Django writes the setting's own text, and tells `None` in any case.
+            assert_eq!(policy.attribute(), Some(configured));
+            assert_eq!(policy.is_none_policy(), none_policy, "{configured}");
+        }
+        let omitted: SameSite = serde_json::from_value(serde_json::json!(false)).unwrap();
+        assert_eq!(omitted.attribute(), None);
+    }
 
     #[test]
     fn a_samesite_number_is_refused_with_the_allowed_values() {

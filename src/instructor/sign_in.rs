@@ -251,6 +251,21 @@ mod tests {
     }
 
     #[test]
+    fn a_sign_in_lasts_eight_hours_to_the_second() {
+        // Arrange: the length in seconds, written out, not read from the constant it checks.
+        let (sign_ins, settings) = (SignIns::new().unwrap(), settings());
+        let cookie = signed_in(&sign_ins, &settings);
+
+        // Act
+        let at_the_end = sign_ins.is_signed_in(&settings, &cookie, NOW + 28_800);
+        let after_it = sign_ins.is_signed_in(&settings, &cookie, NOW + 28_801);
+
+        // Assert
+        assert!(at_the_end);
+        assert!(!after_it);
+    }
+
+    #[test]
     fn a_sign_in_ends_after_eight_hours_and_is_then_forgotten() {
         // Arrange
         let (sign_ins, settings) = (SignIns::new().unwrap(), settings());
