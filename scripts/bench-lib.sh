@@ -283,6 +283,9 @@ sessionlab_env() {
     db) echo APP__SESSION__ENGINE=db ;;
     file) echo APP__SESSION__ENGINE=file ;;
     memory) printf '%s\n' APP__SESSION__ENGINE=cache APP__CACHES__DEFAULT__BACKEND=memory ;;
+    # cached_db in front of the in-process cache: what cached_db itself costs beyond the db
+    # engine, without a Redis server on the same cores.
+    cached_db_memory) printf '%s\n' APP__SESSION__ENGINE=cached_db APP__CACHES__DEFAULT__BACKEND=memory ;;
     redis | cached_db)
       local session_engine=cache
       [ "$engine" = cached_db ] && session_engine=cached_db

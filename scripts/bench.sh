@@ -18,7 +18,8 @@
 # Usage: scripts/bench.sh            (everything; about 30 minutes)
 # Environment:
 #   BENCH_ENGINES  sessionlab engines (default: "db file memory redis cached_db signed_cookies
-#                  postgres"; postgres is the db engine on PostgreSQL)
+#                  postgres"; postgres is the db engine on PostgreSQL; cached_db_memory, not in
+#                  the default list, is cached_db in front of the in-process cache)
 #   BENCH_PEERS    peers (default: "actix-cookie actix-redis axum-memory django-db
 #                  django-db-startproject django-cache django-signed_cookies django-postgres";
 #                  empty for none)
