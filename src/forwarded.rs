@@ -79,6 +79,7 @@ pub fn request_address(req: &HttpRequest) -> Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::fixtures::load;
     use actix_web::test::TestRequest;
 
     fn forwarded_request() -> HttpRequest {
@@ -144,15 +145,12 @@ mod tests {
     #[test]
     fn forwarded_headers_are_trusted_only_when_the_settings_say_so() {
         // Arrange: the default settings, and the same with a trusted proxy in front.
-        let load = |env: &[(&str, &str)]| {
-            let env = env
-                .iter()
-                .map(|&(name, value)| (name.to_owned(), value.to_owned()))
-                .collect();
-            Settings::load_with_env(&crate::config::config_dir(), "default", env).unwrap()
-        };
-        let by_default = load(&[]);
-        let behind_a_proxy = load(&[("APP__SERVER__TRUST_FORWARDED_HEADERS", "true")]);
+        let by_default = load("default", &[]).unwrap();
+        let behind_a_proxy = load(
+            "default",
+            &[("APP__SERVER__TRUST_FORWARDED_HEADERS", "true")],
+        )
+        .unwrap();
 
         // Act and Assert
         assert!(!trusted(&by_default));

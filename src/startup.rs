@@ -490,23 +490,20 @@ async fn sweep_expired_sessions(stores: Stores, clock: SharedClock, period: std:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::config_dir;
+    use crate::config::fixtures::load;
     use crate::session::store::{SaveMode, SessionRecord, Store};
 
     /// The stores of the default configuration with `/dict/` on `cached_db`, on an in-memory
     /// SQLite database (each store opened on `sqlite::memory:` is a database of its own).
     async fn db_and_cached_db_in_memory() -> Stores {
-        let env = BTreeMap::from([
-            (
-                "APP__DATABASE__URL".to_owned(),
-                "sqlite::memory:".to_owned(),
-            ),
-            (
-                "APP__LESSONS__DICT__ENGINE".to_owned(),
-                "cached_db".to_owned(),
-            ),
-        ]);
-        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        let settings = load(
+            "default",
+            &[
+                ("APP__DATABASE__URL", "sqlite::memory:"),
+                ("APP__LESSONS__DICT__ENGINE", "cached_db"),
+            ],
+        )
+        .unwrap();
         Stores::open(&settings).await.unwrap()
     }
 

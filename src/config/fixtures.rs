@@ -1,5 +1,6 @@
-//! What the configuration tests share: the committed configuration, read with an environment
-//! of the test's own, or copied beside a profile of the test's own.
+//! What the configuration tests share (and the crate's other unit tests, [`load`]): the
+//! committed configuration, read with an environment of the test's own, or copied beside a
+//! profile of the test's own.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ pub(super) fn committed_config() -> PathBuf {
 }
 
 /// Loads `profile` from the committed configuration with `env` as the environment.
-pub(super) fn load(profile: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+pub(crate) fn load(profile: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     load_from(&committed_config(), profile, env)
 }
 

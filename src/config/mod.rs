@@ -15,7 +15,7 @@ mod database;
 mod engine;
 mod error;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod instructor;
 mod lessons;
 mod load;
