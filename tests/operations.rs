@@ -230,11 +230,7 @@ async fn the_log_has_no_colour_codes_when_it_is_not_a_terminal() {
 
 #[actix_web::test]
 async fn a_store_that_does_not_answer_at_start_is_named_in_the_log() {
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = common::free_port_on("127.0.0.1");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/sessions.sqlite3", dir.path().display());
     let redis = format!("redis://127.0.0.1:{closed_port}/9");

@@ -789,11 +789,7 @@ async fn a_failure_goes_on_in_the_log_through_answers_that_never_asked_the_store
     let files = data.path().join("files");
     std::fs::create_dir(&files).unwrap();
     let url = format!("sqlite://{}/sessions.sqlite3", data.path().display());
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = common::free_port_on("127.0.0.1");
     let redis = format!("redis://127.0.0.1:{closed_port}/0");
     let server = Server::start(&[
         ("APP__LESSONS__BASIC__ENGINE", "file"),

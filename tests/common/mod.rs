@@ -682,6 +682,16 @@ pub async fn spawn_engine(engine: &'static str, extra: &[(&str, &str)]) -> Engin
     }
 }
 
+/// A port nothing listens on at `host`: the OS's choice for a listener that is closed at once
+/// (a store's URL that must refuse connections, a server's port to come).
+pub fn free_port_on(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Whether `key` has the form of a key sessionlab makes: 32 characters of `[a-z0-9]`.
 pub fn is_generated_key(key: &str) -> bool {
     key.len() == 32
