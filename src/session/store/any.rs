@@ -77,9 +77,9 @@ impl AnyStore {
     /// more that is no key of ours) at once, without asking its storage, and that answer
     /// ended a failure going on in the log, which told it again at the next request.
     fn note_about(&self, key: &str, access: Access, failure: Option<&StoreError>) {
-        if failure.is_some() || is_storable_session_key(key) {
-            outages::note(self.describe(), access, failure);
-        }
+        outages::note(self.describe(), access, failure, || {
+            is_storable_session_key(key)
+        });
     }
 
     /// Whether expired sessions vanish by themselves (caches), so `clearsessions` has nothing
@@ -154,9 +154,12 @@ impl Store for AnyStore {
         let result = forward!(self, s => s.clear_expired(now));
         // A cache has nothing to clear and answers without asking its storage (Redis drops
         // expired keys itself), so its answer tells nothing of a failure going on.
-        if !self.expires_by_itself() {
-            outages::note(self.describe(), Access::Write, result.as_ref().err());
-        }
+        outages::note(
+            self.describe(),
+            Access::Write,
+            result.as_ref().err(),
+            || !self.expires_by_itself(),
+        );
         result
     }
 

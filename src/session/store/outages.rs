@@ -103,9 +103,12 @@ pub(crate) fn failed(engine: &'static str, access: Access, error: &StoreError) {
 }
 
 /// Notes that an `access` to the store named `engine` succeeded, and logs the end of a
-/// failure of that access. Costs one atomic load when nothing fails.
-pub(crate) fn answered(engine: &'static str, access: Access) {
-    if ONGOING.load(Ordering::Acquire) == 0 {
+/// failure of that access if `asked_storage` says the store asked its storage for the answer
+/// (a store answers some calls at once, and such an answer tells nothing of a failure going
+/// on). Costs one atomic load when nothing fails: `asked_storage` is called only while
+/// something does.
+pub(crate) fn answered(engine: &'static str, access: Access, asked_storage: impl FnOnce() -> bool) {
+    if ONGOING.load(Ordering::Acquire) == 0 || !asked_storage() {
         return;
     }
     let mut outages = OUTAGES
@@ -129,11 +132,17 @@ pub(crate) fn answered(engine: &'static str, access: Access) {
 }
 
 /// Notes the outcome of an `access` to the store named `engine`: `failure` is the store's
-/// failure, if it failed (a taken key or a deleted session is an answer, not a failure).
-pub(crate) fn note(engine: &'static str, access: Access, failure: Option<&StoreError>) {
+/// failure, if it failed (a taken key or a deleted session is an answer, not a failure); a
+/// success counts as in [`answered`].
+pub(crate) fn note(
+    engine: &'static str,
+    access: Access,
+    failure: Option<&StoreError>,
+    asked_storage: impl FnOnce() -> bool,
+) {
     match failure {
         Some(error) => failed(engine, access, error),
-        None => answered(engine, access),
+        None => answered(engine, access, asked_storage),
     }
 }
 
@@ -157,10 +166,17 @@ mod tests {
         for _ in 0..3 {
             failed("outages-test", Access::Write, &error);
         }
-        answered("outages-test", Access::Read);
+        answered("outages-test", Access::Read, || true);
         assert_eq!(ongoing(), [(Access::Write, 3)], "a read does not end it");
 
-        answered("outages-test", Access::Write);
+        answered("outages-test", Access::Write, || false);
+        assert_eq!(
+            ongoing(),
+            [(Access::Write, 3)],
+            "an answer given without asking the storage does not end it"
+        );
+
+        answered("outages-test", Access::Write, || true);
         assert_eq!(ongoing(), []);
     }
 
@@ -177,10 +193,10 @@ mod tests {
                 .count()
         };
 
-        note("outages-test-cached", Access::Write, Some(&error));
+        note("outages-test-cached", Access::Write, Some(&error), || true);
         assert_eq!(ongoing(), 1);
 
-        note("outages-test-cached", Access::Write, None);
+        note("outages-test-cached", Access::Write, None, || true);
         assert_eq!(ongoing(), 0, "the store's next success ends its failure");
     }
 }
