@@ -131,8 +131,6 @@ fn cookie_path_covers(cookie_path: &str, request_path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::config::DEFAULT_PROFILE;
     use crate::config::fixtures::{committed_config, load, refusal};
@@ -152,9 +150,7 @@ mod tests {
         )
         .unwrap();
 
-        let error = Settings::load_with_env(dir.path(), "Production", BTreeMap::new())
-            .unwrap_err()
-            .to_string();
+        let error = refusal(dir.path(), "Production", &[]);
 
         assert!(error.contains("development key"), "{error}");
     }

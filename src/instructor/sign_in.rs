@@ -163,20 +163,19 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::config_dir;
-    use std::collections::BTreeMap;
+    use crate::config::fixtures::load;
 
     const NOW: i64 = 1_800_000_000;
 
     fn settings() -> Settings {
-        let env = BTreeMap::from([
-            ("APP__INSTRUCTOR__ENABLED".to_owned(), "true".to_owned()),
-            (
-                "APP__INSTRUCTOR__TOKEN".to_owned(),
-                "instructor-token-for-tests-0123".to_owned(),
-            ),
-        ]);
-        Settings::load_with_env(&config_dir(), "default", env).unwrap()
+        load(
+            "default",
+            &[
+                ("APP__INSTRUCTOR__ENABLED", "true"),
+                ("APP__INSTRUCTOR__TOKEN", "instructor-token-for-tests-0123"),
+            ],
+        )
+        .unwrap()
     }
 
     fn signed_in(sign_ins: &SignIns, settings: &Settings) -> String {

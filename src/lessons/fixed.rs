@@ -198,16 +198,14 @@ fn split_title(html: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::config::{Settings, config_dir};
+    use crate::config::fixtures::load;
     use crate::lessons::LESSONS;
 
     /// The parts of lesson `slug` with the committed default profile's settings.
     fn parts_of(slug: &str) -> FixedParts {
         let lesson = crate::lessons::find(slug).unwrap();
-        let settings = Settings::load_with_env(&config_dir(), "default", BTreeMap::new())
+        let settings = load("default", &[])
             .unwrap()
             .lesson_session(slug, &lesson.mount_path());
         FixedParts::render(lesson, &settings, &Renderer::load().unwrap(), TEXT_BASE_URL).unwrap()

@@ -639,18 +639,13 @@ impl FromRequest for Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Settings, config_dir};
+    use crate::config::fixtures::load;
     use crate::session::store::DbStore;
     use chrono::{TimeDelta, TimeZone};
     use serde_json::json;
-    use std::collections::BTreeMap;
 
     async fn engine() -> (Arc<SessionEngine>, Arc<FakeClock>) {
-        let env = BTreeMap::from([(
-            "APP__DATABASE__URL".to_owned(),
-            "sqlite::memory:".to_owned(),
-        )]);
-        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        let settings = load("default", &[("APP__DATABASE__URL", "sqlite::memory:")]).unwrap();
         let clock = Arc::new(FakeClock::new(
             Utc.with_ymd_and_hms(2026, 11, 21, 23, 56, 58).unwrap(),
         ));

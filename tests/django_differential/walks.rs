@@ -2,10 +2,11 @@
 //! wrote, so that the comparison with Django meets states its authors did not think of.
 //!
 //! A walk is one lesson (or the playground) on one engine, perhaps under one setting, and
-//! [`STEPS`] steps drawn by a generator that is deterministic from the walk's seed: the lesson's
-//! views, the playground's operations with keys and values from [`KEYS`] and [`VALUES`], clock
-//! moves to one second before, at and after the expiries in force, cookies lost, forged,
-//! tampered with or brought from another lesson, forms beyond the playground's limits.
+//! [`STEPS`] steps drawn by proptest's `TestRng`, keyed with the walk's seed ([`generator`]):
+//! the lesson's views, the playground's operations with keys and values from [`KEYS`] and
+//! [`VALUES`], clock moves to one second before, at and after the expiries in force, cookies
+//! lost, forged, tampered with or brought from another lesson, forms beyond the playground's
+//! limits.
 //!
 //! The generator keeps out of the differences sessionlab makes on purpose (README.md,
 //! docs/ARCHITECTURE.md "Where sessionlab differs from Django on purpose"), each where it
@@ -20,6 +21,9 @@
 //!   alone, and only where its answer changes no cookie;
 //! - the basic and dict lessons borrow no cookie from timeout ([`DONORS_OF_LNAME`]), and no
 //!   walk on `file` forges a key with characters its Django engine refuses (`cookie_move`).
+
+use proptest::prelude::RngExt;
+use proptest::test_runner::{RngAlgorithm, TestRng};
 
 use super::{RANDOM_KEY, Setting, Step};
 
@@ -196,7 +200,7 @@ pub struct Walk {
 /// What the generator knows of the walk so far, to aim its clock moves and keep out of the
 /// differences made on purpose.
 struct Drawing {
-    rng: Rng,
+    rng: TestRng,
     engine: &'static str,
     /// The `SESSION_COOKIE_AGE` in force and the expiries set since (seconds after a save),
     /// to aim the clock at.
@@ -217,11 +221,11 @@ struct Drawing {
 impl Walk {
     /// The walk of `seed`.
     pub fn new(seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
-        let playground = rng.below(4) == 0;
-        let lesson = (!playground).then(|| &LESSONS[rng.below(LESSONS.len())]);
+        let mut rng = generator(seed);
+        let playground = rng.random_range(0..4) == 0;
+        let lesson = (!playground).then(|| &LESSONS[rng.random_range(0..LESSONS.len())]);
         let engine = rng.pick(&ENGINES);
-        let settings: Vec<_> = if rng.percent(35) {
+        let settings: Vec<_> = if rng.random_ratio(35, 100) {
             vec![rng.pick(&SETTINGS)]
         } else {
             Vec::new()
@@ -335,11 +339,11 @@ impl Drawing {
         let quiet: Vec<&'static str> = lesson.views.to_vec();
         let mut moves = Vec::with_capacity(STEPS);
         while moves.len() < STEPS {
-            let roll = self.rng.below(100);
+            let roll = self.rng.random_range(0..100);
             let step = match roll {
                 0..=44 => {
                     let all = quiet.len() + lesson.may_raise.len();
-                    let at = self.rng.below(all);
+                    let at = self.rng.random_range(0..all);
                     if at < quiet.len() {
                         Step::Click(quiet[at])
                     } else {
@@ -386,7 +390,7 @@ impl Drawing {
         // The first visit gives the browser its CSRF cookie.
         let mut moves = vec![Move::Step(Step::Click(""))];
         while moves.len() < STEPS {
-            let roll = self.rng.below(100);
+            let roll = self.rng.random_range(0..100);
             let next = match roll {
                 0..=49 => match self.operation() {
                     Some(post) => post,
@@ -419,7 +423,7 @@ impl Drawing {
 
     /// A cookie lost, forged, tampered with or brought from one of `donors`.
     fn cookie_move(&mut self, donors: &[&'static str]) -> Option<Step<'static>> {
-        Some(match self.rng.below(6) {
+        Some(match self.rng.random_range(0..6) {
             0 => Step::Forge(RANDOM_KEY),
             // A signed value's `:` and capitals are characters Django's file engine refuses
             // in a key: its flush(), which does not load first, then raises
@@ -441,7 +445,7 @@ impl Drawing {
     /// A clock move: a few seconds, or to one second before, at or after an expiry counted
     /// from the last request; never to an expiry Django's engine would not enforce.
     fn wait(&mut self) -> Option<i64> {
-        let aimed = if self.rng.percent(50) {
+        let aimed = if self.rng.random_ratio(50, 100) {
             self.rng.pick(&self.expiries) + self.rng.pick(&[-1, 0, 1]) - self.idle
         } else {
             0
@@ -520,7 +524,7 @@ impl Drawing {
     /// A JSON value: one of [`VALUES`], or a long string (shorter on `signed_cookies`, whose
     /// cookie holds at most 4093 bytes).
     fn value(&mut self) -> String {
-        if self.rng.percent(8) {
+        if self.rng.random_ratio(8, 100) {
             let length = if self.engine == "signed_cookies" {
                 300
             } else {
@@ -535,14 +539,14 @@ impl Drawing {
     /// a difference made on purpose.
     fn operation(&mut self) -> Option<Move> {
         let signed = self.engine == "signed_cookies";
-        let (view, fields): (&str, Vec<(&str, String)>) = match self.rng.below(9) {
+        let (view, fields): (&str, Vec<(&str, String)>) = match self.rng.random_range(0..9) {
             0 | 1 => ("set/", vec![("key", self.key()), ("value", self.value())]),
             2 => (
                 "setdefault/",
                 vec![("key", self.key()), ("value", self.value())],
             ),
             3 => {
-                let default = if self.rng.percent(50) {
+                let default = if self.rng.random_ratio(50, 100) {
                     self.value()
                 } else {
                     String::new()
@@ -570,7 +574,7 @@ impl Drawing {
     fn expiry_fields(&mut self) -> Vec<(&'static str, String)> {
         let signed = self.engine == "signed_cookies";
         let form = |kind: &str, value: String| vec![("kind", kind.to_owned()), ("value", value)];
-        let fields: Vec<(&str, String)> = match self.rng.below(4) {
+        let fields: Vec<(&str, String)> = match self.rng.random_range(0..4) {
             0 => form("none", String::new()),
             1 => {
                 let seconds = if signed {
@@ -598,7 +602,7 @@ impl Drawing {
                 } else {
                     self.rng.pick(&[-60, 1, 60, 600])
                 };
-                if self.rng.percent(20) {
+                if self.rng.random_ratio(20, 100) {
                     return form("datetime", "2099-12-24T18:00:00+01:00".into());
                 }
                 self.dated_expiry(seconds);
@@ -612,7 +616,7 @@ impl Drawing {
     /// A form beyond one of the playground's limits: a key of no characters or of 65, an integer
     /// wider than 64 bits, a value over 4096 bytes.
     fn beyond_limit(&mut self) -> Move {
-        let (view, fields): (&str, Vec<(&str, String)>) = match self.rng.below(4) {
+        let (view, fields): (&str, Vec<(&str, String)>) = match self.rng.random_range(0..4) {
             0 => ("set/", vec![("key", String::new()), ("value", "1".into())]),
             1 => (
                 "setdefault/",
@@ -642,36 +646,22 @@ impl Drawing {
     }
 }
 
-/// xorshift64*, seeded through splitmix64: small, and the same walk from the same seed on
-/// every machine.
-struct Rng(u64);
+/// The generator of the walk of `seed`: proptest's ChaCha20, keyed with the seed's eight bytes
+/// written four times over, so that a seed draws the same walk on every machine. (A new major
+/// version of rand, whose ranges and ratios turn its output into steps, may draw other walks
+/// from the same seeds.)
+fn generator(seed: u64) -> TestRng {
+    TestRng::from_seed(RngAlgorithm::ChaCha, &seed.to_le_bytes().repeat(4))
+}
 
-impl Rng {
-    fn new(seed: u64) -> Self {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
+/// Draws one of a few items, each as likely (rand's `IndexedRandom::choose`, which proptest
+/// does not re-export).
+trait Pick {
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T;
+}
 
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
+impl Pick for TestRng {
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-
-    fn percent(&mut self, p: u64) -> bool {
-        self.next() % 100 < p
+        items[self.random_range(0..items.len())]
     }
 }

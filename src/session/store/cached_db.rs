@@ -398,18 +398,13 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Settings, config_dir};
+    use crate::config::fixtures::load;
     use crate::session::store::DbStore;
     use crate::session::store::acceptance::{acceptance_suite, suite_now};
     use serde_json::json;
-    use std::collections::BTreeMap;
 
     async fn memory_db() -> DbStore {
-        let env = BTreeMap::from([(
-            "APP__DATABASE__URL".to_owned(),
-            "sqlite::memory:".to_owned(),
-        )]);
-        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        let settings = load("default", &[("APP__DATABASE__URL", "sqlite::memory:")]).unwrap();
         DbStore::connect(&settings).await.unwrap()
     }
 

@@ -401,16 +401,14 @@ impl Store for DbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Settings, config_dir};
+    use crate::config::fixtures::load;
     use crate::session::store::acceptance::acceptance_suite;
     use chrono::TimeZone;
-    use std::collections::BTreeMap;
     use std::path::Path;
 
     async fn store_in(dir: &Path) -> DbStore {
         let url = format!("sqlite://{}/sessions.sqlite3", dir.display());
-        let env = BTreeMap::from([("APP__DATABASE__URL".to_owned(), url)]);
-        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        let settings = load("default", &[("APP__DATABASE__URL", &url)]).unwrap();
         DbStore::connect(&settings).await.unwrap()
     }
 
@@ -422,11 +420,7 @@ mod tests {
 
     #[actix_web::test]
     async fn in_memory_sqlite_store_passes_the_acceptance_suite() {
-        let env = BTreeMap::from([(
-            "APP__DATABASE__URL".to_owned(),
-            "sqlite::memory:".to_owned(),
-        )]);
-        let settings = Settings::load_with_env(&config_dir(), "default", env).unwrap();
+        let settings = load("default", &[("APP__DATABASE__URL", "sqlite::memory:")]).unwrap();
         acceptance_suite(&DbStore::connect(&settings).await.unwrap()).await;
     }
 
