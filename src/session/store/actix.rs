@@ -375,21 +375,15 @@ mod tests {
         assert!(error.to_string().contains("\"big\""), "{error}");
     }
 
-    #[test]
-    fn floats_come_back_as_the_same_text() {
-        // xorshift: many bit patterns, no extra dependency.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let f = f64::from_bits(x);
-            if !f.is_finite() {
-                continue;
-            }
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn floats_come_back_as_the_same_text(bits in proptest::prelude::any::<u64>()) {
+            let f = f64::from_bits(bits);
+            proptest::prop_assume!(f.is_finite());
             let text = serde_json::to_string(&f).unwrap();
             let data = state_to_data(state(&[("f", &text)])).unwrap();
-            assert_eq!(data_to_state(&data).unwrap()["f"], text);
+            proptest::prop_assert_eq!(&data_to_state(&data).unwrap()["f"], &text);
         }
     }
 
