@@ -9,6 +9,7 @@
 
 pub mod csrf;
 pub mod forms;
+pub mod urlsplit;
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
@@ -338,7 +339,7 @@ impl Ctx {
         let token = CsrfToken::for_request(self.req.headers()).map_err(|e| {
             AppError::Internal(anyhow::Error::new(e).context("no randomness for a CSRF token"))
         })?;
-        let set_cookie = token.is_new.then(|| {
+        let set_cookie = token.needs_cookie.then(|| {
             csrf::cookie_header(&token.value, MOUNT_PATH, engine.settings.cookie_secure, now)
         });
         let snapshot = session.snapshot();
