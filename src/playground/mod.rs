@@ -129,7 +129,7 @@ fn opened_as_a_page(name: &str) -> String {
 }
 
 /// The POSTed form fields. As Django's `request.POST`, no body reads as no fields at all (a
-/// script may send only an `X-CSRFToken` header). A body that is not
+/// script may send only an `X-CSRFToken` header), and a field sent twice is its last value. A body that is not
 /// `application/x-www-form-urlencoded` (multipart, JSON) is a 400 that says so, rather than
 /// an empty form whose first missing field would be blamed; a form body over the limit, or
 /// unreadable, is a 400 too.
@@ -142,8 +142,10 @@ impl FromRequest for Fields {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let content_type = req.content_type();
         if content_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            let form = web::Form::<RawForm>::from_request(req, payload);
-            return Box::pin(async move { Ok(Fields(form.await?.into_inner())) });
+            let form = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+            return Box::pin(
+                async move { Ok(Fields(RawForm::from_fields(form.await?.into_inner()))) },
+            );
         }
         let fields = if has_body(req) {
             Err(AppError::BadInput(forms::not_urlencoded_message(content_type)).into())

@@ -31,21 +31,21 @@ struct Case<'a> {
     headers: &'a [(&'a str, &'a str)],
     /// The `csrftoken` cookie's value; `None` sends no cookie.
     cookie: Option<&'a str>,
-    /// The `csrfmiddlewaretoken` field; `None` sends no field.
-    field: Option<&'a str>,
+    /// The `csrfmiddlewaretoken` fields, in order: none, one, or one sent twice.
+    fields: &'a [&'a str],
 }
 
 const fn case<'a>(
     name: &'a str,
     headers: &'a [(&'a str, &'a str)],
     cookie: Option<&'a str>,
-    field: Option<&'a str>,
+    fields: &'a [&'a str],
 ) -> Case<'a> {
     Case {
         name,
         headers,
         cookie,
-        field,
+        fields,
     }
 }
 
@@ -58,13 +58,13 @@ const CASES: &[Case] = &[
         "same Origin",
         &[("Origin", "http://{host}")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "Origin with an upper-case scheme",
         &[("Origin", "HTTP://{host}")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "Origin in lower case to an upper-case Host",
@@ -73,7 +73,7 @@ const CASES: &[Case] = &[
             ("Origin", "http://localhost:{port}"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "Origin as an upper-case Host writes it",
@@ -82,43 +82,38 @@ const CASES: &[Case] = &[
             ("Origin", "http://LOCALHOST:{port}"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "Origin with an explicit :80",
         &[LOCALHOST, ("Origin", "http://localhost:80")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "Origin with a trailing slash",
         &[("Origin", "http://{host}/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "Origin with a path",
         &[("Origin", "http://{host}/playground/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
-    case(
-        "null Origin",
-        &[("Origin", "null")],
-        Some(TOKEN),
-        Some(TOKEN),
-    ),
+    case("null Origin", &[("Origin", "null")], Some(TOKEN), &[TOKEN]),
     case(
         "same Origin sent twice",
         &[("Origin", "http://{host}"), ("Origin", "http://{host}")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Origin with an explicit :443",
         &[HTTPS, LOCALHOST, ("Origin", "https://localhost:443")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Origin, foreign Referer not looked at",
@@ -128,21 +123,21 @@ const CASES: &[Case] = &[
             ("Referer", "https://evil.example/"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     // Over HTTPS without an Origin: the Referer, its host[:port] as written.
-    case("https without Referer", &[HTTPS], Some(TOKEN), Some(TOKEN)),
+    case("https without Referer", &[HTTPS], Some(TOKEN), &[TOKEN]),
     case(
         "https same Referer",
         &[HTTPS, ("Referer", "https://{host}/playground/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer with an upper-case scheme",
         &[HTTPS, ("Referer", "HTTPS://{host}/playground/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer without the default port",
@@ -152,7 +147,7 @@ const CASES: &[Case] = &[
             ("Referer", "https://localhost/playground/"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer with an explicit :443",
@@ -162,7 +157,7 @@ const CASES: &[Case] = &[
             ("Referer", "https://localhost:443/playground/"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer with an upper-case host",
@@ -172,7 +167,7 @@ const CASES: &[Case] = &[
             ("Referer", "https://LOCALHOST/playground/"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer in lower case from an upper-case Host",
@@ -182,105 +177,117 @@ const CASES: &[Case] = &[
             ("Referer", "https://localhost/playground/"),
         ],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer with a user",
         &[HTTPS, LOCALHOST, ("Referer", "https://u@localhost/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer over http",
         &[HTTPS, ("Referer", "http://{host}/playground/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer without //",
         &[HTTPS, LOCALHOST, ("Referer", "https:localhost/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https Referer with an unclosed bracket",
         &[HTTPS, ("Referer", "https://[::1/")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     case(
         "https foreign Referer with an empty query",
         &[HTTPS, ("Referer", "https://evil.example/x?#")],
         Some(TOKEN),
-        Some(TOKEN),
+        &[TOKEN],
     ),
     // The token: where it is looked for, its length and alphabet, masked or not.
-    case("no token", &[], Some(TOKEN), None),
-    case("empty field, no header", &[], Some(TOKEN), Some("")),
+    case("no token", &[], Some(TOKEN), &[]),
+    case("empty field, no header", &[], Some(TOKEN), &[""]),
     case(
         "empty field, token in the header",
         &[("X-CSRFToken", TOKEN)],
         Some(TOKEN),
-        Some(""),
+        &[""],
     ),
-    case("empty header", &[("X-CSRFToken", "")], Some(TOKEN), None),
+    case("empty header", &[("X-CSRFToken", "")], Some(TOKEN), &[]),
     case(
         "wrong field over a right header",
         &[("X-CSRFToken", TOKEN)],
         Some(TOKEN),
-        Some("x"),
+        &["x"],
     ),
     case(
         "header sent twice",
         &[("X-CSRFToken", TOKEN), ("X-CSRFToken", TOKEN)],
         Some(TOKEN),
-        None,
+        &[],
     ),
-    case("masked field", &[], Some(TOKEN), Some(MASKED)),
+    case(
+        "field sent twice, the right token last",
+        &[],
+        Some(TOKEN),
+        &["x", TOKEN],
+    ),
+    case(
+        "field sent twice, the right token first",
+        &[],
+        Some(TOKEN),
+        &[TOKEN, "x"],
+    ),
+    case("masked field", &[], Some(TOKEN), &[MASKED]),
     case(
         "masked header",
         &[("X-CSRFToken", MASKED)],
         Some(TOKEN),
-        None,
+        &[],
     ),
-    case("masked cookie", &[], Some(MASKED), Some(TOKEN)),
+    case("masked cookie", &[], Some(MASKED), &[TOKEN]),
     case(
         "masked field of another secret",
         &[],
         Some(TOKEN),
-        Some(MASKED_UPPER),
+        &[MASKED_UPPER],
     ),
     case(
         "masked header of another secret",
         &[("X-CSRFToken", MASKED_UPPER)],
         Some(TOKEN),
-        None,
+        &[],
     ),
     case(
         "63 characters",
         &[],
         Some(TOKEN),
-        Some("xy2oLAABABGwbZLtrzBKa05ZoihJrf0wxz4rPFGIIKQHncZIHQT3ulrmMHHaTIu"),
+        &["xy2oLAABABGwbZLtrzBKa05ZoihJrf0wxz4rPFGIIKQHncZIHQT3ulrmMHHaTIu"],
     ),
     case(
         "32 characters, one not ASCII",
         &[],
         Some(TOKEN),
-        Some("abcdefghijklmnopqrstuvwxyzABCDEé"),
+        &["abcdefghijklmnopqrstuvwxyzABCDEé"],
     ),
     case(
         "a character outside the alphabet",
         &[],
         Some(TOKEN),
-        Some("abcdefghijklmnopqrstuvwxyzABCDE-"),
+        &["abcdefghijklmnopqrstuvwxyzABCDE-"],
     ),
-    case("no cookie", &[], None, Some(TOKEN)),
-    case("empty cookie", &[], Some(""), Some(TOKEN)),
+    case("no cookie", &[], None, &[TOKEN]),
+    case("empty cookie", &[], Some(""), &[TOKEN]),
     case(
         "cookie of 33 characters",
         &[],
         Some("abcdefghijklmnopqrstuvwxyzABCDEFG"),
-        Some(TOKEN),
+        &[TOKEN],
     ),
 ];
 
@@ -307,7 +314,7 @@ async fn send(client: &reqwest::Client, address: &str, case: &Case<'_>) -> Outco
         req = req.header("Cookie", format!("csrftoken={cookie}"));
     }
     let mut form = vec![("key", "k"), ("value", "1")];
-    if let Some(field) = case.field {
+    for field in case.fields {
         form.push(("csrfmiddlewaretoken", field));
     }
     let res = req.form(&form).send().await.expect("the server answers");
