@@ -14,13 +14,16 @@
 //! [`FakeClock`].)
 //!
 //! Beside the hand-written scenarios, seeded random walks (`django_differential/walks.rs`)
-//! string the same steps together in orders no one wrote.
+//! string the same steps together in orders no one wrote, and the playground's CSRF check is
+//! compared case by case (`django_differential/csrf.rs`).
 //!
 //! Needs Python with Django 5.2: `scripts/test.sh` creates `target/django-venv`; set
 //! `SESSIONLAB_DJANGO_PYTHON` to use another interpreter. Without one, these tests say so and
 //! pass only when `SESSIONLAB_REQUIRE_DJANGO` is unset (as for a bare `cargo test`).
 
 mod common;
+#[path = "django_differential/csrf.rs"]
+mod csrf;
 #[path = "django_differential/walks.rs"]
 mod walks;
 
@@ -1443,6 +1446,21 @@ const PLAYGROUND_ON_ANOTHER_ENGINE: [Step; 9] = [
 #[actix_web::test]
 async fn the_playground_answers_as_django_does() {
     run_all(PLAYGROUND_FLOWS).await;
+}
+
+/// The playground's CSRF check (`django_differential/csrf.rs`): one POST per case, each
+/// passed or refused for the same reason by both.
+#[actix_web::test]
+async fn the_playground_csrf_check_answers_as_django_does() {
+    let Some(python) = django_python() else {
+        return;
+    };
+    let differences = csrf::differences(&python).await;
+    assert!(
+        differences.is_empty(),
+        "sessionlab and Django differ:\n{}",
+        differences.join("\n")
+    );
 }
 
 #[actix_web::test]

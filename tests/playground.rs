@@ -1101,6 +1101,39 @@ async fn csrf_refuses_posts_without_the_right_token_or_from_another_origin() {
 }
 
 #[actix_web::test]
+async fn a_masked_csrf_cookie_is_kept_as_its_secret_and_rewritten_unmasked() {
+    // Arrange: the cookie as Django before 4.1 wrote it, a 64-character masked token (here
+    // `abcdefghijklmnopqrstuvwxyzABCDEF` masked by Django 5.2's `_mask_cipher_secret`).
+    let app = spawn_app().await;
+    let secret = "abcdefghijklmnopqrstuvwxyzABCDEF";
+    let masked = "xy2oLAABABGwbZLtrzBKa05ZoihJrf0wxz4rPFGIIKQHncZIHQT3ulrmMHHaTIu1";
+    let cookie = format!("csrftoken={masked}");
+
+    // Act
+    let page = app.get_json("/playground/", Some(&cookie)).await;
+    let post = app
+        .client
+        .post(format!("{}/playground/set/", app.address))
+        .header("Accept", JSON)
+        .header("Cookie", &cookie)
+        .form(&[
+            ("csrfmiddlewaretoken", secret),
+            ("key", "k"),
+            ("value", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the page's token is the secret and the cookie is written again as the secret,
+    // as Django 5.2 answers; a POST with the secret passes the masked cookie's check.
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.json()["csrf_token"], secret);
+    assert_eq!(page.cookie_value("csrftoken").as_deref(), Some(secret));
+    assert_eq!(post.status().as_u16(), 200);
+}
+
+#[actix_web::test]
 async fn every_limit_is_a_400_that_names_it_and_leaves_the_session_unchanged() {
     // Arrange
     let app = spawn_app().await;

@@ -505,10 +505,10 @@ fn refused_as_wide(message: &str, want: &Value) -> bool {
 /// stays within the years every store keeps (1 to 9999).
 pub fn playground_form(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let Ok(form) = actix_web::web::Query::<RawForm>::from_query(&text) else {
+    let Ok(form) = actix_web::web::Query::<Vec<(String, String)>>::from_query(&text) else {
         return;
     };
-    let raw = form.into_inner();
+    let raw = RawForm::from_fields(form.into_inner());
 
     let typed_key = raw.key.clone().unwrap_or_default();
     let chars = typed_key.chars().count();

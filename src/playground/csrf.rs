@@ -1,11 +1,17 @@
 //! Django's cross-site request forgery protection (`CsrfViewMiddleware`) for the playground's
 //! forms: a `csrftoken` cookie, the same token in a hidden `csrfmiddlewaretoken` field of every
-//! form (or an `X-CSRFToken` header from a script), and the `Origin` check. A POST that fails
-//! is refused with 403 and the reason Django's own failure page gives.
+//! form (or an `X-CSRFToken` header from a script), the `Origin` check and, over HTTPS without
+//! an `Origin`, the `Referer` check. A POST that fails is refused with 403 and the reason
+//! Django's own failure page gives. Each comparison is as strict as Django 5.2's: the `Origin`
+//! must be this site's `scheme://host` character for character (no case folding, no `:80`),
+//! and a `Referer`'s host and port as written, read by Python's `urlsplit`
+//! ([`urlsplit`](crate::playground::urlsplit)), must be this site's host (`:443` or upper case
+//! is another host).
 //!
 //! One simplification: Django (since 4.1) masks the form token with a fresh pad on every page,
 //! a defence against BREACH compression attacks; the playground puts the cookie's token in its
-//! forms as it is, so a student can compare the two by eye.
+//! forms as it is, so a student can compare the two by eye. A masked token (64 characters) is
+//! still accepted wherever Django accepts one, in the form, the header or the cookie.
 
 use std::fmt;
 
@@ -16,6 +22,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::forwarded;
+use crate::playground::urlsplit::{InvalidUrl, urlsplit};
 use crate::session::cookie::request_cookie;
 use crate::session::expiry::{add_seconds, http_date};
 
@@ -27,6 +34,8 @@ pub const FORM_FIELD: &str = "csrfmiddlewaretoken";
 pub const HEADER_NAME: &str = "X-CSRFToken";
 /// Django's `CSRF_SECRET_LENGTH`.
 pub const TOKEN_LENGTH: usize = 32;
+/// Django's `CSRF_TOKEN_LENGTH`: a token masked with a pad of its own length.
+pub const MASKED_TOKEN_LENGTH: usize = 2 * TOKEN_LENGTH;
 /// Django's `CSRF_COOKIE_AGE`: 52 weeks.
 pub const COOKIE_AGE: i64 = 31_449_600;
 /// Django's `CSRF_ALLOWED_CHARS`: `string.ascii_letters + string.digits`.
@@ -51,9 +60,12 @@ pub fn new_token() -> Result<String, getrandom::Error> {
     Ok(token)
 }
 
-/// What is wrong with a token's form (Django's `InvalidTokenFormat`), if anything.
+/// What is wrong with a token's form (Django's `_check_token_format`), if anything: it must
+/// be 32 characters (a secret) or 64 (a masked one), counted as Python counts them, all of
+/// `[a-zA-Z0-9]`.
 fn format_problem(token: &str) -> Option<&'static str> {
-    if token.len() != TOKEN_LENGTH {
+    let chars = token.chars().count();
+    if chars != TOKEN_LENGTH && chars != MASKED_TOKEN_LENGTH {
         Some("has incorrect length")
     } else if !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Some("has invalid characters")
@@ -62,28 +74,47 @@ fn format_problem(token: &str) -> Option<&'static str> {
     }
 }
 
+/// The secret a well-formed token stands for (Django's `_unmask_cipher_token`): a 32-character
+/// token is the secret; a 64-character one is a pad and the secret shifted by it, character by
+/// character along [`TOKEN_CHARS`].
+fn secret_of(token: &str) -> String {
+    let Some((pad, cipher)) = token
+        .split_at_checked(TOKEN_LENGTH)
+        .filter(|_| token.len() == MASKED_TOKEN_LENGTH)
+    else {
+        return token.to_owned();
+    };
+    let index = |c: u8| TOKEN_CHARS.iter().position(|&t| t == c).unwrap_or(0);
+    cipher
+        .bytes()
+        .zip(pad.bytes())
+        .map(|(c, p)| char::from(TOKEN_CHARS[(index(c) + 62 - index(p)) % 62]))
+        .collect()
+}
+
 /// The token a page's forms carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsrfToken {
     /// The token.
     pub value: String,
-    /// Whether it was drawn for this response (the request had no usable cookie), so the
-    /// response must set the cookie ([`cookie_header`]).
-    pub is_new: bool,
+    /// Whether the response must set the cookie ([`cookie_header`]): the token was drawn for
+    /// it (the request had no usable cookie), or the cookie held it masked, as Django wrote it
+    /// before 4.1, and Django then writes the secret itself.
+    pub needs_cookie: bool,
 }
 
 impl CsrfToken {
-    /// Django's `get_token(request)`: the request's `csrftoken` cookie when it is well formed,
-    /// otherwise a new token.
+    /// Django's `get_token(request)`: the secret of the request's `csrftoken` cookie when it
+    /// is well formed, otherwise a new token.
     pub fn for_request(headers: &HeaderMap) -> Result<CsrfToken, getrandom::Error> {
         match request_cookie(headers, COOKIE_NAME) {
             Some(value) if format_problem(&value).is_none() => Ok(CsrfToken {
-                value,
-                is_new: false,
+                needs_cookie: value.len() != TOKEN_LENGTH,
+                value: secret_of(&value),
             }),
             _ => Ok(CsrfToken {
                 value: new_token()?,
-                is_new: true,
+                needs_cookie: true,
             }),
         }
     }
@@ -137,13 +168,13 @@ pub enum Rejection {
     BadReferer(String),
     /// No `csrftoken` cookie.
     NoCookie,
-    /// A `csrftoken` cookie that is not 32 characters of `[a-zA-Z0-9]`.
+    /// A `csrftoken` cookie that is not 32 or 64 characters of `[a-zA-Z0-9]`.
     BadCookie(&'static str),
     /// Neither the form field nor the header.
     TokenMissing,
-    /// A token that is not 32 characters of `[a-zA-Z0-9]`.
+    /// A token that is not 32 or 64 characters of `[a-zA-Z0-9]`.
     BadToken(TokenSource, &'static str),
-    /// A well-formed token that is not the cookie's.
+    /// A well-formed token whose secret is not the cookie's.
     IncorrectToken(TokenSource),
 }
 
@@ -205,16 +236,28 @@ pub struct CsrfInput {
     pub own_origin: String,
     /// Whether the request came over HTTPS.
     pub secure: bool,
-    /// The `Origin` header.
+    /// The `Origin` header, as Django reads it ([`header_text`]).
     pub origin: Option<String>,
-    /// The `Referer` header.
+    /// The `Referer` header, as Django reads it ([`header_text`]).
     pub referer: Option<String>,
     /// The `csrftoken` cookie.
     pub cookie: Option<String>,
     /// The `csrfmiddlewaretoken` form field.
     pub form_token: Option<String>,
-    /// The `X-CSRFToken` header.
+    /// The `X-CSRFToken` header, as Django reads it ([`header_text`]).
     pub header_token: Option<String>,
+}
+
+/// A request header as Django finds it in `request.META` under WSGI: each byte one character
+/// (ISO-8859-1, so a token's length is its length in bytes), and a header sent more than once
+/// its values joined by commas, as wsgiref and gunicorn join them.
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let mut values = headers.get_all(name).peekable();
+    values.peek()?;
+    let joined: Vec<String> = values
+        .map(|value| value.as_bytes().iter().map(|&b| char::from(b)).collect())
+        .collect();
+    Some(joined.join(","))
 }
 
 impl CsrfInput {
@@ -232,11 +275,7 @@ impl CsrfInput {
         address: &forwarded::Address,
         form_token: Option<&str>,
     ) -> CsrfInput {
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        };
+        let header = |name: &str| header_text(req.headers(), name);
         CsrfInput {
             own_origin: address.origin(),
             secure: address.is_secure(),
@@ -249,10 +288,12 @@ impl CsrfInput {
     }
 
     /// Django's `CsrfViewMiddleware.process_view` for an unsafe method (POST): the origin
-    /// first, then the cookie, then the token, compared in constant time.
+    /// first, then the cookie, then the token, whose secret is compared with the cookie's in
+    /// constant time. The `Origin` must be this site's origin exactly, as Django compares it
+    /// (`CSRF_TRUSTED_ORIGINS`, which would list others, is not modelled).
     pub fn verify(&self) -> Result<(), Rejection> {
         if let Some(origin) = &self.origin {
-            if !origin.eq_ignore_ascii_case(&self.own_origin) {
+            if *origin != self.own_origin {
                 return Err(Rejection::BadOrigin(origin.clone()));
             }
         } else if self.secure {
@@ -275,6 +316,7 @@ impl CsrfInput {
         if let Some(problem) = format_problem(token) {
             return Err(Rejection::BadToken(source, problem));
         }
+        let (token, cookie) = (secret_of(token), secret_of(cookie));
         if bool::from(token.as_bytes().ct_eq(cookie.as_bytes())) {
             Ok(())
         } else {
@@ -282,30 +324,38 @@ impl CsrfInput {
         }
     }
 
-    /// Django's Referer check for HTTPS requests without an `Origin` header.
+    /// Django's Referer check for HTTPS requests without an `Origin` header: a URL with a
+    /// scheme and a host (as `urlsplit` reads it), `https`, whose `host[:port]` as written is
+    /// this site's host ([`is_same_domain`]).
     fn check_referer(&self) -> Result<(), Rejection> {
         let referer = self.referer.as_deref().ok_or(Rejection::NoReferer)?;
-        let url = url::Url::parse(referer).map_err(|_| Rejection::MalformedReferer)?;
-        let Some(host) = url.host_str() else {
+        let url = urlsplit(referer).map_err(|InvalidUrl| Rejection::MalformedReferer)?;
+        if url.scheme.is_empty() || url.netloc.is_empty() {
             return Err(Rejection::MalformedReferer);
-        };
-        if url.scheme() != "https" {
+        }
+        if url.scheme != "https" {
             return Err(Rejection::InsecureReferer);
         }
-        let netloc = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_owned(),
-        };
         let own_host = self
             .own_origin
             .split_once("://")
             .map_or(self.own_origin.as_str(), |(_, host)| host);
-        if netloc.eq_ignore_ascii_case(own_host) {
+        if is_same_domain(&url.netloc, own_host) {
             Ok(())
         } else {
-            Err(Rejection::BadReferer(referer.to_owned()))
+            Err(Rejection::BadReferer(url.geturl()))
         }
     }
+}
+
+/// Django's `is_same_domain(host, pattern)`: `host` is `pattern` lower-cased, or, for a
+/// pattern that starts with a dot, any subdomain of it. `host` itself is not lower-cased.
+fn is_same_domain(host: &str, pattern: &str) -> bool {
+    let pattern = pattern.to_lowercase();
+    let within = pattern
+        .strip_prefix('.')
+        .is_some_and(|domain| host.ends_with(&pattern) || host == domain);
+    !pattern.is_empty() && (within || host == pattern)
 }
 
 /// Checks a POST to the playground: `Ok` when it may change the session.
@@ -320,6 +370,10 @@ mod tests {
     use chrono::TimeZone;
 
     const TOKEN: &str = "abcdefghijklmnopqrstuvwxyzABCDEF";
+    /// [`TOKEN`] masked by Django 5.2's `_mask_cipher_secret`.
+    const MASKED: &str = "xy2oLAABABGwbZLtrzBKa05ZoihJrf0wxz4rPFGIIKQHncZIHQT3ulrmMHHaTIu1";
+    /// `TOKEN.upper()` masked by Django 5.2's `_mask_cipher_secret`.
+    const MASKED_UPPER: &str = "2210ScESHuiUCuMYk8W1P7C4MmETdCr1stttmHapf3Sve7qD0PEKzSoRAb4kF5Vw";
 
     fn good() -> CsrfInput {
         CsrfInput {
@@ -620,12 +674,32 @@ mod tests {
             kept,
             CsrfToken {
                 value: TOKEN.into(),
-                is_new: false
+                needs_cookie: false
             }
         );
         let replaced = CsrfToken::for_request(with("csrftoken=short").headers()).unwrap();
-        assert!(replaced.is_new);
+        assert!(replaced.needs_cookie);
         assert_eq!(replaced.value.len(), TOKEN_LENGTH);
+    }
+
+    #[test]
+    fn a_page_keeps_the_secret_of_a_masked_cookie_and_writes_it_unmasked() {
+        // Arrange: the cookie Django before 4.1 wrote, a masked token.
+        let req = TestRequest::get()
+            .insert_header(("Cookie", format!("csrftoken={MASKED}")))
+            .to_http_request();
+
+        // Act
+        let token = CsrfToken::for_request(req.headers()).unwrap();
+
+        // Assert: Django 5.2's page answers with `Set-Cookie: csrftoken=<the secret>`.
+        assert_eq!(
+            token,
+            CsrfToken {
+                value: TOKEN.into(),
+                needs_cookie: true
+            }
+        );
     }
 
     #[test]
@@ -673,5 +747,279 @@ mod tests {
         assert!(origin.contains("submitted from another site"), "{origin}");
         let token = AppError::from(Rejection::IncorrectToken(TokenSource::Form)).to_string();
         assert!(token.contains("Reload /playground/"), "{token}");
+    }
+
+    /// The check's answer to `input`: `Ok`, or the reason its 403 gives.
+    fn reason(input: &CsrfInput) -> Result<(), String> {
+        input.verify().map_err(|rejection| rejection.to_string())
+    }
+
+    #[test]
+    fn the_origin_must_be_this_sites_origin_character_for_character() {
+        // Each answer is Django 5.2's for the same request to Host lab.example over http.
+        let from = |origin: &str| CsrfInput {
+            own_origin: "http://lab.example".into(),
+            origin: Some(origin.into()),
+            ..good()
+        };
+        assert_eq!(reason(&from("http://lab.example")), Ok(()));
+        for origin in [
+            "http://LAB.EXAMPLE",
+            "HTTP://lab.example",
+            "http://lab.example:80",
+            "http://lab.example/",
+            "http://lab.example/playground/",
+            "https://lab.example",
+            "null",
+            "",
+        ] {
+            assert_eq!(
+                reason(&from(origin)),
+                Err(format!(
+                    "Origin checking failed - {origin} does not match any trusted origins."
+                )),
+                "{origin:?}"
+            );
+        }
+        // This site's origin is its Host as sent: an upper-case Host wants the same Origin.
+        let upper_host = |origin: &str| CsrfInput {
+            own_origin: "http://LAB.example".into(),
+            ..from(origin)
+        };
+        assert_eq!(reason(&upper_host("http://LAB.example")), Ok(()));
+        assert!(reason(&upper_host("http://lab.example")).is_err());
+        let https = |origin: &str| CsrfInput {
+            own_origin: "https://lab.example".into(),
+            secure: true,
+            referer: Some("https://evil.example/".into()),
+            ..from(origin)
+        };
+        assert_eq!(
+            reason(&https("https://lab.example")),
+            Ok(()),
+            "with an Origin, the Referer is not looked at"
+        );
+        assert_eq!(
+            reason(&https("https://lab.example:443")),
+            Err(
+                "Origin checking failed - https://lab.example:443 does not match any trusted origins."
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn the_referer_is_read_as_django_reads_it() {
+        // Each answer is Django 5.2's for a POST over https to Host lab.example with no Origin.
+        let from = |referer: &str| CsrfInput {
+            own_origin: "https://lab.example".into(),
+            secure: true,
+            origin: None,
+            referer: Some(referer.into()),
+            ..good()
+        };
+        let bad = |url: &str| {
+            Err(format!(
+                "Referer checking failed - {url} does not match any trusted origins."
+            ))
+        };
+        let malformed = Err("Referer checking failed - Referer is malformed.".to_owned());
+        let insecure =
+            Err("Referer checking failed - Referer is insecure while host is secure.".to_owned());
+        let cases: &[(&str, Result<(), String>)] = &[
+            ("https://lab.example/playground/", Ok(())),
+            ("https://lab.example", Ok(())),
+            ("HTTPS://lab.example/playground/", Ok(())),
+            ("https://lab.\texample/", Ok(())),
+            (
+                "https://lab.example:443/playground/",
+                bad("https://lab.example:443/playground/"),
+            ),
+            (
+                "https://LAB.example/playground/",
+                bad("https://LAB.example/playground/"),
+            ),
+            ("https://u:p@lab.example/", bad("https://u:p@lab.example/")),
+            ("https://lab.example./", bad("https://lab.example./")),
+            ("https://lab.example:abc/", bad("https://lab.example:abc/")),
+            (
+                "https://evil.example/x?y=1#z",
+                bad("https://evil.example/x?y=1#z"),
+            ),
+            ("https://evil.example/x?#", bad("https://evil.example/x")),
+            ("http://lab.example/playground/", insecure.clone()),
+            ("http://evil.example/", insecure.clone()),
+            ("ftp://lab.example/", insecure),
+            ("not a url", malformed.clone()),
+            ("", malformed.clone()),
+            ("https:///path", malformed.clone()),
+            ("https:lab.example/", malformed.clone()),
+            ("https://[::1/", malformed.clone()),
+            ("https://[1.2.3.4]/", malformed),
+        ];
+        for (referer, expected) in cases {
+            assert_eq!(&reason(&from(referer)), expected, "{referer:?}");
+        }
+    }
+
+    #[test]
+    fn the_referer_must_carry_the_port_the_host_header_carries() {
+        // Django compares with `request.get_host()`, the Host header as sent.
+        let at = |host: &str, referer: &str| CsrfInput {
+            own_origin: format!("https://{host}"),
+            secure: true,
+            origin: None,
+            referer: Some(referer.into()),
+            ..good()
+        };
+        assert!(matches!(
+            at("lab.example:443", "https://lab.example/").verify(),
+            Err(Rejection::BadReferer(_))
+        ));
+        assert_eq!(
+            at("lab.example:443", "https://lab.example:443/").verify(),
+            Ok(())
+        );
+        assert_eq!(
+            at("lab.example:8443", "https://lab.example:8443/").verify(),
+            Ok(())
+        );
+        assert_eq!(
+            at("LAB.EXAMPLE", "https://lab.example/").verify(),
+            Ok(()),
+            "the Host is lower-cased, the Referer is not"
+        );
+    }
+
+    #[test]
+    fn a_masked_token_is_accepted_wherever_django_accepts_one() {
+        let with = |cookie: &str, form: Option<&str>, header: Option<&str>| CsrfInput {
+            cookie: Some(cookie.into()),
+            form_token: form.map(str::to_owned),
+            header_token: header.map(str::to_owned),
+            ..good()
+        };
+        assert_eq!(reason(&with(TOKEN, Some(MASKED), None)), Ok(()));
+        assert_eq!(reason(&with(TOKEN, None, Some(MASKED))), Ok(()));
+        assert_eq!(reason(&with(MASKED, Some(TOKEN), None)), Ok(()));
+        assert_eq!(reason(&with(MASKED, Some(MASKED), None)), Ok(()));
+        assert_eq!(
+            reason(&with(TOKEN, Some(MASKED_UPPER), None)),
+            Err("CSRF token from POST incorrect.".into())
+        );
+        assert_eq!(
+            reason(&with(TOKEN, None, Some(MASKED_UPPER))),
+            Err("CSRF token from the 'X-Csrftoken' HTTP header incorrect.".into())
+        );
+        assert_eq!(
+            reason(&with(MASKED_UPPER, Some(TOKEN), None)),
+            Err("CSRF token from POST incorrect.".into())
+        );
+    }
+
+    #[test]
+    fn a_token_of_another_form_says_what_is_wrong_with_it() {
+        // Each answer is Django 5.2's.
+        let form = |token: &str| CsrfInput {
+            form_token: Some(token.into()),
+            ..good()
+        };
+        let cookie = |value: &str| CsrfInput {
+            cookie: Some(value.into()),
+            ..good()
+        };
+        let length = Err("CSRF token from POST has incorrect length.".to_owned());
+        let characters = Err("CSRF token from POST has invalid characters.".to_owned());
+        assert_eq!(reason(&form(&MASKED[..63])), length);
+        assert_eq!(reason(&form(&format!("{TOKEN}a"))), length);
+        assert_eq!(reason(&form("!!")), length, "the length is checked first");
+        assert_eq!(reason(&form(&format!("{}!", &MASKED[..63]))), characters);
+        assert_eq!(
+            reason(&form(&format!("{}é", &TOKEN[..31]))),
+            characters,
+            "32 characters, one of them not ASCII, as Python counts them"
+        );
+        assert_eq!(
+            reason(&cookie("")),
+            Err("CSRF cookie has incorrect length.".into())
+        );
+        assert_eq!(
+            reason(&cookie(&format!("{TOKEN}a"))),
+            Err("CSRF cookie has incorrect length.".into())
+        );
+        assert_eq!(
+            reason(&cookie(&format!("{}-", &MASKED[..63]))),
+            Err("CSRF cookie has invalid characters.".into())
+        );
+        let no_token = CsrfInput {
+            cookie: Some("abc".into()),
+            form_token: None,
+            ..good()
+        };
+        assert_eq!(
+            reason(&no_token),
+            Err("CSRF cookie has incorrect length.".into()),
+            "the cookie is checked before the token is looked for"
+        );
+        let empty_field = CsrfInput {
+            form_token: Some(String::new()),
+            ..good()
+        };
+        assert_eq!(reason(&empty_field), Err("CSRF token missing.".into()));
+    }
+
+    #[test]
+    fn unmasking_undoes_djangos_pad() {
+        assert_eq!(secret_of(MASKED), TOKEN);
+        assert_eq!(secret_of(MASKED_UPPER), TOKEN.to_ascii_uppercase());
+        assert_eq!(secret_of(TOKEN), TOKEN, "a secret is its own");
+    }
+
+    #[test]
+    fn headers_are_read_byte_for_byte_and_joined_as_wsgi_joins_them() {
+        // Arrange: a token header with a UTF-8 "é" (two bytes), an Origin sent twice.
+        let mut token = TOKEN.as_bytes()[..30].to_vec();
+        token.extend_from_slice("é".as_bytes());
+        let req = TestRequest::post()
+            .insert_header(("Host", "lab.example"))
+            .append_header(("Origin", "http://lab.example"))
+            .append_header(("Origin", "http://lab.example"))
+            .insert_header((
+                HEADER_NAME,
+                actix_web::http::header::HeaderValue::from_bytes(&token).unwrap(),
+            ))
+            .insert_header(("Cookie", format!("csrftoken={TOKEN}")))
+            .to_http_request();
+
+        // Act
+        let input = CsrfInput::from_request(&req, None);
+
+        // Assert: Django reads 32 characters of ISO-8859-1 ("Ã©"), and one Origin of both.
+        assert_eq!(
+            input.header_token.as_deref(),
+            Some(format!("{}Ã©", &TOKEN[..30]).as_str())
+        );
+        assert_eq!(
+            input.origin.as_deref(),
+            Some("http://lab.example,http://lab.example")
+        );
+        assert_eq!(
+            reason(&CsrfInput {
+                origin: None,
+                ..input
+            }),
+            Err("CSRF token from the 'X-Csrftoken' HTTP header has invalid characters.".into())
+        );
+    }
+
+    #[test]
+    fn same_domain_is_djangos_is_same_domain() {
+        assert!(is_same_domain("lab.example", "LAB.example"));
+        assert!(!is_same_domain("LAB.example", "lab.example"));
+        assert!(is_same_domain("a.lab.example", ".lab.example"));
+        assert!(is_same_domain("lab.example", ".lab.example"));
+        assert!(!is_same_domain("evillab.example", ".lab.example"));
+        assert!(!is_same_domain("", ""));
+        assert!(!is_same_domain("lab.example:443", "lab.example"));
     }
 }

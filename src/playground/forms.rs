@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use actix_web::error::UrlencodedError;
 use chrono::{DateTime, Datelike, FixedOffset, TimeDelta};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::AppError;
@@ -57,7 +57,7 @@ pub const LIMITS: Limits = Limits {
 };
 
 /// The fields any playground form may send; each operation reads the ones it needs.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct RawForm {
     /// The CSRF token (`{% csrf_token %}`).
     pub csrfmiddlewaretoken: Option<String>,
@@ -69,6 +69,27 @@ pub struct RawForm {
     pub default: Option<String>,
     /// What `set_expiry` is given: `seconds`, `none`, `datetime` or `timedelta`.
     pub kind: Option<String>,
+}
+
+impl RawForm {
+    /// The form from its fields in the order they were sent: a field sent more than once is
+    /// its last value, as Django's `request.POST.get(name)` and `request.POST[name]` read a
+    /// `QueryDict`, and a field no form has is ignored.
+    pub fn from_fields(fields: impl IntoIterator<Item = (String, String)>) -> RawForm {
+        let mut form = RawForm::default();
+        for (name, value) in fields {
+            let field = match name.as_str() {
+                "csrfmiddlewaretoken" => &mut form.csrfmiddlewaretoken,
+                "key" => &mut form.key,
+                "value" => &mut form.value,
+                "default" => &mut form.default,
+                "kind" => &mut form.kind,
+                _ => continue,
+            };
+            *field = Some(value);
+        }
+        form
+    }
 }
 
 /// A rule the input broke, in words for the student (a 400).
@@ -313,6 +334,27 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use serde_json::json;
+
+    #[test]
+    fn a_field_sent_twice_is_its_last_value_as_in_a_querydict() {
+        // Arrange
+        let fields = [
+            ("csrfmiddlewaretoken", "first"),
+            ("key", "a"),
+            ("unknown", "x"),
+            ("csrfmiddlewaretoken", "last"),
+            ("kind", "none"),
+        ];
+
+        // Act
+        let form = RawForm::from_fields(fields.map(|(n, v)| (n.to_owned(), v.to_owned())));
+
+        // Assert
+        assert_eq!(form.csrfmiddlewaretoken.as_deref(), Some("last"));
+        assert_eq!(form.key.as_deref(), Some("a"));
+        assert_eq!(form.kind.as_deref(), Some("none"));
+        assert_eq!((form.value, form.default), (None, None));
+    }
 
     fn form(key: Option<&str>, value: Option<&str>) -> RawForm {
         RawForm {

@@ -9,6 +9,7 @@
 
 pub mod csrf;
 pub mod forms;
+pub mod urlsplit;
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
@@ -128,7 +129,7 @@ fn opened_as_a_page(name: &str) -> String {
 }
 
 /// The POSTed form fields. As Django's `request.POST`, no body reads as no fields at all (a
-/// script may send only an `X-CSRFToken` header). A body that is not
+/// script may send only an `X-CSRFToken` header), and a field sent twice is its last value. A body that is not
 /// `application/x-www-form-urlencoded` (multipart, JSON) is a 400 that says so, rather than
 /// an empty form whose first missing field would be blamed; a form body over the limit, or
 /// unreadable, is a 400 too.
@@ -141,8 +142,10 @@ impl FromRequest for Fields {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let content_type = req.content_type();
         if content_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            let form = web::Form::<RawForm>::from_request(req, payload);
-            return Box::pin(async move { Ok(Fields(form.await?.into_inner())) });
+            let form = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+            return Box::pin(
+                async move { Ok(Fields(RawForm::from_fields(form.await?.into_inner()))) },
+            );
         }
         let fields = if has_body(req) {
             Err(AppError::BadInput(forms::not_urlencoded_message(content_type)).into())
@@ -338,7 +341,7 @@ impl Ctx {
         let token = CsrfToken::for_request(self.req.headers()).map_err(|e| {
             AppError::Internal(anyhow::Error::new(e).context("no randomness for a CSRF token"))
         })?;
-        let set_cookie = token.is_new.then(|| {
+        let set_cookie = token.needs_cookie.then(|| {
             csrf::cookie_header(&token.value, MOUNT_PATH, engine.settings.cookie_secure, now)
         });
         let snapshot = session.snapshot();

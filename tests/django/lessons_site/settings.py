@@ -85,8 +85,13 @@ LOGGING = {
     "loggers": {"django": {"handlers": ["stderr"], "level": "WARNING"}},
 }
 
-# The playground's CSRF cookie lives on its own path, as sessionlab's does.
+# The playground's CSRF cookie lives on its own path, as sessionlab's does. A refusal answers
+# with its reason, and a request that says X-Forwarded-Proto: https is taken as made over HTTPS
+# (as sessionlab takes it when it trusts forwarded headers), so that the CSRF check's Referer
+# rules can be compared; no other scenario sends that header.
 CSRF_COOKIE_PATH = "/playground/"
+CSRF_FAILURE_VIEW = "lessons_site.views.csrf_failure"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 SESSION_ENGINE = ENGINES[SCENARIO["engine"]]
 SESSION_FILE_PATH = str(DATA_DIR / "files")

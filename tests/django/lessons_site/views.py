@@ -34,6 +34,12 @@ def answer(request, context):
     )
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the reason CsrfViewMiddleware gives, which Django's own failure page
+    shows only with DEBUG, as JSON, for the differential test of the playground's CSRF check."""
+    return JsonResponse({"reason": reason}, status=403)
+
+
 def lesson_page(request):
     """The lesson's own page: a view that never uses the session."""
     return JsonResponse({"context": {}})
