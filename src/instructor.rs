@@ -114,14 +114,13 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
 
 /// The request's `Origin` and this site's own, when they differ. This site's own is the
 /// request's `Host` and the connection's scheme, or what a trusted proxy says of them
-/// ([`forwarded::trusted`]).
+/// ([`forwarded::trusted`]). The `Origin` is read as the playground's CSRF check reads it,
+/// byte for character and every copy of the header joined: one that is not visible ASCII, or
+/// that came twice, is compared as it came, never taken for no `Origin` at all.
 fn foreign_origin(req: &HttpRequest) -> Option<(String, String)> {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())?;
+    let origin = playground::csrf::header_text(req.headers(), header::ORIGIN.as_str())?;
     let here = forwarded::request_address(req).origin();
-    (origin != here).then(|| (origin.to_owned(), here))
+    (origin != here).then_some((origin, here))
 }
 
 #[derive(Serialize)]

@@ -207,6 +207,48 @@ async fn a_sign_in_from_another_origin_says_so_and_uses_up_no_attempts() {
 }
 
 #[actix_web::test]
+async fn a_sign_in_whose_origin_is_not_ascii_or_came_twice_is_refused_as_from_another_origin() {
+    // Arrange: the right token, under an Origin that is not visible ASCII, and under two
+    // Origin headers, this site's own first.
+    let app = spawn_app_with(&enabled()).await;
+    let sign_in = |origins: Vec<reqwest::header::HeaderValue>| {
+        let mut request = app
+            .client
+            .post(format!("{}/instructor/login/", app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        for origin in origins {
+            request = request.header("Origin", origin);
+        }
+        request.body(format!("token={TOKEN}")).send()
+    };
+    let own = reqwest::header::HeaderValue::from_str(&app.address).unwrap();
+    let not_ascii = reqwest::header::HeaderValue::from_bytes(b"http://caf\xe9.example").unwrap();
+    let evil = reqwest::header::HeaderValue::from_static("http://evil.example");
+
+    // Act
+    let refused_not_ascii = sign_in(vec![not_ascii]).await.unwrap();
+    let refused_twice = sign_in(vec![own.clone(), evil]).await.unwrap();
+    let accepted = sign_in(vec![own]).await.unwrap();
+
+    // Assert: each is a 403 naming the Origin as it came (the two copies joined, as Django
+    // reads a header sent twice), where either was taken for a sign-in from this site.
+    assert_eq!(refused_not_ascii.status(), 403);
+    let body = refused_not_ascii.text().await.unwrap();
+    assert!(
+        body.contains("came from http:&#x2F;&#x2F;caf\u{e9}.example"),
+        "{body}"
+    );
+    assert_eq!(refused_twice.status(), 403);
+    let body = refused_twice.text().await.unwrap();
+    assert!(body.contains(",http:&#x2F;&#x2F;evil.example"), "{body}");
+    assert_eq!(
+        accepted.status(),
+        303,
+        "this site's own Origin alone still signs in"
+    );
+}
+
+#[actix_web::test]
 async fn a_client_not_signed_in_gets_the_form_as_a_page_and_a_bearer_challenge_as_json() {
     // Arrange
     let app = spawn_app_with(&enabled()).await;

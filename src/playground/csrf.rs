@@ -251,7 +251,7 @@ pub struct CsrfInput {
 /// A request header as Django finds it in `request.META` under WSGI: each byte one character
 /// (ISO-8859-1, so a token's length is its length in bytes), and a header sent more than once
 /// its values joined by commas, as wsgiref and gunicorn join them.
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut values = headers.get_all(name).peekable();
     values.peek()?;
     let joined: Vec<String> = values
