@@ -77,7 +77,7 @@ impl AnyStore {
     /// more that is no key of ours) at once, without asking its storage, and that answer
     /// ended a failure going on in the log, which told it again at the next request.
     fn note_about(&self, key: &str, access: Access, failure: Option<&StoreError>) {
-        outages::note(self.describe(), access, failure, || {
+        outages::note(self.identity(), access, failure, || {
             is_storable_session_key(key)
         });
     }
@@ -98,6 +98,17 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.describe(),
             AnyStore::Redis(s) => s.describe(),
             AnyStore::CachedDb(s) => s.describe(),
+        }
+    }
+
+    fn identity(&self) -> &str {
+        match self {
+            AnyStore::Db(s) => s.identity(),
+            AnyStore::Postgres(s) => s.identity(),
+            AnyStore::File(s) => s.identity(),
+            AnyStore::Memory(s) => s.identity(),
+            AnyStore::Redis(s) => s.identity(),
+            AnyStore::CachedDb(s) => s.identity(),
         }
     }
 
@@ -155,7 +166,7 @@ impl Store for AnyStore {
         // A cache has nothing to clear and answers without asking its storage (Redis drops
         // expired keys itself), so its answer tells nothing of a failure going on.
         outages::note(
-            self.describe(),
+            self.identity(),
             Access::Write,
             result.as_ref().err(),
             || !self.expires_by_itself(),

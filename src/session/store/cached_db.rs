@@ -38,6 +38,8 @@ const CHANGE_STRIPES: usize = 1024;
 pub struct CachedDbStore<Db, Cache> {
     db: Db,
     cache: Cache,
+    /// [`Store::identity`]: its cache's and its database's.
+    identity: Arc<str>,
     suspects: Arc<Suspects>,
     changes: Arc<Changes>,
 }
@@ -162,7 +164,9 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
     }
 
     fn with_suspect_limit(db: Db, cache: Cache, limit: usize) -> Self {
+        let identity = format!("cached_db: {} over {}", cache.identity(), db.identity());
         CachedDbStore {
+            identity: identity.into(),
             db,
             cache,
             suspects: Arc::new(Suspects::new(limit)),
@@ -202,7 +206,7 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
             }
         }
         if let Err(error) = &result {
-            tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+            tracing::warn!(cache = self.cache.identity(), %error, "Error saving to cache");
         }
         result.is_ok()
     }
@@ -266,7 +270,7 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         match self.cache.delete(key).await {
             Ok(()) => true,
             Err(error) => {
-                tracing::warn!(cache = self.cache.describe(), %error, "Error deleting from cache");
+                tracing::warn!(cache = self.cache.identity(), %error, "Error deleting from cache");
                 self.suspects.add(key);
                 false
             }
@@ -307,6 +311,10 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         "cached_db"
     }
 
+    fn identity(&self) -> &str {
+        &self.identity
+    }
+
     async fn load(
         &self,
         key: &str,
@@ -319,7 +327,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
             Ok(Some(record)) => return Ok(Some(record)),
             Ok(None) => {}
             Err(error) => {
-                tracing::warn!(cache = self.cache.describe(), %error, "cache unavailable; reading the database");
+                tracing::warn!(cache = self.cache.identity(), %error, "cache unavailable; reading the database");
             }
         }
         let seen = self.changes.seen(key);
@@ -368,7 +376,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
             }
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+                tracing::warn!(cache = self.cache.identity(), %error, "Error saving to cache");
                 self.suspects.add(key);
             }
         }
@@ -389,7 +397,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
 
     async fn ping(&self) -> Result<(), StoreError> {
         if let Err(error) = self.cache.ping().await {
-            tracing::warn!(%error, "the cache of a cached_db store is down; serving from the database");
+            tracing::warn!(cache = self.cache.identity(), %error, "the cache of a cached_db store is down; serving from the database");
         }
         self.db.ping().await
     }
