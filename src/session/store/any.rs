@@ -55,8 +55,17 @@ macro_rules! forward {
 }
 
 impl AnyStore {
-    /// How many live sessions the store holds.
+    /// How many live sessions the store holds (the instructor's dashboard), a read noted for
+    /// the log of store failures as the others are.
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        let result = self.count_live_unnoted(now).await;
+        outages::note(self.identity(), Access::Read, result.as_ref().err(), || {
+            true
+        });
+        result
+    }
+
+    async fn count_live_unnoted(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
         let count = match self {
             AnyStore::Db(s) => s.count_live(now).await?,
             AnyStore::Postgres(s) => s.count_live(now).await?,
@@ -80,6 +89,13 @@ impl AnyStore {
         outages::note(self.identity(), access, failure, || {
             is_storable_session_key(key)
         });
+    }
+
+    /// [`Store::ping`] left out of the log of store failures: the check at start-up, which
+    /// warns of a store that does not answer in words of its own. A `cached_db` store's cache
+    /// is still noted, by the cache.
+    pub async fn ping_at_start(&self) -> Result<(), StoreError> {
+        forward!(self, s => s.ping())
     }
 
     /// Whether expired sessions vanish by themselves (caches), so `clearsessions` has nothing
@@ -174,7 +190,16 @@ impl Store for AnyStore {
         result
     }
 
+    /// The health check (`/healthz`, and a `cached_db` store's check of its cache), noted
+    /// for the log of store failures: a store that fails it is told once, not at each probe.
     async fn ping(&self) -> Result<(), StoreError> {
-        forward!(self, s => s.ping())
+        let result = forward!(self, s => s.ping());
+        outages::note(
+            self.identity(),
+            Access::Check,
+            result.as_ref().err(),
+            || true,
+        );
+        result
     }
 }

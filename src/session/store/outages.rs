@@ -1,6 +1,6 @@
 //! The log of store failures: a store that fails is told once, with its cause, when its
-//! reads or its writes start failing (again if the kind of failure changes, and once a minute
-//! while it lasts), and once when they succeed again, rather than a line for every request
+//! reads, its writes or its health checks start failing (again if the kind of failure
+//! changes, and once a minute while it lasts), and once when they succeed again, rather than a line for every request
 //! that meets it (a classroom's requests during a full disk were a line each, the start and
 //! the end of the failure drowned in them). A failure is a store's: each store is known by its
 //! identity ([`crate::session::store::Store::identity`]), what tells it from another store of
@@ -16,10 +16,15 @@ use super::StoreError;
 /// file still serves reads), and a read that succeeds does not end a failure of writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
-    /// `load`, `exists`.
+    /// `load`, `exists`, and the instructor's count of live sessions.
     Read,
     /// `save`, `set_expire_date`, `delete`, `clear_expired`.
     Write,
+    /// `ping`, the health check (`/healthz`, and a `cached_db` store's check of its cache):
+    /// it asks the storage other things than a read or a write does (the SQLite file's
+    /// place, the file engine's directory), so it neither ends their failures nor is ended
+    /// by their success.
+    Check,
 }
 
 impl Access {
@@ -27,6 +32,7 @@ impl Access {
         match self {
             Access::Read => "reads",
             Access::Write => "writes",
+            Access::Check => "health checks",
         }
     }
 }
@@ -172,8 +178,13 @@ mod tests {
             failed(store, Access::Write, &error);
         }
         answered(store, Access::Read, || true);
+        answered(store, Access::Check, || true);
         let write = [(store.to_owned(), Access::Write, 3)];
-        assert_eq!(ongoing(store), write, "a read does not end it");
+        assert_eq!(
+            ongoing(store),
+            write,
+            "a read or a health check does not end it"
+        );
 
         answered(store, Access::Write, || false);
         assert_eq!(
