@@ -119,9 +119,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 status: "ok",
                 error: None,
             },
+            // The failure is logged by the log of store failures, once and not at each probe.
             Err(error) => {
                 healthy = false;
-                tracing::warn!(%error, "health check failed");
                 StoreHealth {
                     store: store.describe(),
                     status: "unavailable",

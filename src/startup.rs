@@ -279,7 +279,7 @@ impl Stores {
     /// as one (503 until it answers); but the log says so at start, not at the first request.
     async fn warn_about_unavailable(&self) {
         for (spec, store) in self.iter() {
-            if let Err(error) = store.ping().await {
+            if let Err(error) = store.ping_at_start().await {
                 tracing::warn!(
                     store = %spec.name(),
                     %error,

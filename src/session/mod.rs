@@ -507,7 +507,7 @@ impl Session {
             anyhow::anyhow!("the store reported every new session key as taken"),
         );
         crate::session::store::outages::failed(
-            store.describe(),
+            store.identity(),
             crate::session::store::outages::Access::Write,
             &error,
         );

@@ -55,8 +55,17 @@ macro_rules! forward {
 }
 
 impl AnyStore {
-    /// How many live sessions the store holds.
+    /// How many live sessions the store holds (the instructor's dashboard), a read noted for
+    /// the log of store failures as the others are.
     pub async fn count_live(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        let result = self.count_live_unnoted(now).await;
+        outages::note(self.identity(), Access::Read, result.as_ref().err(), || {
+            true
+        });
+        result
+    }
+
+    async fn count_live_unnoted(&self, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
         let count = match self {
             AnyStore::Db(s) => s.count_live(now).await?,
             AnyStore::Postgres(s) => s.count_live(now).await?,
@@ -77,9 +86,16 @@ impl AnyStore {
     /// more that is no key of ours) at once, without asking its storage, and that answer
     /// ended a failure going on in the log, which told it again at the next request.
     fn note_about(&self, key: &str, access: Access, failure: Option<&StoreError>) {
-        outages::note(self.describe(), access, failure, || {
+        outages::note(self.identity(), access, failure, || {
             is_storable_session_key(key)
         });
+    }
+
+    /// [`Store::ping`] left out of the log of store failures: the check at start-up, which
+    /// warns of a store that does not answer in words of its own. A `cached_db` store's cache
+    /// is still noted, by the cache.
+    pub async fn ping_at_start(&self) -> Result<(), StoreError> {
+        forward!(self, s => s.ping())
     }
 
     /// Whether expired sessions vanish by themselves (caches), so `clearsessions` has nothing
@@ -98,6 +114,17 @@ impl Store for AnyStore {
             AnyStore::Memory(s) => s.describe(),
             AnyStore::Redis(s) => s.describe(),
             AnyStore::CachedDb(s) => s.describe(),
+        }
+    }
+
+    fn identity(&self) -> &str {
+        match self {
+            AnyStore::Db(s) => s.identity(),
+            AnyStore::Postgres(s) => s.identity(),
+            AnyStore::File(s) => s.identity(),
+            AnyStore::Memory(s) => s.identity(),
+            AnyStore::Redis(s) => s.identity(),
+            AnyStore::CachedDb(s) => s.identity(),
         }
     }
 
@@ -155,7 +182,7 @@ impl Store for AnyStore {
         // A cache has nothing to clear and answers without asking its storage (Redis drops
         // expired keys itself), so its answer tells nothing of a failure going on.
         outages::note(
-            self.describe(),
+            self.identity(),
             Access::Write,
             result.as_ref().err(),
             || !self.expires_by_itself(),
@@ -163,7 +190,16 @@ impl Store for AnyStore {
         result
     }
 
+    /// The health check (`/healthz`, and a `cached_db` store's check of its cache), noted
+    /// for the log of store failures: a store that fails it is told once, not at each probe.
     async fn ping(&self) -> Result<(), StoreError> {
-        forward!(self, s => s.ping())
+        let result = forward!(self, s => s.ping());
+        outages::note(
+            self.identity(),
+            Access::Check,
+            result.as_ref().err(),
+            || true,
+        );
+        result
     }
 }

@@ -38,6 +38,8 @@ const CHANGE_STRIPES: usize = 1024;
 pub struct CachedDbStore<Db, Cache> {
     db: Db,
     cache: Cache,
+    /// [`Store::identity`]: its cache's and its database's.
+    identity: Arc<str>,
     suspects: Arc<Suspects>,
     changes: Arc<Changes>,
 }
@@ -162,7 +164,9 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
     }
 
     fn with_suspect_limit(db: Db, cache: Cache, limit: usize) -> Self {
+        let identity = format!("cached_db: {} over {}", cache.identity(), db.identity());
         CachedDbStore {
+            identity: identity.into(),
             db,
             cache,
             suspects: Arc::new(Suspects::new(limit)),
@@ -201,8 +205,14 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
                 result = self.cache.save(record, likely).await;
             }
         }
-        if let Err(error) = &result {
-            tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+        match &result {
+            Ok(()) => {}
+            // The cache's own failure, told by the log of store failures (see `debug_cache`).
+            Err(SaveError::Store(error)) => self.debug_cache(error, "Error saving to cache"),
+            // The session's (too large for the cache), not the cache's: told each time.
+            Err(error) => {
+                tracing::warn!(cache = self.cache.identity(), %error, "Error saving to cache")
+            }
         }
         result.is_ok()
     }
@@ -266,11 +276,20 @@ impl<Db: Store, Cache: Store> CachedDbStore<Db, Cache> {
         match self.cache.delete(key).await {
             Ok(()) => true,
             Err(error) => {
-                tracing::warn!(cache = self.cache.describe(), %error, "Error deleting from cache");
+                self.debug_cache(&error, "Error deleting from cache");
                 self.suspects.add(key);
                 false
             }
         }
+    }
+
+    /// Logs the cache's failure at what this store was doing, at debug level only. Django
+    /// logs `Error saving to cache` at every save that meets a failing cache, a line per
+    /// request while it is down; here the failure is the cache's, a store of its own whose
+    /// calls are noted for the log of store failures (an `AnyStore`), which tells it when it
+    /// starts, changes, every minute while it lasts and when it ends.
+    fn debug_cache(&self, error: &StoreError, what: &str) {
+        tracing::debug!(cache = self.cache.identity(), %error, "{what}");
     }
 
     /// A read of a key whose cache entry may be out of date: the database answers, and once the
@@ -307,6 +326,10 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         "cached_db"
     }
 
+    fn identity(&self) -> &str {
+        &self.identity
+    }
+
     async fn load(
         &self,
         key: &str,
@@ -318,9 +341,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
         match self.cache.load(key, now).await {
             Ok(Some(record)) => return Ok(Some(record)),
             Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(cache = self.cache.describe(), %error, "cache unavailable; reading the database");
-            }
+            Err(error) => self.debug_cache(&error, "cache unavailable; reading the database"),
         }
         let seen = self.changes.seen(key);
         let record = self.db.load(key, now).await?;
@@ -368,7 +389,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
             }
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(cache = self.cache.describe(), %error, "Error saving to cache");
+                self.debug_cache(&error, "Error saving to cache");
                 self.suspects.add(key);
             }
         }
@@ -389,7 +410,10 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
 
     async fn ping(&self) -> Result<(), StoreError> {
         if let Err(error) = self.cache.ping().await {
-            tracing::warn!(%error, "the cache of a cached_db store is down; serving from the database");
+            self.debug_cache(
+                &error,
+                "the cache of a cached_db store is down; serving from the database",
+            );
         }
         self.db.ping().await
     }

@@ -37,6 +37,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -63,6 +64,8 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 pub struct FileStore {
     dir: PathBuf,
     prefix: String,
+    /// [`Store::identity`]: the directory and the prefix of the store's files.
+    identity: Arc<str>,
     codec: SessionCodec,
     stale_temp_age: Duration,
     creation: Creation,
@@ -119,6 +122,7 @@ impl FileStore {
         let mut store = FileStore {
             dir: dir.to_owned(),
             prefix: prefix.to_owned(),
+            identity: format!("{ENGINE} at {}", dir.join(format!("{prefix}*")).display()).into(),
             codec,
             stale_temp_age: STALE_TEMP_AGE,
             creation: Creation::NamedTemp,
@@ -563,6 +567,10 @@ async fn blocking<T: Send + 'static>(
 impl Store for FileStore {
     fn describe(&self) -> &'static str {
         ENGINE
+    }
+
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     async fn load(

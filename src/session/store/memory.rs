@@ -8,7 +8,7 @@
 //! minute (run by the next save) frees the memory of those nobody asked for again.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -150,6 +150,8 @@ pub struct MemoryStore {
     max_bytes: u64,
     /// The weight under which the cache surely keeps a new entry (see [`MemoryStore::create`]).
     surely_kept: u64,
+    /// [`Store::identity`]: each cache in this process is a store of its own, numbered.
+    identity: Arc<str>,
 }
 
 impl MemoryStore {
@@ -170,7 +172,10 @@ impl MemoryStore {
             DefaultHashBuilder::default(),
             Default::default(),
         );
+        static OPENED: AtomicU64 = AtomicU64::new(0);
+        let number = OPENED.fetch_add(1, Ordering::Relaxed) + 1;
         MemoryStore {
+            identity: format!("{ENGINE} no. {number} of this process").into(),
             cache: Arc::new(cache),
             last_purge: Arc::new(AtomicI64::new(wall_nanos())),
             max_bytes,
@@ -301,6 +306,10 @@ impl std::fmt::Debug for Cached {
 impl Store for MemoryStore {
     fn describe(&self) -> &'static str {
         ENGINE
+    }
+
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     async fn load(

@@ -221,6 +221,14 @@ pub trait Store {
     /// The engine's name for logs, `/healthz` and the inspector (`"db (SQLite)"`).
     fn describe(&self) -> &'static str;
 
+    /// What tells this store from another of its engine, for the log of store failures
+    /// ([`outages`]): the engine and where the store keeps its sessions (a database's path or
+    /// URL, a cache's URL and key prefix, a directory), never a password. Two lessons on one
+    /// store share it; by default, the engine's name.
+    fn identity(&self) -> &str {
+        self.describe()
+    }
+
     /// Django's `load()`: the record of a live session (its data and expiry date), `None` when
     /// there is no such session or it expired at or before `now`. Data that cannot be decoded
     /// reads as empty (and is logged).

@@ -203,6 +203,8 @@ type Outlives<'c, 'a> = &'c &'a ();
 pub struct PgStore {
     pool: Pool,
     codec: SessionCodec,
+    /// [`Store::identity`]: the URL without its password.
+    identity: Arc<str>,
 }
 
 impl PgStore {
@@ -265,7 +267,12 @@ impl PgStore {
         .recycle_timeout(Some(ACQUIRE_TIMEOUT))
         .runtime(Runtime::Tokio1)
         .build()?;
-        Ok(PgStore { pool, codec })
+        let identity = format!("{ENGINE} at {}", redacted(url)).into();
+        Ok(PgStore {
+            pool,
+            codec,
+            identity,
+        })
     }
 
     /// Runs `query` on a pooled connection, shared with other reads or held ([`Use`]), within
@@ -411,6 +418,10 @@ fn unavailable(error: impl Into<anyhow::Error>) -> StoreError {
 impl Store for PgStore {
     fn describe(&self) -> &'static str {
         ENGINE
+    }
+
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     async fn load(

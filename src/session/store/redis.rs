@@ -165,6 +165,8 @@ type Pool = managed::Pool<Connections>;
 pub struct RedisStore {
     pool: Pool,
     key_prefix: Arc<str>,
+    /// [`Store::identity`]: the URL without its password, and the key prefix.
+    identity: Arc<str>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -212,6 +214,12 @@ impl RedisStore {
         Ok(RedisStore {
             pool,
             key_prefix: settings.key_prefix.as_str().into(),
+            identity: format!(
+                "{ENGINE} at {} under {}",
+                redacted(&settings.url),
+                settings.key_prefix
+            )
+            .into(),
         })
     }
 
@@ -338,6 +346,10 @@ fn ttl_seconds(expire_date: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 impl Store for RedisStore {
     fn describe(&self) -> &'static str {
         ENGINE
+    }
+
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     async fn load(

@@ -59,6 +59,8 @@ pub struct DbStore {
     /// The file the connections are on, which `ping` checks is still there and writable.
     current: Arc<CurrentFile>,
     codec: SessionCodec,
+    /// [`Store::identity`]: the database's path (or its in-memory name).
+    identity: Arc<str>,
 }
 
 impl DbStore {
@@ -141,12 +143,17 @@ impl DbStore {
             )),
             Database::Memory(_) => None,
         };
+        let identity = match &database {
+            Database::File(path) => format!("{ENGINE} at {}", path.display()),
+            Database::Memory(name) => format!("{ENGINE} at {name}"),
+        };
         Ok(DbStore {
             readers,
             writer,
             _checkpointer: checkpointer,
             current,
             codec,
+            identity: identity.into(),
         })
     }
 
@@ -236,6 +243,10 @@ pub fn parse_sqlite_datetime(text: &str) -> Option<DateTime<Utc>> {
 impl Store for DbStore {
     fn describe(&self) -> &'static str {
         ENGINE
+    }
+
+    fn identity(&self) -> &str {
+        &self.identity
     }
 
     async fn load(
