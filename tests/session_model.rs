@@ -350,12 +350,21 @@ impl Model {
     fn alive(&self, saved: &Saved, now: DateTime<Utc>) -> bool {
         if self.signed {
             // The signature's age (whole seconds) is at most SESSION_COOKIE_AGE, and the
-            // session's own expiry, counted from the signing time, is still ahead.
+            // session's own expiry, if it has one, counted from the signing time, is still
+            // ahead. Without one the signature alone bounds it: a cookie exactly
+            // SESSION_COOKIE_AGE old still loads, as in Django (`age > max_age` refuses).
             let age = now.timestamp() - saved.saved_at;
             let signed_at = DateTime::from_timestamp(saved.saved_at, 0).expect("in range");
             let expiry = django::read_expiry(saved.data.get(EXPIRY_KEY));
+            let own_expiry = match expiry {
+                django::ModelExpiry::Date(_) => true,
+                django::ModelExpiry::Seconds(seconds) => seconds != 0,
+                django::ModelExpiry::Float(seconds) => seconds != 0.0,
+                django::ModelExpiry::Unset | django::ModelExpiry::Unreadable => false,
+            };
             age <= self.settings.cookie_age
-                && django::expiry_date(expiry, self.settings.cookie_age, signed_at) > now
+                && (!own_expiry
+                    || django::expiry_date(expiry, self.settings.cookie_age, signed_at) > now)
         } else {
             saved.expire_date > now
         }
@@ -1058,6 +1067,27 @@ fn the_signed_cookies_engine_follows_the_model() {
         let cookies = SignedCookies::new(SECRET, &[]);
         (SessionBackend::SignedCookies(cookies), Guards::default())
     });
+}
+
+/// The case the random runs found only now and then: a signed cookie with no expiry of its
+/// own, read back exactly SESSION_COOKIE_AGE seconds after it was signed, still loads.
+#[test]
+fn a_signed_cookie_exactly_as_old_as_the_cookie_age_follows_the_model() {
+    let system = actix_web::rt::System::new();
+    let backend = SessionBackend::SignedCookies(SignedCookies::new(SECRET, &[]));
+    let clock = Arc::new(FakeClock::at_wall_clock());
+    let settings = CaseSettings {
+        cookie_age: 1_209_600,
+        expire_at_browser_close: false,
+        save_every_request: false,
+    };
+    let ops = vec![
+        Op::Insert(0, Val::Json(Value::Null)),
+        Op::EndRequest,
+        Op::Advance(settings.cookie_age),
+    ];
+    let outcome = system.block_on(run_case(&backend, &clock, &settings, ops));
+    assert_eq!(outcome, Ok(()));
 }
 
 /// The store API as a reader of foreign data: values written under the prefix by someone else
