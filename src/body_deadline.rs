@@ -2,7 +2,7 @@
 //! (`client_request_timeout`) but no limit for its body: a client that announces a body and
 //! then sends it a byte at a time, or not at all, holds its connection (and a file descriptor)
 //! for as long as a view waits for the body, and enough such clients leave none for the
-//! students. Here a body that has not arrived whole within [`BODY_TIMEOUT`] of its head ends
+//! students. Here a body that has not arrived whole within [`BODY_TIMEOUT`](crate::body_deadline::BODY_TIMEOUT) of its head ends
 //! the view's reading with an error, the answer is a 408, and actix-web closes the connection
 //! (the body was not read to its end). Requests without a body, and views that never read
 //! theirs (the lessons' views answer a POST without reading it), are left as they are.

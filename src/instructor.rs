@@ -2,7 +2,8 @@
 //! lesson's and the playground's effective settings (secret redacted), live sessions per
 //! store, and a button that clears expired sessions. Off unless configured; opened with a
 //! token from the environment, compared in constant time, with repeated failures slowed down
-//! per client ([`failures`]); the sign-in cookie it sets ends at sign-out ([`sign_in`]).
+//! per client (`instructor/failures.rs`); the sign-in cookie it sets ends at sign-out
+//! (`instructor/sign_in.rs`).
 
 mod failures;
 mod sign_in;
@@ -31,7 +32,7 @@ use sign_in::{SIGN_IN_SECONDS, SignIns, token_matches};
 /// The cookie that keeps an instructor signed in.
 const COOKIE: &str = "sessionlab_instructor";
 /// What the instructor's pages keep for the whole server, made once and shared by every
-/// worker's scope: made per worker, the limiter would allow [`failures::MAX_FAILURES`] per worker
+/// worker's scope: made per worker, the limiter would allow `failures::MAX_FAILURES` per worker
 /// (connections are spread over the workers), and a sign-out would end the sign-in on one
 /// worker only.
 pub struct Access {

@@ -236,15 +236,15 @@ pub struct CsrfInput {
     pub own_origin: String,
     /// Whether the request came over HTTPS.
     pub secure: bool,
-    /// The `Origin` header, as Django reads it ([`header_text`]).
+    /// The `Origin` header, as Django reads it (`header_text`).
     pub origin: Option<String>,
-    /// The `Referer` header, as Django reads it ([`header_text`]).
+    /// The `Referer` header, as Django reads it (`header_text`).
     pub referer: Option<String>,
     /// The `csrftoken` cookie.
     pub cookie: Option<String>,
     /// The `csrfmiddlewaretoken` form field.
     pub form_token: Option<String>,
-    /// The `X-CSRFToken` header, as Django reads it ([`header_text`]).
+    /// The `X-CSRFToken` header, as Django reads it (`header_text`).
     pub header_token: Option<String>,
 }
 

@@ -371,7 +371,7 @@ impl<Db: Store, Cache: Store> Store for CachedDbStore<Db, Cache> {
 
     /// The database first, then the cache's entry, if it has one; a cache that fails leaves
     /// the key suspect (its entry would end at the old expiry), and a write that came after
-    /// this one's database write takes the entry out (as in [`Self::write_through`]).
+    /// this one's database write takes the entry out (as in `write_through`).
     async fn set_expire_date(
         &self,
         key: &str,

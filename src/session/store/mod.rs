@@ -222,7 +222,7 @@ pub trait Store {
     fn describe(&self) -> &'static str;
 
     /// What tells this store from another of its engine, for the log of store failures
-    /// ([`outages`]): the engine and where the store keeps its sessions (a database's path or
+    /// (`store/outages.rs`): the engine and where the store keeps its sessions (a database's path or
     /// URL, a cache's URL and key prefix, a directory), never a password. Two lessons on one
     /// store share it; by default, the engine's name.
     fn identity(&self) -> &str {
