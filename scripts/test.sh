@@ -14,6 +14,8 @@ export SESSIONLAB_DJANGO_PYTHON="$PWD/target/django-venv/bin/python"
 export SESSIONLAB_REQUIRE_DJANGO=1
 
 cargo test --all-targets --locked "$@"
+# The examples in the documentation (`--all-targets` leaves them out).
+cargo test --doc --locked
 
 # The lessons in a real browser (installs Debian's chromium, playwright-core and axe-core when
 # missing).
