@@ -1,5 +1,5 @@
 # sessionlab in a container: a release build, then a small non-root runtime image.
-# Templates, lesson texts and CSS are compiled into the binary; config/ is copied beside it.
+# Templates, lesson texts, CSS and scripts are compiled into the binary; config/ is copied beside it.
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src

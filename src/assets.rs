@@ -1,6 +1,7 @@
-//! Files compiled into the binary (templates, lesson texts, CSS), so that one executable is the
-//! whole app and a classroom needs no network. Debug builds read them from disk, so edits show
-//! on reload.
+//! Files compiled into the binary (templates, lesson texts, CSS and scripts), so that one
+//! executable is the whole app and a classroom needs no network. Debug builds read them from
+//! disk: an edited static file shows on reload, an edited template or lesson text at the next
+//! start (they are parsed once, at start-up), without a build.
 
 use rust_embed::RustEmbed;
 

@@ -118,6 +118,20 @@ pub fn describe_config(settings: &Settings) -> String {
     serde_json::to_string_pretty(&document).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
+/// Writes a command's report to standard output. A reader that stops reading early
+/// (`sessionlab config | head`) closes the pipe: the rest was not wanted, so that ends the
+/// command as a success, where `println!` panicked on it.
+pub fn print_report(report: &str) -> anyhow::Result<()> {
+    print_report_to(&mut std::io::stdout().lock(), report)
+}
+
+fn print_report_to(out: &mut impl Write, report: &str) -> anyhow::Result<()> {
+    match writeln!(out, "{report}").and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("cannot write to standard output"),
+    }
+}
+
 /// `sessionlab healthcheck`: GET /healthz from the configured host and port; `Ok` on 200.
 pub fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
     let addrs = healthcheck_addrs(&settings.server)?;
@@ -232,5 +246,31 @@ mod tests {
             message.starts_with(&format!("cannot connect to [::1]:{port}: ")),
             "{message}"
         );
+    }
+
+    /// A writer that refuses every write with `kind`.
+    struct Refusing(std::io::ErrorKind);
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_report_whose_reader_has_gone_is_no_failure_but_another_write_error_is() {
+        let mut written = Vec::new();
+
+        print_report_to(&mut written, "db: removed 0").unwrap();
+        let gone = print_report_to(&mut Refusing(std::io::ErrorKind::BrokenPipe), "report");
+        let full = print_report_to(&mut Refusing(std::io::ErrorKind::StorageFull), "report");
+
+        assert_eq!(written, b"db: removed 0\n");
+        assert!(gone.is_ok(), "{gone:?}");
+        let error = format!("{:#}", full.unwrap_err());
+        assert!(error.contains("cannot write to standard output"), "{error}");
     }
 }

@@ -2,17 +2,17 @@
 //! behaves like Django's over HTTP: the same cookie attributes, expiry arithmetic, key format
 //! and flush/cycle semantics, with the data in Django's own `django_session` format.
 //!
-//! A tour, in the order a request meets the code:
+//! A tour, one line a module:
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 /// Django's `APPEND_SLASH` for the lesson, playground and instructor scopes.
 pub mod append_slash;
-/// Files compiled into the binary: templates, lesson texts, CSS.
+/// Files compiled into the binary: templates, lesson texts, CSS and scripts.
 pub mod assets;
 /// A deadline for request bodies, so that a slow client cannot hold a connection forever.
 pub mod body_deadline;
-/// The command line: `serve`, `clearsessions`, `config`.
+/// The command line: `serve`, `clearsessions`, `config`, `healthcheck`.
 pub mod cli;
 /// What the subcommands do.
 pub mod commands;

@@ -24,15 +24,12 @@ fn main() -> ExitCode {
     telemetry::init();
     let command = cli.command.unwrap_or(Command::Serve);
     let result = match command {
-        Command::Config => {
-            println!("{}", commands::describe_config(&settings));
-            Ok(())
-        }
+        Command::Config => commands::print_report(&commands::describe_config(&settings)),
         Command::Serve => actix_web::rt::System::new().block_on(commands::serve(settings)),
         Command::Healthcheck => commands::healthcheck(&settings),
         Command::Clearsessions => actix_web::rt::System::new()
             .block_on(commands::clearsessions(&settings))
-            .map(|report| println!("{report}")),
+            .and_then(|report| commands::print_report(&report)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

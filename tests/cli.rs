@@ -23,6 +23,10 @@ fn config_dir_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(dir, args, env).output().unwrap()
+}
+
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .env_clear()
@@ -36,7 +40,7 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 fn refused(output: &Output) -> String {
@@ -306,6 +310,28 @@ fn config_prints_effective_lesson_settings_without_the_secret() {
     assert_eq!(json["playground"]["path"], "/playground/");
     assert_eq!(json["playground"]["session"]["cookie_age"], 60);
     assert_eq!(json["playground"]["session"]["cookie_path"], "/playground/");
+}
+
+#[test]
+fn config_and_clearsessions_end_quietly_when_their_reader_stops_reading() {
+    // Arrange: standard output a pipe whose reading end is already closed, as `| head` leaves
+    // it once it has its lines.
+    let dir = config_dir_with(&[]);
+    for subcommand in ["config", "clearsessions"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+
+        // Act
+        let output = command(dir.path(), &[subcommand], &[])
+            .stdout(writer)
+            .output()
+            .unwrap();
+
+        // Assert
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{subcommand}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{subcommand}: {stderr}");
+    }
 }
 
 #[test]
