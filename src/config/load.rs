@@ -10,6 +10,7 @@ use super::database::{DatabaseSettings, URL_ALLOWED};
 use super::error::ConfigError;
 use super::instructor::instructor_settings;
 use super::raw::RawSettings;
+use super::schema::check_file_types;
 use super::secret::{SECRET_KEY_ALLOWED, Secret};
 use super::server::{HOST_ALLOWED, PORT_ALLOWED, ServerSettings};
 use super::settings::Settings;
@@ -32,19 +33,22 @@ impl Settings {
 
         // Each source alone first, so an error names the one at fault.
         let mut development_key = None;
-        for (index, (name, source)) in sources.iter().enumerate() {
+        for (index, named) in sources.iter().enumerate() {
+            let invalid = |message: String| ConfigError::Invalid {
+                source_name: named.name.clone(),
+                message,
+            };
             let raw: RawSettings = Config::builder()
-                .add_source(vec![config::Source::clone_into_box(source.as_ref())])
+                .add_source(vec![config::Source::clone_into_box(named.source.as_ref())])
                 .build()
                 .and_then(Config::try_deserialize)
-                .map_err(|e| ConfigError::Invalid {
-                    source_name: name.clone(),
-                    message: describe(e),
-                })?;
-            raw.validate().map_err(|message| ConfigError::Invalid {
-                source_name: name.clone(),
-                message,
-            })?;
+                .map_err(|e| invalid(describe(e)))?;
+            raw.validate().map_err(invalid)?;
+            // A file's values have TOML's types, which the `config` crate would convert.
+            if named.typed {
+                let values = named.source.collect().map_err(|e| invalid(describe(e)))?;
+                check_file_types(&values).map_err(invalid)?;
+            }
             // The first source is default.toml, whose key is public.
             if index == 0 {
                 development_key = raw.secret_key;
@@ -53,12 +57,12 @@ impl Settings {
 
         let merged_name = sources
             .iter()
-            .map(|(n, _)| n.as_str())
+            .map(|named| named.name.as_str())
             .collect::<Vec<_>>()
             .join(" + ");
         let mut builder = Config::builder();
-        for (_, source) in sources {
-            builder = builder.add_source(vec![source]);
+        for named in sources {
+            builder = builder.add_source(vec![named.source]);
         }
         let invalid = |message: String| ConfigError::Invalid {
             source_name: merged_name.clone(),
