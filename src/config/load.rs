@@ -10,7 +10,7 @@ use super::database::{DatabaseSettings, URL_ALLOWED};
 use super::error::ConfigError;
 use super::instructor::instructor_settings;
 use super::raw::RawSettings;
-use super::schema::check_file_types;
+use super::schema::{check_file_sections, check_file_types};
 use super::secret::{SECRET_KEY_ALLOWED, Secret};
 use super::server::{HOST_ALLOWED, PORT_ALLOWED, ServerSettings};
 use super::settings::Settings;
@@ -38,16 +38,22 @@ impl Settings {
                 source_name: named.name.clone(),
                 message,
             };
+            // A file's values have TOML's types, which the `config` crate would convert.
+            let values = match named.typed {
+                true => Some(named.source.collect().map_err(|e| invalid(describe(e)))?),
+                false => None,
+            };
+            if let Some(values) = &values {
+                check_file_sections(values).map_err(invalid)?;
+            }
             let raw: RawSettings = Config::builder()
                 .add_source(vec![config::Source::clone_into_box(named.source.as_ref())])
                 .build()
                 .and_then(Config::try_deserialize)
                 .map_err(|e| invalid(describe(e)))?;
             raw.validate().map_err(invalid)?;
-            // A file's values have TOML's types, which the `config` crate would convert.
-            if named.typed {
-                let values = named.source.collect().map_err(|e| invalid(describe(e)))?;
-                check_file_types(&values).map_err(invalid)?;
+            if let Some(values) = &values {
+                check_file_types(values).map_err(invalid)?;
             }
             // The first source is default.toml, whose key is public.
             if index == 0 {

@@ -368,6 +368,29 @@ fn every_key_misspelled_is_refused_with_the_keys_of_its_section() {
     }
 }
 
+#[test]
+fn every_section_written_as_a_list_is_refused_naming_the_section() {
+    for (text, section) in [
+        ("[[server]]\nport = 1\n", "server"),
+        ("[[database]]\nmax_connections = 1\n", "database"),
+        ("[[session]]\ncookie_age = 1\n", "session"),
+        ("lessons = [1]\n", "lessons"),
+        ("[[lessons.basic]]\ncookie_age = 1\n", "lessons.basic"),
+        ("caches = [1]\n", "caches"),
+        (
+            "[[caches.default]]\nbackend = \"memory\"\n",
+            "caches.default",
+        ),
+        ("[[instructor]]\nenabled = false\n", "instructor"),
+    ] {
+        let (dir, result) = load_profile(text);
+
+        let file = dir.path().join("test.toml").display().to_string();
+        let expected = format!("expected one table: [{section}]");
+        assert_refused(result, &file, section, &[&expected], text);
+    }
+}
+
 /// The keys of the section `key` is in, as the schema lists them.
 fn section_keys(key: &str) -> Vec<&'static str> {
     let path: Vec<&str> = key.split('.').collect();

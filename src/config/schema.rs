@@ -93,6 +93,44 @@ pub(super) fn kind_of(path: &[&str]) -> Option<Kind> {
         .map(|(_, kind)| *kind)
 }
 
+/// The sections of a file; `[lessons]` and `[caches]` hold one table per lesson or alias.
+const SECTIONS: [&str; 6] = [
+    "server",
+    "database",
+    "session",
+    "lessons",
+    "caches",
+    "instructor",
+];
+
+/// Checks that no section of a file is a list (`[[session]]`, `server = [1]`), which the
+/// reader would name by its first item (`session[0]`) as a string it expected; any other value
+/// in place of a table is refused by the reader, with the form the section takes.
+pub(super) fn check_file_sections(values: &Map<String, Value>) -> Result<(), String> {
+    for (name, value) in values
+        .iter()
+        .filter(|(name, _)| SECTIONS.contains(&name.as_str()))
+    {
+        let tables = match &value.kind {
+            ValueKind::Array(_) => return Err(a_list_for_a_table(name)),
+            ValueKind::Table(tables) if matches!(name.as_str(), "lessons" | "caches") => tables,
+            _ => continue,
+        };
+        for (inner, value) in tables {
+            if matches!(value.kind, ValueKind::Array(_)) {
+                return Err(a_list_for_a_table(&format!("{name}.{inner}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn a_list_for_a_table(section: &str) -> String {
+    format!(
+        "key `{section}`: invalid type: a list (such as [[{section}]]), expected one table: [{section}]"
+    )
+}
+
 /// Checks that every value of a file has its key's TOML type; the error names the key, as
 /// dotted in the file, what was written and what the key takes. Keys that are not in the
 /// schema are left to the reader, which refuses them with the keys allowed.
