@@ -113,6 +113,45 @@ fn a_value_of_another_type_in_a_profile_is_refused_where_it_was_converted() {
 }
 
 #[test]
+fn a_worker_count_or_redis_pool_the_server_cannot_make_is_refused_before_it_starts() {
+    // actix-web panics on more than 512 workers; the Redis pool sets room aside for all its
+    // connections and panicked on 2^64 - 1 ("capacity overflow").
+    for (profile, variable, value, key, allowed) in [
+        (
+            "default",
+            "APP__SERVER__WORKERS",
+            "513",
+            "server.workers",
+            "from 1 to 512",
+        ),
+        (
+            "redis",
+            "APP__CACHES__DEFAULT__POOL_SIZE",
+            "18446744073709551615",
+            "caches.default.pool_size",
+            "from 1 to 10000",
+        ),
+    ] {
+        let dir = config_dir_with(&[]);
+
+        let err = refused(&run(
+            dir.path(),
+            &["--profile", profile, "serve"],
+            &[(variable, value)],
+        ));
+
+        assert!(
+            err.contains(&format!(
+                "environment variable {variable}: `{key}` = {value}"
+            )),
+            "{err}"
+        );
+        assert!(err.contains(allowed), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
 fn a_bad_environment_variable_is_named() {
     let dir = config_dir_with(&[]);
     let err = refused(&run(

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::read::{count, one_of};
+use super::read::{WholeNumber, count, one_of};
 
 /// A cache's kind (`[caches.<alias>] backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ pub struct CacheSettings {
     #[serde(default, deserialize_with = "count")]
     pub max_bytes: Option<u64>,
     /// Redis: connections in the pool (default 16).
-    #[serde(default, deserialize_with = "count")]
+    #[serde(default, deserialize_with = "pool_size")]
     pub pool_size: Option<usize>,
     /// Redis: connect, wait and response timeout in milliseconds (default 2000).
     #[serde(default, deserialize_with = "count")]
@@ -92,7 +92,6 @@ impl CacheSettings {
         }
         let zero = [
             ("max_bytes", self.max_bytes == Some(0)),
-            ("pool_size", self.pool_size == Some(0)),
             ("timeout_ms", self.timeout_ms == Some(0)),
         ]
         .into_iter()
@@ -102,8 +101,27 @@ impl CacheSettings {
                 "`caches.{alias}.{key}` = 0; allowed: a whole number, 1 or more"
             ));
         }
+        if let Some(size) = self.pool_size
+            && !(1..=MAX_POOL_SIZE).contains(&size)
+        {
+            return Err(format!(
+                "`caches.{alias}.pool_size` = {size} is out of range; allowed: {POOL_SIZE_ALLOWED}"
+            ));
+        }
         Ok(())
     }
+}
+
+/// The most connections a Redis pool holds: Redis's own default `maxclients` (the pool sets
+/// room aside for all of them when it is made).
+const MAX_POOL_SIZE: usize = 10_000;
+
+/// The values `caches.<alias>.pool_size` takes.
+pub(super) const POOL_SIZE_ALLOWED: &str =
+    "a whole number from 1 to 10000 (Redis's default maxclients)";
+
+fn pool_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    WholeNumber::read(d, POOL_SIZE_ALLOWED)
 }
 
 /// Reads `[caches]`: one table per alias. Anything else is refused with that form, where a map
@@ -151,7 +169,8 @@ mod tests {
 
     #[test]
     fn a_cache_size_or_timeout_of_zero_names_its_key() {
-        for key in ["max_bytes", "pool_size", "timeout_ms"] {
+        // `pool_size` has a range of its own (config/refusals.rs).
+        for key in ["max_bytes", "timeout_ms"] {
             let variable = format!("APP__CACHES__DEFAULT__{}", key.to_ascii_uppercase());
             let Err(error) = load("default", &[(variable.as_str(), "0")]) else {
                 panic!("{key} = 0 is accepted");

@@ -11,7 +11,7 @@ use super::instructor::RawInstructor;
 use super::lessons::LessonOverrides;
 use super::overrides::SessionOverrides;
 use super::secret::{SECRET_KEY_ALLOWED, list_or_comma_separated};
-use super::server::{HOST_ALLOWED, RawServer};
+use super::server::{HOST_ALLOWED, MAX_WORKERS, RawServer, WORKERS_ALLOWED};
 
 /// One configuration source as written: every key optional, unknown keys refused.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,10 +71,12 @@ impl RawSettings {
             }
         }
         if let Some(server) = &self.server {
-            if server.workers == Some(0) {
-                return Err(
-                    "`server.workers` = 0; allowed: 1 or more (absent: one per core)".into(),
-                );
+            if let Some(workers) = server.workers
+                && !(1..=MAX_WORKERS).contains(&workers)
+            {
+                return Err(format!(
+                    "`server.workers` = {workers} is out of range; allowed: {WORKERS_ALLOWED}"
+                ));
             }
             if let Some(host) = &server.host
                 && host.trim().is_empty()

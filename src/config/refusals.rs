@@ -32,7 +32,11 @@ const BAD_VALUES: &[(&str, &[(&str, &str)])] = &[
         "server.port",
         &[("-1", "from 0 to 65535"), ("65536", "from 0 to 65535")],
     ),
-    ("server.workers", &[("0", "1 or more"), ("-1", "1 or more")]),
+    // actix-web panics on more than 512 workers.
+    (
+        "server.workers",
+        &[("0", WORKERS), ("-1", WORKERS), ("513", WORKERS)],
+    ),
     ("server.trust_forwarded_headers", &[]),
     (
         "database.url",
@@ -155,7 +159,13 @@ const BAD_VALUES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "caches.default.pool_size",
-        &[("0", "1 or more"), ("-1", "1 or more")],
+        // The pool sets room aside for all its connections at once.
+        &[
+            ("0", POOL_SIZE),
+            ("-1", POOL_SIZE),
+            ("10001", POOL_SIZE),
+            ("4294967296", POOL_SIZE),
+        ],
     ),
     (
         "caches.default.timeout_ms",
@@ -166,6 +176,8 @@ const BAD_VALUES: &[(&str, &[(&str, &str)])] = &[
     ("instructor.token", &[]),
 ];
 
+const WORKERS: &str = "a whole number from 1 to 512";
+const POOL_SIZE: &str = "a whole number from 1 to 10000";
 const ENGINES: &str = "allowed values: db, file, cache, cached_db, signed_cookies";
 const COOKIE_NAME: &str = "allowed: letters, digits and";
 const COOKIE_PATH: &str = "allowed: a path starting with `/`";

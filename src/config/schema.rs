@@ -32,7 +32,7 @@ pub(super) const TOP_KEYS: [(&str, Kind); 2] = [
 pub(super) const SERVER_KEYS: [(&str, Kind); 4] = [
     ("host", Kind::Text),
     ("port", Kind::WholeNumber(super::server::PORT_ALLOWED)),
-    ("workers", Kind::WholeNumber(COUNT_ALLOWED)),
+    ("workers", Kind::WholeNumber(super::server::WORKERS_ALLOWED)),
     ("trust_forwarded_headers", Kind::Flag),
 ];
 
@@ -68,7 +68,10 @@ pub(super) const CACHE_KEYS: [(&str, Kind); 6] = [
     ("url", Kind::Text),
     ("key_prefix", Kind::Text),
     ("max_bytes", Kind::WholeNumber(COUNT_ALLOWED)),
-    ("pool_size", Kind::WholeNumber(COUNT_ALLOWED)),
+    (
+        "pool_size",
+        Kind::WholeNumber(super::cache::POOL_SIZE_ALLOWED),
+    ),
     ("timeout_ms", Kind::WholeNumber(COUNT_ALLOWED)),
 ];
 
