@@ -4,7 +4,7 @@
 use super::cache::CacheBackend;
 use super::engine::Engine;
 use super::lessons::LESSON_SLUGS;
-use super::secret::development_key_kind;
+use super::secret::{Secret, development_key_kind};
 use super::settings::Settings;
 
 /// The profile that refuses development secrets.
@@ -87,6 +87,11 @@ impl Settings {
                 "`secret_key` is {kind}, which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
             ));
         }
+        if let Some(weakness) = weak_key(&self.secret_key) {
+            return Err(format!(
+                "`secret_key` {weakness}, which the `{PRODUCTION_PROFILE}` profile refuses (Django's check security.W009); allowed: {MIN_SECRET_KEY_LENGTH} or more random characters, at least {MIN_SECRET_KEY_UNIQUE} of them different, set with APP__SECRET_KEY"
+            ));
+        }
         let fallbacks = &self.secret_key_fallbacks;
         for (index, key) in fallbacks.iter().enumerate() {
             if let Some(kind) = development_key_kind(key, development_key) {
@@ -108,6 +113,29 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+/// The fewest characters of a production secret key (Django's `SECRET_KEY_MIN_LENGTH`).
+const MIN_SECRET_KEY_LENGTH: usize = 50;
+/// The fewest different characters of a production secret key (`SECRET_KEY_MIN_UNIQUE_CHARACTERS`).
+const MIN_SECRET_KEY_UNIQUE: usize = 5;
+
+/// Why `key` is too weak to sign a deployment's sessions, as Django's check security.W009
+/// finds it (characters counted as Python counts them), without showing the key.
+fn weak_key(key: &Secret) -> Option<String> {
+    let length = key.expose().chars().count();
+    let unique = key
+        .expose()
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if length < MIN_SECRET_KEY_LENGTH {
+        Some(format!("has {length} characters"))
+    } else if unique < MIN_SECRET_KEY_UNIQUE {
+        Some(format!("has only {unique} different characters"))
+    } else {
+        None
     }
 }
 
@@ -186,6 +214,30 @@ mod tests {
             assert!(error.contains("development key"), "{error}");
             assert!(error.contains("APP__SECRET_KEY_FALLBACKS"), "{error}");
         }
+    }
+
+    #[test]
+    fn production_refuses_a_secret_key_django_calls_weak_without_showing_it() {
+        for (key, weakness) in [
+            ("short-but-real-0123456789", "has 25 characters"),
+            (&"ab".repeat(30), "has only 2 different characters"),
+            // Characters, not bytes, as Python's len() counts them.
+            (&"é1234".repeat(9), "has 45 characters"),
+        ] {
+            let error = refusal(
+                &committed_config(),
+                PRODUCTION_PROFILE,
+                &[("APP__SECRET_KEY", key)],
+            );
+
+            assert!(
+                error.contains(&format!("`secret_key` {weakness}"))
+                    && error.contains("allowed: 50 or more random characters"),
+                "{error}"
+            );
+            assert!(!error.contains(key), "{error}");
+        }
+        assert!(load(PRODUCTION_PROFILE, &[("APP__SECRET_KEY", REAL_KEY)]).is_ok());
     }
 
     #[test]
