@@ -62,6 +62,9 @@ impl RawSettings {
                 fallbacks.len()
             ));
         }
+        if let Some(instructor) = &self.instructor {
+            instructor.validate()?;
+        }
         if let Some(db) = &self.database {
             if let Some(url) = &db.url {
                 database_path_kind(url)?;

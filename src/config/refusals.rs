@@ -173,7 +173,13 @@ const BAD_VALUES: &[(&str, &[(&str, &str)])] = &[
     ),
     ("instructor.enabled", &[]),
     // Too short a token is refused only with the page enabled (load.rs's tests).
-    ("instructor.token", &[]),
+    (
+        "instructor.token",
+        &[
+            ("\"                \"", "not all blank"),
+            ("\"\t \"", "not all blank"),
+        ],
+    ),
 ];
 
 const WORKERS: &str = "a whole number from 1 to 512";
