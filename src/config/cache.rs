@@ -69,6 +69,7 @@ pub struct CacheSettings {
 impl CacheSettings {
     /// Checks every value that is set; the error names the key and the allowed values.
     pub(super) fn validate(&self, alias: &str) -> Result<(), String> {
+        check_alias(alias)?;
         if let Some(url) = &self.url {
             let shown = without_password(url);
             // The redis crate is built without TLS (Cargo.toml): it would refuse the URL only
@@ -109,6 +110,24 @@ impl CacheSettings {
             ));
         }
         Ok(())
+    }
+}
+
+/// An alias is lower-case letters, digits and single `_`, so that `APP__CACHES__<ALIAS>__…`
+/// reaches it: the variable's name is read in lower case and split at `__`, and would set up a
+/// cache of its own beside `[caches.MyCache]` or `[caches.my__cache]`, leaving it as it was.
+fn check_alias(alias: &str) -> Result<(), String> {
+    let plain = !alias.is_empty()
+        && !alias.contains("__")
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    match plain {
+        true => Ok(()),
+        false => Err(format!(
+            "`[caches.{alias}]` is not a cache alias that APP__CACHES__{}__… can set; allowed: lower-case letters, digits and single `_`, such as `default` or `sessions_2`",
+            alias.to_ascii_uppercase()
+        )),
     }
 }
 
@@ -232,6 +251,35 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn a_cache_alias_its_variables_cannot_reach_is_refused() {
+        for alias in ["MyCache", "my__cache", "\"my-cache\"", "\"\""] {
+            let dir = with_test_profile(&format!("[caches.{alias}]\nbackend = \"memory\"\n"));
+
+            let error = refusal(dir.path(), "test", &[]);
+
+            assert!(error.contains("test.toml"), "{error}");
+            assert!(
+                error.contains(&format!("`[caches.{}]`", alias.trim_matches('"'))),
+                "{error}"
+            );
+            assert!(error.contains("allowed: lower-case letters"), "{error}");
+        }
+        // A plain alias is reached by its variables.
+        let dir = with_test_profile("[caches.sessions_2]\nbackend = \"memory\"\n");
+        let settings = crate::config::Settings::load_with_env(
+            dir.path(),
+            "test",
+            [(
+                "APP__CACHES__SESSIONS_2__MAX_BYTES".to_owned(),
+                "1024".to_owned(),
+            )]
+            .into(),
+        )
+        .unwrap();
+        assert_eq!(settings.cache("sessions_2").unwrap().max_bytes, Some(1024));
     }
 
     #[test]

@@ -34,27 +34,15 @@ impl Settings {
         Ok(())
     }
 
-    /// Every lesson on a cache engine names a configured cache, and a Redis cache has a URL.
+    /// Every cache has a backend and a Redis cache a URL, used or not (a cache that a
+    /// variable with a misspelled alias set up has neither), and every lesson on a cache
+    /// engine names a configured cache.
     pub(super) fn check_cache_aliases(&self) -> Result<(), String> {
-        for slug in LESSON_SLUGS {
-            let session = self.lesson_session(slug, "/");
-            if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
-                continue;
-            }
-            let alias = &session.cache_alias;
-            let cache = self.caches.get(alias).ok_or_else(|| {
-                let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
-                format!(
-                    "{} uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
-                    scope_name(slug),
-                    session.engine,
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                )
-            })?;
+        for (alias, cache) in &self.caches {
             match cache.backend {
                 None => {
                     return Err(format!(
-                        "`caches.{alias}.backend` is not set; allowed values: {}",
+                        "`caches.{alias}.backend` is not set; allowed values: {} (is `{alias}` the alias meant?)",
                         CacheBackend::NAMES.join(", ")
                     ));
                 }
@@ -65,6 +53,22 @@ impl Settings {
                 }
                 _ => {}
             }
+        }
+        for slug in LESSON_SLUGS {
+            let session = self.lesson_session(slug, "/");
+            if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
+                continue;
+            }
+            let alias = &session.cache_alias;
+            self.caches.get(alias).ok_or_else(|| {
+                let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
+                format!(
+                    "{} uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
+                    scope_name(slug),
+                    session.engine,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )
+            })?;
         }
         Ok(())
     }
@@ -238,6 +242,29 @@ mod tests {
             assert!(!error.contains(key), "{error}");
         }
         assert!(load(PRODUCTION_PROFILE, &[("APP__SECRET_KEY", REAL_KEY)]).is_ok());
+    }
+
+    #[test]
+    fn a_cache_no_lesson_uses_still_needs_a_backend_and_a_redis_cache_a_url() {
+        for (env, refused) in [
+            // A misspelled alias sets up a cache of its own, which nothing used.
+            (
+                ("APP__CACHES__DEFUALT__URL", "redis://10.0.0.5:6379/0"),
+                "`caches.defualt.backend` is not set; allowed values: memory, redis",
+            ),
+            (
+                ("APP__CACHES__SPARE__BACKEND", "redis"),
+                "`caches.spare` is a Redis cache without `url`",
+            ),
+        ] {
+            let error = refusal(&committed_config(), DEFAULT_PROFILE, &[env]);
+
+            assert!(error.contains(refused), "{error}");
+            assert!(
+                error.contains(&format!("environment variable {}", env.0)),
+                "{error}"
+            );
+        }
     }
 
     #[test]
