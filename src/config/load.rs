@@ -155,6 +155,9 @@ fn describe(e: config::ConfigError) -> String {
             }
             (None, expected) => format!("invalid value {unexpected}, expected {expected}"),
         },
+        // The file is named before the message, by its full path; the crate names it again
+        // after the parser's message, as it was given.
+        config::ConfigError::FileParse { cause, .. } => cause.to_string().trim_end().to_owned(),
         other => other.to_string(),
     }
 }
@@ -205,6 +208,22 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_is_named_once_with_the_line_at_fault() {
+        let dir = crate::config::fixtures::with_test_profile("[session]\ncookie_age = \n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        let file = dir.path().join("test.toml").display().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "invalid configuration in {file}: TOML parse error at line 2"
+            )),
+            "{error}"
+        );
+        assert_eq!(error.matches("test.toml").count(), 1, "{error}");
     }
 
     #[test]
