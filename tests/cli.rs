@@ -74,6 +74,88 @@ fn a_bad_value_names_the_key_the_value_and_the_allowed_values() {
 }
 
 #[test]
+fn a_value_of_another_type_in_a_profile_is_refused_where_it_was_converted() {
+    // Each was read as another value: `true`, the port 8000, the cookie name "5", a fallback
+    // key "" (which signs as well as any).
+    for (text, key, allowed) in [
+        (
+            "[lessons.basic]\ncookie_secure = 1\n",
+            "lessons.basic.cookie_secure",
+            "allowed values: true, false",
+        ),
+        (
+            "[server]\nport = \"8000\"\n",
+            "server.port",
+            "an integer without quotes",
+        ),
+        (
+            "[session]\ncookie_name = 5\n",
+            "session.cookie_name",
+            "a string, in quotes: \"5\"",
+        ),
+        (
+            "secret_key_fallbacks = [\"\"]\n",
+            "secret_key_fallbacks",
+            "holds an empty key",
+        ),
+    ] {
+        let dir = config_dir_with(&[("typed.toml", text)]);
+
+        let err = refused(&run(dir.path(), &["--profile", "typed", "config"], &[]));
+
+        let file = dir.path().join("config").join("typed.toml");
+        assert!(
+            err.starts_with(&format!(
+                "sessionlab: cannot start: invalid configuration in {}: ",
+                file.display()
+            )),
+            "{text}: {err}"
+        );
+        assert!(err.contains(&format!("`{key}`")), "{text}: {err}");
+        assert!(err.contains(allowed), "{text}: {err}");
+    }
+}
+
+#[test]
+fn a_worker_count_or_redis_pool_the_server_cannot_make_is_refused_before_it_starts() {
+    // actix-web panics on more than 512 workers; the Redis pool sets room aside for all its
+    // connections and panicked on 2^64 - 1 ("capacity overflow").
+    for (profile, variable, value, key, allowed) in [
+        (
+            "default",
+            "APP__SERVER__WORKERS",
+            "513",
+            "server.workers",
+            "from 1 to 512",
+        ),
+        (
+            "redis",
+            "APP__CACHES__DEFAULT__POOL_SIZE",
+            "18446744073709551615",
+            "caches.default.pool_size",
+            "from 1 to 10000",
+        ),
+    ] {
+        let dir = config_dir_with(&[]);
+
+        let err = refused(&run(
+            dir.path(),
+            &["--profile", profile, "serve"],
+            &[(variable, value)],
+        ));
+
+        assert!(
+            err.contains(&format!(
+                "environment variable {variable}: `{key}` = {value}"
+            )),
+            "{err}"
+        );
+        assert!(err.contains(allowed), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
 fn a_bad_environment_variable_is_named() {
     let dir = config_dir_with(&[]);
     let err = refused(&run(

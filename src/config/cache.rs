@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::read::{count, one_of};
+use super::read::{WholeNumber, count, one_of};
 
 /// A cache's kind (`[caches.<alias>] backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ pub struct CacheSettings {
     #[serde(default, deserialize_with = "count")]
     pub max_bytes: Option<u64>,
     /// Redis: connections in the pool (default 16).
-    #[serde(default, deserialize_with = "count")]
+    #[serde(default, deserialize_with = "pool_size")]
     pub pool_size: Option<usize>,
     /// Redis: connect, wait and response timeout in milliseconds (default 2000).
     #[serde(default, deserialize_with = "count")]
@@ -69,6 +69,7 @@ pub struct CacheSettings {
 impl CacheSettings {
     /// Checks every value that is set; the error names the key and the allowed values.
     pub(super) fn validate(&self, alias: &str) -> Result<(), String> {
+        check_alias(alias)?;
         if let Some(url) = &self.url {
             let shown = without_password(url);
             // The redis crate is built without TLS (Cargo.toml): it would refuse the URL only
@@ -92,7 +93,6 @@ impl CacheSettings {
         }
         let zero = [
             ("max_bytes", self.max_bytes == Some(0)),
-            ("pool_size", self.pool_size == Some(0)),
             ("timeout_ms", self.timeout_ms == Some(0)),
         ]
         .into_iter()
@@ -102,8 +102,45 @@ impl CacheSettings {
                 "`caches.{alias}.{key}` = 0; allowed: a whole number, 1 or more"
             ));
         }
+        if let Some(size) = self.pool_size
+            && !(1..=MAX_POOL_SIZE).contains(&size)
+        {
+            return Err(format!(
+                "`caches.{alias}.pool_size` = {size} is out of range; allowed: {POOL_SIZE_ALLOWED}"
+            ));
+        }
         Ok(())
     }
+}
+
+/// An alias is lower-case letters, digits and single `_`, so that `APP__CACHES__<ALIAS>__…`
+/// reaches it: the variable's name is read in lower case and split at `__`, and would set up a
+/// cache of its own beside `[caches.MyCache]` or `[caches.my__cache]`, leaving it as it was.
+fn check_alias(alias: &str) -> Result<(), String> {
+    let plain = !alias.is_empty()
+        && !alias.contains("__")
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    match plain {
+        true => Ok(()),
+        false => Err(format!(
+            "`[caches.{alias}]` is not a cache alias that APP__CACHES__{}__… can set; allowed: lower-case letters, digits and single `_`, such as `default` or `sessions_2`",
+            alias.to_ascii_uppercase()
+        )),
+    }
+}
+
+/// The most connections a Redis pool holds: Redis's own default `maxclients` (the pool sets
+/// room aside for all of them when it is made).
+const MAX_POOL_SIZE: usize = 10_000;
+
+/// The values `caches.<alias>.pool_size` takes.
+pub(super) const POOL_SIZE_ALLOWED: &str =
+    "a whole number from 1 to 10000 (Redis's default maxclients)";
+
+fn pool_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    WholeNumber::read(d, POOL_SIZE_ALLOWED)
 }
 
 /// Reads `[caches]`: one table per alias. Anything else is refused with that form, where a map
@@ -151,7 +188,8 @@ mod tests {
 
     #[test]
     fn a_cache_size_or_timeout_of_zero_names_its_key() {
-        for key in ["max_bytes", "pool_size", "timeout_ms"] {
+        // `pool_size` has a range of its own (config/refusals.rs).
+        for key in ["max_bytes", "timeout_ms"] {
             let variable = format!("APP__CACHES__DEFAULT__{}", key.to_ascii_uppercase());
             let Err(error) = load("default", &[(variable.as_str(), "0")]) else {
                 panic!("{key} = 0 is accepted");
@@ -213,6 +251,35 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("s3cret"), "{message}");
+    }
+
+    #[test]
+    fn a_cache_alias_its_variables_cannot_reach_is_refused() {
+        for alias in ["MyCache", "my__cache", "\"my-cache\"", "\"\""] {
+            let dir = with_test_profile(&format!("[caches.{alias}]\nbackend = \"memory\"\n"));
+
+            let error = refusal(dir.path(), "test", &[]);
+
+            assert!(error.contains("test.toml"), "{error}");
+            assert!(
+                error.contains(&format!("`[caches.{}]`", alias.trim_matches('"'))),
+                "{error}"
+            );
+            assert!(error.contains("allowed: lower-case letters"), "{error}");
+        }
+        // A plain alias is reached by its variables.
+        let dir = with_test_profile("[caches.sessions_2]\nbackend = \"memory\"\n");
+        let settings = crate::config::Settings::load_with_env(
+            dir.path(),
+            "test",
+            [(
+                "APP__CACHES__SESSIONS_2__MAX_BYTES".to_owned(),
+                "1024".to_owned(),
+            )]
+            .into(),
+        )
+        .unwrap();
+        assert_eq!(settings.cache("sessions_2").unwrap().max_bytes, Some(1024));
     }
 
     #[test]

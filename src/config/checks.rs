@@ -4,7 +4,7 @@
 use super::cache::CacheBackend;
 use super::engine::Engine;
 use super::lessons::LESSON_SLUGS;
-use super::secret::development_key_kind;
+use super::secret::{Secret, development_key_kind};
 use super::settings::Settings;
 
 /// The profile that refuses development secrets.
@@ -34,27 +34,15 @@ impl Settings {
         Ok(())
     }
 
-    /// Every lesson on a cache engine names a configured cache, and a Redis cache has a URL.
+    /// Every cache has a backend and a Redis cache a URL, used or not (a cache that a
+    /// variable with a misspelled alias set up has neither), and every lesson on a cache
+    /// engine names a configured cache.
     pub(super) fn check_cache_aliases(&self) -> Result<(), String> {
-        for slug in LESSON_SLUGS {
-            let session = self.lesson_session(slug, "/");
-            if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
-                continue;
-            }
-            let alias = &session.cache_alias;
-            let cache = self.caches.get(alias).ok_or_else(|| {
-                let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
-                format!(
-                    "{} uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
-                    scope_name(slug),
-                    session.engine,
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                )
-            })?;
+        for (alias, cache) in &self.caches {
             match cache.backend {
                 None => {
                     return Err(format!(
-                        "`caches.{alias}.backend` is not set; allowed values: {}",
+                        "`caches.{alias}.backend` is not set; allowed values: {} (is `{alias}` the alias meant?)",
                         CacheBackend::NAMES.join(", ")
                     ));
                 }
@@ -65,6 +53,22 @@ impl Settings {
                 }
                 _ => {}
             }
+        }
+        for slug in LESSON_SLUGS {
+            let session = self.lesson_session(slug, "/");
+            if !matches!(session.engine, Engine::Cache | Engine::CachedDb) {
+                continue;
+            }
+            let alias = &session.cache_alias;
+            self.caches.get(alias).ok_or_else(|| {
+                let known: Vec<&str> = self.caches.keys().map(String::as_str).collect();
+                format!(
+                    "{} uses the `{}` engine with `cache_alias` = {alias:?}, but there is no `[caches.{alias}]`; configured caches: {}",
+                    scope_name(slug),
+                    session.engine,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )
+            })?;
         }
         Ok(())
     }
@@ -85,6 +89,11 @@ impl Settings {
         if let Some(kind) = development_key_kind(&self.secret_key, development_key) {
             return Err(format!(
                 "`secret_key` is {kind}, which the `{PRODUCTION_PROFILE}` profile refuses; set a secret of your own with APP__SECRET_KEY"
+            ));
+        }
+        if let Some(weakness) = weak_key(&self.secret_key) {
+            return Err(format!(
+                "`secret_key` {weakness}, which the `{PRODUCTION_PROFILE}` profile refuses (Django's check security.W009); allowed: {MIN_SECRET_KEY_LENGTH} or more random characters, at least {MIN_SECRET_KEY_UNIQUE} of them different, set with APP__SECRET_KEY"
             ));
         }
         let fallbacks = &self.secret_key_fallbacks;
@@ -108,6 +117,29 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+/// The fewest characters of a production secret key (Django's `SECRET_KEY_MIN_LENGTH`).
+const MIN_SECRET_KEY_LENGTH: usize = 50;
+/// The fewest different characters of a production secret key (`SECRET_KEY_MIN_UNIQUE_CHARACTERS`).
+const MIN_SECRET_KEY_UNIQUE: usize = 5;
+
+/// Why `key` is too weak to sign a deployment's sessions, as Django's check security.W009
+/// finds it (characters counted as Python counts them), without showing the key.
+fn weak_key(key: &Secret) -> Option<String> {
+    let length = key.expose().chars().count();
+    let unique = key
+        .expose()
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if length < MIN_SECRET_KEY_LENGTH {
+        Some(format!("has {length} characters"))
+    } else if unique < MIN_SECRET_KEY_UNIQUE {
+        Some(format!("has only {unique} different characters"))
+    } else {
+        None
     }
 }
 
@@ -185,6 +217,53 @@ mod tests {
             assert!(error.contains("secret_key_fallbacks"), "{error}");
             assert!(error.contains("development key"), "{error}");
             assert!(error.contains("APP__SECRET_KEY_FALLBACKS"), "{error}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_secret_key_django_calls_weak_without_showing_it() {
+        for (key, weakness) in [
+            ("short-but-real-0123456789", "has 25 characters"),
+            (&"ab".repeat(30), "has only 2 different characters"),
+            // Characters, not bytes, as Python's len() counts them.
+            (&"é1234".repeat(9), "has 45 characters"),
+        ] {
+            let error = refusal(
+                &committed_config(),
+                PRODUCTION_PROFILE,
+                &[("APP__SECRET_KEY", key)],
+            );
+
+            assert!(
+                error.contains(&format!("`secret_key` {weakness}"))
+                    && error.contains("allowed: 50 or more random characters"),
+                "{error}"
+            );
+            assert!(!error.contains(key), "{error}");
+        }
+        assert!(load(PRODUCTION_PROFILE, &[("APP__SECRET_KEY", REAL_KEY)]).is_ok());
+    }
+
+    #[test]
+    fn a_cache_no_lesson_uses_still_needs_a_backend_and_a_redis_cache_a_url() {
+        for (env, refused) in [
+            // A misspelled alias sets up a cache of its own, which nothing used.
+            (
+                ("APP__CACHES__DEFUALT__URL", "redis://10.0.0.5:6379/0"),
+                "`caches.defualt.backend` is not set; allowed values: memory, redis",
+            ),
+            (
+                ("APP__CACHES__SPARE__BACKEND", "redis"),
+                "`caches.spare` is a Redis cache without `url`",
+            ),
+        ] {
+            let error = refusal(&committed_config(), DEFAULT_PROFILE, &[env]);
+
+            assert!(error.contains(refused), "{error}");
+            assert!(
+                error.contains(&format!("environment variable {}", env.0)),
+                "{error}"
+            );
         }
     }
 

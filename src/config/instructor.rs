@@ -15,6 +15,18 @@ pub(super) struct RawInstructor {
     token: Option<String>,
 }
 
+impl RawInstructor {
+    /// Checks the token that is set: blank is neither a token nor none (the empty string).
+    pub(super) fn validate(&self) -> Result<(), String> {
+        match &self.token {
+            Some(token) if !token.is_empty() && token.trim().is_empty() => Err(format!(
+                "`instructor.token` is only blanks; allowed: {MIN_INSTRUCTOR_TOKEN} or more characters, not all blank, or \"\" for none"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// `[instructor]`: the instructor's page at `/instructor/`.
 #[derive(Debug, Clone)]
 pub struct InstructorSettings {

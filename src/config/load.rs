@@ -10,6 +10,7 @@ use super::database::{DatabaseSettings, URL_ALLOWED};
 use super::error::ConfigError;
 use super::instructor::instructor_settings;
 use super::raw::RawSettings;
+use super::schema::{check_file_sections, check_file_types};
 use super::secret::{SECRET_KEY_ALLOWED, Secret};
 use super::server::{HOST_ALLOWED, PORT_ALLOWED, ServerSettings};
 use super::settings::Settings;
@@ -32,19 +33,28 @@ impl Settings {
 
         // Each source alone first, so an error names the one at fault.
         let mut development_key = None;
-        for (index, (name, source)) in sources.iter().enumerate() {
+        for (index, named) in sources.iter().enumerate() {
+            let invalid = |message: String| ConfigError::Invalid {
+                source_name: named.name.clone(),
+                message,
+            };
+            // A file's values have TOML's types, which the `config` crate would convert.
+            let values = match named.typed {
+                true => Some(named.source.collect().map_err(|e| invalid(describe(e)))?),
+                false => None,
+            };
+            if let Some(values) = &values {
+                check_file_sections(values).map_err(invalid)?;
+            }
             let raw: RawSettings = Config::builder()
-                .add_source(vec![config::Source::clone_into_box(source.as_ref())])
+                .add_source(vec![config::Source::clone_into_box(named.source.as_ref())])
                 .build()
                 .and_then(Config::try_deserialize)
-                .map_err(|e| ConfigError::Invalid {
-                    source_name: name.clone(),
-                    message: describe(e),
-                })?;
-            raw.validate().map_err(|message| ConfigError::Invalid {
-                source_name: name.clone(),
-                message,
-            })?;
+                .map_err(|e| invalid(describe(e)))?;
+            raw.validate().map_err(invalid)?;
+            if let Some(values) = &values {
+                check_file_types(values).map_err(invalid)?;
+            }
             // The first source is default.toml, whose key is public.
             if index == 0 {
                 development_key = raw.secret_key;
@@ -53,12 +63,12 @@ impl Settings {
 
         let merged_name = sources
             .iter()
-            .map(|(n, _)| n.as_str())
+            .map(|named| named.name.as_str())
             .collect::<Vec<_>>()
             .join(" + ");
         let mut builder = Config::builder();
-        for (_, source) in sources {
-            builder = builder.add_source(vec![source]);
+        for named in sources {
+            builder = builder.add_source(vec![named.source]);
         }
         let invalid = |message: String| ConfigError::Invalid {
             source_name: merged_name.clone(),
@@ -145,6 +155,9 @@ fn describe(e: config::ConfigError) -> String {
             }
             (None, expected) => format!("invalid value {unexpected}, expected {expected}"),
         },
+        // The file is named before the message, by its full path; the crate names it again
+        // after the parser's message, as it was given.
+        config::ConfigError::FileParse { cause, .. } => cause.to_string().trim_end().to_owned(),
         other => other.to_string(),
     }
 }
@@ -195,6 +208,22 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_is_named_once_with_the_line_at_fault() {
+        let dir = crate::config::fixtures::with_test_profile("[session]\ncookie_age = \n");
+
+        let error = refusal(dir.path(), "test", &[]);
+
+        let file = dir.path().join("test.toml").display().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "invalid configuration in {file}: TOML parse error at line 2"
+            )),
+            "{error}"
+        );
+        assert_eq!(error.matches("test.toml").count(), 1, "{error}");
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! alone, then all of them layered; `raw` is one source as written, and each section has its
 //! module (`server`, `database`, `cache`, `instructor`, `overrides` for `[session]`, `lessons`)
 //! with its keys and their checks; the values with names of their own (`engine`, `samesite`,
-//! `secret`) read themselves through `read`; `checks` holds the rules that look at all the
-//! settings at once; `settings` and `session` are what the rest of sessionlab reads.
+//! `secret`) read themselves through `read`; `schema` lists every key with the TOML type a file
+//! must give it; `checks` holds the rules that look at all the settings at once; `settings` and
+//! `session` are what the rest of sessionlab reads.
 
 mod cache;
 mod checks;
@@ -22,7 +23,10 @@ mod load;
 mod overrides;
 mod raw;
 mod read;
+#[cfg(test)]
+mod refusals;
 mod samesite;
+mod schema;
 mod secret;
 mod server;
 mod session;

@@ -121,6 +121,20 @@ impl SessionOverrides {
                 "`{section}.cookie_path` = {path:?} is not a cookie path; allowed: a path starting with `/`, without `;`, spaces or control characters"
             ));
         }
+        if let Some(path) = &self.file_path
+            && path.trim().is_empty()
+        {
+            return Err(format!(
+                "`{section}.file_path` = {path:?} is empty; allowed: an existing directory, absolute or relative to the project root (absent: data/sessions/)"
+            ));
+        }
+        if let Some(alias) = &self.cache_alias
+            && alias.trim().is_empty()
+        {
+            return Err(format!(
+                "`{section}.cache_alias` = {alias:?} is empty; allowed: the alias of a `[caches.<alias>]` table, such as \"default\""
+            ));
+        }
         if let Some(domain) = &self.cookie_domain
             && !domain
                 .bytes()
@@ -148,7 +162,7 @@ pub(super) fn parse_sweep_period(text: &str) -> Result<std::time::Duration, Stri
 }
 
 /// The allowed values of `cookie_age` (range checked in [`SessionOverrides::validate`]).
-const COOKIE_AGE_ALLOWED: &str = "whole seconds from 0 to 3153600000 (100 years)";
+pub(super) const COOKIE_AGE_ALLOWED: &str = "whole seconds from 0 to 3153600000 (100 years)";
 
 fn cookie_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     WholeNumber::read(d, COOKIE_AGE_ALLOWED)

@@ -11,7 +11,7 @@ use super::instructor::RawInstructor;
 use super::lessons::LessonOverrides;
 use super::overrides::SessionOverrides;
 use super::secret::{SECRET_KEY_ALLOWED, list_or_comma_separated};
-use super::server::RawServer;
+use super::server::{HOST_ALLOWED, MAX_WORKERS, RawServer, WORKERS_ALLOWED};
 
 /// One configuration source as written: every key optional, unknown keys refused.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,6 +53,18 @@ impl RawSettings {
                 "`secret_key` is empty; allowed: {SECRET_KEY_ALLOWED}"
             ));
         }
+        let fallbacks = self.secret_key_fallbacks.as_deref().unwrap_or_default();
+        if let Some(index) = fallbacks.iter().position(|key| key.trim().is_empty()) {
+            // An empty key would sign as well as any: anyone could forge what it accepts.
+            return Err(format!(
+                "`secret_key_fallbacks` holds an empty key (key {} of {}); allowed: keys that were once `secret_key`, each {SECRET_KEY_ALLOWED}",
+                index + 1,
+                fallbacks.len()
+            ));
+        }
+        if let Some(instructor) = &self.instructor {
+            instructor.validate()?;
+        }
         if let Some(db) = &self.database {
             if let Some(url) = &db.url {
                 database_path_kind(url)?;
@@ -61,10 +73,21 @@ impl RawSettings {
                 return Err("`database.max_connections` = 0; allowed: 1 or more".into());
             }
         }
-        if let Some(server) = &self.server
-            && server.workers == Some(0)
-        {
-            return Err("`server.workers` = 0; allowed: 1 or more (absent: one per core)".into());
+        if let Some(server) = &self.server {
+            if let Some(workers) = server.workers
+                && !(1..=MAX_WORKERS).contains(&workers)
+            {
+                return Err(format!(
+                    "`server.workers` = {workers} is out of range; allowed: {WORKERS_ALLOWED}"
+                ));
+            }
+            if let Some(host) = &server.host
+                && host.trim().is_empty()
+            {
+                return Err(format!(
+                    "`server.host` = {host:?} is empty; allowed: {HOST_ALLOWED}"
+                ));
+            }
         }
         Ok(())
     }

@@ -71,11 +71,14 @@ impl<T: TryFrom<i64> + TryFrom<u64>> Visitor<'_> for WholeNumber<T> {
     }
 }
 
+/// What a size or a count allows.
+pub(super) const COUNT_ALLOWED: &str = "a whole number, 1 or more";
+
 /// Reads a size or a count: a whole number (a zero is refused by the checks of its section).
 pub(super) fn count<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: TryFrom<i64> + TryFrom<u64>,
 {
-    WholeNumber::read(d, "a whole number, 1 or more")
+    WholeNumber::read(d, COUNT_ALLOWED)
 }

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::read::{WholeNumber, count};
+use super::read::WholeNumber;
 
 /// `[server]`.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +63,13 @@ pub(super) const HOST_ALLOWED: &str =
 /// The values `server.port` takes.
 pub(super) const PORT_ALLOWED: &str = "a port number from 0 to 65535 (0: any free port)";
 
+/// The most workers actix-web runs (it panics on more).
+pub(super) const MAX_WORKERS: usize = 512;
+
+/// The values `server.workers` takes.
+pub(super) const WORKERS_ALLOWED: &str =
+    "a whole number from 1 to 512 (absent: one per core, at most 512)";
+
 /// `[server]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(
@@ -73,13 +80,17 @@ pub(super) struct RawServer {
     pub(super) host: Option<String>,
     #[serde(default, deserialize_with = "port")]
     pub(super) port: Option<u16>,
-    #[serde(default, deserialize_with = "count")]
+    #[serde(default, deserialize_with = "workers")]
     pub(super) workers: Option<usize>,
     pub(super) trust_forwarded_headers: Option<bool>,
 }
 
 fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
     WholeNumber::read(d, PORT_ALLOWED)
+}
+
+fn workers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    WholeNumber::read(d, WORKERS_ALLOWED)
 }
 
 #[cfg(test)]

@@ -20,7 +20,15 @@ pub const PROFILE_VAR: &str = "APP_PROFILE";
 
 /// A configuration source with the name a refusal gives it: the file's path, or
 /// `environment variable APP__…`.
-pub(super) type NamedSource = (String, Box<dyn config::Source + Send + Sync>);
+pub(super) struct NamedSource {
+    /// The file's path, or `environment variable APP__…`.
+    pub(super) name: String,
+    /// Whether its values carry TOML's types (a file), rather than being text to parse (a
+    /// variable).
+    pub(super) typed: bool,
+    /// The source itself.
+    pub(super) source: Box<dyn config::Source + Send + Sync>,
+}
 
 /// The sources of `profile`, the lowest first: `default.toml`, the profile's file, then one
 /// source per variable of `env`.
@@ -33,10 +41,11 @@ pub(super) fn layered_sources(
     check_default_file(config_dir)?;
     let mut sources: Vec<NamedSource> = Vec::new();
     let default_file = config_dir.join("default.toml");
-    sources.push((
-        default_file.display().to_string(),
-        Box::new(File::from(default_file.clone()).format(FileFormat::Toml)),
-    ));
+    sources.push(NamedSource {
+        name: default_file.display().to_string(),
+        typed: true,
+        source: Box::new(File::from(default_file.clone()).format(FileFormat::Toml)),
+    });
     if profile != DEFAULT_PROFILE {
         let profile_file = config_dir.join(format!("{profile}.toml"));
         if !profile_file.is_file() {
@@ -46,10 +55,11 @@ pub(super) fn layered_sources(
                 available: available_profiles(config_dir).join(", "),
             });
         }
-        sources.push((
-            profile_file.display().to_string(),
-            Box::new(File::from(profile_file).format(FileFormat::Toml)),
-        ));
+        sources.push(NamedSource {
+            name: profile_file.display().to_string(),
+            typed: true,
+            source: Box::new(File::from(profile_file).format(FileFormat::Toml)),
+        });
     }
     // One source per variable, so that an error names the variable. Each value stays the
     // string it is: the key's type decides how it is read (the `config` crate turns a string
@@ -68,10 +78,11 @@ pub(super) fn layered_sources(
             .prefix_separator("__")
             .separator("__")
             .source(Some([(name.clone(), value)].into_iter().collect()));
-        sources.push((
-            format!("environment variable {name}"),
-            Box::new(environment),
-        ));
+        sources.push(NamedSource {
+            name: format!("environment variable {name}"),
+            typed: false,
+            source: Box::new(environment),
+        });
     }
     Ok(sources)
 }
