@@ -165,7 +165,7 @@ fn cookie_path_covers(cookie_path: &str, request_path: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::DEFAULT_PROFILE;
-    use crate::config::fixtures::{committed_config, load, refusal};
+    use crate::config::fixtures::{committed_config, load, refusal, with_test_profile};
 
     #[test]
     fn the_production_rules_apply_to_production_spelled_in_any_case() {
@@ -329,6 +329,73 @@ mod tests {
                 settings.lesson_session("basic", "/basic/").cookie_name,
                 "csrftoken"
             );
+        }
+    }
+
+    #[test]
+    fn a_cache_engine_needs_a_configured_cache_with_a_backend_and_a_redis_url() {
+        let dir = with_test_profile(
+            "[caches.bare]\nmax_bytes = 1024\n\n[caches.remote]\nbackend = \"redis\"\n",
+        );
+        for (engine, alias, expected) in [
+            (
+                "cache",
+                "nowhere",
+                "lesson `basic` uses the `cache` engine with `cache_alias` = \"nowhere\", but there is no `[caches.nowhere]`; configured caches: bare, default, remote",
+            ),
+            (
+                "cached_db",
+                "bare",
+                "`caches.bare.backend` is not set; allowed values: memory, redis",
+            ),
+            (
+                "cache",
+                "remote",
+                "`caches.remote` is a Redis cache without `url`",
+            ),
+        ] {
+            let env = [
+                ("APP__LESSONS__BASIC__ENGINE", engine),
+                ("APP__LESSONS__BASIC__CACHE_ALIAS", alias),
+            ];
+
+            let error = refusal(dir.path(), "test", &env);
+
+            assert!(error.contains(expected), "{env:?}: {error}");
+        }
+        // A memory cache needs no URL; a lesson on a database engine names no cache at all.
+        for (engine, alias) in [("cache", "default"), ("db", "nowhere")] {
+            let env = [
+                ("APP__LESSONS__BASIC__ENGINE", engine),
+                ("APP__LESSONS__BASIC__CACHE_ALIAS", alias),
+            ];
+            let settings = load(DEFAULT_PROFILE, &env).unwrap();
+            assert_eq!(
+                settings.lesson_session("basic", "/basic/").cache_alias,
+                alias
+            );
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_clear_text_session_cookie_only_on_a_public_address() {
+        let insecure = [
+            ("APP__SECRET_KEY", REAL_KEY),
+            ("APP__LESSONS__DICT__COOKIE_SECURE", "false"),
+        ];
+
+        let error = refusal(&committed_config(), PRODUCTION_PROFILE, &insecure);
+
+        assert!(
+            error.contains(
+                "lesson `dict` has `cookie_secure = false` while the server listens on 0.0.0.0"
+            ),
+            "{error}"
+        );
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            let env = [insecure[0], insecure[1], ("APP__SERVER__HOST", host)];
+            let settings = load(PRODUCTION_PROFILE, &env).unwrap();
+            assert!(!settings.lesson_session("dict", "/dict/").cookie_secure);
         }
     }
 }

@@ -17,7 +17,11 @@ pub(crate) fn load(profile: &str, env: &[(&str, &str)]) -> Result<Settings, Conf
 }
 
 /// Loads `profile` from `dir` with `env` as the environment.
-fn load_from(dir: &Path, profile: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+pub(super) fn load_from(
+    dir: &Path,
+    profile: &str,
+    env: &[(&str, &str)],
+) -> Result<Settings, ConfigError> {
     let env = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -91,7 +91,25 @@ impl<'de> Visitor<'de> for KeyList {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::fixtures::{refusal, with_test_profile};
+    use super::Secret;
+    use crate::config::fixtures::{load_from, refusal, with_test_profile};
+
+    #[test]
+    fn a_secret_never_prints_itself() {
+        let secret = Secret::new("s3cret-value");
+
+        assert_eq!(format!("{secret:?}"), "Secret(\"[redacted]\")");
+        assert_eq!(secret.expose(), "s3cret-value");
+    }
+
+    #[test]
+    fn fallbacks_are_read_from_a_toml_list_as_written() {
+        let dir = with_test_profile("secret_key_fallbacks = [\"old-one\", \" old, two \"]\n");
+
+        let settings = load_from(dir.path(), "test", &[]).unwrap();
+
+        assert_eq!(settings.fallback_keys(), ["old-one", " old, two "]);
+    }
 
     #[test]
     fn a_fallbacks_value_that_is_not_a_list_is_refused_with_the_allowed_form() {

@@ -190,3 +190,191 @@ fn split_header_list(value: &str) -> Vec<&str> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::StatusCode;
+    use actix_web::http::header::HeaderName;
+    use actix_web::test::{TestRequest, call_service, init_service};
+    use actix_web::{App, HttpResponse, web};
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::SessionSettings;
+    use crate::session::store::MemoryStore;
+    use crate::session::{AnyStore, FakeClock, SessionBackend, Store};
+
+    /// Django's defaults on the in-process cache, so a test can read what was saved.
+    fn engine() -> (Arc<SessionEngine>, MemoryStore) {
+        let store = MemoryStore::new(1 << 20);
+        let engine = SessionEngine {
+            settings: SessionSettings::django_defaults("/"),
+            backend: SessionBackend::Store(AnyStore::Memory(store.clone())),
+            clock: Arc::new(FakeClock::at_wall_clock()),
+        };
+        (Arc::new(engine), store)
+    }
+
+    /// Sets `n` to the number in the path and answers with the status in the query.
+    async fn set_n(session: Session, n: web::Path<i64>, query: web::Query<Status>) -> HttpResponse {
+        session.insert("n", n.into_inner());
+        HttpResponse::build(StatusCode::from_u16(query.status).unwrap()).finish()
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Status {
+        status: u16,
+    }
+
+    async fn flush(session: Session) -> HttpResponse {
+        session.flush().await.unwrap();
+        HttpResponse::Ok().finish()
+    }
+
+    /// Reads the session and answers with the `Vary` headers given in the query, one per `&`.
+    async fn read_with_vary(session: Session, req: actix_web::HttpRequest) -> HttpResponse {
+        let _ = session.get("n");
+        let mut res = HttpResponse::Ok();
+        for value in req.query_string().split('&').filter(|v| !v.is_empty()) {
+            let value = value.replace("%20", " ");
+            res.append_header((header::VARY, value));
+        }
+        res.finish()
+    }
+
+    async fn untouched() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    /// One request through the middleware, with `cookie` as its session cookie: the answer's
+    /// status, its `Set-Cookie` headers and its `Vary` headers.
+    async fn call(
+        engine: &Arc<SessionEngine>,
+        uri: &str,
+        cookie: Option<&str>,
+    ) -> (StatusCode, Vec<String>, Vec<String>) {
+        let app = init_service(
+            App::new()
+                .wrap(SessionMiddleware::new(engine.clone()))
+                .route("/set/{n}", web::get().to(set_n))
+                .route("/flush", web::get().to(flush))
+                .route("/read", web::get().to(read_with_vary))
+                .route("/untouched", web::get().to(untouched)),
+        )
+        .await;
+        let mut req = TestRequest::get().uri(uri);
+        if let Some(cookie) = cookie {
+            req = req.insert_header((header::COOKIE, format!("sessionid={cookie}")));
+        }
+        let res = call_service(&app, req.to_request()).await;
+        let all = |name: HeaderName| -> Vec<String> {
+            res.headers()
+                .get_all(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        };
+        (res.status(), all(header::SET_COOKIE), all(header::VARY))
+    }
+
+    /// The session key a `Set-Cookie` header hands out.
+    fn key_of(set_cookie: &str) -> &str {
+        let value = set_cookie.strip_prefix("sessionid=").unwrap();
+        &value[..value.find(';').unwrap()]
+    }
+
+    async fn stored_n(store: &MemoryStore, key: &str) -> Option<serde_json::Value> {
+        let record = store.load(key, Utc::now()).await.unwrap()?;
+        Some(record.data["n"].clone())
+    }
+
+    #[actix_web::test]
+    async fn a_modified_session_is_saved_and_its_key_handed_out_with_vary_cookie() {
+        // Arrange
+        let (engine, store) = engine();
+
+        // Act
+        let (status, set_cookie, vary) = call(&engine, "/set/1?status=200", None).await;
+
+        // Assert
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
+        assert_eq!(
+            stored_n(&store, key_of(&set_cookie[0])).await,
+            Some(json!(1))
+        );
+        assert_eq!(vary, ["Cookie"]);
+    }
+
+    #[actix_web::test]
+    async fn a_server_error_saves_nothing_and_sets_no_cookie() {
+        // Arrange: a session holding n = 1.
+        let (engine, store) = engine();
+        let (_, set_cookie, _) = call(&engine, "/set/1?status=200", None).await;
+        let key = key_of(&set_cookie[0]).to_owned();
+
+        // Act: the view sets n = 2, then answers 500, or the 499 just below.
+        let (status, after_500, vary) = call(&engine, "/set/2?status=500", Some(&key)).await;
+        let kept = stored_n(&store, &key).await;
+        let (_, after_499, _) = call(&engine, "/set/3?status=499", Some(&key)).await;
+
+        // Assert: as Django's `if response.status_code < 500`.
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(after_500.is_empty(), "{after_500:?}");
+        assert_eq!(kept, Some(json!(1)));
+        assert_eq!(vary, ["Cookie"], "the session was accessed");
+        assert_eq!(key_of(&after_499[0]), key);
+        assert_eq!(stored_n(&store, &key).await, Some(json!(3)));
+    }
+
+    #[actix_web::test]
+    async fn the_cookie_of_a_flushed_session_is_deleted() {
+        // Arrange
+        let (engine, _) = engine();
+        let (_, set_cookie, _) = call(&engine, "/set/1?status=200", None).await;
+        let key = key_of(&set_cookie[0]).to_owned();
+
+        // Act
+        let (_, deleted, vary) = call(&engine, "/flush", Some(&key)).await;
+
+        // Assert
+        assert_eq!(deleted.len(), 1, "{deleted:?}");
+        assert!(deleted[0].starts_with("sessionid=\"\";"), "{deleted:?}");
+        assert!(deleted[0].contains("Max-Age=0"), "{deleted:?}");
+        assert_eq!(vary, ["Cookie"]);
+    }
+
+    #[actix_web::test]
+    async fn a_session_the_view_never_touched_changes_no_header() {
+        let (engine, _) = engine();
+        let (_, set_cookie, _) = call(&engine, "/set/1?status=200", None).await;
+        let key = key_of(&set_cookie[0]).to_owned();
+
+        let (_, set_cookie, vary) = call(&engine, "/untouched", Some(&key)).await;
+
+        assert!(set_cookie.is_empty(), "{set_cookie:?}");
+        assert!(vary.is_empty(), "{vary:?}");
+    }
+
+    #[actix_web::test]
+    async fn vary_gains_cookie_beside_the_views_names_as_django_patches_it() {
+        let (engine, _) = engine();
+        for (query, expected) in [
+            ("", "Cookie"),
+            ("Accept-Encoding", "Accept-Encoding, Cookie"),
+            ("Accept-Encoding&Origin", "Accept-Encoding, Origin, Cookie"),
+            ("Origin,%20%20COOKIE", "Origin, COOKIE"),
+            ("Origin&*", "*"),
+        ] {
+            let (_, _, vary) = call(&engine, &format!("/read?{query}"), None).await;
+            assert_eq!(vary, [expected], "{query}");
+        }
+    }
+
+    #[test]
+    fn a_header_list_is_split_at_commas_without_the_whitespace_around_them() {
+        assert_eq!(split_header_list(" a , b ,c "), [" a", "b", "c "]);
+        assert_eq!(split_header_list("a,,b"), ["a", "", "b"]);
+        assert_eq!(split_header_list(" a "), [" a "]);
+    }
+}
