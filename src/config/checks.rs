@@ -334,26 +334,29 @@ mod tests {
 
     #[test]
     fn a_cache_engine_needs_a_configured_cache_with_a_backend_and_a_redis_url() {
-        let dir = with_test_profile(
-            "[caches.bare]\nmax_bytes = 1024\n\n[caches.remote]\nbackend = \"redis\"\n",
-        );
-        for (engine, alias, expected) in [
+        // Each profile alone: a cache without a backend, or a Redis one without a URL, is
+        // refused whether or not a lesson names it.
+        for (profile, engine, alias, expected) in [
             (
+                "[caches.remote]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379/0\"\n",
                 "cache",
                 "nowhere",
-                "lesson `basic` uses the `cache` engine with `cache_alias` = \"nowhere\", but there is no `[caches.nowhere]`; configured caches: bare, default, remote",
+                "lesson `basic` uses the `cache` engine with `cache_alias` = \"nowhere\", but there is no `[caches.nowhere]`; configured caches: default, remote",
             ),
             (
+                "[caches.bare]\nmax_bytes = 1024\n",
                 "cached_db",
                 "bare",
                 "`caches.bare.backend` is not set; allowed values: memory, redis",
             ),
             (
-                "cache",
-                "remote",
+                "[caches.remote]\nbackend = \"redis\"\n",
+                "db",
+                "default",
                 "`caches.remote` is a Redis cache without `url`",
             ),
         ] {
+            let dir = with_test_profile(profile);
             let env = [
                 ("APP__LESSONS__BASIC__ENGINE", engine),
                 ("APP__LESSONS__BASIC__CACHE_ALIAS", alias),
