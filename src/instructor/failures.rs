@@ -57,45 +57,57 @@ impl FailureLimiter {
     /// Whether the client at `ip` has used up its attempts for now; also a client without
     /// failures while [`MAX_CLIENTS`] others have some.
     pub fn is_blocked(&self, ip: IpAddr) -> bool {
+        self.is_blocked_at(ip, Instant::now())
+    }
+
+    /// [`Self::is_blocked`] at `now`.
+    fn is_blocked_at(&self, ip: IpAddr, now: Instant) -> bool {
         let client = client(ip);
         let mut failures = self.lock();
         match failures.clients.get(&client) {
-            Some((_, since)) if since.elapsed() > FAILURE_WINDOW => {
+            Some((_, since)) if now.saturating_duration_since(*since) > FAILURE_WINDOW => {
                 failures.clients.remove(&client);
                 false
             }
             Some((count, _)) => *count >= MAX_FAILURES,
-            None => failures.is_full(self.max_clients),
+            None => failures.is_full(self.max_clients, now),
         }
     }
 
     /// Counts a failure for the client at `ip`.
     pub fn fail(&self, ip: IpAddr) {
+        self.fail_at(ip, Instant::now());
+    }
+
+    /// [`Self::fail`] at `now`.
+    fn fail_at(&self, ip: IpAddr, now: Instant) {
         let client = client(ip);
         let mut failures = self.lock();
-        let full = failures.is_full(self.max_clients);
+        let full = failures.is_full(self.max_clients, now);
         match failures.clients.get_mut(&client) {
-            Some(entry) if entry.1.elapsed() > FAILURE_WINDOW => *entry = (1, Instant::now()),
+            Some(entry) if now.saturating_duration_since(entry.1) > FAILURE_WINDOW => {
+                *entry = (1, now)
+            }
             Some(entry) => entry.0 += 1,
             None if full => tracing::warn!(
                 limit = self.max_clients,
                 "too many clients failing the instructor sign-in at once: clients without failures wait a minute"
             ),
             None => {
-                failures.clients.insert(client, (1, Instant::now()));
+                failures.clients.insert(client, (1, now));
             }
         }
     }
 }
 
 impl Failures {
-    /// Whether `max_clients` have failures that have not expired, after sweeping the
-    /// expired ones when it is time to.
-    fn is_full(&mut self, max_clients: usize) -> bool {
+    /// Whether `max_clients` have failures that have not expired at `now`, after sweeping
+    /// the expired ones when it is time to.
+    fn is_full(&mut self, max_clients: usize, now: Instant) -> bool {
         let crowded = self.clients.len() >= self.sweep_at.max(FIRST_SWEEP).min(max_clients);
-        if crowded && self.next_expiry.is_none_or(|at| Instant::now() > at) {
+        if crowded && self.next_expiry.is_none_or(|at| now > at) {
             self.clients
-                .retain(|_, (_, since)| since.elapsed() <= FAILURE_WINDOW);
+                .retain(|_, (_, since)| now.saturating_duration_since(*since) <= FAILURE_WINDOW);
             self.sweep_at = self.clients.len() * 2;
             self.next_expiry = self
                 .clients
@@ -196,6 +208,63 @@ mod tests {
             limiter.fail(ip("2001:db8:0:2::1"));
         }
         assert!(limiter.is_blocked(ip("2001:db8:0:2::1")));
+    }
+
+    #[test]
+    fn a_blocked_client_is_let_in_again_once_its_first_failure_is_a_minute_old() {
+        // Arrange: a client that used up its attempts at `start`.
+        let limiter = FailureLimiter::default();
+        let start = Instant::now();
+        let client = ip("192.0.2.9");
+        for _ in 0..MAX_FAILURES {
+            limiter.fail_at(client, start);
+        }
+
+        // Act and assert: still blocked at exactly a minute, let in just after it.
+        assert!(limiter.is_blocked_at(client, start + FAILURE_WINDOW / 2));
+        assert!(limiter.is_blocked_at(client, start + FAILURE_WINDOW));
+        assert!(!limiter.is_blocked_at(client, start + FAILURE_WINDOW + Duration::from_nanos(1)));
+    }
+
+    #[test]
+    fn a_failure_after_the_window_starts_the_count_again() {
+        // Arrange: one failure short of the limit, then a minute and a second of nothing.
+        let limiter = FailureLimiter::default();
+        let start = Instant::now();
+        let client = ip("192.0.2.10");
+        for _ in 0..MAX_FAILURES - 1 {
+            limiter.fail_at(client, start);
+        }
+        let later = start + FAILURE_WINDOW + Duration::from_secs(1);
+
+        // Act: a failure then counts as the first of a new window.
+        limiter.fail_at(client, later);
+
+        // Assert: not blocked, and blocked once the new window has its own limit.
+        assert!(!limiter.is_blocked_at(client, later));
+        for _ in 1..MAX_FAILURES {
+            limiter.fail_at(client, later);
+        }
+        assert!(limiter.is_blocked_at(client, later));
+    }
+
+    #[test]
+    fn a_full_limiter_makes_room_once_the_failures_in_it_expire() {
+        // Arrange: as many failing clients as the limiter holds, all at `start`.
+        let limiter = FailureLimiter::with_max_clients(4);
+        let start = Instant::now();
+        for i in 1..=4 {
+            limiter.fail_at(ip(&format!("198.51.100.{i}")), start);
+        }
+        let newcomer = ip("203.0.113.1");
+
+        // Act and assert: a new client waits while they are remembered, and is let in, its
+        // failure counted, once a minute has passed.
+        assert!(limiter.is_blocked_at(newcomer, start + Duration::from_secs(1)));
+        let later = start + FAILURE_WINDOW + Duration::from_secs(1);
+        assert!(!limiter.is_blocked_at(newcomer, later));
+        limiter.fail_at(newcomer, later);
+        assert_eq!(limiter.lock().clients.get(&newcomer), Some(&(1, later)));
     }
 
     #[test]
