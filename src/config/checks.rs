@@ -80,8 +80,9 @@ impl Settings {
     }
 
     /// The `production` profile's rules: no development key (`development_key` is the one
-    /// committed in default.toml) as `secret_key` or among `secret_key_fallbacks`, and no
-    /// clear-text session cookie on a public address.
+    /// committed in default.toml) and no key Django's deployment checks call weak as
+    /// `secret_key` or among `secret_key_fallbacks`, and no clear-text session cookie on a
+    /// public address.
     pub(super) fn check_profile_rules(&self, development_key: Option<&str>) -> Result<(), String> {
         if !self.is_production() {
             return Ok(());
@@ -101,6 +102,13 @@ impl Settings {
             if let Some(kind) = development_key_kind(key, development_key) {
                 return Err(format!(
                     "`secret_key_fallbacks` holds {kind} (key {} of {}), which the `{PRODUCTION_PROFILE}` profile refuses: anything signed with it would still be accepted; allowed: only keys of your own that were once `secret_key` (set APP__SECRET_KEY_FALLBACKS without it)",
+                    index + 1,
+                    fallbacks.len()
+                ));
+            }
+            if let Some(weakness) = weak_key(key) {
+                return Err(format!(
+                    "`secret_key_fallbacks` key {} of {} {weakness}, which the `{PRODUCTION_PROFILE}` profile refuses (Django's check security.W025): anything signed with it would still be accepted; allowed: {MIN_SECRET_KEY_LENGTH} or more random characters, at least {MIN_SECRET_KEY_UNIQUE} of them different (set APP__SECRET_KEY_FALLBACKS without it)",
                     index + 1,
                     fallbacks.len()
                 ));
@@ -202,7 +210,10 @@ mod tests {
     fn production_refuses_a_development_key_among_the_fallbacks() {
         for fallbacks in [
             development_key(),
-            format!("an-older-real-key-0123456789abcdef, {}", development_key()),
+            format!(
+                "an-older-real-key-of-sufficient-length-0123456789abcdef, {}",
+                development_key()
+            ),
             "django-insecure-generated-by-startproject".to_owned(),
         ] {
             let error = refusal(
@@ -268,6 +279,34 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_a_fallback_key_django_calls_weak_without_showing_it() {
+        for (fallbacks, weakness) in [
+            ("short-but-real-0123456789", "key 1 of 1 has 25 characters"),
+            (
+                "an-older-real-key-of-sufficient-length-0123456789abcdef, abababababababababababababababababababababababababab",
+                "key 2 of 2 has only 2 different characters",
+            ),
+        ] {
+            let error = refusal(
+                &committed_config(),
+                PRODUCTION_PROFILE,
+                &[
+                    ("APP__SECRET_KEY", REAL_KEY),
+                    ("APP__SECRET_KEY_FALLBACKS", fallbacks),
+                ],
+            );
+
+            assert!(
+                error.contains(&format!("`secret_key_fallbacks` {weakness}"))
+                    && error.contains("security.W025")
+                    && error.contains("allowed: 50 or more random characters"),
+                "{error}"
+            );
+            assert!(!error.contains("short-but-real"), "{error}");
+        }
+    }
+
+    #[test]
     fn production_accepts_fallbacks_of_its_own() {
         let settings = load(
             PRODUCTION_PROFILE,
@@ -275,7 +314,7 @@ mod tests {
                 ("APP__SECRET_KEY", REAL_KEY),
                 (
                     "APP__SECRET_KEY_FALLBACKS",
-                    "an-older-real-key-0123456789abcdef",
+                    "an-older-real-key-of-sufficient-length-0123456789abcdef",
                 ),
             ],
         )
@@ -283,7 +322,7 @@ mod tests {
 
         assert_eq!(
             settings.fallback_keys(),
-            ["an-older-real-key-0123456789abcdef"]
+            ["an-older-real-key-of-sufficient-length-0123456789abcdef"]
         );
     }
 
