@@ -267,6 +267,14 @@ fn kind(key: &str) -> Kind {
     schema::kind_of(&path).unwrap_or_else(|| panic!("`{key}` is not in the schema"))
 }
 
+/// The text of the refusal `result` is, failing `case` if it is no refusal.
+fn refusal_text(result: Result<Settings, super::ConfigError>, case: &str) -> String {
+    match result {
+        Ok(_) => panic!("{case}: accepted"),
+        Err(error) => error.to_string(),
+    }
+}
+
 /// Asserts that `result` is a refusal by `source` alone, naming `key` and one of `allowed`.
 fn assert_refused(
     result: Result<Settings, super::ConfigError>,
@@ -275,10 +283,7 @@ fn assert_refused(
     allowed: &[&str],
     case: &str,
 ) {
-    let message = match result {
-        Ok(_) => panic!("{case}: accepted"),
-        Err(error) => error.to_string(),
-    };
+    let message = refusal_text(result, case);
     assert!(
         message.starts_with(&format!("invalid configuration in {source}: ")),
         "{case}: {message}"
@@ -362,10 +367,7 @@ fn every_key_misspelled_is_refused_with_the_keys_of_its_section() {
         let env = load(DEFAULT_PROFILE, &[(&variable(&misspelled), "1")]);
 
         for (result, case) in [(file, "file"), (env, "variable")] {
-            let message = match result {
-                Ok(_) => panic!("{misspelled} ({case}): accepted"),
-                Err(error) => error.to_string(),
-            };
+            let message = refusal_text(result, &format!("{misspelled} ({case})"));
             assert!(
                 message.contains(&format!("unknown field `{name}`")),
                 "{case}: {message}"
@@ -460,15 +462,7 @@ fn the_table_and_the_schema_hold_every_key_the_readers_accept() {
         "instructor",
     ] {
         for key in keys_the_reader_accepts(section) {
-            let sections = [
-                "server",
-                "database",
-                "session",
-                "lessons",
-                "caches",
-                "instructor",
-            ];
-            if section.is_empty() && sections.contains(&key.as_str()) {
+            if section.is_empty() && schema::SECTIONS.contains(&key.as_str()) {
                 continue;
             }
             accepted.insert(if section.is_empty() {

@@ -97,7 +97,7 @@ pub(super) fn kind_of(path: &[&str]) -> Option<Kind> {
 }
 
 /// The sections of a file; `[lessons]` and `[caches]` hold one table per lesson or alias.
-const SECTIONS: [&str; 6] = [
+pub(super) const SECTIONS: [&str; 6] = [
     "server",
     "database",
     "session",
