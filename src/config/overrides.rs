@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 
 use super::engine::Engine;
-use super::read::WholeNumber;
+use super::read::{WholeNumber, refuse_blank};
 use super::samesite::SameSite;
 
 /// The session settings as written in `[session]` or `[lessons.<slug>]`: every key optional.
@@ -121,20 +121,16 @@ impl SessionOverrides {
                 "`{section}.cookie_path` = {path:?} is not a cookie path; allowed: a path starting with `/`, without `;`, spaces or control characters"
             ));
         }
-        if let Some(path) = &self.file_path
-            && path.trim().is_empty()
-        {
-            return Err(format!(
-                "`{section}.file_path` = {path:?} is empty; allowed: an existing directory, absolute or relative to the project root (absent: data/sessions/)"
-            ));
-        }
-        if let Some(alias) = &self.cache_alias
-            && alias.trim().is_empty()
-        {
-            return Err(format!(
-                "`{section}.cache_alias` = {alias:?} is empty; allowed: the alias of a `[caches.<alias>]` table, such as \"default\""
-            ));
-        }
+        refuse_blank(
+            &format!("{section}.file_path"),
+            self.file_path.as_deref(),
+            "an existing directory, absolute or relative to the project root (absent: data/sessions/)",
+        )?;
+        refuse_blank(
+            &format!("{section}.cache_alias"),
+            self.cache_alias.as_deref(),
+            "the alias of a `[caches.<alias>]` table, such as \"default\"",
+        )?;
         if let Some(domain) = &self.cookie_domain
             && !domain
                 .bytes()

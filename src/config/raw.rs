@@ -10,6 +10,7 @@ use super::database::{RawDatabase, database_path_kind};
 use super::instructor::RawInstructor;
 use super::lessons::LessonOverrides;
 use super::overrides::SessionOverrides;
+use super::read::refuse_blank;
 use super::secret::{SECRET_KEY_ALLOWED, list_or_comma_separated};
 use super::server::{HOST_ALLOWED, MAX_WORKERS, RawServer, WORKERS_ALLOWED};
 
@@ -81,13 +82,7 @@ impl RawSettings {
                     "`server.workers` = {workers} is out of range; allowed: {WORKERS_ALLOWED}"
                 ));
             }
-            if let Some(host) = &server.host
-                && host.trim().is_empty()
-            {
-                return Err(format!(
-                    "`server.host` = {host:?} is empty; allowed: {HOST_ALLOWED}"
-                ));
-            }
+            refuse_blank("server.host", server.host.as_deref(), HOST_ALLOWED)?;
         }
         Ok(())
     }

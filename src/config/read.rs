@@ -82,3 +82,14 @@ where
 {
     WholeNumber::read(d, COUNT_ALLOWED)
 }
+
+/// Refuses the text setting `key` when it is set to nothing but blanks, which no reader of it
+/// could use, naming what is `allowed`.
+pub(super) fn refuse_blank(key: &str, value: Option<&str>, allowed: &str) -> Result<(), String> {
+    match value {
+        Some(text) if text.trim().is_empty() => {
+            Err(format!("`{key}` = {text:?} is empty; allowed: {allowed}"))
+        }
+        _ => Ok(()),
+    }
+}
