@@ -275,6 +275,21 @@ fn refusal_text(result: Result<Settings, super::ConfigError>, case: &str) -> Str
     }
 }
 
+/// Asserts that `key`'s variable set to `text` is refused by that variable alone, naming
+/// `key` and `allowed`.
+fn assert_variable_refused(key: &str, text: &str, allowed: &str) {
+    let name = variable(key);
+    let result = load(DEFAULT_PROFILE, &[(&name, text)]);
+    let source = format!("environment variable {name}");
+    assert_refused(
+        result,
+        &source,
+        key,
+        &[allowed],
+        &format!("{name}={text:?}"),
+    );
+}
+
 /// Asserts that `result` is a refusal by `source` alone, naming `key` and one of `allowed`.
 fn assert_refused(
     result: Result<Settings, super::ConfigError>,
@@ -311,21 +326,11 @@ fn every_bad_value_of_every_key_is_refused_from_a_file_and_from_its_variable() {
             let file = dir.path().join("test.toml").display().to_string();
             assert_refused(result, &file, key, &[allowed], &format!("{key} = {value}"));
 
-            let name = variable(key);
             // A list has no form of its own in a variable (keys separated by commas).
             if matches!(kind(key), Kind::KeyList) {
                 continue;
             }
-            let text = value.trim_matches('"');
-            let result = load(DEFAULT_PROFILE, &[(&name, text)]);
-            let source = format!("environment variable {name}");
-            assert_refused(
-                result,
-                &source,
-                key,
-                &[allowed],
-                &format!("{name}={text:?}"),
-            );
+            assert_variable_refused(key, value.trim_matches('"'), allowed);
         }
     }
 }
@@ -342,16 +347,7 @@ fn every_key_refuses_a_value_of_another_type_in_a_file_and_unparsable_text_in_it
             assert_refused(result, &file, key, &allowed, &format!("{key} = {value}"));
         }
         for (text, expected) in bad_texts(kind(key)) {
-            let name = variable(key);
-            let result = load(DEFAULT_PROFILE, &[(&name, text)]);
-            let source = format!("environment variable {name}");
-            assert_refused(
-                result,
-                &source,
-                key,
-                &[expected],
-                &format!("{name}={text:?}"),
-            );
+            assert_variable_refused(key, text, expected);
         }
     }
 }
